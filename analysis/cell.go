@@ -38,8 +38,15 @@ type Options struct {
 	RankTol float64
 	// Seed seeds the folds and control tasks.
 	Seed uint64
-	// Jobs is how many cells are analysed at once (default 1).
+	// Jobs is how many cells (and, in the sweep-level stage, curves) are analysed at once
+	// (default 1).
 	Jobs int
+	// Replicates is the most parametric-bootstrap replicates a curve's transition test draws
+	// (default 999: p-values down to 0.001, small enough to survive the FDR step over a sweep's
+	// curves; smooth curves stop after 10 exceedances).
+	Replicates int
+	// Decisions are the levels and thresholds of every verdict (default DefaultDecisions()).
+	Decisions Decisions
 	// Progress, if set, is called after each cell (done of total).
 	Progress func(cell string, done, total int)
 }
@@ -59,6 +66,12 @@ func (o Options) resolve() Options {
 	}
 	if o.Jobs < 1 {
 		o.Jobs = 1
+	}
+	if o.Replicates == 0 {
+		o.Replicates = 999
+	}
+	if o.Decisions == (Decisions{}) {
+		o.Decisions = DefaultDecisions()
 	}
 	return o
 }

@@ -19,7 +19,8 @@ var tblAll = []struct {
 	{LabelsFile, LabelRow{}},
 	{OutputsFile, OutputRow{}},
 	{TransitionsFile, TransitionRow{}},
-	{AlignmentFile, AlignmentRow{}},
+	{JumpsFile, JumpRow{}},
+	{VerdictsFile, VerdictRow{}},
 	{MirageFile, MirageRow{}},
 }
 

@@ -50,7 +50,7 @@ func runAnalyze(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	sort.Strings(verdicts)
 	slog.Info("analysis", "cells", sum.Cells, "reused", sum.Skipped, "diverged", sum.Diverged, "internal_rows", sum.InternalRows,
-		"curves", sum.Transitions, "abrupt", sum.Abrupt, "alignments", sum.Alignments, "verdicts", verdicts)
+		"curves", sum.Transitions, "abrupt", sum.Abrupt, "verdict_rows", sum.VerdictRows, "verdicts", verdicts)
 	fmt.Fprintln(stdout, filepath.Join(dir, "analysis"))
 	return nil
 }

@@ -1,0 +1,235 @@
+package analysis
+
+import (
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"hash/fnv"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+
+	"github.com/phaseprobe/phaseprobe/data"
+)
+
+// curveKey identifies one curve of one cell.
+type curveKey struct {
+	cell   string
+	series data.Series
+}
+
+// String is the key's stable text, used to seed each curve's random stream.
+func (k curveKey) String() string {
+	s := k.series
+	return fmt.Sprintf("%s|%s|%s|%s|%d|%d|%d|%s|%s", k.cell, s.Kind, s.Split, s.Site, s.Layer, s.Head, s.Position, s.Concept, s.Metric)
+}
+
+// curve is one metric of one cell over checkpoints.
+type curve struct {
+	coords data.Coords
+	series data.Series
+	steps  []int64
+	values []float64
+}
+
+// finite returns the curve's checkpoints with finite values, as x = log10(step+1), y, and steps.
+func (c *curve) finite() (x, y []float64, steps []int64) {
+	for i, s := range c.steps {
+		if v := c.values[i]; !math.IsNaN(v) && !math.IsInf(v, 0) {
+			x = append(x, logStep(s))
+			y = append(y, v)
+			steps = append(steps, s)
+		}
+	}
+	return x, y, steps
+}
+
+// last is the curve's value at its last checkpoint with a finite value, NaN if none.
+func (c *curve) last() float64 {
+	for i := len(c.values) - 1; i >= 0; i-- {
+		if v := c.values[i]; !math.IsNaN(v) && !math.IsInf(v, 0) {
+			return v
+		}
+	}
+	return math.NaN()
+}
+
+// curves holds every curve of the sweep (they are small: one value per checkpoint).
+type curves struct {
+	byKey     map[curveKey]*curve
+	cells     map[string]data.Coords
+	diverged  map[string]int64
+	schedules map[string]*data.LRSchedule // nil for a cell without a readable config.json
+	sweep     string
+}
+
+// Task metrics: scorings of the model's outputs. The rest of metrics.parquet's metrics are internal.
+var taskMetrics = map[string]bool{"exact_match": true, "token_accuracy": true, "position_accuracy": true, "logprob": true,
+	"loss": true, "brier": true, "edit_distance": true}
+
+// controlMetrics are baselines, never given a verdict: the control-task probe (Hewitt & Liang
+// 2019) and the shuffled-label probe.
+var controlMetrics = map[string]bool{"probe_control_accuracy": true, "probe_shuffled_accuracy": true}
+
+// kindOf classifies a metric row.
+func kindOf(r data.MetricRow) string {
+	switch {
+	case taskMetrics[r.Metric] && r.Site == "":
+		return data.KindTask
+	case controlMetrics[r.Metric]:
+		return data.KindControl
+	}
+	return data.KindInternal
+}
+
+// mergeMetrics copies every cell's task and internal metrics into one table (streaming) and keeps
+// the checkpoint curves in memory for the transition analysis, with each cell's learning-rate
+// schedule.
+func mergeMetrics(dirs []string, path string) (*curves, int, error) {
+	cs := &curves{byKey: map[curveKey]*curve{}, cells: map[string]data.Coords{}, diverged: map[string]int64{}, schedules: map[string]*data.LRSchedule{}}
+	w, err := data.CreateTable[data.MetricRow](path, data.Meta{Config: []byte("null")})
+	if err != nil {
+		return nil, 0, err
+	}
+	add := func(rows []data.MetricRow) error {
+		for _, r := range rows {
+			if r.Metric == "diverged" {
+				cs.diverged[r.Cell] = r.Step
+			}
+			if r.Split == "train_batch" || r.Metric == "diverged" || r.Metric == "singular_value" {
+				continue
+			}
+			s := data.Series{Kind: kindOf(r), Split: r.Split, Site: r.Site, Layer: r.Layer, Head: r.Head, Position: r.Position, Concept: r.Concept, Metric: r.Metric}
+			k := curveKey{r.Cell, s}
+			c := cs.byKey[k]
+			if c == nil {
+				c = &curve{coords: r.Coords, series: s}
+				cs.byKey[k] = c
+				cs.cells[r.Cell] = r.Coords
+				cs.sweep = r.Sweep
+			}
+			c.steps = append(c.steps, r.Step)
+			c.values = append(c.values, r.Value)
+		}
+		return w.Write(rows...)
+	}
+	for _, d := range dirs {
+		for _, f := range []string{data.MetricsFile, data.InternalMetricsFile} {
+			if _, err := data.ReadTable(filepath.Join(d, f), add); err != nil {
+				w.Abort()
+				return nil, 0, err
+			}
+		}
+		if raw, err := os.ReadFile(filepath.Join(d, "config.json")); err == nil {
+			s, err := data.ReadLRSchedule(raw)
+			if err != nil {
+				w.Abort()
+				return nil, 0, fmt.Errorf("%s: %w", filepath.Join(d, "config.json"), err)
+			}
+			cs.schedules[filepath.Base(d)] = &s
+		}
+	}
+	if err := w.Close(); err != nil {
+		return nil, 0, err
+	}
+	for _, c := range cs.byKey {
+		sortCurve(c)
+	}
+	return cs, len(cs.diverged), nil
+}
+
+func sortCurve(c *curve) {
+	idx := make([]int, len(c.steps))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return c.steps[idx[a]] < c.steps[idx[b]] })
+	st, vs := make([]int64, len(idx)), make([]float64, len(idx))
+	for i, j := range idx {
+		st[i], vs[i] = c.steps[j], c.values[j]
+	}
+	c.steps, c.values = st, vs
+}
+
+// logStep is the analysis axis: x = log10(step + 1).
+func logStep(s int64) float64 { return math.Log10(float64(s) + 1) }
+
+func stepOf(x float64) float64 {
+	if math.IsNaN(x) {
+		return math.NaN()
+	}
+	return math.Pow(10, x) - 1
+}
+
+// compareSeries orders series by kind, split, site, layer, head, position, concept and metric, with
+// numbers compared as numbers.
+func compareSeries(a, b data.Series) int {
+	return cmp.Or(cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.Split, b.Split), cmp.Compare(a.Site, b.Site), cmp.Compare(a.Layer, b.Layer),
+		cmp.Compare(a.Head, b.Head), cmp.Compare(a.Position, b.Position), cmp.Compare(a.Concept, b.Concept), cmp.Compare(a.Metric, b.Metric))
+}
+
+// sortedKeys returns the curve keys in a fixed order, so outputs are deterministic.
+func (cs *curves) sortedKeys() []curveKey {
+	keys := make([]curveKey, 0, len(cs.byKey))
+	for k := range cs.byKey {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b curveKey) int { return cmp.Or(cmp.Compare(a.cell, b.cell), compareSeries(a.series, b.series)) })
+	return keys
+}
+
+// get returns a cell's curve of a series, nil if it has none.
+func (cs *curves) get(cell string, s data.Series) *curve { return cs.byKey[curveKey{cell, s}] }
+
+// taskSeries is the series of a whole-answer task metric at a split.
+func taskSeries(split, metric string) data.Series {
+	return data.Series{Kind: data.KindTask, Split: split, Layer: data.NA, Head: data.NA, Position: data.NA, Metric: metric}
+}
+
+// primarySplit is the split the capability is judged on: the held-out split "test" when the cells
+// have it, else "train".
+func (cs *curves) primarySplit() string {
+	for cell := range cs.cells {
+		if cs.get(cell, taskSeries("test", "exact_match")) != nil {
+			return "test"
+		}
+	}
+	return "train"
+}
+
+// shapeKey is a model shape: the cells that differ only by seed.
+type shapeKey struct {
+	task                    string
+	dModel, nLayers, nHeads int32
+}
+
+func shapeOf(c data.Coords) shapeKey { return shapeKey{c.Task, c.DModel, c.NLayers, c.NHeads} }
+
+func compareShapes(a, b shapeKey) int {
+	return cmp.Or(cmp.Compare(a.task, b.task), cmp.Compare(a.nLayers, b.nLayers), cmp.Compare(a.nHeads, b.nHeads), cmp.Compare(a.dModel, b.dModel))
+}
+
+// familyKey is a family of widths: shapes that differ only by d_model.
+type familyKey struct {
+	task            string
+	nLayers, nHeads int32
+}
+
+func familyOf(c data.Coords) familyKey { return familyKey{c.Task, c.NLayers, c.NHeads} }
+
+func compareFamilies(a, b familyKey) int {
+	return cmp.Or(cmp.Compare(a.task, b.task), cmp.Compare(a.nLayers, b.nLayers), cmp.Compare(a.nHeads, b.nHeads))
+}
+
+// streamSeed derives the seed of one curve's (or one question's) random stream from the analysis
+// seed and its name, so results do not depend on the order work is scheduled in.
+func streamSeed(name string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(name))
+	return h.Sum64()
+}
+
+// jsonValid reports whether b parses as JSON.
+func jsonValid(b []byte) bool { return json.Valid(b) }
