@@ -60,8 +60,8 @@ func classifyCells(cs *curves, res map[curveKey]*curveResult, split string, d De
 }
 
 // mirageAtJump asks, per shape, of every continuous scoring of the same outputs whether it jumps
-// across the window where exact match jumps (transition.TestWindow in each seed whose exact match
-// has the capability jump). Seeds are combined by Fisher's method (independent seeds); a scoring
+// across the window where exact match rises from 10 % to 90 % of its range (transition.TestWindow
+// in each seed that learns the task). Seeds are combined by Fisher's method (independent seeds); a scoring
 // is "smooth across the jump" only when every such seed shows it smooth (an intersection–union
 // test); BH runs over all rows of the table. Exact match's own row carries Schaeffer et al.'s
 // predictions: its distance from the product of per-position accuracies and from p̄^L across the
@@ -83,8 +83,10 @@ func mirageAtJump(cs *curves, classes map[string]cellClass, split string, opt Op
 	byShape := map[shapeKey]map[scoring]*acc{}
 	cfg := transition.DefaultWindowConfig()
 	for _, cell := range sortedCells(cs) {
-		cl := classes[cell]
-		if !cl.jump {
+		// Every cell that learns is asked, whether or not its exact match passes the curve test
+		// (a rise that a researcher reads as a jump deserves the question too); the task_jump
+		// verdict says separately whether it is abrupt.
+		if !classes[cell].learned {
 			continue
 		}
 		shape := shapeOf(cs.cells[cell])

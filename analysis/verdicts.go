@@ -204,11 +204,11 @@ func verdicts(cs *curves, res map[curveKey]*curveResult, classes map[string]cell
 				rows = append(rows, m)
 			}
 		}
-		if jumpSeeds == 0 {
-			continue // no jump to explain
+		if learned == 0 || len(rows) == 0 {
+			continue // nothing learnt: no rise to explain
 		}
 		mr := base(s, s.dModel, data.QuestionMirage)
-		mr.Subject, mr.Metric, mr.Seeds, mr.Cells = "exact match's jump", "exact_match", int32(len(cells)), int32(jumpSeeds)
+		mr.Subject, mr.Metric, mr.Seeds, mr.Cells = "exact match's rise", "exact_match", int32(len(cells)), int32(learned)
 		mr.Method = "transition.TestWindow on every continuous scoring across exact match's jump window, seeds combined by Fisher's method, BH over the mirage table"
 		mr.NullHyp = "the continuous scorings change smoothly (local quadratic) across the window"
 		mr.Verdict, mr.Reason = mirageVerdict(rows)

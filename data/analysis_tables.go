@@ -100,7 +100,7 @@ type MirageRow struct {
 	Metric      string   `parquet:"metric,dict"`
 	Position    int32    `parquet:"position"` // answer position of position_accuracy, NA otherwise
 	Discrete    bool     `parquet:"discrete"` // all-or-nothing scoring (exact match)
-	Seeds       int32    `parquet:"seeds"`    // seeds of the shape whose exact match jumps
+	Seeds       int32    `parquet:"seeds"`    // seeds of the shape that learn the task (final exact match ≥ 0.5)
 	WindowLo    *float64 `parquet:"window_lo_step,optional"`
 	WindowHi    *float64 `parquet:"window_hi_step,optional"`
 	Excess      *float64 `parquet:"excess_jump,optional"`      // median over seeds of the jump beyond the smooth fit, in the metric's units

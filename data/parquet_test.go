@@ -397,10 +397,17 @@ func TestTableSchemaVersion(t *testing.T) {
 		version string
 		want    []string // substrings of the error; nil for success
 	}{
-		{"1", nil},
-		{"2", []string{"schema version 2", "version 1"}},
+		{"1", nil}, // metrics did not change in version 2: a version-1 file still reads
+		{"2", nil},
+		{"3", []string{"schema version 3", "up to 2"}},
 		{"0", []string{KeySchemaVersion, `"0"`}},
 		{"v1", []string{KeySchemaVersion, `"v1"`}},
+	}
+	// An analysis table of version 1 (before the verdicts rebuild) is refused with the way out.
+	old := filepath.Join(dir, "transitions-v1.parquet")
+	tblRawWrite(t, old, []TransitionRow{{Coords: rows[0].Coords}}, KeySchemaVersion, "1", KeyTable, "transitions")
+	if _, _, err := tblReadAll[TransitionRow](t, old); err == nil || !strings.Contains(err.Error(), "rerun phaseprobe analyze") {
+		t.Errorf("version-1 transitions table: err = %v, want a refusal that says to rerun analyze", err)
 	}
 	for _, c := range cases {
 		path := filepath.Join(dir, "metrics-v"+c.version+".parquet")

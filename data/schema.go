@@ -10,10 +10,16 @@ import (
 	"github.com/parquet-go/parquet-go"
 )
 
-// SchemaVersion is the version of the table schemas this build writes and reads. It is stored as
-// a decimal string under KeySchemaVersion in every file and bumps whenever a column of any table
-// changes name, type or meaning.
-const SchemaVersion = 1
+// SchemaVersion is the version of the table schemas this build writes. It is stored as a decimal
+// string under KeySchemaVersion in every file and bumps whenever a column of any table changes
+// name, type or meaning; tableSince records, per table, the version of its last change.
+const SchemaVersion = 2
+
+// tableSince is the schema version in which each table last changed (1 when absent): a file of an
+// older version than its table's is refused, so version-1 cell tables stay readable while version-1
+// analysis tables (the old transitions and mirage) are not read as the new ones. Version 2 rebuilt
+// the analysis tables (calibrated transition tests, jumps, mirage at the jump, verdicts).
+var tableSince = map[string]int{"transitions": 2, "jumps": 2, "mirage": 2, "verdicts": 2}
 
 // Key-value metadata keys present in every table file this package writes.
 const (
@@ -67,8 +73,12 @@ func metaOf(path string, f *parquet.File) (Meta, error) {
 // checkMeta rejects a file of another schema version or another table. A file without the keys
 // (written by another tool) passes; its columns are checked by readPlan.
 func checkMeta(path string, m Meta, table string) error {
-	if m.SchemaVersion != 0 && m.SchemaVersion != SchemaVersion {
-		return fmt.Errorf("read %s: schema version %d, this build reads version %d", path, m.SchemaVersion, SchemaVersion)
+	since := max(tableSince[table], 1)
+	if m.SchemaVersion != 0 && (m.SchemaVersion > SchemaVersion || m.SchemaVersion < since) {
+		if m.SchemaVersion < since {
+			return fmt.Errorf("read %s: schema version %d; the %s table changed in version %d (rerun phaseprobe analyze)", path, m.SchemaVersion, table, since)
+		}
+		return fmt.Errorf("read %s: schema version %d, this build reads versions up to %d", path, m.SchemaVersion, SchemaVersion)
 	}
 	if m.Table != "" && m.Table != table {
 		return fmt.Errorf("read %s: table %q, want %q", path, m.Table, table)
