@@ -125,7 +125,13 @@ func TestBigBench(t *testing.T) {
 		{"equal steps", []float64{0, 1, 2, 3, 4}, 4, 4},
 		{"equal falling steps", []float64{4, 3, 2, 1, 0}, -4, -4},
 		{"one jump", []float64{0, 0, 0, 1, 1}, 2, inf}, // L = √m, m = 4
-		{"constant", []float64{2, 2, 2}, 0, 0},
+		{"constant", []float64{2, 2, 2, 2, 2}, 0, 0},
+		// I = 1; Δ = 0.1, 0.1, 0.7, 0.1; mean square 0.13 → L = 1/√0.13;
+		// median square 0.01 → B = 10.
+		{"step on a slope", []float64{0, 0.1, 0.2, 0.9, 1}, 1 / math.Sqrt(0.13), 10},
+		// I = 1; Δ = 0.25 each: L = B = 4 = m. The step scores higher B and
+		// lower L than the line, the paper's reading of both measures.
+		{"line", []float64{0, 0.25, 0.5, 0.75, 1}, 4, 4},
 		// I = 3 (max at index 3 after min at 0); Δ = 1, 1, 1, -1;
 		// RMS = 1, root median square = 1.
 		{"overshoot", []float64{0, 1, 2, 3, 2}, 3, 3},
@@ -136,6 +142,18 @@ func TestBigBench(t *testing.T) {
 		if got := Breakthroughness(c.y); got != c.b && math.Abs(got-c.b) > 1e-12 {
 			t.Errorf("%s: Breakthroughness = %v, want %v", c.name, got, c.b)
 		}
+	}
+	// Fewer than 5 points: no score, and BigBench says why.
+	for _, y := range [][]float64{{0, 0.5, 1}, {0, 0, 1}, {0, 0, 0, 1}} {
+		if l, b := Linearity(y), Breakthroughness(y); !math.IsNaN(l) || !math.IsNaN(b) {
+			t.Errorf("%v: L %v B %v, want NaN", y, l, b)
+		}
+		if _, err := BigBench(y); err == nil {
+			t.Errorf("BigBench(%v): no error", y)
+		}
+	}
+	if s, err := BigBench([]float64{0, 0.1, 0.2, 0.9, 1}); err != nil || s.Breakthroughness != Breakthroughness([]float64{0, 0.1, 0.2, 0.9, 1}) {
+		t.Errorf("BigBench on 5 points: %+v, %v", s, err)
 	}
 	// A sharp sigmoid scores higher breakthroughness and lower linearity than
 	// a straight line with the same rise and noise.

@@ -57,23 +57,81 @@ type IndependenceGap struct {
 // or if the rows of p differ in length; it returns an error if a value is not a
 // finite number in [0, 1].
 func CompareIndependence(em []float64, p [][]float64) (IndependenceGap, error) {
+	if err := checkMirageInputs(em, p); err != nil {
+		return IndependenceGap{}, err
+	}
+	return gapOf(em, IndependenceTo(nil, p)), nil
+}
+
+// MeanPowerTo puts in dst the exact match that Schaeffer et al. (2023, §2,
+// "Alternative explanation for emergent abilities") predict from per-token
+// accuracy alone: with p the probability that one token is right and L the
+// answer length, exact match ≈ p^L. Here p is the mean per-token accuracy at
+// checkpoint c over the L = len(p[c]) answer positions:
+//
+//	dst[c] = (mean_j p[c][j])^L.
+//
+// By the AM–GM inequality it is never below the independence prediction
+// Π_j p[c][j] (IndependenceTo), with equality when all positions are equally
+// accurate: the gap between the two says how much of the prediction rests on
+// the positions differing. If dst is nil a new slice is allocated; otherwise
+// it must have len(p) elements. MeanPowerTo panics if the rows of p differ in
+// length or are empty, or dst has the wrong length.
+func MeanPowerTo(dst []float64, p [][]float64) []float64 {
+	if dst == nil {
+		dst = make([]float64, len(p))
+	}
+	if len(dst) != len(p) {
+		panic("transition: dst length differs from the number of checkpoints")
+	}
+	for c, row := range p {
+		if len(row) != len(p[0]) || len(row) == 0 {
+			panic("transition: per-position accuracy rows differ in length or are empty")
+		}
+		var s float64
+		for _, v := range row {
+			s += v
+		}
+		dst[c] = math.Pow(s/float64(len(row)), float64(len(row)))
+	}
+	return dst
+}
+
+// CompareMeanPower compares the measured exact match em[c] with the
+// prediction p̄^L of Schaeffer et al. (2023, §2) (MeanPowerTo) at every
+// checkpoint, as CompareIndependence does for Π_j p_j. It panics and returns
+// errors as CompareIndependence does.
+func CompareMeanPower(em []float64, p [][]float64) (IndependenceGap, error) {
+	if err := checkMirageInputs(em, p); err != nil {
+		return IndependenceGap{}, err
+	}
+	return gapOf(em, MeanPowerTo(nil, p)), nil
+}
+
+// checkMirageInputs panics on mismatched shapes and returns an error for a
+// value outside [0, 1].
+func checkMirageInputs(em []float64, p [][]float64) error {
 	if len(em) != len(p) {
 		panic("transition: em and p have different numbers of checkpoints")
 	}
 	if len(em) == 0 {
-		panic("transition: CompareIndependence needs at least one checkpoint")
+		panic("transition: the comparison needs at least one checkpoint")
 	}
 	for c := range em {
 		if !(em[c] >= 0 && em[c] <= 1) {
-			return IndependenceGap{}, fmt.Errorf("transition: exact match at checkpoint %d is %v, not in [0, 1]", c, em[c])
+			return fmt.Errorf("transition: exact match at checkpoint %d is %v, not in [0, 1]", c, em[c])
 		}
 		for j, v := range p[c] {
 			if !(v >= 0 && v <= 1) {
-				return IndependenceGap{}, fmt.Errorf("transition: accuracy at checkpoint %d position %d is %v, not in [0, 1]", c, j, v)
+				return fmt.Errorf("transition: accuracy at checkpoint %d position %d is %v, not in [0, 1]", c, j, v)
 			}
 		}
 	}
-	pred := IndependenceTo(nil, p)
+	return nil
+}
+
+// gapOf summarises em − pred.
+func gapOf(em, pred []float64) IndependenceGap {
 	var g IndependenceGap
 	for c := range em {
 		d := em[c] - pred[c]
@@ -85,7 +143,7 @@ func CompareIndependence(em []float64, p [][]float64) (IndependenceGap, error) {
 	}
 	g.Mean /= float64(len(em))
 	g.MeanAbs /= float64(len(em))
-	return g, nil
+	return g
 }
 
 // AbruptMetrics runs Detect on several scorings of the same outputs, all

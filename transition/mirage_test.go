@@ -33,6 +33,33 @@ func TestIndependence(t *testing.T) {
 	}
 }
 
+func TestMeanPower(t *testing.T) {
+	p := [][]float64{{0.5, 0.5, 0.5}, {0.9, 1, 0.8}, {1, 1, 1}}
+	// Closed form: (row mean)³ = 0.125, 0.9³ = 0.729, 1.
+	want := []float64{0.125, 0.729, 1}
+	got := MeanPowerTo(nil, p)
+	ind := IndependenceTo(nil, p)
+	for i := range want {
+		if math.Abs(got[i]-want[i]) > 1e-15 {
+			t.Errorf("MeanPowerTo[%d] = %v, want %v", i, got[i], want[i])
+		}
+		if got[i] < ind[i] { // AM–GM
+			t.Errorf("checkpoint %d: p̄^L %v below Πp %v", i, got[i], ind[i])
+		}
+	}
+	g, err := CompareMeanPower([]float64{0.125, 0.72, 1}, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Gaps 0, −0.009, 0.
+	if math.Abs(g.MaxAbs-0.009) > 1e-15 || g.MaxAt != 1 || math.Abs(g.Mean+0.003) > 1e-15 {
+		t.Errorf("CompareMeanPower = %+v", g)
+	}
+	if _, err := CompareMeanPower([]float64{0.1, -0.2, 0.5}, p); err == nil {
+		t.Error("exact match −0.2: no error")
+	}
+}
+
 func TestAbruptMetricsMirage(t *testing.T) {
 	// The mirage construction (Schaeffer et al. 2023): a per-token accuracy
 	// that rises gradually (a logistic 1.2 decades wide), and the exact match
