@@ -101,7 +101,12 @@ type Coupling struct {
 // [slope_(D*+1), slope_(M−D*)]. The interval assumes the residuals u − β·t
 // are exchangeable within strata (fixed task onsets, error in the internal
 // onset only); with ties it uses the normal approximation of Var S =
-// Σ n(n−1)(2n+5)/18.
+// Σ n(n−1)(2n+5)/18. In simulation (coupling_test.go: 3 strata, internal =
+// task − 0.1 + N(0, 0.05²), 2000 trials) the 95% interval covered the true
+// slope 1 in 95.4% of trials at 10 cells per stratum and 99.0% at 3 (the
+// coarse null distribution makes it conservative). Noise in the task onsets
+// themselves (detection error) biases the slope towards 0, as in any
+// regression with error in the regressor; the test's p is unaffected.
 //
 // With fewer than cfg.MinCells paired cells the result is Insufficient with
 // NaN P; S, Tau and the slope are still given as descriptions. Couple panics

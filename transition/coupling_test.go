@@ -88,7 +88,7 @@ func TestCoupleSimulation(t *testing.T) {
 	const trials, alpha = 2000, 0.05
 	rng := rand.New(rand.NewPCG(simSeed(2), 9))
 	cfg := DefaultCoupleConfig()
-	var rej, rejPooled, pow3, pow10, cover, bounded int
+	var rej, rejPooled, pow3, pow10, cover, cover3, bounded int
 	for range trials {
 		in, ta, st := couplingSim(rng, 6, false)
 		c, err := Couple(in, ta, st, cfg, rng)
@@ -102,8 +102,12 @@ func TestCoupleSimulation(t *testing.T) {
 			rejPooled++
 		}
 		in, ta, st = couplingSim(rng, 3, true)
-		if c, _ := Couple(in, ta, st, cfg, rng); c.P <= alpha {
+		c, _ = Couple(in, ta, st, cfg, rng)
+		if c.P <= alpha {
 			pow3++
+		}
+		if c.SlopeLow <= 1 && 1 <= c.SlopeHigh {
+			cover3++
 		}
 		in, ta, st = couplingSim(rng, 10, true)
 		c, _ = Couple(in, ta, st, cfg, rng)
@@ -119,7 +123,7 @@ func TestCoupleSimulation(t *testing.T) {
 	}
 	f := func(k int) float64 { return float64(k) / trials }
 	t.Logf("%d trials: size under width drift %.3f (pooled, unstratified %.3f); power for tied onsets, 3 seeds %.3f, 10 seeds %.3f; "+
-		"95%% slope interval covers 1 in %.3f (10 seeds, bounded in %.3f)", trials, f(rej), f(rejPooled), f(pow3), f(pow10), f(cover), f(bounded))
+		"95%% slope interval covers 1 in %.3f at 10 seeds (bounded in %.3f), %.3f at 3 seeds", trials, f(rej), f(rejPooled), f(pow3), f(pow10), f(cover), f(bounded), f(cover3))
 	if lim := alpha + binomTol(alpha, trials); f(rej) > lim {
 		t.Errorf("size %.3f above %.3f", f(rej), lim)
 	}
@@ -131,7 +135,7 @@ func TestCoupleSimulation(t *testing.T) {
 	if f(pow10) < 0.95 || f(pow3) < 0.5 {
 		t.Errorf("power %.3f (10 seeds), %.3f (3 seeds); want ≥ 0.95, ≥ 0.5", f(pow10), f(pow3))
 	}
-	if lo := 0.95 - binomTol(0.95, trials); f(cover) < lo {
-		t.Errorf("coverage %.3f below %.3f", f(cover), lo)
+	if lo := 0.95 - binomTol(0.95, trials); f(cover) < lo || f(cover3) < lo {
+		t.Errorf("coverage %.3f (10 seeds), %.3f (3 seeds) below %.3f", f(cover), f(cover3), lo)
 	}
 }

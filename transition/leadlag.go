@@ -14,8 +14,8 @@ type LeadLagConfig struct {
 	// The natural choice is one checkpoint spacing (CheckpointSpacing).
 	Tol float64
 	// MaxExactSeeds is the largest number of paired seeds for which the
-	// sign-flip tests enumerate all 2ⁿ sign vectors; above it they draw
-	// Resamples random sign vectors.
+	// sign-flip tests enumerate all 2ⁿ sign vectors (at most 30 are ever
+	// enumerated); above it they draw Resamples random sign vectors.
 	MaxExactSeeds int
 	// Resamples is the number of random sign vectors of the Monte Carlo tests.
 	Resamples int
@@ -185,19 +185,33 @@ func signFlipP(v []float64, alt alternative, exact bool, resamples int, rng *ran
 	}
 	n := len(v)
 	if exact {
-		// sums[mask] = Σ v − 2·Σ_{i ∈ mask} vᵢ, built from the mask without
-		// its lowest bit.
-		total := 1 << uint(n)
-		sums := make([]float64, total)
-		sums[0] = obs
-		count := 0
-		if extreme(obs) {
+		// Visit the 2ⁿ sign vectors in Gray-code order: step i flips the sign
+		// of element TrailingZeros(i), so the flipped sum updates in O(1).
+		total := uint64(1) << uint(n)
+		s, count := obs, uint64(0)
+		neg := make([]bool, n)
+		if extreme(s) {
 			count++
 		}
-		for mask := 1; mask < total; mask++ {
-			bit := bits.TrailingZeros(uint(mask))
-			sums[mask] = sums[mask&(mask-1)] - 2*v[bit]
-			if extreme(sums[mask]) {
+		for i := uint64(1); i < total; i++ {
+			b := bits.TrailingZeros64(i)
+			if neg[b] {
+				s += 2 * v[b]
+			} else {
+				s -= 2 * v[b]
+			}
+			neg[b] = !neg[b]
+			if i%1024 == 0 { // bound the rounding drift of the running sum
+				s = 0
+				for j, d := range v {
+					if neg[j] {
+						s -= d
+					} else {
+						s += d
+					}
+				}
+			}
+			if extreme(s) {
 				count++
 			}
 		}

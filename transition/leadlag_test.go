@@ -135,3 +135,52 @@ func TestLeadLagTestSimulation(t *testing.T) {
 		t.Errorf("power: sign-flip %.3f, TOST %.3f, want ≥ 0.95", power, tostPower)
 	}
 }
+
+// TestSignFlipExactLarge checks the Gray-code enumeration (with its periodic
+// re-summing) against a direct enumeration of every sign vector, and the
+// all-one-sign closed form 2/2ⁿ, at n = 12.
+func TestSignFlipExactLarge(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	v := make([]float64, 12)
+	for i := range v {
+		v[i] = 0.05 + 0.1*rng.NormFloat64()
+	}
+	var obs float64
+	for _, d := range v {
+		obs += d
+	}
+	var two, ge, le int
+	for mask := range 1 << 12 {
+		var s float64
+		for i, d := range v {
+			if mask>>i&1 == 1 {
+				s -= d
+			} else {
+				s += d
+			}
+		}
+		if math.Abs(s) >= math.Abs(obs)-1e-9 {
+			two++
+		}
+		if s >= obs-1e-9 {
+			ge++
+		}
+		if s <= obs+1e-9 {
+			le++
+		}
+	}
+	for _, c := range []struct {
+		alt  alternative
+		want int
+	}{{twoSided, two}, {greater, ge}, {less, le}} {
+		if got := signFlipP(v, c.alt, true, 1, rng); got != float64(c.want)/4096 {
+			t.Errorf("alternative %d: p = %v, want %v", c.alt, got, float64(c.want)/4096)
+		}
+	}
+	for i := range v {
+		v[i] = 0.01 * float64(i+1)
+	}
+	if got := signFlipP(v, twoSided, true, 1, rng); got != 2.0/4096 {
+		t.Errorf("all positive: p = %v, want 2/4096", got)
+	}
+}
