@@ -624,3 +624,65 @@ func rangeText(v []float64) string {
 	}
 	return fmt.Sprintf("%.2f–%.2f", lo, hi)
 }
+
+// scaleMetrics are the task metrics asked the scale question, all-or-nothing first.
+var scaleMetrics = []string{"exact_match", "token_accuracy", "logprob", "brier", "edit_distance"}
+
+// scaleRows asks, for a family of at least MinWidths widths, whether each task metric jumps with
+// d_model at the final checkpoint (transition.TestScale: a step between adjacent widths against a
+// line in log2 width, seeds as replicates), adding BIG-bench's linearity and breakthroughness of
+// the seed means (Srivastava et al. 2022) to the reason.
+func scaleRows(b *verdictBuilder, cs *curves, shapes []shapeKey, cells map[shapeKey][]string, split string, base data.VerdictRow, opt Options) {
+	d := opt.Decisions
+	for _, m := range scaleMetrics {
+		var widths []float64
+		var values [][]float64
+		var means []float64
+		for _, s := range shapes {
+			var v []float64
+			for _, c := range cells[s] {
+				if cv := cs.get(c, taskSeries(split, m)); cv != nil {
+					if x := cv.last(); !math.IsNaN(x) {
+						v = append(v, x)
+					}
+				}
+			}
+			if len(v) == 0 {
+				continue
+			}
+			widths = append(widths, float64(s.dModel))
+			values = append(values, v)
+			means = append(means, mean(v))
+		}
+		r := base
+		r.Metric, r.TaskMetric, r.Subject = m, m, m+" at the final checkpoint over d_model"
+		r.Cells = int32(len(widths))
+		rng := rand.New(rand.NewPCG(opt.Seed, streamSeed(fmt.Sprintf("scale|%s|%d|%d|%s", base.Task, base.NLayers, base.NHeads, m))))
+		t, err := transition.TestScale(widths, values, transition.DefaultScaleConfig(), rng)
+		if err != nil {
+			r.Verdict = verdictUndetermined
+			r.Reason = err.Error()
+			b.add(r)
+			continue
+		}
+		r.Stat, r.P, r.Effect = data.F(t.Statistic), data.F(t.P), data.F(t.Jump)
+		r.Method, r.NullHyp = t.Method, t.Null
+		bb, bbErr := transition.BigBench(means)
+		i := b.add(r)
+		b.test(i, t.P, "")
+		gap := [2]float64{widths[t.Gap], widths[t.Gap+1]}
+		b.decide[i] = func(q, _ float64) {
+			row := &b.rows[i]
+			if q <= d.FDR {
+				row.Verdict = "jumps with width"
+				row.Reason = fmt.Sprintf("a step of %+.3f between d_model %g and %g beyond a line in log2 width", t.Jump, gap[0], gap[1])
+			} else {
+				row.Verdict = "smooth over width"
+				row.Reason = fmt.Sprintf("no step between adjacent widths beyond a line in log2 width (largest at d_model %g→%g, %+.3f)", gap[0], gap[1], t.Jump)
+			}
+			if bbErr == nil {
+				row.Reason += fmt.Sprintf("; BIG-bench linearity %.2f, breakthroughness %.2f of the seed means", bb.Linearity, bb.Breakthroughness)
+			}
+		}
+	}
+}

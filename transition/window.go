@@ -198,9 +198,9 @@ func TestWindow(x, y []float64, lo, hi float64, cfg WindowConfig, rng *rand.Rand
 	}
 
 	e := f.resid(nil, ys)
-	rss0 := dot(e, e)
+	rss0 := windowDot(e, e)
 	j, amp, rss1 := f.best(e)
-	if rss0 <= 1e-24*dot(ys, ys) { // the polynomial fits to rounding error
+	if rss0 <= 1e-24*windowDot(ys, ys) { // the polynomial fits to rounding error
 		rss0, rss1 = 0, 0
 	}
 	t := windowStat(rss0, rss1)
@@ -234,7 +234,7 @@ func TestWindow(x, y []float64, lo, hi float64, cfg WindowConfig, rng *rand.Rand
 		ar1Fill(eps, res.ARNull, 1, rng)
 		f.resid(es, eps)
 		_, _, r1 := f.best(es)
-		if windowStat(dot(es, es), r1) >= t {
+		if windowStat(windowDot(es, es), r1) >= t {
 			exceed++
 		}
 	}
@@ -330,7 +330,7 @@ func newWindowFit(xs []float64, lo, hi float64, cfg WindowConfig) (*windowFit, e
 				g[i] = logistic((xi - m) / s)
 			}
 			f.resid(g, g)
-			nrm := math.Sqrt(dot(g, g))
+			nrm := math.Sqrt(windowDot(g, g))
 			if !(nrm > 1e-9) {
 				continue
 			}
@@ -352,16 +352,16 @@ func newWindowFit(xs []float64, lo, hi float64, cfg WindowConfig) (*windowFit, e
 // orthonormalize makes c orthogonal to f.q (Gram–Schmidt, twice) and of unit
 // norm; it reports false if c lies in their span.
 func (f *windowFit) orthonormalize(c []float64) bool {
-	n0 := math.Sqrt(dot(c, c))
+	n0 := math.Sqrt(windowDot(c, c))
 	for pass := 0; pass < 2; pass++ {
 		for _, q := range f.q {
-			d := dot(q, c)
+			d := windowDot(q, c)
 			for i := range c {
 				c[i] -= d * q[i]
 			}
 		}
 	}
-	nrm := math.Sqrt(dot(c, c))
+	nrm := math.Sqrt(windowDot(c, c))
 	if !(nrm > 1e-10*n0) {
 		return false
 	}
@@ -379,7 +379,7 @@ func (f *windowFit) resid(dst, v []float64) []float64 {
 	}
 	copy(dst, v)
 	for _, q := range f.q {
-		d := dot(q, dst)
+		d := windowDot(q, dst)
 		for i := range dst {
 			dst[i] -= d * q[i]
 		}
@@ -393,12 +393,12 @@ func (f *windowFit) best(e []float64) (j int, amp, rss1 float64) {
 	bestC := -1.0
 	var bestD float64
 	for k, u := range f.units {
-		d := dot(u, e)
+		d := windowDot(u, e)
 		if d*d > bestC {
 			bestC, bestD, j = d*d, d, k
 		}
 	}
-	rss1 = math.Max(dot(e, e)-bestC, 0)
+	rss1 = math.Max(windowDot(e, e)-bestC, 0)
 	return j, bestD / f.norms[j], rss1
 }
 
@@ -430,7 +430,7 @@ func (f *windowFit) residMaker(j int) [][]float64 {
 // then σ² = Σ e_i² / tr(MΣ_φ). The ratio increases with φ and is solved by
 // bisection.
 func arMoments(e []float64, m [][]float64, maxAR float64) (phi, sigma float64) {
-	ee := dot(e, e)
+	ee := windowDot(e, e)
 	if ee == 0 {
 		return 0, 0
 	}
@@ -527,7 +527,7 @@ func ar1Fill(dst []float64, phi, sigma float64, rng *rand.Rand) {
 	}
 }
 
-func dot(a, b []float64) float64 {
+func windowDot(a, b []float64) float64 {
 	var s float64
 	for i := range a {
 		s += a[i] * b[i]
