@@ -47,6 +47,10 @@ var tuneChain = flag.Bool("tune", false, "run the whole-chain simulation on its 
 // calibrated test) can be plugged into the chain.
 type onsetDetector func(x, y []float64) (onset float64, ok bool)
 
+// chainDetector is the detector every chain simulation uses: swap it here to
+// plug in another one.
+var chainDetector onsetDetector = detectSigmoid
+
 // detectSigmoid is transition.Detect with its defaults: the sigmoid midpoint
 // of an abrupt curve.
 func detectSigmoid(x, y []float64) (float64, bool) {
@@ -292,7 +296,7 @@ func TestChainNull(t *testing.T) {
 		for i, half := range []int{ds.sweeps / 2, ds.sweeps - ds.sweeps/2} {
 			spec := ds.spec
 			spec.drift = i == 0
-			for _, r := range runSweeps(t, spec, half, chainSeed(uint64(2*d+i)), detectSigmoid) {
+			for _, r := range runSweeps(t, spec, half, chainSeed(uint64(2*d+i)), chainDetector) {
 				any := false
 				for k, kind := range spec.kinds {
 					if isClaim(r.coupling[k]) {
@@ -346,7 +350,7 @@ func TestChainTied(t *testing.T) {
 		{sweepSpec{grid: "demo", steps: demoSteps, seeds: 3, kinds: powerKinds, drift: true}, 20},
 	}
 	for d, ds := range designs {
-		res := runSweeps(t, ds.spec, ds.sweeps, chainSeed(50+uint64(d)), detectSigmoid)
+		res := runSweeps(t, ds.spec, ds.sweeps, chainSeed(50+uint64(d)), chainDetector)
 		var tied, coupled, nulls, falseCoupled, discoveries int
 		var leadRows, precedes, leadCoincides, zeroRows, zeroDirectional, zeroCoincides int
 		for _, r := range res {
