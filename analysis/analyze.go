@@ -7,16 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 
 	"github.com/phaseprobe/phaseprobe/data"
-	"github.com/phaseprobe/phaseprobe/transition"
 )
 
 // Summary counts what Analyze wrote.

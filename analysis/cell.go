@@ -70,7 +70,7 @@ func (o Options) resolve() Options {
 	if o.Replicates == 0 {
 		o.Replicates = 999
 	}
-	if o.Decisions == (Decisions{}) {
+	if o.Decisions.Alpha == 0 {
 		o.Decisions = DefaultDecisions()
 	}
 	return o

@@ -124,7 +124,7 @@ func TestAnalyzeFilesWrittenByAnotherTool(t *testing.T) {
 	if v := got["step0_probe"]; v > 0.75 {
 		t.Errorf("probe accuracy at step 0 = %v: expected near chance (0.5)", v)
 	}
-	for _, f := range []string{data.AllMetricsFile, data.TransitionsFile, data.AlignmentFile, data.MirageFile} {
+	for _, f := range []string{data.AllMetricsFile, data.TransitionsFile, data.JumpsFile, data.MirageFile, data.VerdictsFile} {
 		if _, err := data.ReadMeta(filepath.Join(run, "analysis", f)); err != nil {
 			t.Errorf("analysis/%s: %v", f, err)
 		}

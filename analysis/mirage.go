@@ -186,7 +186,7 @@ func mirageAtJump(cs *curves, classes map[string]cellClass, split string, opt Op
 		}
 		r.Q = data.F(q[i])
 		switch {
-		case r.Q != nil && *r.Q <= opt.Decisions.FDR:
+		case r.Q != nil && *r.Q <= opt.Decisions.FDRLevel:
 			r.Reading = readJumps
 		case r.P != nil && r.SmoothSeeds == r.Seeds && r.Seeds > 0:
 			r.Reading = readSmooth

@@ -122,7 +122,7 @@ func testCurves(ctx context.Context, cs *curves, opt Options) (map[curveKey]*cur
 	for i, r := range res {
 		r.q = q[i]
 		if r.err == nil {
-			r.abrupt = r.q <= opt.Decisions.FDR
+			r.abrupt = r.q <= opt.Decisions.FDRLevel
 			if r.abrupt {
 				r.main = mainJump(r.test.Jumps)
 			}

@@ -22,24 +22,17 @@ const (
 	verdictGenuine      = "genuine jump"
 	verdictMirage       = "scoring artefact (mirage)"
 	verdictUndetermined = "undetermined"
-	verdictCoupled      = "coupled"
-	verdictNotCoupled   = "not coupled"
-	verdictSpecific     = "specific"
-	verdictNotSpecific  = "not specific"
-	verdictPrecedes     = "precedes"
-	verdictFollows      = "follows"
-	verdictCoincides    = "coincides"
-	verdictNoLeadLag    = "no lead or lag shown"
-	verdictNotCoupledLL = "not assessed (not coupled)"
 	verdictCeiling      = "control at ceiling (cannot calibrate the probe)"
 )
 
 // Decisions are the levels and thresholds every verdict is decided by: the one place where α and
 // the FDR level are applied.
 type Decisions struct {
-	// Alpha is the level of a single test (0.05); FDR the Benjamini–Hochberg level over a family of
-	// tests (0.05): every curve of the sweep is one family, every verdict test another.
-	Alpha, FDR float64
+	// DecisionConfig holds α (0.05, the level of a single test) and the Benjamini–Hochberg level
+	// (0.05). The families of the FDR step are: every curve of the sweep (is there a transition);
+	// the mirage table; and, over the whole sweep, each verdict question (coupling, specificity,
+	// lead–lag per onset definition, scale).
+	DecisionConfig
 	// MinJump is the smallest jump of exact match (in its own units, 0..1) that counts as the
 	// capability (0.3): a control cell that rises 0.02 → 0.10 has none.
 	MinJump float64
@@ -57,7 +50,7 @@ type Decisions struct {
 
 // DefaultDecisions returns the levels and thresholds documented on Decisions.
 func DefaultDecisions() Decisions {
-	return Decisions{Alpha: 0.05, FDR: 0.05, MinJump: 0.3, Learned: 0.5, NeverLearned: 0.1, ControlCeiling: 0.95, MinCells: 6, MinWidths: 5}
+	return Decisions{DecisionConfig: DefaultDecisionConfig(), MinJump: 0.3, Learned: 0.5, NeverLearned: 0.1, ControlCeiling: 0.95, MinCells: 6, MinWidths: 5}
 }
 
 // measureGroup is the group of near-identical measures a metric belongs to: one finding is not
@@ -75,11 +68,10 @@ func measureGroup(metric string) string {
 // unitKey is what a coupling, specificity or lead–lag question is asked of: one measure group at
 // one site, layer, head and concept.
 type unitKey struct {
-	split, site   string
-	layer, head   int32
-	concept       string
-	group         string
-	metricsInUnit string // for single-metric groups, the metric
+	split, site string
+	layer, head int32
+	concept     string
+	group       string
 }
 
 func unitOf(s data.Series) unitKey {
@@ -228,253 +220,31 @@ func verdicts(cs *curves, res map[curveKey]*curveResult, classes map[string]cell
 		b.add(mr)
 	}
 
-	// 3–5. Coupling and specificity per family; lead–lag per shape.
+	// 3–5. Coupling and specificity per family; lead–lag per shape (decided below, after the FDR
+	// step of each question's family).
+	var pend []*unitQuestions
 	for _, f := range famList {
-		var jumpCells, neverCells []string
+		var jumpCells []string
 		for _, s := range families[f] {
 			for _, c := range shapes[s] {
 				if classes[c].jump {
 					jumpCells = append(jumpCells, c)
-				} else if classes[c].neverLearned {
-					neverCells = append(neverCells, c)
 				}
+			}
+		}
+		// The specificity baseline: every cell of the task that never learns, whatever its shape
+		// (the 1-layer control is a baseline for the 2-layer family on the sites both have).
+		var neverCells []string
+		for _, c := range sortedCells(cs) {
+			if cs.cells[c].Task == f.task && classes[c].neverLearned {
+				neverCells = append(neverCells, c)
 			}
 		}
 		fs := shapeKey{f.task, data.NA, f.nLayers, f.nHeads}
-		// Units: every internal series of the family, grouped.
-		units := map[unitKey]map[string]bool{} // unit → metrics
-		for k, c := range cs.byKey {
-			if c.series.Kind != data.KindInternal || familyOf(cs.cells[k.cell]) != f {
-				continue
-			}
-			if m := c.series.Metric; m == "probe_accuracy" || m == "probe_logloss" {
-				continue // a probe counts through its selectivity (probe − control), never alone
-			}
-			u := unitOf(c.series)
-			if units[u] == nil {
-				units[u] = map[string]bool{}
-			}
-			units[u][c.series.Metric] = true
-		}
-		unitList := make([]unitKey, 0, len(units))
-		for u := range units {
-			unitList = append(unitList, u)
-		}
-		slices.SortFunc(unitList, compareUnits)
-		for _, u := range unitList {
-			metrics := make([]string, 0, len(units[u]))
-			for m := range units[u] {
-				metrics = append(metrics, m)
-			}
-			slices.Sort(metrics)
-			seriesOf := func(metric string) data.Series {
-				return data.Series{Kind: data.KindInternal, Split: u.split, Site: u.site, Layer: u.layer, Head: u.head, Position: data.NA, Concept: u.concept, Metric: metric}
-			}
-			unitRow := func(q string, dModel int32) data.VerdictRow {
-				r := base(fs, dModel, q)
-				r.Site, r.Layer, r.Head, r.Concept, r.Group = u.site, u.layer, u.head, u.concept, u.group
-				r.Subject = unitLabel(u, metrics)
-				return r
-			}
-			// The probe's control at ceiling: the selectivity cannot be read.
-			if u.group == "probe" && controlAtCeiling(cs, jumpCells, u, d.ControlCeiling) {
-				r := unitRow(data.QuestionCoupling, data.NA)
-				r.Metric, r.Verdict, r.Cells = "probe_selectivity", verdictCeiling, int32(len(jumpCells))
-				r.Reason = fmt.Sprintf("the control task is decoded at ≥ %.2f: any function of the current token is decodable here, so the control cannot tell what the probe learned", d.ControlCeiling)
-				b.add(r)
-				continue
-			}
-			// Coupling: per metric of the group, Bonferroni within the group.
-			type cpl struct {
-				metric string
-				c      transition.Coupling
-			}
-			var best *cpl
-			anyTransition := false
-			for _, m := range metrics {
-				in, ta := make([]float64, len(jumpCells)), make([]float64, len(jumpCells))
-				strata := make([]int, len(jumpCells))
-				for i, c := range jumpCells {
-					ta[i] = classes[c].onset.onsetOf(onsetMid)
-					in[i] = res[curveKey{c, seriesOf(m)}].onsetOf(onsetMid)
-					strata[i] = int(cs.cells[c].DModel)
-					if !math.IsNaN(in[i]) {
-						anyTransition = true
-					}
-				}
-				rng := rand.New(rand.NewPCG(opt.Seed, streamSeed(fmt.Sprintf("couple|%v|%v|%s", f, u, m))))
-				c, err := transition.Couple(in, ta, strata, transition.CoupleConfig{MinCells: d.MinCells, Level: 0.95, Resamples: 9999}, rng)
-				if err != nil {
-					continue
-				}
-				if best == nil || (!c.Insufficient && (best.c.Insufficient || c.P < best.c.P)) || (c.Insufficient && best.c.Insufficient && c.N > best.c.N) {
-					best = &cpl{m, c}
-				}
-			}
-			if !anyTransition || best == nil {
-				continue // no transition in any learning cell: nothing to couple
-			}
-			r := unitRow(data.QuestionCoupling, data.NA)
-			r.Metric, r.Cells, r.Seeds = best.metric, int32(best.c.N), int32(len(jumpCells))
-			r.Onset, r.Method, r.NullHyp = onsetMid, best.c.Method, best.c.Null
-			r.Stat, r.Effect, r.EffectLo, r.EffectHi = data.F(best.c.Tau), data.F(best.c.Slope), data.F(best.c.SlopeLow), data.F(best.c.SlopeHigh)
-			coupled := false
-			if best.c.Insufficient {
-				r.Verdict = fmt.Sprintf("insufficient cells (need %d)", d.MinCells)
-				r.Need = data.I(int32(d.MinCells))
-				r.Reason = fmt.Sprintf("%d cells have both an internal and a task transition", best.c.N)
-				b.add(r)
-			} else {
-				p := math.Min(1, best.c.P*float64(len(metrics)))
-				r.P = data.F(p)
-				i := b.add(r)
-				b.test(i, p, "")
-				b.decide[i] = func(q, _ float64) {
-					row := &b.rows[i]
-					if q <= d.FDR {
-						row.Verdict = verdictCoupled
-						row.Reason = fmt.Sprintf("stratified Kendall τ = %.2f over %d cells in %d widths", best.c.Tau, best.c.N, best.c.Strata)
-					} else {
-						row.Verdict = verdictNotCoupled
-						row.Reason = fmt.Sprintf("τ = %.2f over %d cells; q > %.2g", best.c.Tau, best.c.N, d.FDR)
-					}
-				}
-				_ = coupled
-			}
-			couplingRow := len(b.rows) - 1
-
-			// Specificity.
-			if len(neverCells) == 0 {
-				sr := unitRow(data.QuestionSpecificity, data.NA)
-				sr.Metric, sr.Verdict = best.metric, verdictUndetermined+" (no non-learning cells)"
-				sr.Reason = "every cell of the family learns or is in between: no baseline where the task never jumps"
-				b.add(sr)
-			} else {
-				var bestS *transition.Specificity
-				bestM := ""
-				for _, m := range metrics {
-					a, bb, c, dd := 0, 0, 0, 0
-					for _, cell := range jumpCells {
-						if r := res[curveKey{cell, seriesOf(m)}]; r != nil && r.abrupt && r.main >= 0 {
-							a++
-						} else {
-							bb++
-						}
-					}
-					for _, cell := range neverCells {
-						if r := res[curveKey{cell, seriesOf(m)}]; r != nil && r.abrupt && r.main >= 0 {
-							c++
-						} else {
-							dd++
-						}
-					}
-					s := transition.SpecificityTest(a, bb, c, dd)
-					if bestS == nil || s.P < bestS.P {
-						bestS, bestM = &s, m
-					}
-				}
-				sr := unitRow(data.QuestionSpecificity, data.NA)
-				sr.Metric, sr.Cells, sr.Method, sr.NullHyp = bestM, int32(bestS.N), bestS.Method, bestS.Null
-				sr.Effect = data.F(bestS.RateJump - bestS.RateNoJump)
-				p := math.Min(1, bestS.P*float64(len(metrics)))
-				sr.P = data.F(p)
-				i := b.add(sr)
-				b.test(i, p, "")
-				bs := *bestS
-				b.decide[i] = func(q, _ float64) {
-					row := &b.rows[i]
-					row.Reason = fmt.Sprintf("transition in %d/%d learning cells and %d/%d never-learning cells", bs.JumpWith, bs.JumpWith+bs.JumpWithout, bs.NoJumpWith, bs.NoJumpWith+bs.NoJumpWithout)
-					if q <= d.FDR {
-						row.Verdict = verdictSpecific
-					} else {
-						row.Verdict = verdictNotSpecific
-					}
-				}
-			}
-
-			// Lead–lag per shape of the family, gated on coupling.
-			for _, s := range families[f] {
-				var cells []string
-				for _, c := range shapes[s] {
-					if classes[c].jump {
-						cells = append(cells, c)
-					}
-				}
-				if len(cells) == 0 {
-					continue
-				}
-				lr := unitRow(data.QuestionLeadLag, s.dModel)
-				lr.Metric, lr.Seeds, lr.Onset = best.metric, int32(len(shapes[s])), onsetMid
-				need := transition.MinSeedsFor(d.Alpha)
-				type ll struct {
-					def string
-					t   transition.LeadLag
-				}
-				var tests []ll
-				for _, def := range onsetDefs {
-					in, ta := make([]float64, len(cells)), make([]float64, len(cells))
-					for i, c := range cells {
-						ta[i] = classes[c].onset.onsetOf(def)
-						in[i] = res[curveKey{c, seriesOf(best.metric)}].onsetOf(def)
-					}
-					rng := rand.New(rand.NewPCG(opt.Seed, streamSeed(fmt.Sprintf("leadlag|%v|%v|%s|%s", s, u, best.metric, def))))
-					t, err := transition.LeadLagTest(in, ta, transition.DefaultLeadLagConfig(tol), rng)
-					if err == nil {
-						tests = append(tests, ll{def, t})
-					}
-				}
-				if len(tests) == 0 || tests[0].def != onsetMid {
-					continue
-				}
-				mid := tests[0].t
-				lr.Cells = int32(mid.N)
-				lr.Effect = data.F(mid.MeanLag)
-				lr.Method, lr.NullHyp = mid.Method, mid.Null
-				if mid.N == 0 {
-					continue
-				}
-				if mid.N < need {
-					lr.Verdict = fmt.Sprintf("insufficient seeds (need %d)", need)
-					lr.Need = data.I(int32(need))
-					lr.Reason = fmt.Sprintf("%d paired seeds: the smallest attainable sign-flip p is %.3g > α = %.2g", mid.N, mid.MinP, d.Alpha)
-					b.add(lr)
-					continue
-				}
-				lr.P = data.F(mid.P)
-				i := b.add(lr)
-				b.test(i, mid.P, "")
-				b.test(i, mid.TOSTP, "tost")
-				cr := couplingRow
-				b.decide[i] = func(q, qT float64) {
-					row := &b.rows[i]
-					if b.rows[cr].Verdict != verdictCoupled {
-						row.Verdict = verdictNotCoupledLL
-						row.Reason = "lead–lag is asked only of internal transitions coupled to the task jump across cells (coupling: " + b.rows[cr].Verdict + ")"
-						return
-					}
-					v := leadLagVerdict(mid, q, qT, d)
-					robust := true
-					for _, t := range tests[1:] {
-						// The other onset definitions, at the uncorrected level: a verdict that does not
-						// survive them depends on which point of the transition is called its onset.
-						if leadLagVerdict(t.t, t.t.P, t.t.TOSTP, d) != v {
-							robust = false
-						}
-					}
-					row.Verdict = v
-					row.Q = data.F(q)
-					if v == verdictCoincides {
-						row.Q = data.F(qT)
-					}
-					row.Reason = fmt.Sprintf("mean lag %+.3f decades over %d seeds (tolerance ±%.3f)", mid.MeanLag, mid.N, tol)
-					if v != verdictNoLeadLag {
-						if robust {
-							row.Reason += "; the same verdict under the 10 % point and the change point"
-						} else {
-							row.Reason += "; NOT robust: another onset definition gives another verdict"
-						}
-					}
-				}
+		for _, u := range familyUnits(cs, f) {
+			uq := askUnit(b, cs, res, classes, f, fs, u, families[f], shapes, jumpCells, neverCells, tol, base, opt)
+			if uq != nil {
+				pend = append(pend, uq)
 			}
 		}
 
@@ -495,61 +265,18 @@ func verdicts(cs *curves, res map[curveKey]*curveResult, classes map[string]cell
 		}
 	}
 
-	// FDR over every verdict test, then the pending decisions.
+	decideUnits(b, pend, d)
+	// The scale family.
 	p := make([]float64, len(b.tests))
 	for i, t := range b.tests {
 		p[i] = t.p
 	}
 	q := transition.BHTo(nil, p)
-	qOf := map[int][2]float64{}
 	for i, t := range b.tests {
-		v := qOf[t.row]
-		if _, ok := qOf[t.row]; !ok {
-			v = [2]float64{math.NaN(), math.NaN()}
-		}
-		if t.tag == "tost" {
-			v[1] = q[i]
-		} else {
-			v[0] = q[i]
-		}
-		qOf[t.row] = v
-	}
-	// Coupling decisions first: lead–lag decisions read them.
-	order := make([]int, 0, len(b.decide))
-	for i := range b.decide {
-		order = append(order, i)
-	}
-	slices.SortFunc(order, func(x, y int) int {
-		qx, qy := b.rows[x].Question == data.QuestionLeadLag, b.rows[y].Question == data.QuestionLeadLag
-		if qx != qy {
-			if qx {
-				return 1
-			}
-			return -1
-		}
-		return cmp.Compare(x, y)
-	})
-	for _, i := range order {
-		v := qOf[i]
-		if b.rows[i].Q == nil {
-			b.rows[i].Q = data.F(v[0])
-		}
-		b.decide[i](v[0], v[1])
+		b.rows[t.row].Q = data.F(q[i])
+		b.decide[t.row](q[i], math.NaN())
 	}
 	return b.rows
-}
-
-// leadLagVerdict reads a lead–lag test at the given q-values.
-func leadLagVerdict(t transition.LeadLag, q, qTOST float64, d Decisions) string {
-	switch {
-	case q <= d.FDR && t.MeanLag < 0:
-		return verdictPrecedes
-	case q <= d.FDR && t.MeanLag > 0:
-		return verdictFollows
-	case qTOST <= d.FDR:
-		return verdictCoincides
-	}
-	return verdictNoLeadLag
 }
 
 // checkpointTolerance is the lead–lag equivalence margin: one checkpoint spacing on log10(step+1),
@@ -673,7 +400,7 @@ func scaleRows(b *verdictBuilder, cs *curves, shapes []shapeKey, cells map[shape
 		gap := [2]float64{widths[t.Gap], widths[t.Gap+1]}
 		b.decide[i] = func(q, _ float64) {
 			row := &b.rows[i]
-			if q <= d.FDR {
+			if q <= d.FDRLevel {
 				row.Verdict = "jumps with width"
 				row.Reason = fmt.Sprintf("a step of %+.3f between d_model %g and %g beyond a line in log2 width", t.Jump, gap[0], gap[1])
 			} else {

@@ -15,8 +15,8 @@ import (
 // The demo's checkpoint grid and schedule (examples/demo.yaml: 600 steps, 16 log-spaced
 // checkpoints, lr 3e-3, 30 warm-up steps, cosine to 0.1·lr).
 var (
-	demoSteps    = []int64{0, 1, 2, 4, 6, 8, 13, 20, 30, 46, 71, 109, 167, 256, 392, 600}
-	demoSchedule = data.LRSchedule{LR: 3e-3, WarmupSteps: 30, Schedule: "cosine", MinLRFrac: 0.1, Steps: 600}
+	gridDemo     = []int64{0, 1, 2, 4, 6, 8, 13, 20, 30, 46, 71, 109, 167, 256, 392, 600}
+	scheduleDemo = data.LRSchedule{LR: 3e-3, WarmupSteps: 30, Schedule: "cosine", MinLRFrac: 0.1, Steps: 600}
 )
 
 // synthSweep builds a sweep's curves in memory: every cell gets the curves fn returns, each value
@@ -34,15 +34,15 @@ func newSynthSweep(seed uint64) *synthSweep {
 func (s *synthSweep) cell(task string, dModel, nLayers int32, seed int64) data.Coords {
 	c := data.Coords{Sweep: "synth", Cell: fmt.Sprintf("%s-d%d-L%d-H4-s%d", task, dModel, nLayers, seed), Task: task, DModel: dModel, NLayers: nLayers, NHeads: 4, Seed: seed}
 	s.cs.cells[c.Cell] = c
-	sch := demoSchedule
+	sch := scheduleDemo
 	s.cs.schedules[c.Cell] = &sch
 	return c
 }
 
 // add adds a curve f(x) (x = log10(step+1)) with noise; bounded clamps to [0, 1].
 func (s *synthSweep) add(c data.Coords, ser data.Series, f func(x float64) float64, noise float64, bounded bool) {
-	cv := &curve{coords: c, series: ser, steps: demoSteps}
-	for _, st := range demoSteps {
+	cv := &curve{coords: c, series: ser, steps: gridDemo}
+	for _, st := range gridDemo {
 		v := f(logStep(st)) + noise*s.rng.NormFloat64()
 		if bounded {
 			v = math.Min(1, math.Max(0, v))

@@ -1,0 +1,305 @@
+package analysis
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+
+	"github.com/phaseprobe/phaseprobe/data"
+	"github.com/phaseprobe/phaseprobe/transition"
+)
+
+// familyUnits lists the units of a family (one measure group at one site, layer, head and
+// concept) over its internal curves. Probe accuracy and log-loss are left out: a probe counts
+// through its selectivity (probe − control), never alone. Controls are not internal curves.
+func familyUnits(cs *curves, f familyKey) []unitMetrics {
+	units := map[unitKey]map[string]bool{}
+	for k, c := range cs.byKey {
+		if c.series.Kind != data.KindInternal || familyOf(cs.cells[k.cell]) != f {
+			continue
+		}
+		if m := c.series.Metric; m == "probe_accuracy" || m == "probe_logloss" {
+			continue
+		}
+		u := unitOf(c.series)
+		if units[u] == nil {
+			units[u] = map[string]bool{}
+		}
+		units[u][c.series.Metric] = true
+	}
+	out := make([]unitMetrics, 0, len(units))
+	for u, ms := range units {
+		um := unitMetrics{unit: u}
+		for m := range ms {
+			um.metrics = append(um.metrics, m)
+		}
+		slices.Sort(um.metrics)
+		out = append(out, um)
+	}
+	slices.SortFunc(out, func(a, b unitMetrics) int { return compareUnits(a.unit, b.unit) })
+	return out
+}
+
+// unitMetrics is a unit and the metrics of its group present in the family.
+type unitMetrics struct {
+	unit    unitKey
+	metrics []string
+}
+
+func (u unitMetrics) series(metric string) data.Series {
+	return data.Series{Kind: data.KindInternal, Split: u.unit.split, Site: u.unit.site, Layer: u.unit.layer, Head: u.unit.head,
+		Position: data.NA, Concept: u.unit.concept, Metric: metric}
+}
+
+// unitQuestions holds the evidence of one unit's coupling, specificity and lead–lag questions
+// until the FDR step of each question's family has run.
+type unitQuestions struct {
+	metric    string // the group's member that carried the coupling test
+	coupling  transition.Coupling
+	cRow      int
+	cP        float64 // Bonferroni over the group's members; NaN when insufficient
+	spec      *transition.Specificity
+	sRow      int
+	sP        float64
+	leadLag   []leadLagRow
+	groupSize int
+}
+
+// leadLagRow is one shape's lead–lag tests of a unit, one per onset definition (onsetDefs order).
+type leadLagRow struct {
+	row   int
+	tests []transition.LeadLag
+}
+
+// askUnit computes the evidence of one unit: coupling across the family's cells whose task jumps
+// (stratified by width), specificity against the task's never-learning cells, and lead–lag per
+// shape under every onset definition. It adds the rows; their verdicts come from decideUnits.
+// It returns nil when no learning cell has a transition in the unit (nothing to ask).
+func askUnit(b *verdictBuilder, cs *curves, res map[curveKey]*curveResult, classes map[string]cellClass, f familyKey, fs shapeKey,
+	um unitMetrics, shapeList []shapeKey, shapes map[shapeKey][]string, jumpCells, neverCells []string, tol float64,
+	base func(s shapeKey, dModel int32, q string) data.VerdictRow, opt Options) *unitQuestions {
+	d := opt.Decisions
+	u := um.unit
+	row := func(q string, dModel int32) data.VerdictRow {
+		r := base(fs, dModel, q)
+		r.Site, r.Layer, r.Head, r.Concept, r.Group = u.site, u.layer, u.head, u.concept, u.group
+		r.Subject = unitLabel(u, um.metrics)
+		return r
+	}
+	onsetIn := func(cell, metric, def string) float64 {
+		return res[curveKey{cell, um.series(metric)}].onsetOf(def)
+	}
+	any := false
+	for _, c := range jumpCells {
+		for _, m := range um.metrics {
+			if !math.IsNaN(onsetIn(c, m, onsetMid)) {
+				any = true
+			}
+		}
+	}
+	if !any {
+		return nil
+	}
+	// The probe's control at ceiling: its selectivity cannot be read.
+	if u.group == "probe" && controlAtCeiling(cs, jumpCells, u, d.ControlCeiling) {
+		r := row(data.QuestionCoupling, data.NA)
+		r.Metric, r.Verdict, r.Cells = "probe_selectivity", verdictCeiling, int32(len(jumpCells))
+		r.Reason = fmt.Sprintf("the control task is decoded at ≥ %.2f: any function of the current token is decodable here, so the control cannot tell what the probe learned", d.ControlCeiling)
+		b.add(r)
+		return nil
+	}
+	uq := &unitQuestions{groupSize: len(um.metrics), cP: math.NaN(), sP: math.NaN()}
+	// Coupling: each member of the group, the smallest p Bonferroni-corrected for the group's size.
+	first := true
+	for _, m := range um.metrics {
+		in, ta := make([]float64, len(jumpCells)), make([]float64, len(jumpCells))
+		strata := make([]int, len(jumpCells))
+		for i, c := range jumpCells {
+			ta[i] = classes[c].onset.onsetOf(onsetMid)
+			in[i] = onsetIn(c, m, onsetMid)
+			strata[i] = int(cs.cells[c].DModel)
+		}
+		rng := rand.New(rand.NewPCG(opt.Seed, streamSeed(fmt.Sprintf("couple|%v|%v|%s", f, u, m))))
+		c, err := transition.Couple(in, ta, strata, transition.CoupleConfig{MinCells: d.MinCells, Level: 0.95, Resamples: 9999}, rng)
+		if err != nil {
+			continue
+		}
+		better := first || (!c.Insufficient && (uq.coupling.Insufficient || c.P < uq.coupling.P)) ||
+			(c.Insufficient && uq.coupling.Insufficient && c.N > uq.coupling.N)
+		if better {
+			uq.metric, uq.coupling, first = m, c, false
+		}
+	}
+	if first {
+		return nil
+	}
+	c := uq.coupling
+	r := row(data.QuestionCoupling, data.NA)
+	r.Metric, r.Cells, r.Seeds = uq.metric, int32(c.N), int32(len(jumpCells))
+	r.Onset, r.Method, r.NullHyp = onsetMid, c.Method, c.Null
+	r.Stat, r.Effect, r.EffectLo, r.EffectHi = data.F(c.Tau), data.F(c.Slope), data.F(c.SlopeLow), data.F(c.SlopeHigh)
+	if !c.Insufficient {
+		uq.cP = math.Min(1, c.P*float64(uq.groupSize))
+		r.P = data.F(uq.cP)
+	}
+	uq.cRow = b.add(r)
+
+	// Specificity.
+	var best *transition.Specificity
+	for _, m := range um.metrics {
+		count := func(cells []string) (with, without int) {
+			for _, cell := range cells {
+				if rr := res[curveKey{cell, um.series(m)}]; rr == nil {
+					continue // the baseline cell has no such curve (another shape)
+				} else if rr.abrupt && rr.main >= 0 {
+					with++
+				} else {
+					without++
+				}
+			}
+			return with, without
+		}
+		a, bb := count(jumpCells)
+		cc, dd := count(neverCells)
+		s := transition.SpecificityTest(a, bb, cc, dd)
+		if best == nil || (!math.IsNaN(s.P) && (math.IsNaN(best.P) || s.P < best.P)) {
+			best = &s
+			uq.spec = best
+		}
+	}
+	sr := row(data.QuestionSpecificity, data.NA)
+	sr.Metric, sr.Cells, sr.Method, sr.NullHyp = uq.metric, int32(best.N), best.Method, best.Null
+	sr.Effect = data.F(best.RateJump - best.RateNoJump)
+	if !math.IsNaN(best.P) {
+		uq.sP = math.Min(1, best.P*float64(uq.groupSize))
+		sr.P = data.F(uq.sP)
+	}
+	sr.Reason = fmt.Sprintf("transition in %d/%d learning cells and %d/%d never-learning cells of the task", best.JumpWith, best.JumpWith+best.JumpWithout,
+		best.NoJumpWith, best.NoJumpWith+best.NoJumpWithout)
+	uq.sRow = b.add(sr)
+
+	// Lead–lag per shape under every onset definition, of the member that carried the coupling.
+	for _, s := range shapeList {
+		var cells []string
+		for _, c := range shapes[s] {
+			if classes[c].jump {
+				cells = append(cells, c)
+			}
+		}
+		if len(cells) == 0 {
+			continue
+		}
+		var tests []transition.LeadLag
+		for _, def := range onsetDefs {
+			in, ta := make([]float64, len(cells)), make([]float64, len(cells))
+			for i, c := range cells {
+				ta[i] = classes[c].onset.onsetOf(def)
+				in[i] = onsetIn(c, uq.metric, def)
+			}
+			rng := rand.New(rand.NewPCG(opt.Seed, streamSeed(fmt.Sprintf("leadlag|%v|%v|%s|%s", s, u, uq.metric, def))))
+			t, err := transition.LeadLagTest(in, ta, transition.DefaultLeadLagConfig(tol), rng)
+			if err != nil {
+				t = transition.LeadLag{P: math.NaN(), TOSTP: math.NaN(), MeanLag: math.NaN()}
+			}
+			tests = append(tests, t)
+		}
+		if tests[0].N == 0 {
+			continue // the unit has no transition in this shape's learning cells
+		}
+		lr := row(data.QuestionLeadLag, s.dModel)
+		lr.Metric, lr.Seeds, lr.Cells, lr.Onset = uq.metric, int32(len(shapes[s])), int32(tests[0].N), onsetMid
+		lr.Effect, lr.Method, lr.NullHyp = data.F(tests[0].MeanLag), tests[0].Method, tests[0].Null
+		uq.leadLag = append(uq.leadLag, leadLagRow{row: b.add(lr), tests: tests})
+	}
+	return uq
+}
+
+// decideUnits runs the FDR step of each question's family over the whole sweep — every coupling
+// test, every specificity test, and (per onset definition) every lead–lag test that can receive a
+// verdict (coupled units with enough seeds), the sign-flip and the equivalence p-values separately
+// — and writes the verdicts with DecideCoupling, DecideSpecificity and DecideLeadLag. This is the
+// procedure the whole-chain simulation (decide_sim_test.go) measures.
+func decideUnits(b *verdictBuilder, units []*unitQuestions, d Decisions) {
+	cfg := d.DecisionConfig
+	cp := make([]float64, len(units))
+	sp := make([]float64, len(units))
+	for i, u := range units {
+		cp[i], sp[i] = u.cP, u.sP
+	}
+	cq, sq := transition.BHTo(nil, cp), transition.BHTo(nil, sp)
+	for i, u := range units {
+		r := &b.rows[u.cRow]
+		r.Q = data.F(cq[i])
+		c := u.coupling
+		r.Verdict = DecideCoupling(u.metric, c, cq[i], cfg)
+		switch {
+		case c.Insufficient:
+			r.Need = data.I(int32(c.MinCells))
+			r.Reason = fmt.Sprintf("%d cells have both an internal and a task transition", c.N)
+		case !(c.MinP <= cfg.Alpha):
+			r.Reason = fmt.Sprintf("%d cells in %d widths: the strata are too small for the permutation test to reach α (smallest p %.3g)", c.N, c.Strata, c.MinP)
+		default:
+			r.Reason = fmt.Sprintf("stratified Kendall τ = %.2f over %d cells in %d widths; slope %.2f [%.2f, %.2f]", c.Tau, c.N, c.Strata, c.Slope, c.SlopeLow, c.SlopeHigh)
+		}
+		if u.groupSize > 1 {
+			r.Reason += fmt.Sprintf("; p Bonferroni-corrected over the group's %d measures", u.groupSize)
+		}
+		s := &b.rows[u.sRow]
+		s.Q = data.F(sq[i])
+		s.Verdict = DecideSpecificity(u.metric, *u.spec, sq[i], cfg)
+	}
+	// Lead–lag: the family of each onset definition is the rows that can get a verdict.
+	need := transition.MinSeedsFor(cfg.Alpha)
+	type ref struct{ u, l int }
+	var refs []ref
+	for i, u := range units {
+		for j := range u.leadLag {
+			refs = append(refs, ref{i, j})
+		}
+	}
+	q := make([][2][]float64, len(onsetDefs)) // [def][P or TOST][ref]
+	for k := range onsetDefs {
+		lp, tp := make([]float64, len(refs)), make([]float64, len(refs))
+		for i, rf := range refs {
+			u := units[rf.u]
+			t := u.leadLag[rf.l].tests[k]
+			lp[i], tp[i] = math.NaN(), math.NaN()
+			if b.rows[u.cRow].Verdict == VerdictCoupled && t.N >= need {
+				lp[i], tp[i] = t.P, t.TOSTP
+			}
+		}
+		q[k] = [2][]float64{transition.BHTo(nil, lp), transition.BHTo(nil, tp)}
+	}
+	for i, rf := range refs {
+		u := units[rf.u]
+		ll := u.leadLag[rf.l]
+		ev := make([]LeadLagEvidence, len(onsetDefs))
+		for k, def := range onsetDefs {
+			ev[k] = LeadLagEvidence{Onset: def, Result: ll.tests[k], Q: q[k][0][i], TOSTQ: q[k][1][i]}
+		}
+		dec := DecideLeadLag(u.metric, b.rows[u.cRow].Verdict, ev, cfg)
+		r := &b.rows[ll.row]
+		r.Verdict = dec.Verdict
+		t := ll.tests[0]
+		switch {
+		case t.N < need:
+			r.Need = data.I(int32(need))
+			r.Reason = fmt.Sprintf("%d paired seeds: the smallest attainable sign-flip p is %.3g > α = %.2g", t.N, t.MinP, cfg.Alpha)
+		case dec.Verdict == VerdictNotTested:
+			r.Reason = "lead–lag is asked only of internal transitions coupled to the task jump across cells (coupling: " + b.rows[u.cRow].Verdict + ")"
+		default:
+			r.P, r.Q = data.F(t.P), data.F(q[0][0][i])
+			if dec.Verdict == VerdictCoincides {
+				r.P, r.Q = data.F(t.TOSTP), data.F(q[0][1][i])
+			}
+			r.Reason = fmt.Sprintf("mean lag %+.3f decades over %d seeds (equivalence margin ±%.3f)", t.MeanLag, t.N, t.Tol)
+			switch {
+			case dec.Robust:
+				r.Reason += "; the same verdict under the 10 % point and the change point"
+			case dec.Verdict == VerdictPrecedes || dec.Verdict == VerdictFollows || dec.Verdict == VerdictCoincides:
+				r.Reason += fmt.Sprintf("; NOT robust to the onset definition (per definition: %v)", dec.PerOnset)
+			}
+		}
+	}
+}
