@@ -1,0 +1,505 @@
+package transition
+
+import (
+	"math"
+	"math/rand/v2"
+	"slices"
+)
+
+// Schedule describes the training run a curve comes from, so that the smooth
+// nulls of TestCurve live on the run's own checkpoint grid and learning-rate
+// schedule.
+type Schedule struct {
+	// CumLR is the cumulative learning rate η(step) = Σ_{s≤step} lr(s) at each
+	// checkpoint, in the order of x (see CumulativeLRTo). nil means a constant
+	// learning rate: η is taken proportional to the step, 10^x − 1.
+	CumLR []float64
+	// Warmup is the number of warm-up steps (0 for none). A jump whose midpoint
+	// falls before step Warmup, plus CurveConfig.WarmupMargin decades, is
+	// flagged Jump.InWarmup.
+	Warmup int
+}
+
+// CumulativeLRTo fills dst with η(step) = Σ_{s=1}^{step} lr(s) at each of the
+// given checkpoint steps (η(0) = 0) and returns it; nil dst allocates. lr(s)
+// is the learning rate of the update that produces step s, as train's
+// Optim.LRAt. steps must be non-decreasing; it panics otherwise.
+func CumulativeLRTo(dst []float64, steps []int, lr func(step int) float64) []float64 {
+	if dst == nil {
+		dst = make([]float64, len(steps))
+	}
+	if len(dst) != len(steps) {
+		panic("transition: CumulativeLRTo dst and steps lengths differ")
+	}
+	var eta float64
+	s := 0
+	for i, st := range steps {
+		if st < s {
+			panic("transition: CumulativeLRTo steps not non-decreasing")
+		}
+		for s < st {
+			s++
+			eta += lr(s)
+		}
+		dst[i] = eta
+	}
+	return dst
+}
+
+// CurveConfig holds the parameters of TestCurve. Widths are in decades of
+// step (x = log10(step+1)).
+type CurveConfig struct {
+	// MinNullWidth (W0) is the narrowest 10→90% width of the wide-sigmoid
+	// null: a logistic at least this wide counts as smooth change.
+	MinNullWidth float64
+	// MaxExponent bounds the exponent of the power-law null (|c| for
+	// y = A + B·(step+1)^c) and α of the Gompertz null (the accuracy implied
+	// by a loss A·step^−α + B). Without a bound the Gompertz null, whose
+	// 10→90% width is 1.339/α decades, absorbs every jump.
+	MaxExponent float64
+	// MaxPhi clips the AR(1) coefficient of the bootstrap noise to
+	// [0, MaxPhi].
+	MaxPhi float64
+	// PhiBias/n is added to the residuals' lag-1 autocorrelation before φ̂
+	// is solved for (see TestCurve): a small-sample bias correction, tuned by
+	// simulation.
+	PhiBias float64
+	// Exceedances (h) and MaxReplicates (B) set the sequential Monte Carlo
+	// p-value (Besag & Clifford 1991): replicates are drawn until h of them
+	// reach the observed statistic or B have been drawn.
+	Exceedances, MaxReplicates int
+	// WarmupMargin (decades) extends the warm-up window for Jump.InWarmup: a
+	// jump is flagged when its midpoint is below log10(Warmup+1) +
+	// WarmupMargin.
+	WarmupMargin float64
+	// SecondLevel is the p-value at or below which the second jump of the
+	// two-jump model is listed in CurveTest.Jumps; otherwise the one-jump
+	// model's jump is listed alone. 1 always lists both.
+	SecondLevel float64
+}
+
+// DefaultCurveConfig returns W0 = 0.25 decade, exponents ≤ 2, φ ≤ 0.7,
+// PhiBias 4,
+// h = 5, B = 99, a warm-up margin of log10 2 (a factor of two in steps) and
+// SecondLevel 0.05. See the package tests for the calibration.
+func DefaultCurveConfig() CurveConfig {
+	return CurveConfig{
+		MinNullWidth:  0.25,
+		MaxExponent:   2,
+		MaxPhi:        0.7,
+		PhiBias:       4,
+		Exceedances:   5,
+		MaxReplicates: 99,
+		WarmupMargin:  math.Log10(2),
+		SecondLevel:   0.05,
+	}
+}
+
+// Jump is one jump of a curve: a logistic component
+// Size·σ((x − Mid)/s) of the fitted jump model.
+type Jump struct {
+	// Mid is the midpoint (half of the jump done); Onset10 and Onset90 are
+	// where 10% and 90% of it are done, Mid ∓ s·ln 9 (for a falling curve
+	// too: they are ordered in x). All in units of x.
+	Mid, Onset10, Onset90 float64
+	// Width is the 10→90% width Onset90 − Onset10.
+	Width float64
+	// Lo and Hi are the model's levels before and after this jump (the other
+	// jumps' contributions included), Size = Hi − Lo (negative for a fall).
+	Lo, Hi, Size float64
+	// P is the jump's p-value: for the first (or only) jump the curve's P;
+	// for the second jump of a two-jump model max(P, p₂), with p₂ the
+	// parametric-bootstrap p of two logistics against one logistic plus a
+	// wide (width ≥ W0) logistic.
+	P float64
+	// InWarmup is set when Mid < log10(Warmup+1) + WarmupMargin.
+	InWarmup bool
+}
+
+// CurveTest is the result of TestCurve.
+type CurveTest struct {
+	// Stat is the generalised likelihood ratio T = n·ln(RSS_null/RSS_jump).
+	Stat float64
+	// P is the sequential Monte Carlo p-value of Stat; Replicates is how
+	// many bootstrap curves it took.
+	P          float64
+	Replicates int
+	// Null is the best-fitting smooth family (NullLine, ...), from which the
+	// bootstrap curves are drawn.
+	Null string
+	// Sigma and Phi are the bootstrap noise's standard deviation and AR(1)
+	// coefficient.
+	Sigma, Phi float64
+	// Jumps are the jumps of the jump model, in increasing Mid.
+	Jumps []Jump
+	// Method names the procedure.
+	Method string
+}
+
+// MethodCurveTest is CurveTest.Method.
+const MethodCurveTest = "parametric-bootstrap GLR: logistic jump vs smooth nulls (line, power, gompertz, relaxation, wide-logistic), AR(1) noise, Besag-Clifford sequential p"
+
+// TestCurve tests whether a curve jumps, against smooth change on the run's
+// own grid.
+//
+// Null hypothesis: y[i] = f(x[i]) + e[i] with f in one of the smooth families
+// (NullLine: a + b·x; NullPower: A + B·(step+1)^c, |c| ≤ MaxExponent;
+// NullGompertz: a + b·exp(−D·(step+1)^−α), 0 < α ≤ MaxExponent, the accuracy
+// p^n = exp(−n·L) implied by a power-law loss L = A·step^−α + B; NullRelaxation:
+// a + b·exp(−c·η) in the cumulative learning rate η of sch, so warm-up
+// dynamics are null; NullWide: a logistic in x of 10→90% width ≥ MinNullWidth)
+// and e a stationary Gaussian AR(1) series in checkpoint order. Alternative:
+// f is a logistic c + b·σ((x−m)/s) of any width, midpoint inside the data.
+// Each family is fitted by least squares in either direction (b of either
+// sign).
+//
+// The statistic is the Gaussian generalised likelihood ratio
+//
+//	T = n·ln(RSS_null / RSS_jump),   RSS_null = min over the families,
+//
+// calibrated by a parametric bootstrap: replicate curves are the fitted best
+// null plus AR(1) noise with the standard deviation σ̂ and lag-1
+// autocorrelation φ̂ of the residuals of whichever of the best null and the
+// one- and two-logistic models has the smallest RSS/(n − k) (k its
+// parameters): the null's under the null, a jump model's when there is a
+// jump, so that an unmodelled jump does not inflate σ̂ and φ̂. φ̂ and σ̂ match
+// the residuals' lag-1 autocorrelation and sum of squares to their
+// expectations under AR(1) noise after the linearised fit (see noiseOf),
+// which corrects the downward bias of both when the fit absorbs correlated
+// noise; φ̂ is confined to [0, MaxPhi]. The p-value is
+// Besag & Clifford's (1991) sequential one: h/b when the h-th exceedance
+// T_b ≥ T comes at replicate b < B, else (1 + #{T_b ≥ T})/(1 + B).
+//
+// Jumps. The two-logistic model (the second component's midpoint may lie up to
+// one range outside the data) is compared with one logistic plus one wide
+// logistic (width ≥ MinNullWidth) by the same statistic and bootstrap (from
+// the fitted one-plus-wide model, noise from the two-logistic residuals,
+// k = 7). When that p₂ ≤ SecondLevel and the second component lies inside the
+// data, both components are listed, the second with P = max(P, p₂) (an
+// intersection–union test: a second jump needs both a non-smooth curve and a
+// second sharp step); otherwise the one-logistic jump is listed alone with the
+// curve's P. The p-value is the probability, under the fitted null, of a
+// statistic at least as large; it is approximate (the null is estimated, σ̂
+// and φ̂ plugged in).
+//
+// TestCurve panics if len(x) != len(y), or if sch.CumLR is non-nil and of
+// another length. It returns an error for fewer than 8 points, non-finite
+// values, x not strictly increasing, or a constant y (ErrFlat). It draws all
+// its randomness from rng and is deterministic for a given rng state.
+//
+// References: Besag & Clifford (1991), Sequential Monte Carlo p-values,
+// Biometrika 78(2); Davison & Hinkley (1997), Bootstrap Methods and their
+// Application, §4.2 (parametric bootstrap tests); Schaeffer et al. (2023),
+// §2 (the accuracy implied by a power-law loss); Kendall (1954), Note on bias
+// in the estimation of autocorrelation, Biometrika 41 (the bias of r₁).
+func TestCurve(x, y []float64, sch Schedule, cfg CurveConfig, rng *rand.Rand) (CurveTest, error) {
+	if err := checkCurve(x, y, 8); err != nil {
+		return CurveTest{}, err
+	}
+	n := len(x)
+	if sch.CumLR != nil && len(sch.CumLR) != n {
+		panic("transition: Schedule.CumLR and x lengths differ")
+	}
+	if _, sd := meanSD(y); sd == 0 {
+		return CurveTest{}, ErrFlat
+	}
+	eta := sch.CumLR
+	if eta == nil {
+		eta = make([]float64, n)
+		for i, xi := range x {
+			eta[i] = math.Pow(10, xi) - 1
+		}
+	}
+	floor := 1e-20 * float64(n) * (1 + sqMean(y))
+	lnRSS := func(rss float64) float64 { return float64(n) * math.Log(rss+floor) }
+	g := newGrids(x, cfg)
+	bic2 := 3 * math.Log(float64(n)) // BIC price of the second logistic's 3 parameters
+	// jumpFit returns the one- and two-logistic fits and n·ln RSS of the one
+	// BIC prefers.
+	jumpFit := func(y []float64) (one, two logisticSum, lnJump float64) {
+		one = fitOneJump(x, y, g)
+		two = fitTwo(x, y, g.jump, g.jump, []logiComp{one.comps[0]}, g.pairSearch(x, y))
+		return one, two, math.Min(lnRSS(one.rss), lnRSS(two.rss)+bic2)
+	}
+
+	// The curve-level test.
+	null := fitNulls(x, y, eta, cfg, g)
+	one, twoG, lnJump := jumpFit(y)
+	res := CurveTest{Null: null.name, Method: MethodCurveTest}
+	res.Stat = lnRSS(null.rss) - lnJump
+	resid := make([]float64, n)
+	type cand struct {
+		at  func(i int) float64
+		rss float64
+		k   int
+		jac func() [][]float64
+	}
+	cands := []cand{
+		{func(i int) float64 { return null.fit[i] }, null.rss, null.k, null.jac},
+		{func(i int) float64 { return one.at(x[i]) }, one.rss, 4, func() [][]float64 { return one.jacTo(x) }},
+		{func(i int) float64 { return twoG.at(x[i]) }, twoG.rss, 7, func() [][]float64 { return twoG.jacTo(x) }},
+	}
+	bc := 0
+	for c := range cands {
+		if cands[c].rss/float64(n-cands[c].k) < cands[bc].rss/float64(n-cands[bc].k) {
+			bc = c
+		}
+	}
+	for i := range y {
+		resid[i] = y[i] - cands[bc].at(i)
+	}
+	res.Sigma, res.Phi = noiseOf(resid, cands[bc].jac(), cfg.MaxPhi, cfg.PhiBias)
+	yb := make([]float64, n)
+	noise := make([]float64, n)
+	res.P, res.Replicates = mcPValue(res.Stat, cfg, func() float64 {
+		arNoiseTo(noise, res.Sigma, res.Phi, rng)
+		for i := range yb {
+			yb[i] = null.fit[i] + noise[i]
+		}
+		if _, sd := meanSD(yb); sd == 0 {
+			return math.Inf(-1)
+		}
+		_, _, lj := jumpFit(yb)
+		return lnRSS(fitNulls(x, yb, eta, cfg, g).rss) - lj
+	})
+
+	// The second jump, tested only when the curve-level test could list it.
+	p2 := 1.0
+	var fw, l2 logisticSum
+	if res.P <= cfg.SecondLevel {
+		two := func(y []float64, one logisticSum, extra []logiComp) (fw, l2 logisticSum) {
+			pair := g.pairSearch(x, y)
+			fw = fitTwo(x, y, g.jump, g.wide, []logiComp{one.comps[0], pair[0], pair[1]})
+			l2 = fitTwo(x, y, g.jump, g.second, []logiComp{one.comps[0]}, pair, fw.comps, extra)
+			return fw, l2
+		}
+		fw, l2 = two(y, one, twoG.comps)
+		if !math.IsInf(fw.rss, 1) && !math.IsInf(l2.rss, 1) {
+			t2 := lnRSS(fw.rss) - lnRSS(l2.rss)
+			for i := range y {
+				resid[i] = y[i] - l2.at(x[i])
+			}
+			s2, phi2 := noiseOf(resid, l2.jacTo(x), cfg.MaxPhi, cfg.PhiBias)
+			fwFit := make([]float64, n)
+			for i := range fwFit {
+				fwFit[i] = fw.at(x[i])
+			}
+			p2, _ = mcPValue(t2, cfg, func() float64 {
+				arNoiseTo(noise, s2, phi2, rng)
+				for i := range yb {
+					yb[i] = fwFit[i] + noise[i]
+				}
+				if _, sd := meanSD(yb); sd == 0 {
+					return math.Inf(-1)
+				}
+				fb, lb := two(yb, fitOneJump(x, yb, g), nil)
+				return lnRSS(fb.rss) - lnRSS(lb.rss)
+			})
+		}
+	}
+
+	warm := math.Log10(float64(sch.Warmup)+1) + cfg.WarmupMargin
+	if sch.Warmup <= 0 {
+		warm = math.Inf(-1)
+	}
+	if p2 <= cfg.SecondLevel {
+		// The primary component of l2 is the one nearer the free component of fw.
+		prim, sec := 0, 1
+		if math.Abs(l2.comps[1].m-fw.comps[0].m) < math.Abs(l2.comps[0].m-fw.comps[0].m) {
+			prim, sec = 1, 0
+		}
+		if m := l2.comps[sec].m; m >= x[0] && m <= x[n-1] {
+			res.Jumps = jumpsOf(l2, []float64{res.P, math.Max(res.P, p2)}, []int{prim, sec}, warm)
+			return res, nil
+		}
+	}
+	res.Jumps = jumpsOf(one, []float64{res.P}, []int{0}, warm)
+	return res, nil
+}
+
+// jumpsOf converts the components of f into Jumps, component order[j]
+// getting p[j], sorted by midpoint.
+func jumpsOf(f logisticSum, p []float64, order []int, warm float64) []Jump {
+	js := make([]Jump, len(order))
+	for j, k := range order {
+		q := f.comps[k]
+		lo := f.c
+		for l, o := range f.comps {
+			if l != k && o.m < q.m {
+				lo += o.b
+			}
+		}
+		h := q.s * WidthPerScale / 2
+		js[j] = Jump{
+			Mid: q.m, Onset10: q.m - h, Onset90: q.m + h, Width: 2 * h,
+			Lo: lo, Hi: lo + q.b, Size: q.b, P: p[j], InWarmup: q.m < warm,
+		}
+	}
+	slices.SortFunc(js, func(a, b Jump) int {
+		if a.Mid < b.Mid {
+			return -1
+		}
+		if a.Mid > b.Mid {
+			return 1
+		}
+		return 0
+	})
+	return js
+}
+
+// mcPValue returns Besag & Clifford's sequential Monte Carlo p-value of t and
+// the number of replicates drawn: replicate() is called until cfg.Exceedances
+// replicates reach t (p = h/b) or cfg.MaxReplicates have been drawn
+// (p = (1 + #exceedances)/(1 + B)).
+func mcPValue(t float64, cfg CurveConfig, replicate func() float64) (p float64, b int) {
+	var exceed int
+	for b < cfg.MaxReplicates {
+		b++
+		if replicate() >= t {
+			exceed++
+			if exceed == cfg.Exceedances {
+				return float64(exceed) / float64(b), b
+			}
+		}
+	}
+	return float64(1+exceed) / float64(1+cfg.MaxReplicates), b
+}
+
+// noiseOf estimates the bootstrap noise from the residuals r of a
+// least-squares fit whose Jacobian at the fit has the columns jac. With
+// M = I − H the residual maker of the linearised fit (H the projection on the
+// columns) and Σ_φ the AR(1) correlation matrix (Σ_ij = φ^|i−j|), residuals
+// of AR(1) noise have E[Σ r_t r_{t−1}] / E[Σ r_t²] = ρ(φ) =
+// Σ_t (MΣ_φM)_{t,t−1} / tr(MΣ_φM) and E[Σ r_t²] = σ²·tr(MΣ_φ). phi solves
+// ρ(φ) = r₁, the residuals' lag-1 autocorrelation, by bisection on
+// [0, maxPhi] (0 or maxPhi when r₁ falls outside ρ's range there), and
+// sigma² = RSS / tr(MΣ_φ). This removes the downward bias of r₁ and of
+// RSS/(n − k) that comes from the fit absorbing part of correlated noise
+// (for φ = 0, sigma² = RSS/(n − k)). bias/n is added to r₁ first: the
+// small-sample bias of the ratio r₁ beyond that of its moments, and the
+// selection of the fit with the smallest RSS, which the linearisation
+// misses (bias is CurveConfig.PhiBias).
+func noiseOf(r []float64, jac [][]float64, maxPhi, bias float64) (sigma, phi float64) {
+	n := len(r)
+	var ss, s1 float64
+	for i, v := range r {
+		ss += v * v
+		if i > 0 {
+			s1 += v * r[i-1]
+		}
+	}
+	if ss == 0 {
+		return 0, 0
+	}
+	r1 := s1/ss + bias/float64(n)
+	// Orthonormal basis of the Jacobian's columns (modified Gram–Schmidt).
+	var qs [][]float64
+	for _, c := range jac {
+		u := slices.Clone(c)
+		n0 := math.Sqrt(dot(u, u))
+		for _, q := range qs {
+			d := dot(u, q)
+			for i := range u {
+				u[i] -= d * q[i]
+			}
+		}
+		if nu := math.Sqrt(dot(u, u)); nu > 1e-8*n0 && nu > 0 {
+			for i := range u {
+				u[i] /= nu
+			}
+			qs = append(qs, u)
+		}
+	}
+	m := make([]float64, n*n)
+	for i := 0; i < n; i++ {
+		for j := 0; j < n; j++ {
+			var h float64
+			for _, q := range qs {
+				h += q[i] * q[j]
+			}
+			m[i*n+j] = -h
+		}
+		m[i*n+i]++
+	}
+	ms := make([]float64, n*n)
+	pw := make([]float64, n)
+	moments := func(phi float64) (lag, tr, trMS float64) {
+		pw[0] = 1
+		for d := 1; d < n; d++ {
+			pw[d] = pw[d-1] * phi
+		}
+		for i := 0; i < n; i++ {
+			for j := 0; j < n; j++ {
+				var v float64
+				for k := 0; k < n; k++ {
+					d := k - j
+					if d < 0 {
+						d = -d
+					}
+					v += m[i*n+k] * pw[d]
+				}
+				ms[i*n+j] = v
+			}
+		}
+		for t := 0; t < n; t++ {
+			trMS += ms[t*n+t]
+			var d0 float64
+			for k := 0; k < n; k++ {
+				d0 += ms[t*n+k] * m[k*n+t]
+			}
+			tr += d0
+			if t > 0 {
+				var d1 float64
+				for k := 0; k < n; k++ {
+					d1 += ms[t*n+k] * m[k*n+t-1]
+				}
+				lag += d1
+			}
+		}
+		return lag, tr, trMS
+	}
+	rho := func(phi float64) float64 { l, t, _ := moments(phi); return l / t }
+	switch {
+	case r1 <= rho(0):
+		phi = 0
+	case r1 >= rho(maxPhi):
+		phi = maxPhi
+	default:
+		lo, hi := 0.0, maxPhi
+		for it := 0; it < 12; it++ {
+			mid := 0.5 * (lo + hi)
+			if rho(mid) < r1 {
+				lo = mid
+			} else {
+				hi = mid
+			}
+		}
+		phi = 0.5 * (lo + hi)
+	}
+	_, _, trMS := moments(phi)
+	return math.Sqrt(ss / math.Max(trMS, 1)), phi
+}
+
+// arNoiseTo fills dst with a stationary Gaussian AR(1) series of standard
+// deviation sigma and coefficient phi: e₀ = σ·z₀, e_t = φ·e_{t−1} + σ·√(1−φ²)·z_t.
+func arNoiseTo(dst []float64, sigma, phi float64, rng *rand.Rand) {
+	c := sigma * math.Sqrt(1-phi*phi)
+	var prev float64
+	for i := range dst {
+		if i == 0 {
+			prev = sigma * rng.NormFloat64()
+		} else {
+			prev = phi*prev + c*rng.NormFloat64()
+		}
+		dst[i] = prev
+	}
+}
+
+// sqMean returns the mean of v².
+func sqMean(v []float64) float64 {
+	var s float64
+	for _, a := range v {
+		s += a * a
+	}
+	return s / float64(len(v))
+}
