@@ -126,7 +126,8 @@ func andList(s []string) string {
 	return strings.Join(s[:len(s)-1], ", ") + " and " + s[len(s)-1]
 }
 
-// byVerdict groups rows by verdict string, in the order verdicts first appear.
+// byVerdict groups rows by verdict string: verdicts that carry a claim first (verdictClass),
+// within a class in verdictOrder, then in the order they first appear.
 func byVerdict(rows []data.VerdictRow) (order []string, groups map[string][]data.VerdictRow) {
 	groups = map[string][]data.VerdictRow{}
 	for _, v := range rows {
@@ -135,9 +136,22 @@ func byVerdict(rows []data.VerdictRow) (order []string, groups map[string][]data
 		}
 		groups[v.Verdict] = append(groups[v.Verdict], v)
 	}
-	slices.SortStableFunc(order, func(a, b string) int { return cmp.Compare(verdictClass(a), verdictClass(b)) })
+	known := func(v string) int {
+		if i := slices.Index(verdictOrder, v); i >= 0 {
+			return i
+		}
+		return len(verdictOrder)
+	}
+	slices.SortStableFunc(order, func(a, b string) int {
+		return cmp.Or(cmp.Compare(verdictClass(a), verdictClass(b)), cmp.Compare(known(a), known(b)))
+	})
 	return order, groups
 }
+
+// verdictOrder is the order clauses of one question take in a sentence, after verdictClass:
+// the strongest claim first.
+var verdictOrder = []string{vJumps, vSomeSeeds, "learned without a detected jump", "small rise only (not the capability)", "never learns",
+	vGenuine, vMirage, vCoupled, "specific", "precedes", "follows", "coincides"}
 
 // unitOf identifies the measure group a coupling, specificity or lead–lag row is about.
 type unitID struct {
@@ -341,7 +355,7 @@ func couplingParagraph(rows []data.VerdictRow) string {
 	if len(shortOrder) > 0 {
 		var s []string
 		for _, v := range shortOrder {
-			s = append(s, fmt.Sprintf("%d %s", short[v], v))
+			s = append(s, fmt.Sprintf("%s: %d", v, short[v]))
 		}
 		b.WriteString(" (" + strings.Join(s, ", ") + ")")
 	}
@@ -459,7 +473,7 @@ func limitsParagraph(r *run, k familyKey, rows []data.VerdictRow) string {
 	}
 	var parts []string
 	for _, l := range lims {
-		s := fmt.Sprintf("%s: %s (%d %s", l.q, l.v, l.n, plural(l.n, "row", "rows"))
+		s := fmt.Sprintf("%s: %s (%d %s", questionName(l.q), l.v, l.n, plural(l.n, "row", "rows"))
 		if len(l.width) > 0 {
 			s += ", " + widthList(l.width)
 		}
@@ -482,6 +496,17 @@ func limitsParagraph(r *run, k familyKey, rows []data.VerdictRow) string {
 		return "(d) What limits the claim? No row of this family is short of seeds, cells or widths, and no onset lies in the warm-up; the claims rest on the p- and q-values above."
 	}
 	return "(d) What limits the claim? " + capitalise(strings.Join(parts, "; ")) + "."
+}
+
+// questionName is a question ID in words: "lead_lag" → "lead–lag".
+func questionName(q string) string {
+	switch q {
+	case data.QuestionTaskJump:
+		return "task jump"
+	case data.QuestionLeadLag:
+		return "lead–lag"
+	}
+	return q
 }
 
 func capitalise(s string) string {
