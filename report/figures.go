@@ -290,6 +290,9 @@ func scoringStyle(s scoring) draw.LineStyle {
 // lowerIsBetter are the scorings flipped in the window figure so that improvement is up.
 var lowerIsBetter = map[string]bool{"brier": true, "edit_distance": true, "loss": true}
 
+// windowColour shades exact match's jump window: Okabe–Ito orange, translucent.
+var windowColour = color.NRGBA{0xe6, 0x9f, 0x00, 0x48}
+
 // normalise min–max normalises v (NaN kept), flipped when flip; a constant curve maps to 0.
 func normalise(v []float64, flip bool) []float64 {
 	lo, hi := math.Inf(1), math.Inf(-1)
@@ -319,7 +322,7 @@ func normalise(v []float64, flip bool) []float64 {
 func (b *builder) windowFigure() figure {
 	f := figure{ID: "scorings_window", Title: "Every scoring of the outputs across exact match's jump window",
 		Caption: fmt.Sprintf("One row per model shape of the mirage table, one panel per seed (%s split). Each scoring of the same outputs is min–max normalised over the whole curve "+
-			"(Brier score and edit distance, where lower is better, are flipped so that improvement is up); the shaded band is exact match's jump window from the mirage table "+
+			"to 0 (its worst) – 1 (its best) (Brier score and edit distance, where lower is better, are flipped so that improvement is up); the shaded band is exact match's jump window from the mirage table "+
 			"(median over the seeds that jump). A mirage shows as the continuous scorings rising smoothly through the band while exact match jumps.", b.split)}
 	if !b.r.HasMirage {
 		f.Note = "No mirage table yet: run phaseprobe analyze."
@@ -394,11 +397,11 @@ func (b *builder) windowFigure() figure {
 		var row []*plot.Plot
 		for _, cell := range cells {
 			p := newPlot(fmt.Sprintf("%s seed %d\nwindow: steps %.0f–%.0f", shapeOf(sh.d, sh.l, sh.h), cell.Seed, sh.lo, sh.hi),
-				stepAxisLabel, "normalised score (0 = worst, 1 = best seen)")
+				stepAxisLabel, "normalised score")
 			band, err := plotter.NewPolygon(plotter.XYs{{X: lg(sh.lo + 1), Y: -0.05}, {X: lg(sh.hi + 1), Y: -0.05}, {X: lg(sh.hi + 1), Y: 1.05}, {X: lg(sh.lo + 1), Y: 1.05}})
 			if err == nil {
-				band.Color = color.RGBA{0xe6, 0x9f, 0x00, 0x30}
-				band.LineStyle.Width = 0
+				band.Color = windowColour
+				band.LineStyle = draw.LineStyle{}
 				p.Add(band)
 			}
 			for si, s := range scs {
@@ -449,7 +452,7 @@ func (b *builder) windowFigure() figure {
 		}
 		leg.add(name, lineThumb(scoringStyle(s)), glyphThumb(draw.GlyphStyle{Color: scoringStyle(s).Color, Radius: vg.Points(1.8), Shape: glyphShapes[si%len(glyphShapes)]}))
 	}
-	leg.add("exact match's jump window", glyphThumb(draw.GlyphStyle{Color: color.RGBA{0xe6, 0x9f, 0x00, 0x80}, Radius: vg.Points(4), Shape: draw.BoxGlyph{}}))
+	leg.add("exact match's jump window", glyphThumb(draw.GlyphStyle{Color: windowColour, Radius: vg.Points(4), Shape: draw.BoxGlyph{}}))
 	b.save(&f, figureLayout{Grid: grid, Legend: leg, PanelsW: vg.Length(cols) * 3 * vg.Inch, H: vg.Length(len(grid)) * 2.6 * vg.Inch})
 	return f
 }
