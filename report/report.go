@@ -16,15 +16,16 @@ import (
 
 // Defaults of Options.
 const (
-	DefaultMaxVerdictRows = 30 // rows of the verdict table
+	DefaultMaxVerdictRows = 30 // rows of the verdict table per question
 	DefaultHeads          = 3  // attention heads shown
 	DefaultFamilies       = 12 // internal metric panels
 )
 
 // Options configures Write. The zero value gives the defaults.
 type Options struct {
-	// MaxVerdictRows caps the verdict table (and the lag plot); the most informative rows are
-	// kept and the number left out is stated. ≤ 0 means DefaultMaxVerdictRows.
+	// MaxVerdictRows caps each question's rows in the verdict table: verdicts that carry a claim
+	// come first, and the number left out is stated (the full table is analysis/verdicts.parquet).
+	// ≤ 0 means DefaultMaxVerdictRows.
 	MaxVerdictRows int
 	// Heads is how many attention heads get heatmaps. ≤ 0 means DefaultHeads.
 	Heads int
