@@ -127,10 +127,19 @@ func TestSummaryMixedWidths(t *testing.T) {
 		row(32, data.QuestionMirage, "genuine jump", 3),
 		row(64, data.QuestionMirage, "genuine jump", 3),
 	}}
+	// A second family (a 1-layer control, listed first) gets its own summary.
+	ctl := row(32, data.QuestionTaskJump, "never learns", 0)
+	ctl.NLayers = 0
+	r.Verdicts = append(r.Verdicts, ctl)
 	fams, msg, _ := summarize(r)
-	if msg != "" || len(fams) != 1 || fams[0].Title != "addition, n_layers 1, n_heads 4" {
+	if msg != "" || len(fams) != 2 || fams[1].Title != "addition, n_layers 1, n_heads 4" || fams[0].Title != "addition, n_layers 0, n_heads 4" {
 		t.Fatalf("summaries %+v, msg %q", fams, msg)
 	}
+	if c := strings.Join(fams[0].Paras, "\n"); !strings.Contains(c, "Exact match (test) never learns at d_model 32 (0 of 3 seeds with the jump).") ||
+		strings.Contains(c, "(b)") || strings.Contains(c, "(c)") {
+		t.Errorf("control family summary:\n%s", c)
+	}
+	fams = fams[1:]
 	s := strings.Join(fams[0].Paras, "\n")
 	for _, w := range []string{
 		"Exact match (test) jumps at d_model 32 (3 of 3 seeds with the jump) and 64 (3 of 3 seeds with the jump); " +
