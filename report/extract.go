@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/phaseprobe/phaseprobe/data"
-	"github.com/phaseprobe/phaseprobe/transition"
 )
 
 // curve is one metric of one cell over training steps, sorted by step.
@@ -105,54 +104,6 @@ func widths(cells []cellInfo) []int32 {
 	return w
 }
 
-// verdictRank orders verdicts from most to least informative for the table.
-func verdictRank(v string) int {
-	switch transition.Verdict(v) {
-	case transition.Precedes:
-		return 0
-	case transition.Coincides:
-		return 1
-	case transition.Follows:
-		return 2
-	case transition.Inconclusive:
-		return 3
-	case transition.NoInternalTransition:
-		return 4
-	}
-	return 5
-}
-
-// selectVerdicts orders alignment rows for the verdict table — precedes and coincides first, then
-// follows, inconclusive and no internal transition; within a verdict, more paired seeds, then
-// more seeds with an internal transition, then the smaller |lag| first — and keeps the first max
-// (all when max ≤ 0). It returns the rows kept and how many were left out. rows is not modified.
-func selectVerdicts(rows []data.AlignmentRow, max int) (kept []data.AlignmentRow, omitted int) {
-	s := slices.Clone(rows)
-	slices.SortStableFunc(s, func(a, b data.AlignmentRow) int {
-		if c := cmp.Compare(verdictRank(a.Verdict), verdictRank(b.Verdict)); c != 0 {
-			return c
-		}
-		if c := cmp.Compare(b.Pairs, a.Pairs); c != 0 {
-			return c
-		}
-		if c := cmp.Compare(b.Internals, a.Internals); c != 0 {
-			return c
-		}
-		return cmp.Compare(absOrInf(a.MeanLag), absOrInf(b.MeanLag))
-	})
-	if max > 0 && len(s) > max {
-		return s[:max], len(s) - max
-	}
-	return s, 0
-}
-
-func absOrInf(v float64) float64 {
-	if math.IsNaN(v) {
-		return math.Inf(1)
-	}
-	return math.Abs(v)
-}
-
 // internalLabel names an internal curve the way TransformerLens users read it:
 // "induction_score L1H0", "effective_rank blocks.1.hook_resid_post", "probe_accuracy
 // blocks.0.hook_resid_post [carry]".
@@ -198,13 +149,14 @@ type family struct {
 
 // pickFamilies chooses, for each internal metric (except singular_value, which has its own
 // plot), its most relevant series: the one abrupt in the most cells according to trans, ties
-// broken by the largest median ΔAIC, then by the largest relative change of its cell-mean curve
+// broken by the smallest median q of "contains an abrupt transition" (the analysis's BH q), then
+// by the largest relative change of its cell-mean curve
 // (which decides alone when there are no transitions), then by name. Families come in
 // familyOrder, then alphabetically; at most max (all when max ≤ 0).
 func pickFamilies(internal []data.MetricRow, trans []data.TransitionRow, max int) []family {
 	type stats struct {
 		abrupt  int
-		dAIC    []float64
+		q       []float64
 		lo, hi  float64
 		sum     map[int64]float64
 		n       map[int64]int
@@ -242,14 +194,14 @@ func pickFamilies(internal []data.MetricRow, trans []data.TransitionRow, max int
 		if t.Abrupt {
 			st.abrupt++
 		}
-		if !isNaNOrInf(t.DeltaAIC) {
-			st.dAIC = append(st.dAIC, t.DeltaAIC)
+		if t.Q != nil && !isNaNOrInf(*t.Q) {
+			st.q = append(st.q, *t.Q)
 		}
 	}
 	type cand struct {
 		s      data.Series
 		abrupt int
-		dAIC   float64
+		q      float64 // median q, +Inf without one
 		change float64
 	}
 	best := map[string]cand{}
@@ -257,9 +209,9 @@ func pickFamilies(internal []data.MetricRow, trans []data.TransitionRow, max int
 		if !st.present {
 			continue
 		}
-		c := cand{s: s, abrupt: st.abrupt, dAIC: math.Inf(-1)}
-		if len(st.dAIC) > 0 {
-			c.dAIC = medianOf(st.dAIC)
+		c := cand{s: s, abrupt: st.abrupt, q: math.Inf(1)}
+		if len(st.q) > 0 {
+			c.q = medianOf(st.q)
 		}
 		lo, hi, scale := math.Inf(1), math.Inf(-1), 0.0
 		for step, sum := range st.sum {
@@ -271,7 +223,7 @@ func pickFamilies(internal []data.MetricRow, trans []data.TransitionRow, max int
 			c.change = (hi - lo) / scale
 		}
 		old, ok := best[s.Metric]
-		if !ok || better(c.abrupt, c.dAIC, c.change, seriesLabel(c.s), old.abrupt, old.dAIC, old.change, seriesLabel(old.s)) {
+		if !ok || better(c.abrupt, c.q, c.change, seriesLabel(c.s), old.abrupt, old.q, old.change, seriesLabel(old.s)) {
 			best[s.Metric] = c
 		}
 	}
@@ -293,12 +245,12 @@ func pickFamilies(internal []data.MetricRow, trans []data.TransitionRow, max int
 }
 
 // better reports whether candidate a beats candidate b.
-func better(aAbrupt int, aAIC, aChange float64, aName string, bAbrupt int, bAIC, bChange float64, bName string) bool {
+func better(aAbrupt int, aQ, aChange float64, aName string, bAbrupt int, bQ, bChange float64, bName string) bool {
 	if aAbrupt != bAbrupt {
 		return aAbrupt > bAbrupt
 	}
-	if aAIC != bAIC {
-		return aAIC > bAIC
+	if aQ != bQ {
+		return aQ < bQ
 	}
 	if aChange != bChange {
 		return aChange > bChange
@@ -331,21 +283,32 @@ func medianOf(v []float64) float64 {
 // onset is the onset of one curve of one cell.
 type onset struct {
 	data.Coords
-	Step float64 // onset step (sigmoid midpoint of an abrupt curve)
+	Step     float64 // onset step: the midpoint of the curve's largest jump
+	InWarmup bool    // that onset lies in the learning-rate warm-up
 }
 
 // onsetsOf returns the onsets of series s in the cells where its curve is abrupt with a finite
-// onset step, sorted like the cells.
+// onset step (TransitionRow.MidStep), sorted like the cells. Series are compared without Kind.
 func onsetsOf(trans []data.TransitionRow, s data.Series) []onset {
 	var out []onset
 	for _, t := range trans {
-		if !sameSeries(t.Series, s) || !t.Abrupt || isNaNOrInf(t.OnsetStep) || t.OnsetStep < 0 {
+		if !sameSeries(t.Series, s) || !t.Abrupt {
 			continue
 		}
-		out = append(out, onset{Coords: t.Coords, Step: t.OnsetStep})
+		if st, ok := finite(t.MidStep); ok && st >= 0 {
+			out = append(out, onset{Coords: t.Coords, Step: st, InWarmup: t.InWarmup})
+		}
 	}
 	slices.SortFunc(out, func(a, b onset) int { return compareCoords(a.Coords, b.Coords) })
 	return out
+}
+
+// finite returns *p and whether p is non-nil and finite.
+func finite(p *float64) (float64, bool) {
+	if p == nil || isNaNOrInf(*p) {
+		return math.NaN(), false
+	}
+	return *p, true
 }
 
 // headScore is one attention head's score at the final checkpoint of one cell.
@@ -423,28 +386,27 @@ func isHeadMetric(m data.MetricRow) bool {
 }
 
 // taskOnset returns the step of the task transition of a cell and its width in decades: the
-// onset of its abrupt exact-match curve in trans; else the sigmoid midpoint or the 50 % crossing
-// recorded there; else the 50 % crossing of the exact-match curve em computed here (on
-// log10(step+1)); else NaN. The width is NaN when unknown.
+// midpoint of the largest jump of its exact-match curve in trans (abrupt or not); else the first
+// 50 % crossing of the exact-match curve em on log10(step+1), by linear interpolation; else NaN.
+// The width is NaN when unknown.
 func taskOnset(trans []data.TransitionRow, cell string, s data.Series, em curve) (step, widthDecades float64) {
 	for _, t := range trans {
 		if t.Cell != cell || !sameSeries(t.Series, s) {
 			continue
 		}
-		for _, v := range []float64{t.OnsetStep, t.SigmoidMidStep, t.CrossingStep} {
-			if !isNaNOrInf(v) && v >= 0 {
-				return v, t.WidthDecades
-			}
+		if v, ok := finite(t.MidStep); ok && v >= 0 {
+			w, _ := finite(t.Width)
+			return v, w
 		}
 	}
-	if len(em.Steps) >= 3 {
-		x := make([]float64, len(em.Steps))
-		for i, st := range em.Steps {
-			x[i] = math.Log10(st + 1)
+	for i := 1; i < len(em.Steps); i++ {
+		y0, y1 := em.Values[i-1], em.Values[i]
+		if isNaNOrInf(y0) || isNaNOrInf(y1) || y0 >= 0.5 || y1 < 0.5 {
+			continue
 		}
-		if xc, err := transition.ThresholdCrossing(x, em.Values, 0.5, transition.Increasing); err == nil && !isNaNOrInf(xc) {
-			return math.Pow(10, xc) - 1, math.NaN()
-		}
+		x0, x1 := math.Log10(em.Steps[i-1]+1), math.Log10(em.Steps[i]+1)
+		x := x0 + (0.5-y0)/(y1-y0)*(x1-x0)
+		return math.Pow(10, x) - 1, math.NaN()
 	}
 	return math.NaN(), math.NaN()
 }

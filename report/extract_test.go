@@ -3,7 +3,6 @@ package report
 import (
 	"math"
 	"slices"
-	"strings"
 	"testing"
 
 	"github.com/phaseprobe/phaseprobe/data"
@@ -64,33 +63,6 @@ func TestPrimarySplit(t *testing.T) {
 	}
 }
 
-func TestSelectVerdicts(t *testing.T) {
-	rows := fxAlignment(12) // per width: no internal, precedes, inconclusive, coincides; then 4 probe rows
-	orig := slices.Clone(rows)
-	kept, omitted := selectVerdicts(rows, 5)
-	if !slices.EqualFunc(rows, orig, func(a, b data.AlignmentRow) bool { return a.Verdict == b.Verdict && a.Metric == b.Metric }) {
-		t.Error("selectVerdicts modified its input")
-	}
-	if len(kept) != 5 || omitted != 7 {
-		t.Fatalf("kept %d, omitted %d; want 5 and 7", len(kept), omitted)
-	}
-	var got []string
-	for _, k := range kept {
-		got = append(got, k.Verdict)
-	}
-	want := []string{"precedes", "precedes", "coincides", "coincides", "inconclusive"}
-	if !slices.Equal(got, want) {
-		t.Errorf("verdicts %v, want %v", got, want)
-	}
-	all, omitted := selectVerdicts(rows, 0)
-	if len(all) != 12 || omitted != 0 {
-		t.Errorf("max 0 kept %d, omitted %d; want all", len(all), omitted)
-	}
-	if all[len(all)-1].Verdict != "no internal transition" {
-		t.Errorf("last verdict %q, want no internal transition", all[len(all)-1].Verdict)
-	}
-}
-
 func TestPickFamilies(t *testing.T) {
 	c := fxCoords(16, 0)
 	var rows []data.MetricRow
@@ -120,25 +92,35 @@ func TestPickFamilies(t *testing.T) {
 	}
 
 	// A series abrupt in more cells wins over a larger change.
-	tr := data.TransitionRow{Coords: c, Abrupt: true, DeltaAIC: 5,
+	tr := data.TransitionRow{Coords: c, Abrupt: true, Q: data.F(0.01),
 		Series: fxSeries("internal", "probe", "blocks.1.hook_resid_post", data.NA, data.NA, "effective_rank")}
 	got = pickFamilies(rows, []data.TransitionRow{tr}, 2)
 	if len(got) != 2 || got[0].Series.Site != "blocks.1.hook_resid_post" || got[0].Abrupt != 1 {
 		t.Errorf("with a transition: %+v, want blocks.1 effective rank abrupt in 1 first and 2 families", got)
+	}
+	// Equally abrupt (in no cell): the smaller median q wins over the larger change.
+	tq := tr
+	tq.Abrupt = false
+	got = pickFamilies(rows, []data.TransitionRow{tq}, 1)
+	if len(got) != 1 || got[0].Series.Site != "blocks.1.hook_resid_post" || got[0].Abrupt != 0 {
+		t.Errorf("with a q-value: %+v, want blocks.1 effective rank (the only one with a q)", got)
 	}
 }
 
 func TestOnsetsOf(t *testing.T) {
 	s := taskSeries("test", "exact_match")
 	mk := func(w int32, seed int64, abrupt bool, at float64) data.TransitionRow {
-		return data.TransitionRow{Coords: fxCoords(w, seed), Series: fxSeries("task", "test", "", data.NA, data.NA, "exact_match"), Abrupt: abrupt, OnsetStep: at}
+		return data.TransitionRow{Coords: fxCoords(w, seed), Series: fxSeries("task", "test", "", data.NA, data.NA, "exact_match"), Abrupt: abrupt, MidStep: data.F(at)}
 	}
 	other := mk(16, 0, true, 5)
 	other.Metric = "token_accuracy"
-	trans := []data.TransitionRow{mk(32, 0, true, 60), mk(16, 1, true, 250), mk(16, 0, false, math.NaN()), mk(16, 0, true, math.NaN()), other}
+	warm := mk(32, 1, true, 3)
+	warm.InWarmup = true
+	trans := []data.TransitionRow{mk(32, 0, true, 60), mk(16, 1, true, 250), mk(16, 0, false, 20), mk(16, 0, true, math.NaN()), other, warm}
 	got := onsetsOf(trans, s)
-	if len(got) != 2 || got[0].DModel != 16 || got[0].Step != 250 || got[1].DModel != 32 || got[1].Step != 60 {
-		t.Errorf("onsets %+v, want d16 at 250 then d32 at 60", got)
+	if len(got) != 3 || got[0].DModel != 16 || got[0].Step != 250 || got[1].DModel != 32 || got[1].Step != 60 || got[1].InWarmup ||
+		got[2].Seed != 1 || !got[2].InWarmup {
+		t.Errorf("onsets %+v, want d16 at 250, d32 at 60, then d32 seed 1 at 3 in the warm-up", got)
 	}
 }
 
@@ -177,9 +159,9 @@ func TestTopHeads(t *testing.T) {
 func TestTaskOnset(t *testing.T) {
 	s := taskSeries("test", "exact_match")
 	nan := math.NaN()
-	row := func(onset, mid, cross, width float64) data.TransitionRow {
+	row := func(mid, width float64) data.TransitionRow {
 		return data.TransitionRow{Coords: fxCoords(16, 0), Series: fxSeries("task", "test", "", data.NA, data.NA, "exact_match"),
-			OnsetStep: onset, SigmoidMidStep: mid, CrossingStep: cross, WidthDecades: width}
+			MidStep: data.F(mid), Width: data.F(width)}
 	}
 	// Exact match crosses half its range at log10(step+1) = 1, i.e. step 9 (linear interpolation
 	// between steps 0 and 99 on the log axis).
@@ -190,10 +172,12 @@ func TestTaskOnset(t *testing.T) {
 		em          curve
 		step, width float64
 	}{
-		{"abrupt", []data.TransitionRow{row(50, 40, 30, 0.2)}, em, 50, 0.2},
-		{"sigmoid midpoint", []data.TransitionRow{row(nan, 40, 30, 0.3)}, em, 40, 0.3},
-		{"crossing", []data.TransitionRow{row(nan, nan, 30, nan)}, em, 30, nan},
+		{"largest jump's midpoint", []data.TransitionRow{row(50, 0.2)}, em, 50, 0.2},
+		{"midpoint without a width", []data.TransitionRow{row(40, nan)}, em, 40, nan},
+		{"no midpoint: from the curve", []data.TransitionRow{row(nan, nan)}, em, 9, nan},
 		{"from the curve", nil, em, 9, nan},
+		// 0.2 at step 0 and 0.8 at step 99: half is a half of the way along log10(step+1) ∈ [0, 2].
+		{"interpolated", nil, curve{Steps: []float64{0, 99}, Values: []float64{0.2, 0.8}}, 9, nan},
 		{"nothing", nil, curve{}, nan, nan},
 	} {
 		step, width := taskOnset(tc.trans, fxCoords(16, 0).Cell, s, tc.em)
@@ -337,24 +321,6 @@ func TestLogTicks(t *testing.T) {
 	}
 }
 
-func TestLagPointsOf(t *testing.T) {
-	rows := fxAlignment(4)[:4] // d16: no internal transition (NaN lag), precedes, inconclusive, coincides
-	rows[2].CILow = math.NaN()
-	got := lagPointsOf(rows)
-	if len(got) != 3 {
-		t.Fatalf("%d points, want 3 (the NaN lag dropped)", len(got))
-	}
-	if got[0].Verdict != "precedes" || got[0].Lag != -0.1 || got[0].Low != -0.12 || got[0].High != -0.08 {
-		t.Errorf("first point %+v", got[0])
-	}
-	if !math.IsNaN(got[1].Low) || !math.IsNaN(got[1].High) {
-		t.Errorf("a half-missing interval is kept: %+v", got[1])
-	}
-	if want := "effective_rank blocks.1.hook_resid_post → exact match, d16 L2 H2"; got[0].Label != want {
-		t.Errorf("label %q, want %q", got[0].Label, want)
-	}
-}
-
 func TestInternalLabel(t *testing.T) {
 	for _, tc := range []struct {
 		metric, site string
@@ -370,78 +336,6 @@ func TestInternalLabel(t *testing.T) {
 	} {
 		if got := internalLabel(tc.metric, tc.site, tc.layer, tc.head, tc.concept); got != tc.want {
 			t.Errorf("internalLabel = %q, want %q", got, tc.want)
-		}
-	}
-}
-
-func TestStepTallies(t *testing.T) {
-	got := stepTallies(fxMirage(false), "test")
-	var s []string
-	for _, tl := range got {
-		s = append(s, tl.Metric)
-	}
-	if !slices.Equal(s, []string{"exact_match", "token_accuracy", "logprob", "edit_distance"}) {
-		t.Fatalf("tallies %v", s)
-	}
-	em := got[0]
-	// Two shapes of two seeds; the train rows are another split.
-	if !em.Discrete || em.Abrupt != 4 || em.Seeds != 4 || em.MinSeeds != 2 || !sameFloat(em.Gap, 0.02, 1e-12) {
-		t.Errorf("exact match tally %+v", em)
-	}
-	if got[1].Abrupt != 0 || got[1].Seeds != 4 || !math.IsNaN(got[1].Gap) {
-		t.Errorf("token accuracy tally %+v", got[1])
-	}
-	if got := stepTallies(fxMirage(false), "nosuch"); got[0].Seeds != 8 {
-		t.Errorf("unknown split: exact match over %d seeds, want all 8 rows' seeds", got[0].Seeds)
-	}
-}
-
-func TestSummarize(t *testing.T) {
-	mirage := func(genuine bool, seeds int32, abruptEM int32) []data.MirageRow {
-		rows := fxMirage(genuine)
-		for i := range rows {
-			rows[i].Seeds = seeds
-			if rows[i].Metric == "exact_match" {
-				rows[i].AbruptSeeds = abruptEM
-			}
-		}
-		return rows
-	}
-	for _, tc := range []struct {
-		name      string
-		r         run
-		want, not []string
-	}{
-		{"no analysis", run{Dir: "runs/x"}, []string{"No analysis yet: run phaseprobe analyze runs/x"}, []string{"mirage view"}},
-		{"mirage", run{HasMirage: true, Mirage: mirage(false, 4, 4)},
-			[]string{"Exact match jumps abruptly over training in 8/8 seeds, while per-token accuracy in 0/8",
-				"consistent with the mirage view", "within 0.020", "breakthroughness is exact match 0.90, per-token accuracy 0.10"},
-			[]string{"anecdotal", "genuine"}},
-		{"genuine", run{HasMirage: true, Mirage: mirage(true, 4, 4)},
-			[]string{"per-token accuracy in 4/8", "not only an artefact of the scoring"}, []string{"consistent with the mirage view"}},
-		{"no jump", run{HasMirage: true, Mirage: mirage(false, 4, 0)},
-			[]string{"No task metric jumps abruptly", "no emergence here to explain"}, []string{"mirage view"}},
-		{"minority", run{HasMirage: true, Mirage: mirage(false, 4, 1)},
-			[]string{"in 2/8 seeds", "only a minority of seeds"}, []string{"mirage view"}},
-		{"few seeds", run{HasMirage: true, Mirage: mirage(false, 2, 2)}, []string{"With only 2 seeds per shape these counts are anecdotal"}, nil},
-		{"alignment", run{HasMirage: true, Mirage: mirage(false, 4, 4), HasAlignment: true, Alignment: fxAlignment(8)},
-			[]string{"Of 8 internal curves compared with the exact match onset, 2 precede it, 2 coincide with it and 0 follow it; 2 show no internal transition and 2 are inconclusive",
-				"effective_rank blocks.1.hook_resid_post (d_model 16) precedes, mean lag -0.10 decades (95% CI -0.12 to -0.08)"}, nil},
-		{"too few pairs", run{HasAlignment: true, Alignment: fxAlignment(8)[2:3]},
-			[]string{"Too few seeds have both an internal and a task onset (at most 1 paired, 3 needed)", "No mirage table yet"}, nil},
-		{"diverged and unfinished", run{Dir: "x", Cells: []cellInfo{{Coords: fxCoords(16, 0), Diverged: 20, HasMetrics: true}, {Coords: fxCoords(32, 0), Diverged: -1}}},
-			[]string{"1 of 2 cells diverged (addition-d16-L2-H2-s0)", "1 of 2 cells have no metrics yet (addition-d32-L2-H2-s0)"}, nil},
-	} {
-		text := strings.Join(summarize(&tc.r, "test"), "\n")
-		for _, w := range tc.want {
-			if !strings.Contains(text, w) {
-				t.Errorf("%s: summary lacks %q:\n%s", tc.name, w, text)
-			}
-		}
-		for _, n := range tc.not {
-			if strings.Contains(text, n) {
-				t.Errorf("%s: summary says %q:\n%s", tc.name, n, text)
-			}
 		}
 	}
 }

@@ -16,13 +16,13 @@ import (
 type page struct {
 	Name       string
 	Header     []keyValue
-	Summary    []string
-	Verdicts   verdictTable
-	MirageS    []mirageRow // over training steps
-	MirageW    []mirageRow // over width
-	MirageMsg  string      // why there is no mirage table
-	MirageNote string      // which rows are shown
-	Figures    []figure
+	Families   []familySummary // one reconciled summary per task family
+	SummaryMsg string          // why there is no summary
+	CellNotes  []string        // diverged and unfinished cells
+	Groups     []verdictGroup  // the verdict table by question, with the figures beside each
+	VerdictMsg string          // why there is no verdict table
+	Mirage     *mirageTable    // the mirage table when no mirage group holds it
+	Figures    []figure        // figures that support no verdict group
 	Diverged   []cellRow
 	NoMetrics  []cellRow
 	Notes      []string
@@ -30,40 +30,20 @@ type page struct {
 
 type keyValue struct{ Key, Value string }
 
-type verdictTable struct {
-	Rows    []verdictRow
-	Omitted int
-	Total   int
-	Msg     string // why there is no table
-}
-
-type verdictRow struct {
-	Shape, Internal, Split, Task, Transitions, Pairs, Lag, CI, LagSteps, SignP, PermP, Verdict, Class string
+// mirageTable is the mirage table: per shape and scoring, the test at exact match's jump window.
+type mirageTable struct {
+	Rows []mirageRow
+	Note string // which rows are shown
+	Msg  string // why there is no table
 }
 
 type mirageRow struct {
-	Shape, Split, Metric, Scoring, Abrupt, DeltaAIC, Width, Linearity, Breakthrough, Gap string
-	Discrete                                                                             bool
+	Shape, Split, Metric, Scoring, Seeds, Window, Excess, ExcessFrac, Upper, P, Q, JumpSmooth, Reading, IndepGap, PowerGap string
+	Discrete                                                                                                               bool
 }
 
 type cellRow struct {
 	Cell, Shape, Seed, Step string
-}
-
-// fmtF formats a float with prec decimals, "—" when not finite.
-func fmtF(v float64, prec int) string {
-	if isNaNOrInf(v) {
-		return "—"
-	}
-	return fmt.Sprintf("%.*f", prec, v)
-}
-
-// fmtSigned formats a float with a sign.
-func fmtSigned(v float64, prec int) string {
-	if isNaNOrInf(v) {
-		return "—"
-	}
-	return fmt.Sprintf("%+.*f", prec, v)
 }
 
 // fmtP formats a p-value.
@@ -84,85 +64,62 @@ func shapeOf(d, l, h int32) string {
 	return fmt.Sprintf("d%d L%d H%d", d, l, h)
 }
 
-// verdictRowsOf formats verdict-table rows.
-func verdictRowsOf(rows []data.AlignmentRow) []verdictRow {
-	var out []verdictRow
-	for _, a := range rows {
-		ci := "—"
-		if !isNaNOrInf(a.CILow) && !isNaNOrInf(a.CIHigh) {
-			ci = fmt.Sprintf("[%+.2f, %+.2f]", a.CILow, a.CIHigh)
-		}
-		steps := "—"
-		if !isNaNOrInf(a.MeanLagSteps) {
-			steps = fmt.Sprintf("%+.0f", a.MeanLagSteps)
-		}
-		out = append(out, verdictRow{
-			Shape:       shapeOf(a.DModel, a.NLayers, a.NHeads),
-			Internal:    internalLabel(a.Metric, a.Site, a.Layer, a.Head, a.Concept),
-			Split:       a.Split,
-			Task:        metricTitle(a.TaskMetric) + " (" + a.TaskSplit + ")",
-			Transitions: fmt.Sprintf("%d / %d of %d", a.Internals, a.Tasks, a.Seeds),
-			Pairs:       fmt.Sprint(a.Pairs),
-			Lag:         fmtSigned(a.MeanLag, 2),
-			CI:          ci,
-			LagSteps:    steps,
-			SignP:       fmtP(a.SignP),
-			PermP:       fmtP(a.PermP),
-			Verdict:     a.Verdict,
-			Class:       "v-" + strings.ReplaceAll(a.Verdict, " ", "-"),
-		})
+// fmtPtr formats an optional value with prec significant digits, "—" when NULL.
+func fmtPtr(p *float64, prec int) string {
+	v, ok := finite(p)
+	if !ok {
+		return "—"
 	}
-	return out
+	return fmt.Sprintf("%.*g", prec, v)
 }
 
-// mirageRowsOf formats the mirage table: rows over steps and rows over width, each sorted with
-// discrete metrics first, then by shape and metric.
-func mirageRowsOf(rows []data.MirageRow) (steps, width []mirageRow) {
+// mirageRowsOf formats the mirage table sorted by shape, then exact match first and the
+// continuous scorings in the order of the task panels, then by position.
+func mirageRowsOf(rows []data.MirageRow) []mirageRow {
 	s := slices.Clone(rows)
 	slices.SortStableFunc(s, func(a, b data.MirageRow) int {
-		if a.Discrete != b.Discrete {
-			if a.Discrete {
-				return -1
+		disc := func(m data.MirageRow) int {
+			if m.Discrete {
+				return 0
 			}
 			return 1
 		}
-		if c := cmp.Compare(panelIndex(a.Metric), panelIndex(b.Metric)); c != 0 {
-			return c
-		}
-		if c := strings.Compare(a.Metric, b.Metric); c != 0 {
-			return c
-		}
-		if c := strings.Compare(a.Split, b.Split); c != 0 {
-			return c
-		}
-		if c := cmp.Compare(a.DModel, b.DModel); c != 0 {
-			return c
-		}
-		if c := cmp.Compare(a.NLayers, b.NLayers); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.NHeads, b.NHeads)
+		return cmp.Or(strings.Compare(a.Task, b.Task), cmp.Compare(a.NLayers, b.NLayers), cmp.Compare(a.NHeads, b.NHeads),
+			cmp.Compare(a.DModel, b.DModel), strings.Compare(a.Split, b.Split), cmp.Compare(disc(a), disc(b)),
+			cmp.Compare(scoringIndex(a.Metric), scoringIndex(b.Metric)), strings.Compare(a.Metric, b.Metric), cmp.Compare(a.Position, b.Position))
 	})
+	var out []mirageRow
 	for _, m := range s {
 		scoring := "continuous"
 		if m.Discrete {
 			scoring = "discrete"
 		}
-		row := mirageRow{Shape: shapeOf(m.DModel, m.NLayers, m.NHeads), Split: m.Split, Metric: metricTitle(m.Metric),
-			Scoring: scoring, Discrete: m.Discrete, DeltaAIC: fmtF(m.MedianDeltaAIC, 1), Width: fmtF(m.MedianWidth, 2),
-			Linearity: fmtF(m.Linearity, 2), Breakthrough: fmtF(m.Breakthroughness, 2), Gap: fmtF(m.IndependenceGap, 3)}
-		if m.Seeds > 0 {
-			row.Abrupt = fmt.Sprintf("%d of %d", m.AbruptSeeds, m.Seeds)
-		} else {
-			row.Abrupt = "—"
+		window := "—"
+		lo, okl := finite(m.WindowLo)
+		hi, okh := finite(m.WindowHi)
+		if okl && okh {
+			window = fmt.Sprintf("%.0f – %.0f", lo, hi)
 		}
-		if m.Axis == "width" {
-			width = append(width, row)
-		} else {
-			steps = append(steps, row)
+		row := mirageRow{Shape: shapeOf(m.DModel, m.NLayers, m.NHeads), Split: m.Split, Metric: scoringName(m), Scoring: scoring,
+			Discrete: m.Discrete, Seeds: fmt.Sprint(m.Seeds), Window: window, Excess: fmtPtr(m.Excess, 3), ExcessFrac: fmtPtr(m.ExcessFrac, 3),
+			Upper: fmtPtr(m.ExcessUpper, 3), P: fmtPtrP(m.P), Q: fmtPtrP(m.Q), Reading: m.Reading,
+			IndepGap: fmtPtr(m.IndepGap, 3), PowerGap: fmtPtr(m.PowerGap, 3), JumpSmooth: "—"}
+		if !m.Discrete {
+			row.JumpSmooth = fmt.Sprintf("%d / %d", m.JumpSeeds, m.SmoothSeeds)
 		}
+		out = append(out, row)
 	}
-	return steps, width
+	return out
+}
+
+// scoringIndex orders the scorings of the mirage table: exact match, then the task panels'
+// order, then position accuracy, Brier score, the rest.
+func scoringIndex(m string) int {
+	order := []string{"exact_match", "token_accuracy", "position_accuracy", "logprob", "brier", "edit_distance", "loss"}
+	if i := slices.Index(order, m); i >= 0 {
+		return i
+	}
+	return len(order)
 }
 
 // header describes the sweep.
@@ -224,7 +181,7 @@ func header(r *run) []keyValue {
 	for _, t := range []struct {
 		name string
 		ok   bool
-	}{{"internal metrics", r.HasInternal}, {"transitions", r.HasTransitions}, {"alignment", r.HasAlignment}, {"mirage", r.HasMirage}} {
+	}{{"internal metrics", r.HasInternal}, {"transitions", r.HasTransitions}, {"jumps", r.HasJumps}, {"mirage", r.HasMirage}, {"verdicts", r.HasVerdicts}} {
 		if t.ok {
 			have = append(have, t.name)
 		} else {
@@ -263,7 +220,6 @@ func writePage(w io.Writer, p page) error {
 }
 
 var pageTemplate = template.Must(template.New("index").Funcs(template.FuncMap{
-	"inc":     func(i int) int { return i + 1 },
 	"safeCSS": func(s string) template.CSS { return template.CSS(s) },
 	"px":      func(n int) string { return fmt.Sprint(int(math.Max(float64(n), 100))) },
 }).Parse(`<!DOCTYPE html>
@@ -289,10 +245,13 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: now
 td.nowrap { white-space: nowrap; }
 td.mono { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 0.95em; }
 tr:nth-child(even) td { background: #fafafa; }
-.v-precedes { color: #0072b2; font-weight: 600; }
-.v-coincides { color: #009e73; font-weight: 600; }
-.v-follows { color: #d55e00; font-weight: 600; }
-.v-inconclusive, .v-no-internal-transition { color: #777; }
+.v-claim { color: #0072b2; font-weight: 600; }
+.v-negative { color: #444; }
+.v-limit { color: #8a5300; font-style: italic; }
+td.reason { max-width: 34em; }
+h3.family { font-size: 1em; margin: 0.8em 0 0.2em 0; }
+h4 { font-size: 1em; margin: 1em 0 0.4em 0; }
+section.question { margin-bottom: 2em; }
 tr.discrete td { font-weight: 600; }
 .note { color: #8a5300; background: #fff8e6; border-left: 4px solid #e69f00; padding: 0.4em 0.8em; margin: 0.6em 0; }
 .muted { color: #666; font-size: 0.9em; }
@@ -304,56 +263,40 @@ figcaption { font-size: 0.9em; color: #444; max-width: 62em; }
 </head>
 <body>
 <h1>phaseprobe report: {{.Name}}</h1>
-<p class="muted">Do abrupt capability gains coincide with internal reorganisation, or are they artefacts of all-or-nothing scoring?</p>
+<p class="muted">Do abrupt capability gains coincide with internal reorganisation, or are they artefacts of all-or-nothing scoring? Every sentence below restates rows of the verdicts table (analysis/verdicts.parquet); the report decides nothing.</p>
 <dl class="header">
 {{range .Header}}<dt>{{.Key}}</dt><dd>{{.Value}}</dd>
 {{end}}</dl>
 
 <div class="summary" id="summary">
-{{range .Summary}}<p>{{.}}</p>
+{{if .SummaryMsg}}<p>{{.SummaryMsg}}</p>
+{{end}}{{range .Families}}<h3 class="family">{{.Title}}</h3>
+{{range .Paras}}<p>{{.}}</p>
+{{end}}{{end}}{{range .CellNotes}}<p>{{.}}</p>
 {{end}}</div>
 
 <h2 id="verdicts">1. Verdicts</h2>
-<h3>Internal onsets against task onsets</h3>
-{{with .Verdicts}}{{if .Rows}}
-<p class="muted">Per model shape, internal curve and task metric: in how many seeds each curve is abrupt (internal / task, of all seeds), how many seeds have both (pairs), the mean lag of the internal onset behind the task onset in decades of training steps with its 95% bootstrap interval, the lag in steps at the task onset, sign-test and sign-flip permutation p-values, and the verdict. Negative lags: the internal curve moves first.</p>
-<table class="verdicts" id="verdict-table">
-<thead><tr><th>shape</th><th>internal curve</th><th>split</th><th>task metric</th><th>abrupt (int. / task of seeds)</th><th>pairs</th><th>mean lag (decades)</th><th>95% CI</th><th>lag (steps)</th><th>sign p</th><th>perm. p</th><th>verdict</th></tr></thead>
+{{if .VerdictMsg}}<p class="note">{{.VerdictMsg}}</p>{{end}}
+{{range .Groups}}
+<section class="question" id="q-{{.ID}}">
+<h3>{{.Title}} <span class="muted">({{.ID}})</span></h3>
+{{if .Intro}}<p class="muted">{{.Intro}}</p>{{end}}
+<table class="verdicts" id="verdicts-{{.ID}}">
+<thead><tr><th>verdict</th><th>shape</th><th>subject</th><th>statistic</th><th>p</th><th>q</th><th>effect [lo, hi]</th><th>seeds / cells</th><th>need</th><th>reason</th></tr></thead>
 <tbody>
-{{range .Rows}}<tr><td class="nowrap">{{.Shape}}</td><td class="mono">{{.Internal}}</td><td>{{.Split}}</td><td class="nowrap">{{.Task}}</td><td class="num">{{.Transitions}}</td><td class="num">{{.Pairs}}</td><td class="num">{{.Lag}}</td><td class="num">{{.CI}}</td><td class="num">{{.LagSteps}}</td><td class="num">{{.SignP}}</td><td class="num">{{.PermP}}</td><td class="{{.Class}}">{{.Verdict}}</td></tr>
+{{range .Rows}}<tr><td class="{{.Class}}">{{.Verdict}}</td><td class="nowrap">{{.Shape}}</td><td class="mono">{{.Subject}}</td><td class="num">{{.Stat}}</td><td class="num">{{.P}}</td><td class="num">{{.Q}}</td><td class="num">{{.Effect}}</td><td class="num">{{.SeedsCells}}</td><td class="num">{{.Need}}</td><td class="reason" title="{{.Method}}">{{.Reason}}</td></tr>
 {{end}}</tbody>
 </table>
-{{if .Omitted}}<p class="muted">Showing {{len .Rows}} of {{.Total}} rows: precedes and coincides first, then by paired seeds and internal transitions; {{.Omitted}} less informative rows omitted (all rows are in analysis/alignment.parquet).</p>{{end}}
-{{else}}<p class="note">{{.Msg}}</p>{{end}}{{end}}
-
-<h3>Mirage: the same outputs scored discretely and continuously</h3>
-{{if or .MirageS .MirageW}}
-{{if .MirageNote}}<p class="muted">{{.MirageNote}}</p>{{end}}
-{{if .MirageS}}<p class="muted">Over training steps, per shape: in how many seeds the curve is abrupt (the sigmoid beats smooth fits), the median ΔAIC (AIC of the best smooth fit − AIC of the sigmoid; &gt; 0 favours a jump), the median 10→90% width of the jump in decades, and for exact match the mean gap to the product of per-position accuracies (independence).</p>
-<table class="mirage" id="mirage-steps">
-<thead><tr><th>metric</th><th>scoring</th><th>shape</th><th>split</th><th>abrupt over steps</th><th>median ΔAIC</th><th>median width (decades)</th><th>independence gap</th></tr></thead>
-<tbody>
-{{range .MirageS}}<tr{{if .Discrete}} class="discrete"{{end}}><td>{{.Metric}}</td><td>{{.Scoring}}</td><td>{{.Shape}}</td><td>{{.Split}}</td><td class="num">{{.Abrupt}}</td><td class="num">{{.DeltaAIC}}</td><td class="num">{{.Width}}</td><td class="num">{{.Gap}}</td></tr>
-{{end}}</tbody>
-</table>{{end}}
-{{if .MirageW}}<p class="muted">Over width, at the final checkpoint (seed mean): BIG-bench linearity and breakthroughness (Srivastava et al. 2022); high breakthroughness means a sudden rise at one width.</p>
-<table class="mirage" id="mirage-width">
-<thead><tr><th>metric</th><th>scoring</th><th>shape</th><th>split</th><th>linearity</th><th>breakthroughness</th><th>independence gap</th></tr></thead>
-<tbody>
-{{range .MirageW}}<tr{{if .Discrete}} class="discrete"{{end}}><td>{{.Metric}}</td><td>{{.Scoring}}</td><td>{{.Shape}}</td><td>{{.Split}}</td><td class="num">{{.Linearity}}</td><td class="num">{{.Breakthrough}}</td><td class="num">{{.Gap}}</td></tr>
-{{end}}</tbody>
-</table>{{end}}
-{{else}}<p class="note">{{.MirageMsg}}</p>{{end}}
-
-<h2 id="plots">2. Plots</h2>
-{{range $i, $f := .Figures}}
-<figure id="fig-{{$f.ID}}">
-<h3>Figure {{inc $i}}. {{$f.Title}}</h3>
-{{if $f.PNG}}<a href="{{$f.SVG}}"><img src="{{$f.PNG}}" alt="{{$f.Title}}" width="{{px $f.WidthPx}}"></a>
-{{end}}{{if $f.Note}}<p class="note">{{$f.Note}}</p>{{end}}
-{{if $f.PNG}}<figcaption>{{$f.Caption}}{{if $f.Swatches}}<br>Colours:{{range $f.Swatches}}<span class="swatch" style="background: {{.Colour | safeCSS}}"></span>{{.Label}}{{end}}{{end}} <a href="{{$f.SVG}}">SVG</a></figcaption>{{end}}
-</figure>
+{{if .Omitted}}<p class="muted">Showing {{len .Rows}} of {{.Total}} rows of this question, verdicts that carry a claim first; {{.Omitted}} more in analysis/verdicts.parquet.</p>{{end}}
+{{with .Mirage}}{{template "mirage" .}}{{end}}
+{{range .Figures}}{{template "figure" .}}{{end}}
+</section>
 {{end}}
+{{with .Mirage}}<h3>The mirage table</h3>
+{{template "mirage" .}}{{end}}
+
+{{if .Figures}}<h2 id="plots">2. More plots</h2>
+{{range .Figures}}{{template "figure" .}}{{end}}{{end}}
 
 <h2 id="cells">3. Cells</h2>
 {{if .Diverged}}<h3>Diverged cells</h3>
@@ -371,4 +314,19 @@ figcaption { font-size: 0.9em; color: #444; max-width: 62em; }
 <ul>{{range .Notes}}<li>{{.}}</li>{{end}}</ul>{{end}}
 </body>
 </html>
-`))
+{{define "figure"}}<figure id="fig-{{.ID}}">
+<h4>Figure {{.Num}}. {{.Title}}</h4>
+{{if .PNG}}<a href="{{.SVG}}"><img src="{{.PNG}}" alt="{{.Title}}" width="{{px .WidthPx}}"></a>
+{{end}}{{if .Note}}<p class="note">{{.Note}}</p>{{end}}
+{{if .PNG}}<figcaption>{{.Caption}}{{if .Swatches}}<br>Colours:{{range .Swatches}}<span class="swatch" style="background: {{.Colour | safeCSS}}"></span>{{.Label}}{{end}}{{end}} <a href="{{.SVG}}">SVG</a></figcaption>{{end}}
+</figure>
+{{end}}{{define "mirage"}}{{if .Rows}}
+{{if .Note}}<p class="muted">{{.Note}}</p>{{end}}
+<p class="muted">The mirage table (analysis/mirage.parquet): per shape, every scoring of the same outputs across the window where exact match jumps (steps, median over the seeds that jump). Excess: the median jump beyond a smooth local fit, in the metric's units and as a fraction of its range, with the largest upper confidence bound of that fraction; p combines the seeds (Fisher), q is BH over the table; jump / smooth: seeds whose window test rejects smoothness / shows it smooth. Exact match's row carries Schaeffer et al.'s predictions: its mean distance from Π per-position accuracy (independence gap) and from p̄<sup>L</sup> (mean-token gap).</p>
+<table class="mirage" id="mirage-table">
+<thead><tr><th>shape</th><th>split</th><th>scoring</th><th>kind</th><th>seeds</th><th>window (steps)</th><th>excess</th><th>excess / range</th><th>upper bound</th><th>p</th><th>q</th><th>jump / smooth seeds</th><th>reading</th><th>independence gap</th><th>mean-token gap</th></tr></thead>
+<tbody>
+{{range .Rows}}<tr{{if .Discrete}} class="discrete"{{end}}><td class="nowrap">{{.Shape}}</td><td>{{.Split}}</td><td>{{.Metric}}</td><td>{{.Scoring}}</td><td class="num">{{.Seeds}}</td><td class="num">{{.Window}}</td><td class="num">{{.Excess}}</td><td class="num">{{.ExcessFrac}}</td><td class="num">{{.Upper}}</td><td class="num">{{.P}}</td><td class="num">{{.Q}}</td><td class="num">{{.JumpSmooth}}</td><td>{{.Reading}}</td><td class="num">{{.IndepGap}}</td><td class="num">{{.PowerGap}}</td></tr>
+{{end}}</tbody>
+</table>
+{{else}}<p class="note">{{.Msg}}</p>{{end}}{{end}}`))

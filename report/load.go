@@ -76,11 +76,12 @@ type run struct {
 	Task        []data.MetricRow // task metrics of every cell
 	Internal    []data.MetricRow // internal metrics of every cell
 	Transitions []data.TransitionRow
-	Alignment   []data.AlignmentRow
+	Jumps       []data.JumpRow
 	Mirage      []data.MirageRow
+	Verdicts    []data.VerdictRow
 
 	// HasX is true when the table file exists (it may still be empty).
-	HasInternal, HasTransitions, HasAlignment, HasMirage bool
+	HasInternal, HasTransitions, HasJumps, HasMirage, HasVerdicts bool
 
 	Notes []string // problems found while reading, shown in the report
 }
@@ -100,6 +101,11 @@ func (in interner) str(s string) string {
 func (in interner) coords(c data.Coords) data.Coords {
 	c.Sweep, c.Cell, c.Task = in.str(c.Sweep), in.str(c.Cell), in.str(c.Task)
 	return c
+}
+
+func (in interner) series(s data.Series) data.Series {
+	s.Kind, s.Split, s.Site, s.Concept, s.Metric = in.str(s.Kind), in.str(s.Split), in.str(s.Site), in.str(s.Concept), in.str(s.Metric)
+	return s
 }
 
 func (in interner) metric(r data.MetricRow) data.MetricRow {
@@ -175,21 +181,30 @@ func loadRun(ctx context.Context, dir string) (*run, error) {
 	}
 	if r.HasTransitions, err = readAll(filepath.Join(analysis, data.TransitionsFile), func(t data.TransitionRow) {
 		t.Coords = in.coords(t.Coords)
-		t.Kind, t.Split, t.Site, t.Concept, t.Metric, t.Reason = in.str(t.Kind), in.str(t.Split), in.str(t.Site), in.str(t.Concept), in.str(t.Metric), in.str(t.Reason)
+		t.Series = in.series(t.Series)
+		t.Null, t.Reason = in.str(t.Null), in.str(t.Reason)
 		r.Transitions = append(r.Transitions, t)
 	}); err != nil {
 		return nil, err
 	}
-	if r.HasAlignment, err = readAll(filepath.Join(analysis, data.AlignmentFile), func(a data.AlignmentRow) {
-		a.Sweep, a.Task, a.Site, a.Concept, a.Metric, a.Split = in.str(a.Sweep), in.str(a.Task), in.str(a.Site), in.str(a.Concept), in.str(a.Metric), in.str(a.Split)
-		a.TaskMetric, a.TaskSplit, a.Verdict = in.str(a.TaskMetric), in.str(a.TaskSplit), in.str(a.Verdict)
-		r.Alignment = append(r.Alignment, a)
+	if r.HasJumps, err = readAll(filepath.Join(analysis, data.JumpsFile), func(j data.JumpRow) {
+		j.Coords = in.coords(j.Coords)
+		j.Series = in.series(j.Series)
+		r.Jumps = append(r.Jumps, j)
 	}); err != nil {
 		return nil, err
 	}
 	if r.HasMirage, err = readAll(filepath.Join(analysis, data.MirageFile), func(m data.MirageRow) {
-		m.Sweep, m.Task, m.Axis, m.Split, m.Metric = in.str(m.Sweep), in.str(m.Task), in.str(m.Axis), in.str(m.Split), in.str(m.Metric)
+		m.Sweep, m.Task, m.Split, m.Metric, m.Reading = in.str(m.Sweep), in.str(m.Task), in.str(m.Split), in.str(m.Metric), in.str(m.Reading)
 		r.Mirage = append(r.Mirage, m)
+	}); err != nil {
+		return nil, err
+	}
+	if r.HasVerdicts, err = readAll(filepath.Join(analysis, data.VerdictsFile), func(v data.VerdictRow) {
+		v.Sweep, v.Task, v.Question, v.Subject, v.Site = in.str(v.Sweep), in.str(v.Task), in.str(v.Question), in.str(v.Subject), in.str(v.Site)
+		v.Concept, v.Metric, v.Group, v.TaskMetric, v.Onset = in.str(v.Concept), in.str(v.Metric), in.str(v.Group), in.str(v.TaskMetric), in.str(v.Onset)
+		v.Verdict, v.Method, v.NullHyp, v.Reason = in.str(v.Verdict), in.str(v.Method), in.str(v.NullHyp), in.str(v.Reason)
+		r.Verdicts = append(r.Verdicts, v)
 	}); err != nil {
 		return nil, err
 	}

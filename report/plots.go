@@ -17,7 +17,6 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 
 	"github.com/phaseprobe/phaseprobe/data"
-	"github.com/phaseprobe/phaseprobe/transition"
 )
 
 // figure is one plot of the report, or the note that stands in for it.
@@ -26,6 +25,7 @@ type figure struct {
 	Title    string
 	Caption  string
 	Note     string // why the plot is missing or partial; shown in its place or under it
+	Num      int    // figure number on the page
 	PNG, SVG string // paths relative to index.html; "" when there is no plot
 	WidthPx  int    // CSS width of the image
 	Swatches []swatch
@@ -44,7 +44,7 @@ type builder struct {
 	widths   []int32
 	colours  map[int32]color.RGBA
 	families []family
-	verdicts []data.AlignmentRow // the rows of the verdict table
+	seeds    []int64 // distinct seeds, ascending: a seed's index picks its line dashes
 	opts     Options
 	maxStep  float64
 	layouts  map[string]figureLayout // the layouts drawn, by figure ID, when not nil (for tests)
@@ -117,10 +117,41 @@ func (b *builder) widthLegend(l *legend) {
 	for _, w := range b.widths {
 		l.add(fmt.Sprintf("d_model %d", w), lineThumb{Color: b.colours[w], Width: vg.Points(1.5)})
 	}
+	if len(b.seeds) > 1 {
+		for _, s := range b.seeds {
+			l.add(fmt.Sprintf("seed %d", s), lineThumb{Color: color.Black, Width: vg.Points(1.2), Dashes: b.seedDashes(s)})
+		}
+	}
 }
 
-// cellLine adds one cell's curve to p, in its width's colour, with a cross at its last point
-// when the cell diverged.
+// dashPatterns tell seeds (and other series sharing a colour) apart: solid, dashed, dotted,
+// dash-dot, long dashes.
+var dashPatterns = [][]vg.Length{nil, {vg.Points(5), vg.Points(2)}, {vg.Points(1.2), vg.Points(1.8)},
+	{vg.Points(6), vg.Points(2), vg.Points(1.2), vg.Points(2)}, {vg.Points(10), vg.Points(3)}}
+
+// seedDashes is the dash pattern of a seed: its index among the run's seeds picks one of
+// dashPatterns (cycling beyond five seeds).
+func (b *builder) seedDashes(seed int64) []vg.Length {
+	i := max(slices.Index(b.seeds, seed), 0)
+	return dashPatterns[i%len(dashPatterns)]
+}
+
+// onsetMark is the vertical line marking an onset: dashed in the cell's colour, or, when the
+// onset lies in the learning-rate warm-up, a thicker red dash-dot line.
+func onsetMark(o onset, c color.Color) vline {
+	if o.InWarmup {
+		return vline{X: lg(o.Step + 1), Style: warmupStyle()}
+	}
+	return vline{X: lg(o.Step + 1), Style: onsetStyle(c)}
+}
+
+func warmupStyle() draw.LineStyle {
+	return draw.LineStyle{Color: color.RGBA{0xc0, 0x00, 0x20, 0xff}, Width: vg.Points(1.6),
+		Dashes: []vg.Length{vg.Points(5), vg.Points(1.5), vg.Points(1), vg.Points(1.5)}}
+}
+
+// cellLine adds one cell's curve to p, in its width's colour and its seed's dashes, with a cross
+// at its last point when the cell diverged.
 func (b *builder) cellLine(p *plot.Plot, c curve, diverged bool) error {
 	x := make([]float64, len(c.Steps))
 	for i, s := range c.Steps {
@@ -133,7 +164,7 @@ func (b *builder) cellLine(p *plot.Plot, c curve, diverged bool) error {
 		if err != nil {
 			return err
 		}
-		l.Color, l.Width = col, vg.Points(1.2)
+		l.Color, l.Width, l.Dashes = col, vg.Points(1.2), b.seedDashes(c.Seed)
 		p.Add(l)
 	}
 	if diverged && len(segs) > 0 {
@@ -196,7 +227,7 @@ func (b *builder) save(f *figure, l figureLayout) {
 // the grid has several), one line per cell coloured by width.
 func (b *builder) taskFigure() figure {
 	f := figure{ID: "task_metrics", Title: "Task metrics over training",
-		Caption: fmt.Sprintf("Each line is one cell (one seed of one shape) on the %s split, coloured by width. "+
+		Caption: fmt.Sprintf("Each line is one cell (one seed of one shape) on the %s split, coloured by width, dashed by seed. "+
 			"Exact match is all-or-nothing per answer; per-token accuracy, log-probability and edit distance score the same outputs continuously. "+
 			"The x axis is log(step + 1).", b.split),
 		Swatches: b.widthSwatches()}
@@ -217,6 +248,7 @@ func (b *builder) taskFigure() figure {
 		shapes = shapes[:maxShapes]
 	}
 	var grid [][]*plot.Plot
+	warm, marked := false, false
 	for _, sh := range shapes {
 		var row []*plot.Plot
 		for _, m := range metrics {
@@ -237,6 +269,13 @@ func (b *builder) taskFigure() figure {
 					f.Note += " " + err.Error()
 				}
 			}
+			for _, o := range onsetsOf(b.r.Transitions, taskSeries(b.split, m)) {
+				if o.NLayers == sh[0] && o.NHeads == sh[1] {
+					p.Add(onsetMark(o, b.colours[o.DModel]))
+					warm = warm || o.InWarmup
+					marked = true
+				}
+			}
 			setLogAxis(&p.X, 1, b.maxStep+1)
 			if m == "exact_match" || m == "token_accuracy" {
 				p.Y.Min, p.Y.Max = 0, 1
@@ -247,6 +286,14 @@ func (b *builder) taskFigure() figure {
 	}
 	leg := newLegend()
 	b.widthLegend(leg)
+	if marked {
+		leg.add("onset (abrupt curve)", lineThumb(onsetStyle(color.Black)))
+		f.Caption += " Dashed vertical lines: onsets (midpoints of the largest jump) of the curves the analysis found abrupt, in the cell's colour."
+	}
+	if warm {
+		leg.add("onset in warm-up", lineThumb(warmupStyle()))
+		f.Caption += " Red dash-dot lines: onsets that lie in the learning-rate warm-up."
+	}
 	if slices.ContainsFunc(b.r.Cells, func(c cellInfo) bool { return c.Diverged >= 0 }) {
 		leg.add("diverged", glyphThumb(divergedGlyph(color.Black)))
 	}
@@ -262,8 +309,8 @@ func (b *builder) exactSeries() data.Series { return taskSeries(b.split, "exact_
 func (b *builder) internalFigure() figure {
 	f := figure{ID: "internal_metrics", Title: "Internal metrics over training",
 		Caption: "One panel per internal metric, showing the site, layer, head or concept whose curve is abrupt in the most cells " +
-			"(or, without transitions, changes the most). Dashed lines: that curve's onsets (sigmoid midpoints of abrupt curves), in the cell's width colour; " +
-			"dotted grey lines: exact-match onsets. Lines are coloured by width.",
+			"(or, without transitions, changes the most). Dashed vertical lines: that curve's onsets (midpoints of the largest jump of abrupt curves), in the cell's width colour; " +
+			"dotted grey lines: exact-match onsets. Curves are coloured by width and dashed by seed.",
 		Swatches: b.widthSwatches()}
 	if len(b.families) == 0 {
 		f.Note = "No internal metrics yet: run phaseprobe analyze to compute rank, CKA, head scores and probes."
@@ -272,6 +319,7 @@ func (b *builder) internalFigure() figure {
 	taskOnsets := onsetsOf(b.r.Transitions, b.exactSeries())
 	const cols = 3
 	var grid [][]*plot.Plot
+	warm := false
 	for i, fam := range b.families {
 		if i%cols == 0 {
 			grid = append(grid, nil)
@@ -287,10 +335,16 @@ func (b *builder) internalFigure() figure {
 			}
 		}
 		for _, o := range onsetsOf(b.r.Transitions, fam.Series) {
-			p.Add(vline{X: lg(o.Step + 1), Style: onsetStyle(b.colours[o.DModel])})
+			p.Add(onsetMark(o, b.colours[o.DModel]))
+			warm = warm || o.InWarmup
 		}
 		for _, o := range taskOnsets {
-			p.Add(vline{X: lg(o.Step + 1), Style: taskOnsetStyle()})
+			if o.InWarmup {
+				p.Add(onsetMark(o, grey))
+				warm = true
+			} else {
+				p.Add(vline{X: lg(o.Step + 1), Style: taskOnsetStyle()})
+			}
 		}
 		setLogAxis(&p.X, 1, b.maxStep+1)
 		grid[len(grid)-1] = append(grid[len(grid)-1], p)
@@ -299,6 +353,10 @@ func (b *builder) internalFigure() figure {
 	b.widthLegend(leg)
 	leg.add("internal onset", lineThumb(onsetStyle(color.Black)))
 	leg.add("exact-match onset", lineThumb(taskOnsetStyle()))
+	if warm {
+		leg.add("onset in warm-up", lineThumb(warmupStyle()))
+		f.Caption += " Red dash-dot lines: onsets (internal or exact match) that lie in the learning-rate warm-up."
+	}
 	ncols := min(cols, len(b.families))
 	b.save(&f, figureLayout{Grid: grid, Legend: leg, PanelsW: vg.Length(ncols) * 3 * vg.Inch, H: vg.Length(len(grid)) * 2.5 * vg.Inch})
 	return f
@@ -310,203 +368,6 @@ func onsetStyle(c color.Color) draw.LineStyle {
 
 func taskOnsetStyle() draw.LineStyle {
 	return draw.LineStyle{Color: grey, Width: vg.Points(0.8), Dashes: []vg.Length{vg.Points(1), vg.Points(2)}}
-}
-
-// onsetSeries is one curve of figure (c) and its onsets per cell.
-type onsetSeries struct {
-	Label  string
-	Task   bool
-	Onsets []onset
-}
-
-// onsetSeriesOf collects the task metrics of the panels and the chosen internal series that have
-// at least one onset.
-func onsetSeriesOf(trans []data.TransitionRow, split string, fams []family) []onsetSeries {
-	var out []onsetSeries
-	for _, m := range taskPanels {
-		if o := onsetsOf(trans, taskSeries(split, m)); len(o) > 0 {
-			out = append(out, onsetSeries{Label: metricTitle(m) + " (task)", Task: true, Onsets: o})
-		}
-	}
-	for _, fam := range fams {
-		if o := onsetsOf(trans, fam.Series); len(o) > 0 {
-			out = append(out, onsetSeries{Label: seriesLabel(fam.Series), Onsets: o})
-		}
-	}
-	return out
-}
-
-// jitter returns the log-axis coordinate of width w for series i of n, spread around lg(w) so
-// that the series' points do not hide each other.
-func jitter(w float64, i, n int) float64 {
-	return lg(w) + lg(2)*0.07*(float64(i)-float64(n-1)/2)
-}
-
-// onsetFigure is figure (c): onset step against width, one point per seed, per metric.
-func (b *builder) onsetFigure() figure {
-	f := figure{ID: "onset_vs_width", Title: "Onset step against width",
-		Caption: "Each point is the onset (sigmoid midpoint) of an abrupt curve in one seed; lines join the median over seeds at each width. " +
-			"Task metrics and the internal curves of the previous figure; points are spread slightly around each width so they do not hide each other. " +
-			"Curves that are not abrupt in a cell have no point there."}
-	if !b.r.HasTransitions {
-		f.Note = "No transitions table yet: run phaseprobe analyze."
-		return f
-	}
-	series := onsetSeriesOf(b.r.Transitions, b.split, b.families)
-	if len(series) == 0 {
-		f.Note = "No curve was found abrupt in any cell, so there are no onsets to plot."
-		return f
-	}
-	p := newPlot("", "d_model (log scale)", "onset: training step + 1 (log scale)")
-	leg := newLegend()
-	wlo, whi := math.Inf(1), math.Inf(-1)
-	for _, w := range b.widths {
-		wlo, whi = math.Min(wlo, float64(w)), math.Max(whi, float64(w))
-	}
-	for i, s := range series {
-		col := categorical[i%len(categorical)]
-		glyph := draw.GlyphStyle{Color: col, Radius: vg.Points(3), Shape: glyphShapes[i%len(glyphShapes)]}
-		var pts plotter.XYs
-		byWidth := map[int32][]float64{}
-		for _, o := range s.Onsets {
-			pts = append(pts, plotter.XY{X: jitter(float64(o.DModel), i, len(series)), Y: lg(o.Step + 1)})
-			byWidth[o.DModel] = append(byWidth[o.DModel], lg(o.Step+1))
-		}
-		sc, err := plotter.NewScatter(pts)
-		if err != nil {
-			f.Note += " " + err.Error()
-			continue
-		}
-		sc.GlyphStyle = glyph
-		p.Add(sc)
-		style := draw.LineStyle{Color: col, Width: vg.Points(1)}
-		if !s.Task {
-			style.Dashes = []vg.Length{vg.Points(3), vg.Points(2)}
-		}
-		var med plotter.XYs
-		for _, w := range b.widths {
-			if v := byWidth[w]; len(v) > 0 {
-				med = append(med, plotter.XY{X: jitter(float64(w), i, len(series)), Y: medianOf(v)})
-			}
-		}
-		if len(med) > 1 {
-			l, err := plotter.NewLine(med)
-			if err == nil {
-				l.LineStyle = style
-				p.Add(l)
-			}
-		}
-		leg.add(s.Label, lineThumb(style), glyphThumb(glyph))
-	}
-	olo, ohi := math.Inf(1), math.Inf(-1)
-	for _, s := range series {
-		for _, o := range s.Onsets {
-			olo, ohi = math.Min(olo, o.Step+1), math.Max(ohi, o.Step+1)
-		}
-	}
-	// Whole decades around the onsets.
-	setLogAxis(&p.Y, math.Pow(10, math.Floor(lg(olo))), math.Pow(10, math.Ceil(lg(ohi)+1e-9)))
-	p.X.Min, p.X.Max = lg(wlo/1.4), lg(whi*1.4)
-	var ticks []plot.Tick
-	for _, w := range b.widths {
-		ticks = append(ticks, plot.Tick{Value: lg(float64(w)), Label: fmt.Sprint(w)})
-	}
-	p.X.Tick.Marker = plot.ConstantTicks(ticks)
-	b.save(&f, figureLayout{Grid: [][]*plot.Plot{{p}}, Legend: leg, PanelsW: 6 * vg.Inch, H: 4 * vg.Inch})
-	return f
-}
-
-// lagPoint is one row of the lag plot.
-type lagPoint struct {
-	Label          string
-	Lag, Low, High float64 // decades; Low/High NaN without an interval
-	Verdict        string
-}
-
-// lagPointsOf turns verdict-table rows into lag-plot points, skipping rows without a mean lag.
-func lagPointsOf(rows []data.AlignmentRow) []lagPoint {
-	var out []lagPoint
-	for _, a := range rows {
-		if isNaNOrInf(a.MeanLag) {
-			continue
-		}
-		lp := lagPoint{Label: fmt.Sprintf("%s → %s, d%d L%d H%d", internalLabel(a.Metric, a.Site, a.Layer, a.Head, a.Concept),
-			metricTitle(a.TaskMetric), a.DModel, a.NLayers, a.NHeads),
-			Lag: a.MeanLag, Low: a.CILow, High: a.CIHigh, Verdict: a.Verdict}
-		if isNaNOrInf(lp.Low) || isNaNOrInf(lp.High) {
-			lp.Low, lp.High = math.NaN(), math.NaN()
-		}
-		out = append(out, lp)
-	}
-	return out
-}
-
-// verdictColour is the colour of a verdict in the lag plot and the tables.
-func verdictColour(v string) color.RGBA {
-	switch transition.Verdict(v) {
-	case transition.Precedes:
-		return categorical[0]
-	case transition.Coincides:
-		return categorical[2]
-	case transition.Follows:
-		return categorical[1]
-	}
-	return color.RGBA{0x99, 0x99, 0x99, 0xff}
-}
-
-// lagFigure is figure (d): the mean lag of each verdict-table row with its confidence interval.
-func (b *builder) lagFigure() figure {
-	f := figure{ID: "lags", Title: "Lag of internal onsets behind task onsets",
-		Caption: "One row per line of the verdict table that has paired onsets: the mean over seeds of internal onset − task onset, " +
-			"in decades of training steps (−1 = ten times earlier), with its bootstrap confidence interval. Left of zero: the internal curve moves first."}
-	if !b.r.HasAlignment {
-		f.Note = "No alignment table yet: run phaseprobe analyze."
-		return f
-	}
-	pts := lagPointsOf(b.verdicts)
-	if len(pts) == 0 {
-		f.Note = "No row of the verdict table has seeds with both an internal and a task onset, so there are no lags to plot."
-		return f
-	}
-	n := len(pts)
-	p := newPlot("", "lag: internal onset − task onset (decades of training steps)", "")
-	p.Y.Tick.Label.Font.Size = vg.Points(7)
-	var ticks []plot.Tick
-	span := 0.1
-	byVerdict := map[string]bool{}
-	for i, lp := range pts {
-		y := float64(n - 1 - i)
-		ticks = append(ticks, plot.Tick{Value: y, Label: lp.Label})
-		col := verdictColour(lp.Verdict)
-		byVerdict[lp.Verdict] = true
-		if !math.IsNaN(lp.Low) {
-			eb := &plotter.XErrorBars{XYs: plotter.XYs{{X: lp.Lag, Y: y}},
-				XErrors:   plotter.XErrors{{Low: lp.Lag - lp.Low, High: lp.High - lp.Lag}},
-				LineStyle: draw.LineStyle{Color: col, Width: vg.Points(1.2)}, CapWidth: vg.Points(5)}
-			p.Add(eb)
-			span = math.Max(span, math.Max(math.Abs(lp.Low), math.Abs(lp.High)))
-		}
-		sc, err := plotter.NewScatter(plotter.XYs{{X: lp.Lag, Y: y}})
-		if err != nil {
-			continue
-		}
-		sc.GlyphStyle = draw.GlyphStyle{Color: col, Radius: vg.Points(3), Shape: draw.CircleGlyph{}}
-		p.Add(sc)
-		span = math.Max(span, math.Abs(lp.Lag))
-	}
-	p.Add(vline{X: 0, Style: draw.LineStyle{Color: grey, Width: vg.Points(0.8)}})
-	p.Y.Tick.Marker = plot.ConstantTicks(ticks)
-	p.Y.Min, p.Y.Max = -0.7, float64(n)-0.3
-	p.X.Min, p.X.Max = -span*1.1, span*1.1
-	leg := newLegend()
-	for _, v := range []transition.Verdict{transition.Precedes, transition.Coincides, transition.Follows, transition.Inconclusive, transition.NoInternalTransition} {
-		if byVerdict[string(v)] {
-			leg.add(string(v), glyphThumb(draw.GlyphStyle{Color: verdictColour(string(v)), Radius: vg.Points(3), Shape: draw.CircleGlyph{}}))
-		}
-	}
-	h := math.Max(2.5, 0.9+0.22*float64(n))
-	b.save(&f, figureLayout{Grid: [][]*plot.Plot{{p}}, Legend: leg, PanelsW: 8 * vg.Inch, H: vg.Length(h) * vg.Inch})
-	return f
 }
 
 // matGrid adapts a [row][col] matrix to plotter.GridXYZ with x = column, y = row.

@@ -16,15 +16,16 @@ import (
 
 // Defaults of Options.
 const (
-	DefaultMaxVerdictRows = 30 // rows of the verdict table
+	DefaultMaxVerdictRows = 30 // rows of the verdict table per question
 	DefaultHeads          = 3  // attention heads shown
 	DefaultFamilies       = 12 // internal metric panels
 )
 
 // Options configures Write. The zero value gives the defaults.
 type Options struct {
-	// MaxVerdictRows caps the verdict table (and the lag plot); the most informative rows are
-	// kept and the number left out is stated. ≤ 0 means DefaultMaxVerdictRows.
+	// MaxVerdictRows caps each question's rows in the verdict table: verdicts that carry a claim
+	// come first, and the number left out is stated (the full table is analysis/verdicts.parquet).
+	// ≤ 0 means DefaultMaxVerdictRows.
 	MaxVerdictRows int
 	// Heads is how many attention heads get heatmaps. ≤ 0 means DefaultHeads.
 	Heads int
@@ -131,6 +132,12 @@ func build(ctx context.Context, r *run, imgDir string, opts Options) (page, erro
 	split := primarySplit(r.Task, r.Spec.Probe.Split)
 	b := &builder{r: r, imgDir: imgDir, split: split, widths: widths(r.Cells), opts: opts, maxStep: 1}
 	b.colours = widthColours(b.widths)
+	for _, c := range r.Cells {
+		if !slices.Contains(b.seeds, c.Seed) {
+			b.seeds = append(b.seeds, c.Seed)
+		}
+	}
+	slices.Sort(b.seeds)
 	for _, m := range r.Task {
 		if m.Metric != "diverged" {
 			b.maxStep = math.Max(b.maxStep, float64(m.Step))
@@ -141,47 +148,79 @@ func build(ctx context.Context, r *run, imgDir string, opts Options) (page, erro
 	}
 	b.families = pickFamilies(r.Internal, r.Transitions, opts.Families)
 
-	p := page{Name: r.Spec.Name, Header: header(r), Summary: summarize(r, split), Notes: r.Notes}
+	p := page{Name: r.Spec.Name, Header: header(r), Notes: r.Notes}
+	p.Families, p.SummaryMsg, p.CellNotes = summarize(r)
 	switch {
-	case !r.HasAlignment:
-		p.Verdicts.Msg = "No analysis yet: run phaseprobe analyze " + r.Dir + " to compare internal onsets with task onsets."
-	case len(r.Alignment) == 0:
-		p.Verdicts.Msg = "The alignment table is empty: no internal curve was compared with a task onset."
+	case !r.HasVerdicts:
+		p.VerdictMsg = "No verdicts table yet: run phaseprobe analyze " + r.Dir + " to decide the verdicts."
+	case len(r.Verdicts) == 0:
+		p.VerdictMsg = "The verdicts table is empty: the analysis asked no question of this sweep."
 	default:
-		kept, omitted := selectVerdicts(r.Alignment, opts.MaxVerdictRows)
-		b.verdicts = kept
-		p.Verdicts = verdictTable{Rows: verdictRowsOf(kept), Omitted: omitted, Total: len(r.Alignment)}
+		p.Groups = verdictGroups(r.Verdicts, opts.MaxVerdictRows)
 	}
+	mt := &mirageTable{}
 	switch {
 	case !r.HasMirage:
-		p.MirageMsg = "No analysis yet: run phaseprobe analyze " + r.Dir + " to score the mirage question."
+		mt.Msg = "No mirage table yet: run phaseprobe analyze " + r.Dir + " to test the scorings at the jump."
 	case len(r.Mirage) == 0:
-		p.MirageMsg = "The mirage table is empty."
+		mt.Msg = "The mirage table is empty: no shape has a capability jump whose scorings could be tested."
 	default:
 		rows := r.Mirage
-		if slices.ContainsFunc(rows, func(m data.MirageRow) bool { return m.Split == split }) {
+		if slices.ContainsFunc(rows, func(m data.MirageRow) bool { return m.Split == split }) && slices.ContainsFunc(rows, func(m data.MirageRow) bool { return m.Split != split }) {
 			rows = slices.DeleteFunc(slices.Clone(rows), func(m data.MirageRow) bool { return m.Split != split })
-			p.MirageNote = fmt.Sprintf("Rows of the %s split; the other splits are in analysis/mirage.parquet.", split)
+			mt.Note = fmt.Sprintf("Rows of the %s split; the other splits are in analysis/mirage.parquet.", split)
 		}
-		p.MirageS, p.MirageW = mirageRowsOf(rows)
+		mt.Rows = mirageRowsOf(rows)
+	}
+	p.Mirage = mt
+	if i := slices.IndexFunc(p.Groups, func(g verdictGroup) bool { return g.ID == data.QuestionMirage }); i >= 0 {
+		p.Groups[i].Mirage, p.Mirage = mt, nil
 	}
 
-	steps := []func() figure{b.taskFigure, b.internalFigure, b.onsetFigure, b.lagFigure}
-	for _, fig := range steps {
+	// Each figure goes beside the question it supports; the others go to "More plots".
+	type placed struct {
+		question string
+		draw     func() (figure, error)
+	}
+	noErr := func(f func() figure) func() (figure, error) { return func() (figure, error) { return f(), nil } }
+	figs := []placed{
+		{data.QuestionTaskJump, noErr(b.taskFigure)},
+		{data.QuestionMirage, noErr(b.windowFigure)},
+		{data.QuestionCoupling, noErr(b.couplingFigure)},
+		{data.QuestionCoupling, noErr(b.internalFigure)},
+		{data.QuestionScale, noErr(b.widthFigure)},
+		{"", func() (figure, error) { return b.attentionFigure(ctx) }},
+		{"", noErr(b.spectraFigure)},
+	}
+	for _, pf := range figs {
 		if err := ctx.Err(); err != nil {
 			return p, err
 		}
-		p.Figures = append(p.Figures, fig())
+		f, err := pf.draw()
+		if err != nil {
+			return p, err
+		}
+		i := slices.IndexFunc(p.Groups, func(g verdictGroup) bool { return g.ID == pf.question })
+		if pf.question == data.QuestionScale && i < 0 {
+			i = slices.IndexFunc(p.Groups, func(g verdictGroup) bool { return g.ID == data.QuestionTaskJump })
+		}
+		if i >= 0 {
+			p.Groups[i].Figures = append(p.Groups[i].Figures, f)
+		} else {
+			p.Figures = append(p.Figures, f)
+		}
 	}
-	att, err := b.attentionFigure(ctx)
-	if err != nil {
-		return p, err
+	n := 0
+	for i := range p.Groups {
+		for j := range p.Groups[i].Figures {
+			n++
+			p.Groups[i].Figures[j].Num = n
+		}
 	}
-	p.Figures = append(p.Figures, att)
-	if err := ctx.Err(); err != nil {
-		return p, err
+	for j := range p.Figures {
+		n++
+		p.Figures[j].Num = n
 	}
-	p.Figures = append(p.Figures, b.spectraFigure())
 
 	for _, c := range r.Cells {
 		shape := shapeOf(c.DModel, c.NLayers, c.NHeads)

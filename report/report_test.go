@@ -5,11 +5,15 @@ import (
 	"context"
 	"errors"
 	"image/png"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/phaseprobe/phaseprobe/data"
 )
 
 var (
@@ -78,7 +82,9 @@ func TestWriteStructure(t *testing.T) {
 	dir := makeRun(t, fullFixture)
 	html := writeReport(t, dir, Options{})
 	srcs := checkLinks(t, dir, html)
-	want := []string{"img/task_metrics.png", "img/internal_metrics.png", "img/onset_vs_width.png", "img/lags.png", "img/attention.png", "img/spectra.png"}
+	// Each figure beside the question it supports, in the order of the questions; the rest after.
+	want := []string{"img/task_metrics.png", "img/scorings_window.png", "img/coupling.png", "img/internal_metrics.png",
+		"img/over_width.png", "img/attention.png", "img/spectra.png"}
 	if strings.Join(srcs, " ") != strings.Join(want, " ") {
 		t.Errorf("images %v, want %v", srcs, want)
 	}
@@ -88,28 +94,37 @@ func TestWriteStructure(t *testing.T) {
 			t.Errorf("no link to %s", svg)
 		}
 	}
-	verdict := strings.Index(html, `id="verdict-table"`)
-	mirage := strings.Index(html, `id="mirage-steps"`)
-	img := strings.Index(html, "<img")
-	if verdict < 0 || mirage < 0 || img < 0 || !(verdict < mirage && mirage < img) {
-		t.Errorf("verdict table at %d, mirage table at %d, first image at %d: want tables first", verdict, mirage, img)
+	// Summary, then the questions in order, each figure inside its question's section.
+	at := func(s string) int {
+		i := strings.Index(html, s)
+		if i < 0 {
+			t.Errorf("page lacks %q", s)
+		}
+		return i
+	}
+	order := []int{at(`id="summary"`), at(`id="q-task_jump"`), at(`img/task_metrics.png`), at(`id="q-mirage"`), at(`id="mirage-table"`),
+		at(`img/scorings_window.png`), at(`id="q-coupling"`), at(`img/coupling.png`), at(`id="q-specificity"`), at(`id="q-lead_lag"`),
+		at(`id="q-scale"`), at(`img/over_width.png`), at(`id="plots"`), at(`img/attention.png`)}
+	if !slices.IsSorted(order) {
+		t.Errorf("page order %v is not summary, task_jump, mirage, coupling, specificity, lead_lag, scale, more plots", order)
 	}
 	for _, bad := range []string{"<script", "http://", "https://", "could not be drawn", "No analysis yet", "@import"} {
 		if strings.Contains(html, bad) {
 			t.Errorf("page contains %q", bad)
 		}
 	}
-	for _, s := range []string{"phaseprobe report: syn", "addition (digits=2)", "d_model [16 32]", "precedes", "coincides",
-		"consistent with the mirage view", "exact match jumps abruptly over training in 4/4 seeds", "No cell diverged"} {
-		if !strings.Contains(strings.ToLower(html), strings.ToLower(s)) {
+	for _, s := range []string{"phaseprobe report: syn", "addition (digits=2)", "d_model [16 32]", "addition, n_layers 2, n_heads 2",
+		"insufficient seeds (need 6)", "Figure 1. Task metrics over training", "Figure 7. Singular-value spectra", "No cell diverged"} {
+		if !strings.Contains(html, s) {
 			t.Errorf("page lacks %q", s)
 		}
 	}
-	// precedes rows come before coincides rows, which come before the rest.
-	table := html[verdict : strings.Index(html[verdict:], "</table>")+verdict]
-	p, c, n := strings.Index(table, ">precedes<"), strings.Index(table, ">coincides<"), strings.Index(table, ">inconclusive<")
-	if !(p >= 0 && p < c && c < n) {
-		t.Errorf("verdict order: precedes at %d, coincides at %d, inconclusive at %d", p, c, n)
+	// Every verdict row is in the table, with its evidence.
+	if got, want := strings.Count(html, `<td class="v-`), len(fxVerdicts(scDemo, 0)); got != want {
+		t.Errorf("%d verdict rows, want %d", got, want)
+	}
+	if !strings.Contains(html, `<td class="v-negative">not coupled</td><td class="nowrap">all widths, L2 H2</td><td class="mono">effective_rank of blocks.1.hook_resid_post</td><td class="num">0.2</td><td class="num">0.400</td><td class="num">0.600</td><td class="num">0.3 [-0.5, 1.2]</td><td class="num">2 / 4</td>`) {
+		t.Errorf("the not-coupled row is not rendered with its evidence")
 	}
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -122,27 +137,59 @@ func TestWriteStructure(t *testing.T) {
 	}
 }
 
-func TestWriteGenuine(t *testing.T) {
+// TestVerdictOrder checks that within a question the verdicts that carry a claim come first,
+// then tested negatives, then the rows short of evidence.
+func TestVerdictOrder(t *testing.T) {
 	fx := fullFixture
-	fx.Genuine = true
+	fx.Scenario = scCoupled
 	html := writeReport(t, makeRun(t, fx), Options{})
-	if !strings.Contains(html, "not only an artefact of the scoring") {
-		t.Errorf("summary does not say the continuous scores jump too")
+	section := func(id string) string {
+		i := strings.Index(html, `id="verdicts-`+id+`"`)
+		if i < 0 {
+			t.Fatalf("no table for %s", id)
+		}
+		return html[i : i+strings.Index(html[i:], "</table>")]
 	}
-	if strings.Contains(html, "consistent with the mirage view") {
-		t.Errorf("summary reads a genuine jump as a mirage")
+	for _, tc := range []struct {
+		id    string
+		order []string
+	}{
+		{"coupling", []string{">coupled<", ">not coupled<"}},
+		{"specificity", []string{">specific<", ">not specific<"}},
+		{"lead_lag", []string{">precedes<", ">coincides<", ">not assessed (not coupled)<"}},
+	} {
+		s := section(tc.id)
+		last := -1
+		for _, v := range tc.order {
+			i := strings.Index(s, v)
+			if i <= last {
+				t.Errorf("%s: %s at %d, after %d: want order %v", tc.id, v, i, last, tc.order)
+			}
+			last = i
+		}
 	}
 }
 
 func TestWriteVerdictLimit(t *testing.T) {
 	fx := fullFixture
-	fx.AlignRows = 40
+	fx.ExtraRows = 40
 	html := writeReport(t, makeRun(t, fx), Options{MaxVerdictRows: 5})
-	if got := strings.Count(html, `<td class="v-`); got != 5 {
-		t.Errorf("%d verdict rows, want 5", got)
+	i := strings.Index(html, `id="verdicts-coupling"`)
+	table := html[i : i+strings.Index(html[i:], "</table>")]
+	if got := strings.Count(table, `<td class="v-`); got != 5 {
+		t.Errorf("%d coupling rows, want 5", got)
 	}
-	if !strings.Contains(html, "Showing 5 of 40 rows") || !strings.Contains(html, "35 less informative rows omitted") {
+	// The demo's not-coupled rank row has the smallest p of the not-coupled rows: it is kept; the
+	// short and ceiling rows come after the 41 tested rows and are omitted.
+	if !strings.Contains(table, "effective_rank of blocks.1.hook_resid_post") || strings.Contains(table, "insufficient cells") {
+		t.Errorf("the cap kept the wrong rows")
+	}
+	if !strings.Contains(html, "Showing 5 of 43 rows of this question") || !strings.Contains(html, "38 more in analysis/verdicts.parquet") {
 		t.Errorf("no note of the omitted rows")
+	}
+	// The other questions have at most 5 rows and are not capped.
+	if n := strings.Count(html, "Showing "); n != 1 {
+		t.Errorf("%d capped questions, want 1", n)
 	}
 }
 
@@ -150,13 +197,49 @@ func TestWriteWithoutAnalysis(t *testing.T) {
 	dir := makeRun(t, fixture{})
 	html := writeReport(t, dir, Options{})
 	srcs := checkLinks(t, dir, html)
-	if len(srcs) != 2 || srcs[0] != "img/task_metrics.png" || srcs[1] != "img/attention.png" {
-		t.Errorf("images %v, want the task metrics and attention (default heads)", srcs)
+	want := []string{"img/task_metrics.png", "img/over_width.png", "img/attention.png"}
+	if strings.Join(srcs, " ") != strings.Join(want, " ") {
+		t.Errorf("images %v, want %v (task metrics, over width, attention of the default heads)", srcs, want)
 	}
-	for _, s := range []string{"No analysis yet: run phaseprobe analyze", "No internal metrics yet", "No transitions table yet",
-		"No alignment table yet", "No head scores yet", "No singular-value spectra"} {
+	for _, s := range []string{"No analysis yet: run phaseprobe analyze", "draws no conclusion", "No verdicts table yet", "No mirage table yet",
+		"No internal metrics yet", "No head scores yet", "No singular-value spectra"} {
 		if !strings.Contains(html, s) {
 			t.Errorf("page lacks %q", s)
+		}
+	}
+	for _, s := range []string{"(a) Does the capability jump", "jumps at d_model", "coupled", "phase-transition view"} {
+		if strings.Contains(html, s) {
+			t.Errorf("a run without analysis says %q", s)
+		}
+	}
+}
+
+// TestWriteReproducible writes the report twice: every file must be the same byte for byte.
+func TestWriteReproducible(t *testing.T) {
+	dir := makeRun(t, fullFixture)
+	read := func() map[string][]byte {
+		writeReport(t, dir, Options{})
+		out := map[string][]byte{}
+		err := filepath.WalkDir(filepath.Join(dir, "report"), func(p string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			raw, err := os.ReadFile(p)
+			out[p] = raw
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	a, b := read(), read()
+	if len(a) != len(b) || len(a) < 10 {
+		t.Fatalf("%d files, then %d", len(a), len(b))
+	}
+	for p, raw := range a {
+		if !bytes.Equal(raw, b[p]) {
+			t.Errorf("%s differs between two reports of the same run", p)
 		}
 	}
 }
@@ -167,7 +250,8 @@ func TestWriteEmptyAnalysis(t *testing.T) {
 	dir := makeRun(t, fx)
 	html := writeReport(t, dir, Options{})
 	checkLinks(t, dir, html)
-	for _, s := range []string{"The alignment table is empty", "The mirage table is empty", "No curve was found abrupt in any cell"} {
+	for _, s := range []string{"The verdicts table is empty", "The mirage table is empty", "no coupling row with onsets",
+		"The mirage table has no jump window"} {
 		if !strings.Contains(html, s) {
 			t.Errorf("page lacks %q", s)
 		}
@@ -250,14 +334,14 @@ func TestWriteErrors(t *testing.T) {
 		t.Errorf("a cancelled Write left a report: %v", err)
 	}
 	// A corrupt table is an error that names it.
-	bad := filepath.Join(dir, "analysis", "alignment.parquet")
+	bad := filepath.Join(dir, "analysis", data.VerdictsFile)
 	if err := os.MkdirAll(filepath.Dir(bad), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(bad, []byte("not parquet"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Write(context.Background(), dir, Options{}); err == nil || !strings.Contains(err.Error(), "alignment.parquet") {
-		t.Errorf("corrupt table: err = %v, want one naming alignment.parquet", err)
+	if _, err := Write(context.Background(), dir, Options{}); err == nil || !strings.Contains(err.Error(), data.VerdictsFile) {
+		t.Errorf("corrupt table: err = %v, want one naming %s", err, data.VerdictsFile)
 	}
 }

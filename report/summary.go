@@ -3,117 +3,74 @@ package report
 import (
 	"cmp"
 	"fmt"
-	"math"
 	"slices"
 	"strings"
 
 	"github.com/phaseprobe/phaseprobe/data"
-	"github.com/phaseprobe/phaseprobe/transition"
 )
 
-// tally is how many seeds of all shapes have an abrupt curve of one task metric over steps.
-type tally struct {
-	Metric   string
-	Discrete bool
-	Abrupt   int
-	Seeds    int
-	MinSeeds int // fewest seeds of one shape
-	Gap      float64
+// familyKey is a sweep task × n_layers × n_heads: the family of widths a summary is about.
+type familyKey struct {
+	Task            string
+	NLayers, NHeads int32
 }
 
-// Frac is the abrupt fraction; 0 without seeds.
-func (t tally) Frac() float64 {
-	if t.Seeds == 0 {
-		return 0
-	}
-	return float64(t.Abrupt) / float64(t.Seeds)
+func (f familyKey) String() string {
+	return fmt.Sprintf("%s, n_layers %d, n_heads %d", f.Task, f.NLayers, f.NHeads)
 }
 
-// stepTallies sums the mirage rows over steps of one split across shapes, one tally per metric,
-// discrete metrics first, then in the order of taskPanels, then by name. When no row has the
-// split, all rows over steps are used. Gap is the mean finite independence gap (NaN when none).
-func stepTallies(rows []data.MirageRow, split string) []tally {
-	use := func(m data.MirageRow) bool { return m.Axis == "step" && m.Split == split }
-	if !slices.ContainsFunc(rows, use) {
-		use = func(m data.MirageRow) bool { return m.Axis == "step" }
-	}
-	by := map[string]*tally{}
-	gaps := map[string][]float64{}
-	for _, m := range rows {
-		if !use(m) {
-			continue
-		}
-		t := by[m.Metric]
-		if t == nil {
-			t = &tally{Metric: m.Metric, MinSeeds: math.MaxInt}
-			by[m.Metric] = t
-		}
-		t.Discrete = t.Discrete || m.Discrete
-		t.Abrupt += int(m.AbruptSeeds)
-		t.Seeds += int(m.Seeds)
-		t.MinSeeds = min(t.MinSeeds, int(m.Seeds))
-		if !isNaNOrInf(m.IndependenceGap) {
-			gaps[m.Metric] = append(gaps[m.Metric], m.IndependenceGap)
-		}
-	}
-	var out []tally
-	for name, t := range by {
-		t.Gap = math.NaN()
-		if g := gaps[name]; len(g) > 0 {
-			t.Gap = meanOf(g)
-		}
-		out = append(out, *t)
-	}
-	slices.SortFunc(out, func(a, b tally) int {
-		if a.Discrete != b.Discrete {
-			if a.Discrete {
-				return -1
-			}
-			return 1
-		}
-		ia, ib := panelIndex(a.Metric), panelIndex(b.Metric)
-		if ia != ib {
-			return cmp.Compare(ia, ib)
-		}
-		return strings.Compare(a.Metric, b.Metric)
-	})
-	return out
+// familySummary is the reconciled reading of one family's verdict rows: one paragraph per
+// question asked of it, in the order (a) task jump, (b) mirage, (c) coupling, (d) limits.
+type familySummary struct {
+	Title string
+	Paras []string
 }
 
-func panelIndex(m string) int {
-	if i := slices.Index(taskPanels, m); i >= 0 {
-		return i
-	}
-	return len(taskPanels)
-}
-
-func meanOf(v []float64) float64 {
-	s := 0.0
-	for _, x := range v {
-		s += x
-	}
-	return s / float64(len(v))
-}
-
-// Thresholds of the plain-language summary.
+// Verdict strings the summary turns into sentences (analysis/verdicts.go writes them).
 const (
-	majority = 0.5  // a metric "jumps" when at least this fraction of seeds is abrupt
-	minSeeds = 3    // fewer seeds per shape than this make the counts anecdotal
-	smallGap = 0.05 // an independence gap at most this is "close to independence"
+	vJumps     = "jumps"
+	vSomeSeeds = "jumps in some seeds"
+	vGenuine   = "genuine jump"
+	vMirage    = "scoring artefact (mirage)"
+	vCoupled   = "coupled"
+	vNotCpl    = "not coupled"
+	vNotCplLL  = "not assessed (not coupled)"
 )
 
-// summarize writes the report's plain-language summary from the tables: what jumps over training
-// under which scoring (the mirage question), how internal onsets line up with the exact-match
-// onset (the phase-transition question), and what data are missing. Each string is a paragraph.
-func summarize(r *run, split string) []string {
-	var paras []string
-	if !r.HasMirage && !r.HasAlignment && !r.HasTransitions {
-		paras = append(paras, fmt.Sprintf("No analysis yet: run phaseprobe analyze %s to find the transitions and compute the alignment and mirage tables. "+
-			"Until then this report shows the raw curves only and draws no conclusion.", r.Dir))
-	} else {
-		paras = append(paras, mirageParagraph(r, split))
-		if p := alignmentParagraph(r); p != "" {
-			paras = append(paras, p)
+// Readings of the mirage table (MirageRow.Reading).
+const (
+	readJumps  = "jumps with exact match"
+	readSmooth = "smooth across the jump"
+)
+
+// summarize turns the verdicts table into one summary per family. It decides nothing: every
+// sentence restates verdict rows (and, for the mirage question, the mirage table's readings and
+// Schaeffer et al.'s gaps), and none says more than its rows. notes are paragraphs about cells
+// that diverged or have no metrics; msg replaces the summaries when there is nothing to read.
+func summarize(r *run) (fams []familySummary, msg string, notes []string) {
+	switch {
+	case !r.HasVerdicts && !r.HasMirage && !r.HasTransitions:
+		msg = fmt.Sprintf("No analysis yet: run phaseprobe analyze %s to find the transitions and decide the verdicts. "+
+			"Until then this report shows the raw curves only and draws no conclusion.", r.Dir)
+	case !r.HasVerdicts:
+		msg = fmt.Sprintf("No verdicts table (analysis/%s): rerun phaseprobe analyze %s. Without it this report draws no conclusion.", data.VerdictsFile, r.Dir)
+	case len(r.Verdicts) == 0:
+		msg = "The verdicts table is empty: the analysis asked no question of this sweep, so this report draws no conclusion."
+	default:
+		byFam := map[familyKey][]data.VerdictRow{}
+		for _, v := range r.Verdicts {
+			k := familyKey{v.Task, v.NLayers, v.NHeads}
+			byFam[k] = append(byFam[k], v)
+		}
+		keys := make([]familyKey, 0, len(byFam))
+		for k := range byFam {
+			keys = append(keys, k)
+		}
+		slices.SortFunc(keys, func(a, b familyKey) int {
+			return cmp.Or(strings.Compare(a.Task, b.Task), cmp.Compare(a.NLayers, b.NLayers), cmp.Compare(a.NHeads, b.NHeads))
+		})
+		for _, k := range keys {
+			fams = append(fams, summarizeFamily(r, k, byFam[k]))
 		}
 	}
 	var div, unfinished []string
@@ -125,7 +82,6 @@ func summarize(r *run, split string) []string {
 			unfinished = append(unfinished, c.Cell)
 		}
 	}
-	var notes []string
 	if len(div) > 0 {
 		notes = append(notes, fmt.Sprintf("%d of %d cells diverged (%s); their curves stop where training did, and they are listed at the end.",
 			len(div), len(r.Cells), strings.Join(div, ", ")))
@@ -133,170 +89,424 @@ func summarize(r *run, split string) []string {
 	if len(unfinished) > 0 {
 		notes = append(notes, fmt.Sprintf("%d of %d cells have no metrics yet (%s).", len(unfinished), len(r.Cells), strings.Join(unfinished, ", ")))
 	}
-	if len(notes) > 0 {
-		paras = append(paras, strings.Join(notes, " "))
-	}
-	return paras
+	return fams, msg, notes
 }
 
-// mirageParagraph reads the mirage table.
-func mirageParagraph(r *run, split string) string {
-	if !r.HasMirage {
-		return "No mirage table yet (run phaseprobe analyze), so whether the jumps come from the scoring is not assessed."
-	}
-	ts := stepTallies(r.Mirage, split)
-	if len(ts) == 0 {
-		return "The mirage table has no rows over training steps, so whether the jumps come from the scoring cannot be assessed."
-	}
-	var disc *tally
-	var cont []tally
-	for i := range ts {
-		if ts[i].Discrete && disc == nil {
-			disc = &ts[i]
-		} else if !ts[i].Discrete {
-			cont = append(cont, ts[i])
+// rowsOf returns the rows of one question, sorted by d_model then subject.
+func rowsOf(rows []data.VerdictRow, q string) []data.VerdictRow {
+	var out []data.VerdictRow
+	for _, v := range rows {
+		if v.Question == q {
+			out = append(out, v)
 		}
 	}
-	var contParts, contJumps []string
-	for _, c := range cont {
-		contParts = append(contParts, fmt.Sprintf("%s in %d/%d", metricTitle(c.Metric), c.Abrupt, c.Seeds))
-		if c.Frac() >= majority {
-			contJumps = append(contJumps, metricTitle(c.Metric))
-		}
-	}
-	var b strings.Builder
-	switch {
-	case disc == nil:
-		fmt.Fprintf(&b, "The mirage table has no all-or-nothing metric; over training the continuous scores are abrupt as follows: %s.", strings.Join(contParts, ", "))
-	case disc.Abrupt == 0 && len(contJumps) == 0:
-		fmt.Fprintf(&b, "No task metric jumps abruptly over training (%s in %d/%d seeds", metricTitle(disc.Metric), disc.Abrupt, disc.Seeds)
-		if len(contParts) > 0 {
-			b.WriteString(", " + strings.Join(contParts, ", "))
-		}
-		b.WriteString("): there is no emergence here to explain, either as a phase transition or as a mirage.")
-	default:
-		fmt.Fprintf(&b, "%s jumps abruptly over training in %d/%d seeds", capitalise(metricTitle(disc.Metric)), disc.Abrupt, disc.Seeds)
-		if len(contParts) > 0 {
-			b.WriteString(", while " + strings.Join(contParts, ", "))
-		}
-		b.WriteString(". ")
-		switch {
-		case disc.Frac() >= majority && len(contJumps) == 0 && len(cont) > 0:
-			b.WriteString("This is consistent with the mirage view: the model improves smoothly token by token, and the jump comes from scoring whole answers all-or-nothing.")
-		case disc.Frac() >= majority && len(contJumps) > 0:
-			fmt.Fprintf(&b, "The continuous scores jump too (%s), so the abruptness is not only an artefact of the scoring: a candidate for a genuine transition.", strings.Join(contJumps, ", "))
-		case disc.Frac() >= majority:
-			b.WriteString("Without continuous scores in the table, the scoring cannot be ruled out as the cause.")
-		case len(contJumps) > 0:
-			fmt.Fprintf(&b, "Exact match is abrupt in only a minority of seeds, but %s jump in most: the picture is mixed.", strings.Join(contJumps, ", "))
-		default:
-			b.WriteString("The jump is seen in only a minority of seeds, so there is no consistent transition to explain.")
-		}
-	}
-	if disc != nil && !math.IsNaN(disc.Gap) {
-		if disc.Gap <= smallGap {
-			fmt.Fprintf(&b, " Exact match stays within %.3f on average of the product of the per-position accuracies, as independent per-token errors predict.", disc.Gap)
-		} else {
-			fmt.Fprintf(&b, " Exact match departs from the product of the per-position accuracies by %.3f on average: errors are correlated across answer positions, which per-token scoring alone does not explain.", disc.Gap)
-		}
-	}
-	if w := widthSentence(r.Mirage, split); w != "" {
-		b.WriteString(" " + w)
-	}
-	least := math.MaxInt
-	for _, t := range ts {
-		least = min(least, t.MinSeeds)
-	}
-	if least < minSeeds {
-		fmt.Fprintf(&b, " With only %d %s per shape these counts are anecdotal; more seeds would give a firmer answer.", least, plural(least, "seed", "seeds"))
-	}
-	return b.String()
-}
-
-// widthSentence compares breakthroughness over width of the discrete metric and the continuous
-// ones.
-func widthSentence(rows []data.MirageRow, split string) string {
-	var parts []string
-	var ws []data.MirageRow
-	for _, m := range rows {
-		if m.Axis == "width" && (m.Split == split || split == "") && !isNaNOrInf(m.Breakthroughness) {
-			ws = append(ws, m)
-		}
-	}
-	slices.SortStableFunc(ws, func(a, b data.MirageRow) int {
-		if a.Discrete != b.Discrete {
-			if a.Discrete {
-				return -1
-			}
-			return 1
-		}
-		return cmp.Compare(panelIndex(a.Metric), panelIndex(b.Metric))
+	slices.SortStableFunc(out, func(a, b data.VerdictRow) int {
+		return cmp.Or(cmp.Compare(a.DModel, b.DModel), strings.Compare(a.Subject, b.Subject))
 	})
-	seen := map[string]bool{}
-	for _, m := range ws {
-		if seen[m.Metric] {
-			continue
-		}
-		seen[m.Metric] = true
-		parts = append(parts, fmt.Sprintf("%s %.2f", metricTitle(m.Metric), m.Breakthroughness))
-	}
-	if len(parts) < 2 {
-		return ""
-	}
-	return "Over width, at the final checkpoint, BIG-bench breakthroughness is " + strings.Join(parts, ", ") + " (higher = more sudden)."
+	return out
 }
 
-// alignmentParagraph reads the alignment table for the exact-match onset (or the first task
-// metric there is).
-func alignmentParagraph(r *run) string {
-	if !r.HasAlignment {
-		if r.HasMirage || r.HasTransitions {
-			return "No alignment table yet, so internal onsets are not compared with task onsets."
+// widthList is "d_model 32" or "d_model 32, 64 and 128".
+func widthList(ws []int32) string {
+	s := make([]string, len(ws))
+	for i, w := range ws {
+		s[i] = fmt.Sprint(w)
+	}
+	return "d_model " + andList(s)
+}
+
+// andList joins "a", "a and b", "a, b and c".
+func andList(s []string) string {
+	switch len(s) {
+	case 0:
+		return ""
+	case 1:
+		return s[0]
+	}
+	return strings.Join(s[:len(s)-1], ", ") + " and " + s[len(s)-1]
+}
+
+// byVerdict groups rows by verdict string: verdicts that carry a claim first (verdictClass),
+// within a class in verdictOrder, then in the order they first appear.
+func byVerdict(rows []data.VerdictRow) (order []string, groups map[string][]data.VerdictRow) {
+	groups = map[string][]data.VerdictRow{}
+	for _, v := range rows {
+		if groups[v.Verdict] == nil {
+			order = append(order, v.Verdict)
+		}
+		groups[v.Verdict] = append(groups[v.Verdict], v)
+	}
+	known := func(v string) int {
+		if i := slices.Index(verdictOrder, v); i >= 0 {
+			return i
+		}
+		return len(verdictOrder)
+	}
+	slices.SortStableFunc(order, func(a, b string) int {
+		return cmp.Or(cmp.Compare(verdictClass(a), verdictClass(b)), cmp.Compare(known(a), known(b)))
+	})
+	return order, groups
+}
+
+// verdictOrder is the order clauses of one question take in a sentence, after verdictClass:
+// the strongest claim first.
+var verdictOrder = []string{vJumps, vSomeSeeds, "learned without a detected jump", "small rise only (not the capability)", "never learns",
+	vGenuine, vMirage, vCoupled, "specific", "precedes", "follows", "coincides"}
+
+// unitOf identifies the measure group a coupling, specificity or lead–lag row is about.
+type unitID struct {
+	Site           string
+	Layer, Head    int32
+	Concept, Group string
+}
+
+func unitOfRow(v data.VerdictRow) unitID {
+	g := v.Group
+	if g == "" {
+		g = v.Metric
+	}
+	return unitID{v.Site, v.Layer, v.Head, v.Concept, g}
+}
+
+func summarizeFamily(r *run, k familyKey, rows []data.VerdictRow) familySummary {
+	fs := familySummary{Title: k.String()}
+	if p := taskJumpParagraph(rows); p != "" {
+		fs.Paras = append(fs.Paras, p)
+	}
+	if p := mirageSummary(r, k, rows); p != "" {
+		fs.Paras = append(fs.Paras, p)
+	}
+	if p := couplingParagraph(rows); p != "" {
+		fs.Paras = append(fs.Paras, p)
+	}
+	fs.Paras = append(fs.Paras, limitsParagraph(r, k, rows))
+	return fs
+}
+
+// taskJumpParagraph is (a): does the capability jump, in which widths and seeds; and the scale
+// row when it was tested.
+func taskJumpParagraph(rows []data.VerdictRow) string {
+	tj := rowsOf(rows, data.QuestionTaskJump)
+	var b strings.Builder
+	if len(tj) == 0 {
+		b.WriteString("(a) Does the capability jump? The verdicts table has no task_jump row for this family.")
+	} else {
+		subject := tj[0].Subject
+		order, groups := byVerdict(tj)
+		var parts []string
+		for _, v := range order {
+			var ws []string
+			for _, row := range groups[v] {
+				ws = append(ws, fmt.Sprintf("%d (%d of %d seeds with the jump)", row.DModel, row.Cells, row.Seeds))
+			}
+			parts = append(parts, fmt.Sprintf("%s at d_model %s", v, andList(ws)))
+		}
+		fmt.Fprintf(&b, "(a) Does the capability jump? %s %s.", capitalise(subject), strings.Join(parts, "; "))
+	}
+	for _, s := range rowsOf(rows, data.QuestionScale) {
+		if verdictClass(s.Verdict) == classLimit {
+			continue // said under (d)
+		}
+		fmt.Fprintf(&b, " Over width (%s): %s", s.Subject, s.Verdict)
+		if s.Reason != "" {
+			b.WriteString(" (" + s.Reason + ")")
+		}
+		b.WriteString(".")
+	}
+	return b.String()
+}
+
+// scoringName names a row of the mirage table: "per-token accuracy", "per-position accuracy
+// (position 1)".
+func scoringName(m data.MirageRow) string {
+	if m.Position != data.NA {
+		return fmt.Sprintf("%s (position %d)", metricTitle(m.Metric), m.Position)
+	}
+	return metricTitle(m.Metric)
+}
+
+// mirageSummary is (b): the mirage verdicts of the family's shapes, the scorings of the mirage
+// table by reading, and Schaeffer et al.'s prediction gaps.
+func mirageSummary(r *run, k familyKey, rows []data.VerdictRow) string {
+	mv := rowsOf(rows, data.QuestionMirage)
+	if len(mv) == 0 {
+		if slices.ContainsFunc(rows, func(v data.VerdictRow) bool {
+			return v.Question == data.QuestionTaskJump && (v.Verdict == vJumps || v.Verdict == vSomeSeeds)
+		}) {
+			return "(b) Is the jump a scoring artefact? The verdicts table has no mirage row for this family."
+		}
+		return "" // no jump to explain
+	}
+	var b strings.Builder
+	b.WriteString("(b) Is the jump a scoring artefact?")
+	order, groups := byVerdict(mv)
+	for _, v := range order {
+		var ws []int32
+		for _, row := range groups[v] {
+			ws = append(ws, row.DModel)
+		}
+		fmt.Fprintf(&b, " At %s: %s.", widthList(ws), v)
+		// The scorings of the mirage table that bear on this verdict, with their widths.
+		want := map[string]string{vGenuine: readJumps, vMirage: readSmooth}[v]
+		lead := map[string]string{vGenuine: "Scorings that jump with exact match across its jump window", vMirage: "Scorings smooth across exact match's jump window"}[v]
+		if want == "" {
+			lead = "Scorings neither shown smooth nor shown to jump there"
+		}
+		names := mirageNames(r.Mirage, k, ws, func(m data.MirageRow) bool {
+			if want == "" {
+				return m.Reading != readJumps && m.Reading != readSmooth
+			}
+			return m.Reading == want
+		})
+		if len(names) > 0 {
+			fmt.Fprintf(&b, " %s: %s.", lead, strings.Join(names, ", "))
+		}
+	}
+	// Schaeffer et al.'s predictions, from exact match's own rows.
+	var ig, pg []float64
+	for _, m := range r.Mirage {
+		if m.Discrete && m.Task == k.Task && m.NLayers == k.NLayers && m.NHeads == k.NHeads {
+			if v, ok := finite(m.IndepGap); ok {
+				ig = append(ig, v)
+			}
+			if v, ok := finite(m.PowerGap); ok {
+				pg = append(pg, v)
+			}
+		}
+	}
+	if len(ig) > 0 {
+		fmt.Fprintf(&b, " Across the window exact match differs on average by %s from the product of its per-position accuracies", rangeOf(ig, 3))
+		if len(pg) > 0 {
+			fmt.Fprintf(&b, " and by %s from the mean token accuracy raised to the answer length", rangeOf(pg, 3))
+		}
+		b.WriteString(" (Schaeffer et al. 2023 predict 0 when answer tokens are right independently).")
+	}
+	return b.String()
+}
+
+// mirageNames lists the scorings of the family's mirage rows at widths ws that keep says, each
+// with its widths when not all of ws: "per-token accuracy (d_model 32)".
+func mirageNames(rows []data.MirageRow, k familyKey, ws []int32, keep func(data.MirageRow) bool) []string {
+	var names []string
+	at := map[string][]int32{}
+	for _, m := range rows {
+		if m.Discrete || m.Task != k.Task || m.NLayers != k.NLayers || m.NHeads != k.NHeads || !slices.Contains(ws, m.DModel) || !keep(m) {
+			continue
+		}
+		n := scoringName(m)
+		if at[n] == nil {
+			names = append(names, n)
+		}
+		if !slices.Contains(at[n], m.DModel) {
+			at[n] = append(at[n], m.DModel)
+		}
+	}
+	for i, n := range names {
+		if len(at[n]) < len(ws) {
+			slices.Sort(at[n])
+			names[i] += " (" + widthList(at[n]) + ")"
+		}
+	}
+	return names
+}
+
+// rangeOf is "0.003" or "0.003–0.004".
+func rangeOf(v []float64, prec int) string {
+	lo, hi := slices.Min(v), slices.Max(v)
+	a, z := fmt.Sprintf("%.*f", prec, lo), fmt.Sprintf("%.*f", prec, hi)
+	if a == z {
+		return a
+	}
+	return a + "–" + z
+}
+
+// couplingParagraph is (c): how many measure groups were testable, how many coupled (named), and
+// the specificity and lead–lag rows of the coupled ones.
+func couplingParagraph(rows []data.VerdictRow) string {
+	cp := rowsOf(rows, data.QuestionCoupling)
+	if len(cp) == 0 {
+		if slices.ContainsFunc(rows, func(v data.VerdictRow) bool {
+			return v.Question == data.QuestionTaskJump && (v.Verdict == vJumps || v.Verdict == vSomeSeeds)
+		}) {
+			return "(c) Does an internal transition couple to the jump? No internal curve of this family has a coupling row: none has a transition in the cells whose task jumps."
 		}
 		return ""
 	}
-	if len(r.Alignment) == 0 {
-		return "The alignment table is empty: no internal curve was compared with a task onset."
-	}
-	task := "exact_match"
-	if !slices.ContainsFunc(r.Alignment, func(a data.AlignmentRow) bool { return a.TaskMetric == task }) {
-		task = r.Alignment[0].TaskMetric
-	}
-	var rows []data.AlignmentRow
-	count := map[string]int{}
-	maxPairs := 0
-	for _, a := range r.Alignment {
-		if a.TaskMetric != task {
-			continue
+	var tested, coupled []data.VerdictRow
+	short := map[string]int{}
+	var shortOrder []string
+	for _, v := range cp {
+		switch {
+		case v.Verdict == vCoupled:
+			coupled = append(coupled, v)
+			tested = append(tested, v)
+		case v.Verdict == vNotCpl:
+			tested = append(tested, v)
+		default:
+			if short[v.Verdict] == 0 {
+				shortOrder = append(shortOrder, v.Verdict)
+			}
+			short[v.Verdict]++
 		}
-		rows = append(rows, a)
-		count[a.Verdict]++
-		maxPairs = max(maxPairs, int(a.Pairs))
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "Of %d internal curves compared with the %s onset, %d precede it, %d coincide with it and %d follow it; %d show no internal transition and %d are inconclusive.",
-		len(rows), metricTitle(task), count[string(transition.Precedes)], count[string(transition.Coincides)], count[string(transition.Follows)],
-		count[string(transition.NoInternalTransition)], count[string(transition.Inconclusive)])
-	lead := count[string(transition.Precedes)] + count[string(transition.Coincides)]
-	if lead > 0 {
-		best, _ := selectVerdicts(rows, 1)
-		a := best[0]
-		fmt.Fprintf(&b, " The best supported: %s (d_model %d) %s", internalLabel(a.Metric, a.Site, a.Layer, a.Head, a.Concept), a.DModel, a.Verdict)
-		if !isNaNOrInf(a.MeanLag) {
-			fmt.Fprintf(&b, ", mean lag %+.2f decades", a.MeanLag)
-			if !isNaNOrInf(a.CILow) && !isNaNOrInf(a.CIHigh) {
-				fmt.Fprintf(&b, " (95%% CI %+.2f to %+.2f)", a.CILow, a.CIHigh)
+	fmt.Fprintf(&b, "(c) Does an internal transition couple to the jump? %d measure %s of this family %s a coupling row; %d could be tested across cells",
+		len(cp), plural(len(cp), "group", "groups"), plural(len(cp), "has", "have"), len(tested))
+	if len(shortOrder) > 0 {
+		var s []string
+		for _, v := range shortOrder {
+			s = append(s, fmt.Sprintf("%s: %d", v, short[v]))
+		}
+		b.WriteString(" (" + strings.Join(s, ", ") + ")")
+	}
+	switch {
+	case len(tested) == 0:
+		b.WriteString(", so no coupling is shown.")
+	case len(coupled) == 0 && len(tested) == 1:
+		b.WriteString(", and it is not coupled.")
+	case len(coupled) == 0:
+		fmt.Fprintf(&b, ", and none of the %d is coupled.", len(tested))
+	default:
+		var names []string
+		for _, v := range coupled {
+			names = append(names, v.Subject+" ("+couplingEvidence(v)+")")
+		}
+		fmt.Fprintf(&b, ", of which %d %s coupled: %s.", len(coupled), plural(len(coupled), "is", "are"), strings.Join(names, "; "))
+	}
+	mirage := slices.ContainsFunc(rows, func(v data.VerdictRow) bool { return v.Question == data.QuestionMirage && v.Verdict == vMirage })
+	for _, c := range coupled {
+		u := unitOfRow(c)
+		for _, s := range rowsOf(rows, data.QuestionSpecificity) {
+			if unitOfRow(s) == u {
+				fmt.Fprintf(&b, " Specificity of %s: %s", c.Subject, s.Verdict)
+				if s.Reason != "" {
+					b.WriteString(" (" + s.Reason + ")")
+				}
+				b.WriteString(".")
 			}
 		}
-		fmt.Fprintf(&b, " over %d paired seeds (sign test p = %s, permutation p = %s). Internal reorganisation accompanies the task jump for these curves, as the phase-transition view expects.", a.Pairs, fmtP(a.SignP), fmtP(a.PermP))
-	} else if count[string(transition.Follows)] > 0 {
-		b.WriteString(" Internal changes come after the task jump, not before or with it.")
-	} else if need := transition.DefaultAlignConfig(0).MinPairs; maxPairs < need {
-		fmt.Fprintf(&b, " Too few seeds have both an internal and a task onset (at most %d paired, %d needed) to tell lead from lag.", maxPairs, need)
-	} else {
-		b.WriteString(" No internal curve has a transition that lines up with the task jump.")
+		order, groups := byVerdict(slices.DeleteFunc(rowsOf(rows, data.QuestionLeadLag), func(v data.VerdictRow) bool { return unitOfRow(v) != u }))
+		var parts []string
+		for _, v := range order {
+			var ws []string
+			for _, row := range groups[v] {
+				w := fmt.Sprint(row.DModel)
+				if e, ok := finite(row.Effect); ok && verdictClass(v) != classLimit {
+					w += fmt.Sprintf(" (mean lag %+.2f decades", e)
+					if q, ok := finite(row.Q); ok {
+						w += ", q = " + fmtP(q)
+					}
+					w += ")"
+				}
+				ws = append(ws, w)
+			}
+			phrase := v
+			switch v {
+			case "precedes", "follows":
+				phrase = v + " the task jump"
+			case "coincides":
+				phrase = "coincides with the task jump"
+			}
+			parts = append(parts, fmt.Sprintf("%s at d_model %s", phrase, andList(ws)))
+		}
+		if len(parts) > 0 {
+			fmt.Fprintf(&b, " Lead–lag of %s: %s.", c.Subject, strings.Join(parts, "; "))
+		}
+	}
+	if len(coupled) > 0 {
+		if mirage {
+			b.WriteString(" The coupled internal transitions track exact match's onset across cells, while the mirage rows read the jump itself as a scoring artefact.")
+		} else {
+			b.WriteString(" Internal reorganisation tracks the task jump across cells for these measures, as the phase-transition view expects.")
+		}
 	}
 	return b.String()
+}
+
+// couplingEvidence is "τ = 0.71, slope 0.95 [0.80, 1.10], q = 0.004, 9 cells".
+func couplingEvidence(v data.VerdictRow) string {
+	var s []string
+	if t, ok := finite(v.Stat); ok {
+		s = append(s, fmt.Sprintf("τ = %.2f", t))
+	}
+	if e, ok := finite(v.Effect); ok {
+		sl := fmt.Sprintf("slope %.2f", e)
+		lo, okl := finite(v.EffectLo)
+		hi, okh := finite(v.EffectHi)
+		if okl && okh {
+			sl += fmt.Sprintf(" [%.2f, %.2f]", lo, hi)
+		}
+		s = append(s, sl)
+	}
+	if q, ok := finite(v.Q); ok {
+		s = append(s, "q = "+fmtP(q))
+	}
+	s = append(s, fmt.Sprintf("%d cells", v.Cells))
+	return strings.Join(s, ", ")
+}
+
+// limitsParagraph is (d): every row of the family whose verdict says the evidence is short
+// (insufficient seeds or cells, not assessed, undetermined, control at ceiling), by question and
+// verdict, and the curves whose largest jump lies in the learning-rate warm-up.
+func limitsParagraph(r *run, k familyKey, rows []data.VerdictRow) string {
+	type lim struct {
+		q, v  string
+		n     int
+		width []int32
+	}
+	var lims []*lim
+	for _, qu := range questions {
+		for _, v := range rowsOf(rows, qu.ID) {
+			if verdictClass(v.Verdict) != classLimit || v.Verdict == vNotCplLL {
+				continue
+			}
+			i := slices.IndexFunc(lims, func(l *lim) bool { return l.q == v.Question && l.v == v.Verdict })
+			if i < 0 {
+				lims = append(lims, &lim{q: v.Question, v: v.Verdict})
+				i = len(lims) - 1
+			}
+			lims[i].n++
+			if v.DModel != data.NA && !slices.Contains(lims[i].width, v.DModel) {
+				lims[i].width = append(lims[i].width, v.DModel)
+			}
+		}
+	}
+	var parts []string
+	for _, l := range lims {
+		s := fmt.Sprintf("%s: %s (%d %s", questionName(l.q), l.v, l.n, plural(l.n, "row", "rows"))
+		if len(l.width) > 0 {
+			s += ", " + widthList(l.width)
+		}
+		parts = append(parts, s+")")
+	}
+	var warm, warmTask int
+	for _, t := range r.Transitions {
+		if t.InWarmup && t.Task == k.Task && t.NLayers == k.NLayers && t.NHeads == k.NHeads {
+			warm++
+			if isTaskMetric(t.Metric) {
+				warmTask++
+			}
+		}
+	}
+	if warm > 0 {
+		parts = append(parts, fmt.Sprintf("onsets in warm-up: %d %s largest jump in the learning-rate warm-up (%d of them task metrics), where a jump can come from the schedule rather than from learning",
+			warm, plural(warm, "curve has its", "curves have their"), warmTask))
+	}
+	if len(parts) == 0 {
+		return "(d) What limits the claim? No row of this family is short of seeds, cells or widths, and no onset lies in the warm-up; the claims rest on the p- and q-values above."
+	}
+	return "(d) What limits the claim? " + capitalise(strings.Join(parts, "; ")) + "."
+}
+
+// questionName is a question ID in words: "lead_lag" → "lead–lag".
+func questionName(q string) string {
+	switch q {
+	case data.QuestionTaskJump:
+		return "task jump"
+	case data.QuestionLeadLag:
+		return "lead–lag"
+	}
+	return q
 }
 
 func capitalise(s string) string {
