@@ -43,8 +43,10 @@ func readTableFile(path string) (rows any, ok bool, err error) {
 		rows, err = readRows[data.MetricRow](path)
 	case inAnalysis && name == data.TransitionsFile:
 		rows, err = readRows[data.TransitionRow](path)
-	case inAnalysis && name == data.AlignmentFile:
-		rows, err = readRows[data.AlignmentRow](path)
+	case inAnalysis && name == data.JumpsFile:
+		rows, err = readRows[data.JumpRow](path)
+	case inAnalysis && name == data.VerdictsFile:
+		rows, err = readRows[data.VerdictRow](path)
 	case inAnalysis && name == data.MirageFile:
 		rows, err = readRows[data.MirageRow](path)
 	case name == data.ActivationsFile:

@@ -33,7 +33,7 @@ func commands() []command {
 		{"train", "train one model (or a seed ensemble) on one task and print its task metrics", runTrain},
 		{"sweep", "train a model family from a YAML spec, capturing activations at checkpoints", runSweep},
 		{"plan", "list a sweep's cells and ensembles; with --slurm, write a Slurm job-array script", runPlan},
-		{"analyze", "compute internal metrics, transitions and alignment for a run folder", runAnalyze},
+		{"analyze", "compute internal metrics, test every curve for transitions, and decide the verdicts for a run folder", runAnalyze},
 		{"report", "write the HTML report (verdicts, mirage table, plots) of a run folder", runReport},
 	}
 }

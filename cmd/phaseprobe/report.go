@@ -14,7 +14,7 @@ import (
 
 func runReport(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := newFlagSet("report", "RUN_DIR [flags]")
-	rows := fs.Int("max-rows", report.DefaultMaxVerdictRows, "most rows of the verdict table (the most informative are kept)")
+	rows := fs.Int("max-rows", report.DefaultMaxVerdictRows, "most rows shown per question of the verdict table (the most informative are kept; all are in analysis/verdicts.parquet)")
 	heads := fs.Int("heads", report.DefaultHeads, "attention heads shown as heatmaps")
 	if err := parseFlags(fs, reorder(args)); err != nil {
 		return err
