@@ -88,7 +88,7 @@ func WriteTable[T TableRow](path string, meta Meta, rows []T, opts ...WriteOptio
 // which must be valid JSON; empty writes "null"). Columns are zstd-compressed; list<float32>
 // columns are byte-stream-split encoded and string columns dictionary encoded, as T's tags say.
 //
-// The file is written to path+".tmp-<random>" in the same folder, which must exist. Call Close to
+// The file is written to path+".tmp-phaseprobe-<random>" (TempPattern) in the same folder, which must exist. Call Close to
 // finish the file, or Abort to drop it; `defer w.Abort()` after a successful CreateTable is safe
 // because Abort does nothing after Close.
 func CreateTable[T TableRow](path string, meta Meta, opts ...WriteOption) (*TableWriter[T], error) {
@@ -104,7 +104,7 @@ func CreateTable[T TableRow](path string, meta Meta, opts ...WriteOption) (*Tabl
 		return nil, fmt.Errorf("create %s: config is not valid JSON", path)
 	}
 	var zero T
-	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp-*")
+	f, err := os.CreateTemp(filepath.Dir(path), TempPattern(filepath.Base(path), false))
 	if err != nil {
 		return nil, fmt.Errorf("create %s: %w", path, err)
 	}

@@ -255,7 +255,7 @@ func runGroup(ctx context.Context, b *Backend, s Spec, dir string, g Group, opt 
 	for i, c := range todo {
 		dirs[i] = CellDir(dir, c.ID)
 		seeds[i] = c.Seed
-		removeStaleTemps(dirs[i])
+		removeStaleTemps(dir, dirs[i])
 		if err := os.MkdirAll(filepath.Join(dirs[i], "checkpoints"), 0o755); err != nil {
 			return err
 		}
@@ -363,16 +363,10 @@ func checkpointSteps(cellDir string) []int {
 	return out
 }
 
-// removeStaleTemps deletes temporary files a killed run left in a cell's folder (tables and
-// checkpoints are written as "<name>.tmp-*" or ".<name>.tmp-*" and renamed when complete). Only the
-// process that runs the cell calls it, so no live writer's file is removed.
-func removeStaleTemps(cellDir string) {
-	for _, d := range []string{cellDir, filepath.Join(cellDir, "checkpoints")} {
-		entries, _ := os.ReadDir(d)
-		for _, e := range entries {
-			if strings.Contains(e.Name(), ".tmp-") {
-				os.Remove(filepath.Join(d, e.Name()))
-			}
-		}
-	}
+// removeStaleTemps deletes the temporary files a killed run left in a cell's folder and its
+// checkpoints/ (only phaseprobe's own, data.IsTemp; never outside the sweep folder). The caller
+// holds the cell's lock, so no live writer's file is removed.
+func removeStaleTemps(sweepDir, cellDir string) {
+	data.RemoveTemps(sweepDir, cellDir, "")
+	data.RemoveTemps(sweepDir, filepath.Join(cellDir, "checkpoints"), "")
 }
