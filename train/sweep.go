@@ -167,8 +167,31 @@ func RunSweep(ctx context.Context, b *Backend, s Spec, opt SweepOptions) error {
 		}
 		cells = slices.DeleteFunc(cells, func(c Cell) bool { return !slices.Contains(opt.Only, c.ID) })
 	}
-	dir, err := PrepareSweep(s, opt.Out)
+	// One writer per run folder: a sweep of the whole grid locks it exclusively; a sweep of some
+	// cells (a Slurm array task) locks it shared and each of its cells exclusively.
+	dir := SweepDir(opt.Out, s)
+	if err := os.MkdirAll(filepath.Join(dir, "cells"), 0o755); err != nil {
+		return fmt.Errorf("create run folder: %w", err)
+	}
+	lock, err := data.LockDir(dir, len(opt.Only) == 0, "sweep")
 	if err != nil {
+		return err
+	}
+	defer lock.Unlock()
+	if len(opt.Only) > 0 {
+		for _, c := range cells {
+			cd := CellDir(dir, c.ID)
+			if err := os.MkdirAll(cd, 0o755); err != nil {
+				return err
+			}
+			cl, err := data.LockDir(cd, true, "sweep --cells")
+			if err != nil {
+				return err
+			}
+			defer cl.Unlock()
+		}
+	}
+	if _, err := PrepareSweep(s, opt.Out); err != nil {
 		return err
 	}
 	k := opt.Ensemble

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/phaseprobe/phaseprobe/analysis"
+	"github.com/phaseprobe/phaseprobe/data"
 )
 
 func runAnalyze(ctx context.Context, args []string, stdout io.Writer) error {
@@ -37,6 +38,12 @@ func runAnalyze(ctx context.Context, args []string, stdout io.Writer) error {
 	if *sites != "" {
 		siteList = strings.Split(*sites, ",")
 	}
+	// analyze writes into every cell and analysis/: it is the run folder's only writer meanwhile.
+	lock, err := data.LockDir(dir, true, "analyze")
+	if err != nil {
+		return err
+	}
+	defer lock.Unlock()
 	prog := newProgress(os.Stderr)
 	sum, err := analysis.Analyze(ctx, dir, analysis.Options{Jobs: *jobs, ProbeFolds: *folds, ProbeC: *c, Seed: *seed, Sites: siteList,
 		Progress: func(cell string, done, total int) { prog.Update("analyze", done, total, cell) }})

@@ -1,10 +1,17 @@
 package main
 
 import (
+	"bytes"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
+
+	"github.com/phaseprobe/phaseprobe/data"
 )
 
 // sweepFixture runs the bad-input fixture sweep (badSpec, runs/fx) into dir and returns the spec
@@ -76,5 +83,95 @@ func TestCleanupKeepsUserFiles(t *testing.T) {
 		if raw, _ := os.ReadFile(p); len(raw) == 0 {
 			t.Errorf("%s was emptied", p)
 		}
+	}
+}
+
+// lockSpec trains long enough (a few seconds on 2 cores) for a second command to start meanwhile.
+const lockSpec = `
+name: lk
+task: {name: addition, params: {digits: 2}}
+model: {d_model: [16], n_layers: [1], n_heads: [2]}
+seeds: [0, 1]
+train: {steps: 400, batch_size: 16}
+checkpoints: {count: 6}
+probe: {examples: 24, capture_examples: 12}
+ensemble: 1
+`
+
+// startUntilLocked starts phaseprobe with args and waits until it holds the run folder's lock
+// (its pid is in the lock file).
+func startUntilLocked(t *testing.T, lockPath string, args ...string) *exec.Cmd {
+	t.Helper()
+	c := cli(args...)
+	var errb bytes.Buffer
+	c.Stderr = &errb
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		raw, _ := os.ReadFile(lockPath)
+		if strings.Contains(string(raw), "pid "+strconv.Itoa(c.Process.Pid)+",") {
+			return c
+		}
+		if time.Now().After(deadline) {
+			c.Process.Kill()
+			c.Wait()
+			t.Fatalf("phaseprobe %v never took the lock %s\n%s", args, lockPath, errb.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestOneWriterPerRunFolder (issue 12, case 12): while a sweep writes a run folder, a second sweep
+// or an analysis of it exits 1 at once, naming the holder's pid, and changes nothing; the first
+// sweep finishes. A lock left by a SIGKILLed sweep does not block the rerun. Sweeps of different
+// cells (Slurm array tasks) run side by side; two of the same cell do not.
+func TestOneWriterPerRunFolder(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains models")
+	}
+	dir := t.TempDir()
+	spec := writeFile(t, filepath.Join(dir, "lk.yaml"), lockSpec)
+	out := filepath.Join(dir, "runs")
+	run := filepath.Join(out, "lk")
+	lockPath := filepath.Join(run, data.LockFile)
+
+	first := startUntilLocked(t, lockPath, "sweep", spec, "--out", out)
+	pid := strconv.Itoa(first.Process.Pid)
+	for _, args := range [][]string{{"sweep", spec, "--out", out}, {"analyze", run}, {"sweep", spec, "--out", out, "--cells", "addition-d16-L1-H2-s1"}} {
+		code, _, stderr := runCLI(t, args...)
+		if code != 1 || !strings.Contains(stderr, "in use") || !strings.Contains(stderr, "pid "+pid) {
+			t.Errorf("phaseprobe %v while pid %s sweeps: exit %d, want 1 with a message naming pid %s\n%s", args, pid, code, pid, stderr)
+		}
+	}
+	if err := first.Wait(); err != nil {
+		t.Fatalf("the first sweep failed: %v\n%s", err, first.Stderr)
+	}
+	if done, _ := filepath.Glob(filepath.Join(run, "cells", "*", "done.json")); len(done) != 2 {
+		t.Fatalf("the first sweep finished %d of 2 cells", len(done))
+	}
+
+	// SIGKILL a sweep holding the lock; the rerun is not blocked.
+	os.RemoveAll(run)
+	killed := startUntilLocked(t, lockPath, "sweep", spec, "--out", out)
+	killed.Process.Signal(syscall.SIGKILL)
+	killed.Wait()
+	if code, _, stderr := runCLI(t, "sweep", spec, "--out", out); code != 0 {
+		t.Fatalf("rerun after SIGKILL: exit %d\n%s", code, stderr)
+	}
+
+	// Slurm array tasks: different cells side by side; the same cell twice is refused.
+	os.RemoveAll(run)
+	s0 := startUntilLocked(t, lockPath, "sweep", spec, "--out", out, "--cells", "addition-d16-L1-H2-s0")
+	code, _, stderr := runCLI(t, "sweep", spec, "--out", out, "--cells", "addition-d16-L1-H2-s0")
+	if code != 1 || !strings.Contains(stderr, "in use") || !strings.Contains(stderr, "pid "+strconv.Itoa(s0.Process.Pid)) {
+		t.Errorf("a second sweep of the same cell: exit %d, want 1 naming the holder\n%s", code, stderr)
+	}
+	if code, _, stderr := runCLI(t, "sweep", spec, "--out", out, "--cells", "addition-d16-L1-H2-s1"); code != 0 {
+		t.Errorf("a sweep of another cell beside it: exit %d\n%s", code, stderr)
+	}
+	if err := s0.Wait(); err != nil {
+		t.Fatalf("the array task of cell s0 failed: %v\n%s", err, s0.Stderr)
 	}
 }
