@@ -271,6 +271,24 @@ func TestBadInput(t *testing.T) {
 		{name: "probe position outside the sequence", setup: specCase("task: {name: addition}\ntrain: {steps: 5}\nprobe: {positions: [100]}\n"), code: 2, want: []string{"probe.positions", "100"}},
 		{name: "unknown probe split", setup: specCase("task: {name: addition}\ntrain: {steps: 5}\nprobe: {split: valid}\n"), code: 2, want: []string{"probe.split", `"valid"`}},
 		{name: "negative ensemble", setup: specCase(okSpec + "ensemble: -1\n"), code: 2, want: []string{"ensemble", "-1"}},
+		// Issue 12, case 1: integer fields refuse fractions and values out of range (YAML reads them
+		// as floats, which the decoder truncated).
+		{name: "fractional d_model", setup: specCase("task: {name: addition}\nmodel: {d_model: [8.5], n_heads: [2]}\ntrain: {steps: 5}\n"), code: 2, want: []string{"model.d_model[0]", "8.5", "integer"}},
+		{name: "fractional steps", setup: specCase("task: {name: addition}\ntrain: {steps: 10.9}\n"), code: 2, want: []string{"train.steps", "10.9", "integer"}},
+		{name: "fractional batch_size", setup: specCase("task: {name: addition}\ntrain: {steps: 5, batch_size: 8.7}\n"), code: 2, want: []string{"train.batch_size", "8.7", "integer"}},
+		{name: "fractional seeds", setup: specCase("task: {name: addition}\ntrain: {steps: 5}\nseeds: [0.5, 1.99]\n"), code: 2, want: []string{"seeds[0]", "0.5", "integer"}},
+		{name: "seed 2^64", setup: specCase("task: {name: addition}\ntrain: {steps: 5}\nseeds: [18446744073709551616]\n"), code: 2, want: []string{"seeds[0]", "18446744073709551616"}},
+		{name: "seed beyond the int64 column", setup: specCase("task: {name: addition}\ntrain: {steps: 5}\nseeds: [9223372036854775808]\n"), code: 2, want: []string{"seeds", "9223372036854775808", "2^63-1"}},
+		// Case 2: a written 0 is not "the default".
+		{name: "lr 0", setup: specCase("task: {name: addition}\ntrain: {steps: 5, optimizer: {lr: 0}}\n"), code: 2, want: []string{"train.optimizer.lr", "0", "positive"}},
+		{name: "lr -0.0", setup: specCase("task: {name: addition}\ntrain: {steps: 5, optimizer: {lr: -0.0}}\n"), code: 2, want: []string{"train.optimizer.lr", "positive"}},
+		{name: "beta1 0", setup: specCase("task: {name: addition}\ntrain: {steps: 5, optimizer: {beta1: 0}}\n"), code: 2, want: []string{"train.optimizer.beta1", "0"}},
+		{name: "train --lr 0", setup: func(e badEnv) []string { return []string{"train", "--task", "addition", "--lr", "0"} }, code: 2, want: []string{"--lr 0", "positive"}},
+		{name: "train --grad-clip nan", setup: func(e badEnv) []string { return []string{"train", "--task", "addition", "--grad-clip", "nan"} }, code: 2, want: []string{"--grad-clip NaN", "finite"}},
+		{name: "train --weight-decay inf", setup: func(e badEnv) []string { return []string{"train", "--task", "addition", "--weight-decay", "inf"} }, code: 2, want: []string{"--weight-decay +Inf", "finite"}},
+		// Case 3: empty grids.
+		{name: "empty d_model list", setup: specCase("task: {name: addition}\nmodel: {d_model: []}\ntrain: {steps: 5}\n"), code: 2, want: []string{"model.d_model", "empty"}},
+		{name: "empty seeds list", setup: specCase("task: {name: addition}\ntrain: {steps: 5}\nseeds: []\n"), code: 2, want: []string{"seeds", "empty"}},
 		{name: "name with path traversal", setup: func(e badEnv) []string {
 			e.run(true)
 			return []string{"sweep", e.spec("name: ../../x\n" + okSpec), "--out", filepath.Join(e.dir, "runs", "fx", "cells")}

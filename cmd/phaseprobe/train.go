@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -88,6 +89,19 @@ func runTrain(ctx context.Context, args []string, stdout io.Writer) error {
 	seeds := make([]uint64, *nSeeds)
 	for i := range seeds {
 		seeds[i] = *seed + uint64(i)
+	}
+	// A value given is used as given: --lr must be a positive rate (0 is not "the default"),
+	// --weight-decay and --grad-clip 0 (or negative) mean off, and NaN or ±Inf is refused.
+	for _, f := range []struct {
+		name string
+		v    float64
+	}{{"lr", *lr}, {"weight-decay", *wd}, {"grad-clip", *clip}} {
+		if math.IsNaN(f.v) || math.IsInf(f.v, 0) {
+			return usagef("--%s %g: must be a finite number", f.name, f.v)
+		}
+	}
+	if *lr == 0 {
+		return usagef("--lr 0: must be positive")
 	}
 	if !(*clip > 0) {
 		*clip = -1
