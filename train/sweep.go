@@ -239,22 +239,21 @@ func cellDone(cellDir string) bool {
 	return err == nil
 }
 
-// latestCommonCheckpoint is the largest scheduled step at which every cell of the group has a
-// readable checkpoint (-1 if none).
+// latestCommonCheckpoint is the step to resume a group from: the largest scheduled step up to
+// which every cell of the group has a readable checkpoint at every scheduled step (-1 if none).
+// A gap (a checkpoint deleted, or one that fails its checksum) ends the series there, so the cells
+// are retrained from the last good checkpoint before it and no step's losses or tables go missing.
 func latestCommonCheckpoint(dirs []string, schedule []int) int {
-	for i := len(schedule) - 1; i >= 0; i-- {
-		ok := true
+	at := -1
+	for _, step := range schedule {
 		for _, d := range dirs {
-			if _, err := ReadCheckpointHeader(checkpointPath(d, schedule[i])); err != nil {
-				ok = false
-				break
+			if _, err := ReadCheckpointHeader(checkpointPath(d, step)); err != nil {
+				return at
 			}
 		}
-		if ok {
-			return schedule[i]
-		}
+		at = step
 	}
-	return -1
+	return at
 }
 
 func runGroup(ctx context.Context, b *Backend, s Spec, dir string, g Group, opt SweepOptions, log *slog.Logger) error {

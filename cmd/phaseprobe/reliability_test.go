@@ -175,3 +175,36 @@ func TestOneWriterPerRunFolder(t *testing.T) {
 		t.Fatalf("the array task of cell s0 failed: %v\n%s", err, s0.Stderr)
 	}
 }
+
+// TestResumeAfterAMissingCheckpoint (issue 12, case 5): with a middle checkpoint and done.json of a
+// cell deleted, a rerun retrains the cell from the last checkpoint before the gap, so its tables
+// equal the uninterrupted run's row for row (no step lost, no loss moved to another step).
+func TestResumeAfterAMissingCheckpoint(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains models")
+	}
+	dir := t.TempDir()
+	spec, run := sweepFixture(t, dir)
+	cell := filepath.Join(run, cell0)
+	want := readAll[data.MetricRow](t, run, data.MetricsFile)
+	// LogSpacedSteps(20, 6) = 0 1 2 3 6 11 20: delete step 3, keep 6, 11 and 20.
+	if err := os.Remove(filepath.Join(cell, "checkpoints", "step-00000003.ckpt")); err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(filepath.Join(cell, "done.json"))
+	if code, _, stderr := runCLI(t, "sweep", spec, "--out", filepath.Join(dir, "runs")); code != 0 {
+		t.Fatalf("rerun: exit %d\n%s", code, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(cell, "checkpoints", "step-00000003.ckpt")); err != nil {
+		t.Errorf("the missing checkpoint was not rewritten: %v", err)
+	}
+	got := readAll[data.MetricRow](t, run, data.MetricsFile)
+	if len(got) != len(want) {
+		t.Fatalf("%d metric rows after the rerun, %d before", len(got), len(want))
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("row %d differs after the rerun:\n%+v\n%+v", i, got[i], want[i])
+		}
+	}
+}
