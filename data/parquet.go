@@ -248,7 +248,8 @@ func BatchRows(n int) ReadOption {
 // KeySchemaVersion is not SchemaVersion, when its KeyTable is not T's TableName, or when a
 // column of T is missing or has an incompatible type (see docs/tables.md for what files written
 // by other tools must look like). A file without phaseprobe metadata is read if its columns
-// match. It returns the file's metadata.
+// match. A table in a cell's folder (runs/<sweep>/cells/<cell>/) must belong to that cell: its
+// metadata and every row that carries Coords must name it. It returns the file's metadata.
 func ReadTable[T TableRow](path string, fn func(rows []T) error, opts ...ReadOption) (meta Meta, err error) {
 	cfg := readConfig{batchRows: DefaultBatchRows}
 	for _, o := range opts {
@@ -266,6 +267,10 @@ func ReadTable[T TableRow](path string, fn func(rows []T) error, opts ...ReadOpt
 	if err := checkMeta(path, meta, zero.TableName()); err != nil {
 		return meta, err
 	}
+	if err := checkCellMeta(path, meta); err != nil {
+		return meta, err
+	}
+	wantCell := folderCell(path)
 	conv, err := readPlan(path, parquet.SchemaOf(zero), pf.Schema())
 	if err != nil {
 		return meta, err
@@ -290,6 +295,14 @@ func ReadTable[T TableRow](path string, fn func(rows []T) error, opts ...ReadOpt
 		for {
 			clear(batch) // fresh vectors for every batch, so fn may keep the rows it got
 			n, rerr := r.Read(batch)
+			if wantCell != "" {
+				for j := range batch[:n] {
+					if err := checkCellRow(path, wantCell, any(batch[j])); err != nil {
+						r.Close()
+						return meta, err
+					}
+				}
+			}
 			if n > 0 {
 				inFn = true
 				ferr := fn(batch[:n])

@@ -171,6 +171,20 @@ func (e badEnv) run(analysed bool) string {
 
 const cell0 = "cells/addition-d8-L1-H2-s0"
 
+// emptyTable replaces a table of cell0 with a valid table of no rows and the same metadata.
+func emptyTable[T data.TableRow](file string) func(e badEnv, run string) {
+	return func(e badEnv, run string) {
+		path := filepath.Join(run, cell0, file)
+		meta, err := data.ReadMeta(path)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		if err := data.WriteTable[T](path, meta, nil); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+}
+
 // TestBadInput runs phaseprobe on bad input of every kind: each case exits non-zero (2 for usage and
 // input errors found before any work, 1 for failures found while working), names the offending
 // file, field or value on stderr, and leaves what was already written as it was (every file of the
@@ -438,6 +452,21 @@ func TestBadInput(t *testing.T) {
 				e.t.Errorf("stderr does not name %q:\n%s", want, stderr)
 			}
 		}},
+		// Issue 12, case 6: another cell's table in a cell folder.
+		{name: "metrics.parquet of another cell", setup: damaged(false, func(e badEnv, run string) {
+			raw, _ := os.ReadFile(filepath.Join(run, "cells", "addition-d8-L1-H2-s1", data.MetricsFile))
+			os.WriteFile(filepath.Join(run, cell0, data.MetricsFile), raw, 0o644)
+		}), code: 1, want: []string{filepath.Join(cell0, data.MetricsFile), `"addition-d8-L1-H2-s1"`, `folder of cell "addition-d8-L1-H2-s0"`}, writes: true},
+		{name: "rows of another cell without metadata", setup: damaged(false, replaceMetrics(func(e badEnv, path string, rows []data.MetricRow) {
+			for i := range rows {
+				rows[i].Cell = "addition-d8-L1-H2-s1"
+			}
+			writeParquet(e.t, path, rows)
+		})), code: 1, want: []string{filepath.Join(cell0, data.MetricsFile), `a row names cell "addition-d8-L1-H2-s1"`}, writes: true},
+		// Case 8: zero-row tables.
+		{name: "zero-row activations", setup: damaged(false, emptyTable[data.ActivationRow](data.ActivationsFile)), code: 1, want: []string{"cell addition-d8-L1-H2-s0", filepath.Join(cell0, data.ActivationsFile), "no rows"}, writes: true},
+		{name: "zero-row attention", setup: damaged(false, emptyTable[data.AttentionRow](data.AttentionFile)), code: 1, want: []string{"cell addition-d8-L1-H2-s0", filepath.Join(cell0, data.AttentionFile), "no rows"}, writes: true},
+		{name: "zero-row labels", setup: damaged(false, emptyTable[data.LabelRow](data.LabelsFile)), code: 1, want: []string{"cell addition-d8-L1-H2-s0", filepath.Join(cell0, data.LabelsFile), "no rows"}, writes: true},
 		{name: "analyze a site not captured", setup: func(e badEnv) []string {
 			return []string{"analyze", e.run(false), "--sites", "blocks.3.hook_resid_post"}
 		}, code: 1, want: []string{"blocks.3.hook_resid_post", "not in"}, writes: true},
