@@ -50,6 +50,7 @@ func Analyze(ctx context.Context, runDir string, opt Options) (Summary, error) {
 		return sum, fmt.Errorf("%s: no finished cells yet (no cells/*/done.json)", runDir)
 	}
 	sum.Cells = len(ready)
+	opt.Jobs = min(opt.Jobs, len(ready)) // no more workers than cells
 
 	// Stage 1: internal metrics per cell.
 	var mu sync.Mutex

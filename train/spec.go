@@ -99,6 +99,7 @@ type SlurmSpec struct {
 const (
 	MaxLayers      = 1024   // model.n_layers
 	MaxCheckpoints = 100000 // checkpoints.count and the length of checkpoints.steps
+	MaxSpecBytes   = 1 << 20
 )
 
 var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
@@ -108,9 +109,17 @@ var digitsRE = regexp.MustCompile(`^[-+]?[0-9]+$`)
 
 // LoadSpec reads and validates a YAML spec file.
 func LoadSpec(path string) (Spec, error) {
-	raw, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return Spec{}, err
+	}
+	defer f.Close()
+	raw, err := io.ReadAll(io.LimitReader(f, MaxSpecBytes+1))
+	if err != nil {
+		return Spec{}, fmt.Errorf("%s: %w", path, err)
+	}
+	if len(raw) > MaxSpecBytes {
+		return Spec{}, fmt.Errorf("%s: larger than %d bytes; a sweep spec is a short YAML file", path, MaxSpecBytes)
 	}
 	s, err := ParseSpec(raw)
 	if err != nil {

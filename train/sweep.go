@@ -136,7 +136,11 @@ func PrepareSweep(s Spec, out string) (string, error) {
 		a, _ := yaml.Marshal(prev)
 		b, _ := yaml.Marshal(s)
 		if !bytes.Equal(a, b) {
-			return "", fmt.Errorf("%s holds a different sweep (its resolved spec differs from this one); choose another --out or spec name, or delete the folder", path)
+			var x, y any
+			_ = yaml.Unmarshal(a, &x)
+			_ = yaml.Unmarshal(b, &y)
+			return "", fmt.Errorf("%s holds a different sweep (its resolved spec differs from this one in %s); choose another --out or spec name, or delete the folder",
+				path, strings.Join(specDiff("", x, y), ", "))
 		}
 		return dir, nil
 	}
@@ -144,6 +148,52 @@ func PrepareSweep(s Spec, out string) (string, error) {
 		return "", err
 	}
 	return dir, nil
+}
+
+// specDiff lists the paths ("ensemble: 4 → 1", "train.steps: 20 → 30") where two decoded YAML
+// values differ.
+func specDiff(path string, old, new any) []string {
+	om, ok1 := old.(map[string]any)
+	nm, ok2 := new.(map[string]any)
+	if ok1 && ok2 {
+		keys := map[string]bool{}
+		for k := range om {
+			keys[k] = true
+		}
+		for k := range nm {
+			keys[k] = true
+		}
+		var names []string
+		for k := range keys {
+			names = append(names, k)
+		}
+		sort.Strings(names)
+		var out []string
+		for _, k := range names {
+			p := k
+			if path != "" {
+				p = path + "." + k
+			}
+			out = append(out, specDiff(p, om[k], nm[k])...)
+		}
+		return out
+	}
+	a, _ := yaml.Marshal(old)
+	b, _ := yaml.Marshal(new)
+	if bytes.Equal(a, b) {
+		return nil
+	}
+	show := func(raw []byte) string {
+		v := strings.TrimSpace(string(raw))
+		if len(v) > 60 || strings.Contains(v, "\n") {
+			v = strings.Join(strings.Fields(v), " ")
+			if len(v) > 60 {
+				v = v[:57] + "..."
+			}
+		}
+		return v
+	}
+	return []string{fmt.Sprintf("%s: %s in the folder, %s in this spec", path, show(a), show(b))}
 }
 
 // RunSweep trains every cell of the spec (those not finished yet), saving checkpoints on the
@@ -166,6 +216,18 @@ func RunSweep(ctx context.Context, b *Backend, s Spec, opt SweepOptions) error {
 			}
 		}
 		cells = slices.DeleteFunc(cells, func(c Cell) bool { return !slices.Contains(opt.Only, c.ID) })
+	}
+	k := opt.Ensemble
+	if k == 0 {
+		k = s.Ensemble
+	}
+	if k == 0 {
+		k = DefaultEnsemble(b)
+	}
+	groups := Groups(cells, k)
+	jobs := min(max(opt.Jobs, 1), max(len(groups), 1)) // no more workers than ensembles
+	if err := sweepMemory(s, groups, jobs, MachineMemory()); err != nil {
+		return err
 	}
 	// One writer per run folder: a sweep of the whole grid locks it exclusively; a sweep of some
 	// cells (a Slurm array task) locks it shared and each of its cells exclusively.
@@ -194,15 +256,6 @@ func RunSweep(ctx context.Context, b *Backend, s Spec, opt SweepOptions) error {
 	if _, err := PrepareSweep(s, opt.Out); err != nil {
 		return err
 	}
-	k := opt.Ensemble
-	if k == 0 {
-		k = s.Ensemble
-	}
-	if k == 0 {
-		k = DefaultEnsemble(b)
-	}
-	groups := Groups(cells, k)
-	jobs := max(opt.Jobs, 1)
 	log.Info("sweep", "dir", dir, "cells", len(cells), "ensembles", len(groups), "ensemble_size", k, "jobs", jobs, "backend", b.String())
 	work := make(chan Group)
 	var wg sync.WaitGroup
@@ -231,6 +284,20 @@ func RunSweep(ctx context.Context, b *Backend, s Spec, opt SweepOptions) error {
 		return err
 	}
 	return errors.Join(errs...)
+}
+
+// sweepMemory refuses a sweep whose jobs ensembles at once would need more than limit bytes
+// (EstimateMemory of the largest training step and probe-set capture).
+func sweepMemory(s Spec, groups []Group, jobs int, limit float64) error {
+	need, label := 0.0, ""
+	for _, g := range groups {
+		tr := EstimateMemory(g.Model, len(g.Cells), s.Train.BatchSize, true)
+		ev := EstimateMemory(g.Model, len(g.Cells), s.Probe.Examples, false)
+		if m := max(tr, ev); m > need {
+			need, label = m, g.Label()
+		}
+	}
+	return CheckMemory(fmt.Sprintf("ensemble %s (batch_size %d, probe.examples %d) × %d jobs", label, s.Train.BatchSize, s.Probe.Examples, jobs), need*float64(jobs), limit)
 }
 
 // cellDone reports whether a cell finished (done.json is written last, after every table).

@@ -471,6 +471,34 @@ func TestBadInput(t *testing.T) {
 			return []string{"analyze", e.run(false), "--sites", "blocks.3.hook_resid_post"}
 		}, code: 1, want: []string{"blocks.3.hook_resid_post", "not in"}, writes: true},
 
+		// Issue 12, case 9.
+		{name: "sweep --out empty", setup: func(e badEnv) []string { return []string{"sweep", e.spec(okSpec), "--out", ""} }, code: 2, want: []string{`--out ""`}},
+		{name: "plan --out empty", setup: func(e badEnv) []string { return []string{"plan", e.spec(okSpec), "--out", ""} }, code: 2, want: []string{`--out ""`}},
+		{name: "analyze a partial sweep", setup: damaged(false, func(e badEnv, run string) {
+			os.Remove(filepath.Join(run, "cells", "addition-d8-L1-H2-s1", "done.json"))
+		}), code: 0, want: []string{"partial sweep", "finished=1", "cells=2"}, writes: true},
+		// Case 10: resources bounded before any work.
+		{name: "probe.examples 1e8", setup: specCase("task: {name: addition}\ntrain: {steps: 5}\nprobe: {examples: 100000000}\n"), code: 2, want: []string{"probe.examples 100000000", "needs ~", "this machine has"}},
+		{name: "batch_size 1e9", setup: specCase("task: {name: addition}\ntrain: {steps: 5, batch_size: 1000000000}\n"), code: 2, want: []string{"batch_size 1000000000", "needs ~", "this machine has"}},
+		{name: "d_model 2^20", setup: specCase("task: {name: addition}\nmodel: {d_model: [1048576]}\ntrain: {steps: 5}\n"), code: 2, want: []string{"d1048576", "needs ~", "this machine has"}},
+		{name: "n_ctx 65536", setup: specCase("task: {name: induction, params: {n_ctx: 65536}}\nmodel: {d_model: [8], n_heads: [2]}\ntrain: {steps: 5}\nprobe: {examples: 8}\n"), code: 2, want: []string{"needs ~", "this machine has"}},
+		{name: "spec from /dev/zero", setup: func(e badEnv) []string { return []string{"sweep", "/dev/zero", "--out", filepath.Join(e.dir, "runs")} }, code: 2, want: []string{"/dev/zero", "larger than"}},
+		{name: "train --seeds 1e8", setup: func(e badEnv) []string { return []string{"train", "--task", "addition", "--seeds", "100000000"} }, code: 2, want: []string{"100000000 seeds", "needs ~", "this machine has"}},
+		{name: "sweep --jobs 1e7 on a finished sweep", setup: func(e badEnv) []string {
+			e.run(true)
+			return []string{"sweep", e.spec(badSpec), "--out", filepath.Join(e.dir, "runs"), "--jobs", "10000000"}
+		}, code: 0, want: []string{"jobs=1"}},
+		{name: "analyze --jobs 1e8", setup: func(e badEnv) []string {
+			return []string{"analyze", e.run(false), "--jobs", "100000000"}
+		}, code: 0, writes: true},
+		// Case 13: messages that name what is wrong.
+		{name: "a sweep that differs only in ensemble", setup: func(e badEnv) []string {
+			e.run(true)
+			return []string{"sweep", e.spec(badSpec + "ensemble: 1\n"), "--out", filepath.Join(e.dir, "runs")}
+		}, code: 1, want: []string{"different sweep", "ensemble: 0 in the folder, 1 in this spec"}},
+		{name: "analyze --probe-c inf", setup: func(e badEnv) []string { return []string{"analyze", e.run(true), "--probe-c", "inf"} }, code: 2, want: []string{"--probe-c +Inf"}},
+		{name: "analyze --sites with an empty name", setup: func(e badEnv) []string { return []string{"analyze", e.run(true), "--sites", ","} }, code: 2, want: []string{`--sites ","`, "empty site name"}},
+
 		// report.
 		{name: "report on a folder that is not a run folder", setup: func(e badEnv) []string {
 			os.MkdirAll(filepath.Join(e.dir, "notrun"), 0o755)

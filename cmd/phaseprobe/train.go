@@ -86,6 +86,14 @@ func runTrain(ctx context.Context, args []string, stdout io.Writer) error {
 	if *evalN < 1 {
 		return usagef("--eval-examples %d: must be at least 1", *evalN)
 	}
+	// Estimate before allocating anything: a shape or --seeds far beyond the machine is refused.
+	est := cfg
+	est.DVocab, est.NCtx = task.VocabSize(), task.SeqLen()
+	need := max(train.EstimateMemory(est, *nSeeds, *batch, true), train.EstimateMemory(est, *nSeeds, *evalN, false))
+	if err := train.CheckMemory(fmt.Sprintf("training %d seeds of d_model %d, n_layers %d (batch %d, %d eval examples)", *nSeeds, cfg.DModel, cfg.NLayers, *batch, *evalN),
+		need, train.MachineMemory()); err != nil {
+		return usageError{err.Error()}
+	}
 	seeds := make([]uint64, *nSeeds)
 	for i := range seeds {
 		seeds[i] = *seed + uint64(i)
