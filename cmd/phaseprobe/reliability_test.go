@@ -208,3 +208,30 @@ func TestResumeAfterAMissingCheckpoint(t *testing.T) {
 		}
 	}
 }
+
+// TestTrainInterruptedSaysNothingSaved (issue 12, case 13): SIGTERM during `train` exits 130 and
+// does not claim that work was saved (train keeps no checkpoints and cannot resume).
+func TestTrainInterruptedSaysNothingSaved(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains a model")
+	}
+	c := cli("train", "--task", "addition", "--param", "digits=2", "--d-model", "16", "--n-heads", "2", "--n-layers", "1", "--steps", "1000000")
+	var errb bytes.Buffer
+	c.Stderr = &errb
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1500 * time.Millisecond)
+	c.Process.Signal(syscall.SIGTERM)
+	c.Wait()
+	msg := errb.String()
+	if code := c.ProcessState.ExitCode(); code != 130 {
+		t.Fatalf("exit %d, want 130\n%s", code, msg)
+	}
+	if strings.Contains(msg, "saved") && !strings.Contains(msg, "nothing was saved") || strings.Contains(msg, "rerun the same command to resume") {
+		t.Errorf("train claims its work is saved:\n%s", msg)
+	}
+	if !strings.Contains(msg, "nothing was saved") {
+		t.Errorf("train does not say that nothing was saved:\n%s", msg)
+	}
+}
