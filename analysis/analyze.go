@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 
 	"github.com/phaseprobe/phaseprobe/data"
@@ -49,6 +48,7 @@ func Analyze(ctx context.Context, runDir string, opt Options) (Summary, error) {
 		return sum, fmt.Errorf("%s: no finished cells yet (no cells/*/done.json)", runDir)
 	}
 	sum.Cells = len(ready)
+	cellJobs := min(opt.Jobs, len(ready)) // no more workers than cells (the sweep-level stage has work for opt.Jobs)
 
 	// Stage 1: internal metrics per cell.
 	var mu sync.Mutex
@@ -60,7 +60,7 @@ func Analyze(ctx context.Context, runDir string, opt Options) (Summary, error) {
 	work := make(chan string)
 	var wg sync.WaitGroup
 	done := 0
-	for range opt.Jobs {
+	for range cellJobs {
 		wg.Go(func() {
 			for d := range work {
 				skipped, n, err := analyzeCellDir(d, next[d], opt)
@@ -100,7 +100,7 @@ func Analyze(ctx context.Context, runDir string, opt Options) (Summary, error) {
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
 		return sum, err
 	}
-	removeTemps(outDir, "")
+	removeTemps(runDir, outDir, "")
 	curves, diverged, err := mergeMetrics(ready, filepath.Join(outDir, data.AllMetricsFile))
 	if err != nil {
 		return sum, err
@@ -187,7 +187,7 @@ func analyzeCellDir(dir, nextWidth string, opt Options) (skipped bool, rows int,
 			}
 		}
 	}
-	removeTemps(dir, data.InternalMetricsFile)
+	removeTemps(filepath.Dir(filepath.Dir(dir)), dir, data.InternalMetricsFile)
 	ci, err := readCellInputs(dir)
 	if err != nil {
 		return false, 0, err
@@ -235,16 +235,10 @@ func mean(v []float64) float64 {
 	return s / float64(n)
 }
 
-// removeTemps deletes the temporary files ("<name>.tmp-*") that a killed analysis left in dir,
-// those of one table if name is set.
-func removeTemps(dir, name string) {
-	entries, _ := os.ReadDir(dir)
-	for _, e := range entries {
-		if strings.HasPrefix(e.Name(), name) && strings.Contains(e.Name(), ".tmp-") {
-			os.Remove(filepath.Join(dir, e.Name()))
-		}
-	}
-}
+// removeTemps deletes the temporary files that a killed analysis left in dir (a cell folder or
+// analysis/ of runDir), those of one table if name is set: only phaseprobe's own (data.IsTemp), and
+// none when dir is a link out of runDir.
+func removeTemps(runDir, dir, name string) { data.RemoveTemps(runDir, dir, name) }
 
 // errStop ends a ReadTable early.
 var errStop = errors.New("stop")

@@ -6,10 +6,12 @@
 package analysis
 
 import (
+	"encoding/json"
 	"fmt"
 	"hash/fnv"
 	"math"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -124,6 +126,9 @@ func readCellInputs(dir string) (*cellInputs, error) {
 	}); err != nil {
 		return nil, err
 	}
+	if err := checkNotEmpty(dir, ci.coords.Cell); err != nil {
+		return nil, err
+	}
 	seen := map[int64]bool{}
 	if _, err := data.ReadTable(filepath.Join(dir, data.MetricsFile), func(rows []data.MetricRow) error {
 		for _, r := range rows {
@@ -141,6 +146,46 @@ func readCellInputs(dir string) (*cellInputs, error) {
 	}
 	slices.Sort(ci.steps)
 	return ci, nil
+}
+
+// checkNotEmpty: the tables a phaseprobe capture always fills must have rows. labels.parquet
+// always; activations.parquet unless config.json's probe.sites lists only attention patterns;
+// attention.parquet when probe.sites is the default or lists a pattern. An empty one would
+// silently drop the cell's internal metrics.
+func checkNotEmpty(dir, cell string) error {
+	var cfg struct {
+		Probe struct {
+			Sites []string `json:"sites"`
+		} `json:"probe"`
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, "config.json"))
+	if err != nil || json.Unmarshal(raw, &cfg) != nil {
+		return nil // not a phaseprobe cell: no expectation
+	}
+	acts, attn := len(cfg.Probe.Sites) == 0, len(cfg.Probe.Sites) == 0
+	for _, s := range cfg.Probe.Sites {
+		if strings.HasSuffix(s, "hook_pattern") {
+			attn = true
+		} else {
+			acts = true
+		}
+	}
+	for _, t := range []struct {
+		file string
+		want bool
+	}{{data.LabelsFile, true}, {data.ActivationsFile, acts}, {data.AttentionFile, attn}} {
+		if !t.want {
+			continue
+		}
+		m, err := data.ReadMeta(filepath.Join(dir, t.file))
+		if err != nil {
+			return err
+		}
+		if m.Rows == 0 {
+			return fmt.Errorf("cell %s: %s has no rows (the capture wrote none or the file was replaced); rerun phaseprobe sweep for this cell", cell, filepath.Join(dir, t.file))
+		}
+	}
+	return nil
 }
 
 // siteMatrix is one site's activations at one step: rows are (example, pos) pairs in file order.

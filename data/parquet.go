@@ -88,7 +88,7 @@ func WriteTable[T TableRow](path string, meta Meta, rows []T, opts ...WriteOptio
 // which must be valid JSON; empty writes "null"). Columns are zstd-compressed; list<float32>
 // columns are byte-stream-split encoded and string columns dictionary encoded, as T's tags say.
 //
-// The file is written to path+".tmp-<random>" in the same folder, which must exist. Call Close to
+// The file is written to path+".tmp-phaseprobe-<random>" (TempPattern) in the same folder, which must exist. Call Close to
 // finish the file, or Abort to drop it; `defer w.Abort()` after a successful CreateTable is safe
 // because Abort does nothing after Close.
 func CreateTable[T TableRow](path string, meta Meta, opts ...WriteOption) (*TableWriter[T], error) {
@@ -104,7 +104,7 @@ func CreateTable[T TableRow](path string, meta Meta, opts ...WriteOption) (*Tabl
 		return nil, fmt.Errorf("create %s: config is not valid JSON", path)
 	}
 	var zero T
-	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp-*")
+	f, err := os.CreateTemp(filepath.Dir(path), TempPattern(filepath.Base(path), false))
 	if err != nil {
 		return nil, fmt.Errorf("create %s: %w", path, err)
 	}
@@ -248,7 +248,8 @@ func BatchRows(n int) ReadOption {
 // KeySchemaVersion is not SchemaVersion, when its KeyTable is not T's TableName, or when a
 // column of T is missing or has an incompatible type (see docs/tables.md for what files written
 // by other tools must look like). A file without phaseprobe metadata is read if its columns
-// match. It returns the file's metadata.
+// match. A table in a cell's folder (runs/<sweep>/cells/<cell>/) must belong to that cell: its
+// metadata and every row that carries Coords must name it. It returns the file's metadata.
 func ReadTable[T TableRow](path string, fn func(rows []T) error, opts ...ReadOption) (meta Meta, err error) {
 	cfg := readConfig{batchRows: DefaultBatchRows}
 	for _, o := range opts {
@@ -266,6 +267,10 @@ func ReadTable[T TableRow](path string, fn func(rows []T) error, opts ...ReadOpt
 	if err := checkMeta(path, meta, zero.TableName()); err != nil {
 		return meta, err
 	}
+	if err := checkCellMeta(path, meta); err != nil {
+		return meta, err
+	}
+	wantCell := folderCell(path)
 	conv, err := readPlan(path, parquet.SchemaOf(zero), pf.Schema())
 	if err != nil {
 		return meta, err
@@ -290,6 +295,14 @@ func ReadTable[T TableRow](path string, fn func(rows []T) error, opts ...ReadOpt
 		for {
 			clear(batch) // fresh vectors for every batch, so fn may keep the rows it got
 			n, rerr := r.Read(batch)
+			if wantCell != "" {
+				for j := range batch[:n] {
+					if err := checkCellRow(path, wantCell, any(batch[j])); err != nil {
+						r.Close()
+						return meta, err
+					}
+				}
+			}
 			if n > 0 {
 				inFn = true
 				ferr := fn(batch[:n])

@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 
 	"github.com/gomlx/gomlx/pkg/core/tensors"
+
+	"github.com/phaseprobe/phaseprobe/data"
 )
 
 // Checkpoint file format (one file per member and step, little-endian):
@@ -66,16 +68,17 @@ func (t *Trainer) SaveCheckpoint(path string, k, totalSteps int, dataRNG []byte,
 	return WriteFileAtomic(path, buf.Bytes())
 }
 
-// WriteFileAtomic writes data to a temporary file beside path, syncs it and renames it over path.
-func WriteFileAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+// WriteFileAtomic writes content to a temporary file beside path (data.TempPattern), syncs it and
+// renames it over path.
+func WriteFileAtomic(path string, content []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), data.TempPattern(filepath.Base(path), true))
 	if err != nil {
 		return err
 	}
 	tmp := f.Name()
 	err = f.Chmod(0o644) // CreateTemp makes files private; run folders are shared (clusters)
 	if err == nil {
-		_, err = f.Write(data)
+		_, err = f.Write(content)
 	}
 	if err == nil {
 		err = f.Sync()

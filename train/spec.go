@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
+	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
@@ -97,15 +99,27 @@ type SlurmSpec struct {
 const (
 	MaxLayers      = 1024   // model.n_layers
 	MaxCheckpoints = 100000 // checkpoints.count and the length of checkpoints.steps
+	MaxSpecBytes   = 1 << 20
 )
 
 var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 
+// digitsRE matches an integer literal too large for YAML's integers (it reads it as a float).
+var digitsRE = regexp.MustCompile(`^[-+]?[0-9]+$`)
+
 // LoadSpec reads and validates a YAML spec file.
 func LoadSpec(path string) (Spec, error) {
-	raw, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return Spec{}, err
+	}
+	defer f.Close()
+	raw, err := io.ReadAll(io.LimitReader(f, MaxSpecBytes+1))
+	if err != nil {
+		return Spec{}, fmt.Errorf("%s: %w", path, err)
+	}
+	if len(raw) > MaxSpecBytes {
+		return Spec{}, fmt.Errorf("%s: larger than %d bytes; a sweep spec is a short YAML file", path, MaxSpecBytes)
 	}
 	s, err := ParseSpec(raw)
 	if err != nil {
@@ -134,7 +148,140 @@ func ParseSpec(raw []byte) (Spec, error) {
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
 		return s, errors.New("spec: more than one YAML document")
 	}
+	var root yaml.Node
+	if err := yaml.Unmarshal(raw, &root); err != nil {
+		return s, fmt.Errorf("spec: %s", strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	w := written{zero: map[string]bool{}, empty: map[string]bool{}}
+	if err := w.walk(&root, reflect.TypeFor[Spec](), ""); err != nil {
+		return s, err
+	}
+	// What a spec writes is used as written: an empty grid or a 0 that the Go API reads as "the
+	// default" is refused, or (weight decay, clipping) means off. An absent field takes the default.
+	for _, f := range []string{"model.d_model", "model.n_layers", "model.n_heads", "seeds"} {
+		if w.empty[f] {
+			return s, fmt.Errorf("spec: %s: empty list; give at least one value, or leave the field out for the default", f)
+		}
+	}
+	const opt = "train.optimizer."
+	for _, f := range []string{"lr", "eps"} {
+		if w.zero[opt+f] {
+			return s, fmt.Errorf("spec: %s%s: 0: must be positive", opt, f)
+		}
+	}
+	for _, f := range []string{"beta1", "beta2"} {
+		if w.zero[opt+f] {
+			return s, fmt.Errorf("spec: %s%s: 0 is not supported (phaseprobe's optimizer needs %s in (0, 1))", opt, f, f)
+		}
+	}
+	if w.zero[opt+"min_lr_frac"] {
+		return s, fmt.Errorf("spec: %smin_lr_frac: 0: must be in (0, 1]", opt)
+	}
+	if w.zero[opt+"weight_decay"] {
+		s.Train.Optimizer.WeightDecay = -1 // off
+	}
+	if w.zero[opt+"grad_clip"] {
+		s.Train.Optimizer.GradClip = -1 // off
+	}
 	return s.Resolve()
+}
+
+// written records what a YAML spec writes, which the decoded Spec cannot tell apart from an
+// absent field: numbers written as 0 and lists written empty (by field path).
+type written struct {
+	zero, empty map[string]bool
+}
+
+// walk checks every scalar that goes into an integer field of t: it must be a YAML integer (8.5,
+// 1.99 and 2^64, which YAML reads as a float and the decoder would truncate, are refused) that
+// fits the field. It records zeros and empty lists on the way.
+func (w written) walk(n *yaml.Node, t reflect.Type, path string) error {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch n.Kind {
+	case yaml.DocumentNode:
+		for _, c := range n.Content {
+			if err := w.walk(c, t, path); err != nil {
+				return err
+			}
+		}
+		return nil
+	case yaml.AliasNode:
+		return w.walk(n.Alias, t, path)
+	}
+	switch t.Kind() {
+	case reflect.Struct:
+		if n.Kind != yaml.MappingNode {
+			return nil // the decoder has already refused it
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			key := n.Content[i].Value
+			for j := range t.NumField() {
+				f := t.Field(j)
+				if name, _, _ := strings.Cut(f.Tag.Get("yaml"), ","); name == key {
+					p := key
+					if path != "" {
+						p = path + "." + key
+					}
+					if err := w.walk(n.Content[i+1], f.Type, p); err != nil {
+						return err
+					}
+				}
+			}
+		}
+	case reflect.Slice:
+		if n.Kind != yaml.SequenceNode {
+			return nil
+		}
+		if len(n.Content) == 0 {
+			w.empty[path] = true
+		}
+		for j, c := range n.Content {
+			if err := w.walk(c, t.Elem(), fmt.Sprintf("%s[%d]", path, j)); err != nil {
+				return err
+			}
+		}
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		if n.Kind != yaml.ScalarNode || n.ShortTag() == "!!null" {
+			return nil
+		}
+		if n.ShortTag() != "!!int" {
+			if digitsRE.MatchString(n.Value) {
+				return fmt.Errorf("spec: line %d: %s: %s: out of range", n.Line, path, n.Value)
+			}
+			return fmt.Errorf("spec: line %d: %s: %s: must be an integer", n.Line, path, n.Value)
+		}
+		var v any
+		if err := n.Decode(&v); err != nil {
+			return fmt.Errorf("spec: line %d: %s: %s: %v", n.Line, path, n.Value, err)
+		}
+		field := reflect.New(t).Elem()
+		unsigned := field.CanUint()
+		ok := false
+		switch x := v.(type) {
+		case int:
+			ok = !unsigned && !field.OverflowInt(int64(x)) || unsigned && x >= 0 && !field.OverflowUint(uint64(x))
+		case uint64:
+			ok = unsigned && !field.OverflowUint(x)
+		}
+		if !ok {
+			return fmt.Errorf("spec: line %d: %s: %s: out of range", n.Line, path, n.Value)
+		}
+		if n.Value == "0" {
+			w.zero[path] = true
+		}
+	case reflect.Float32, reflect.Float64:
+		if n.Kind != yaml.ScalarNode {
+			return nil
+		}
+		var x float64
+		if n.Decode(&x) == nil && x == 0 {
+			w.zero[path] = true
+		}
+	}
+	return nil
 }
 
 // yamlErrRE matches yaml's type errors: a value of the wrong type or an unknown field.
@@ -253,6 +400,9 @@ func (s Spec) Resolve() (Spec, error) {
 	}
 	seenSeed := map[uint64]bool{}
 	for _, x := range s.Seeds {
+		if x > math.MaxInt64 {
+			return fail("seeds", "%d: must be at most 2^63-1 (the int64 seed column of every table)", x)
+		}
 		if seenSeed[x] {
 			return fail("seeds", "%d listed twice", x)
 		}

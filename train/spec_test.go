@@ -80,3 +80,27 @@ func TestParseSpecErrorsNameTheField(t *testing.T) {
 		})
 	}
 }
+
+// TestWrittenZeroMeansOff (issue 12, case 2): weight_decay 0 and grad_clip 0 written in a spec
+// switch decay and clipping off (stored as -1, the documented "off"); left out, they take the
+// defaults 0.01 and 1 (optim.go).
+func TestWrittenZeroMeansOff(t *testing.T) {
+	base := "task: {name: addition}\ntrain: {steps: 5, optimizer: {%s}}\n"
+	for _, c := range []struct {
+		opt      string
+		wd, clip float64
+	}{
+		{"lr: 0.01", 0.01, 1},
+		{"weight_decay: 0", -1, 1},
+		{"grad_clip: 0", 0.01, -1},
+		{"weight_decay: 0.0, grad_clip: -0.0", -1, -1},
+	} {
+		s, err := ParseSpec([]byte(strings.Replace(base, "%s", c.opt, 1)))
+		if err != nil {
+			t.Fatalf("%s: %v", c.opt, err)
+		}
+		if o := s.Train.Optimizer; o.WeightDecay != c.wd || o.GradClip != c.clip {
+			t.Errorf("%s: weight_decay %g grad_clip %g, want %g and %g", c.opt, o.WeightDecay, o.GradClip, c.wd, c.clip)
+		}
+	}
+}

@@ -136,7 +136,11 @@ func PrepareSweep(s Spec, out string) (string, error) {
 		a, _ := yaml.Marshal(prev)
 		b, _ := yaml.Marshal(s)
 		if !bytes.Equal(a, b) {
-			return "", fmt.Errorf("%s holds a different sweep (its resolved spec differs from this one); choose another --out or spec name, or delete the folder", path)
+			var x, y any
+			_ = yaml.Unmarshal(a, &x)
+			_ = yaml.Unmarshal(b, &y)
+			return "", fmt.Errorf("%s holds a different sweep (its resolved spec differs from this one in %s); choose another --out or spec name, or delete the folder",
+				path, strings.Join(specDiff("", x, y), ", "))
 		}
 		return dir, nil
 	}
@@ -144,6 +148,52 @@ func PrepareSweep(s Spec, out string) (string, error) {
 		return "", err
 	}
 	return dir, nil
+}
+
+// specDiff lists the paths ("ensemble: 4 → 1", "train.steps: 20 → 30") where two decoded YAML
+// values differ.
+func specDiff(path string, old, new any) []string {
+	om, ok1 := old.(map[string]any)
+	nm, ok2 := new.(map[string]any)
+	if ok1 && ok2 {
+		keys := map[string]bool{}
+		for k := range om {
+			keys[k] = true
+		}
+		for k := range nm {
+			keys[k] = true
+		}
+		var names []string
+		for k := range keys {
+			names = append(names, k)
+		}
+		sort.Strings(names)
+		var out []string
+		for _, k := range names {
+			p := k
+			if path != "" {
+				p = path + "." + k
+			}
+			out = append(out, specDiff(p, om[k], nm[k])...)
+		}
+		return out
+	}
+	a, _ := yaml.Marshal(old)
+	b, _ := yaml.Marshal(new)
+	if bytes.Equal(a, b) {
+		return nil
+	}
+	show := func(raw []byte) string {
+		v := strings.TrimSpace(string(raw))
+		if len(v) > 60 || strings.Contains(v, "\n") {
+			v = strings.Join(strings.Fields(v), " ")
+			if len(v) > 60 {
+				v = v[:57] + "..."
+			}
+		}
+		return v
+	}
+	return []string{fmt.Sprintf("%s: %s in the folder, %s in this spec", path, show(a), show(b))}
 }
 
 // RunSweep trains every cell of the spec (those not finished yet), saving checkpoints on the
@@ -167,10 +217,6 @@ func RunSweep(ctx context.Context, b *Backend, s Spec, opt SweepOptions) error {
 		}
 		cells = slices.DeleteFunc(cells, func(c Cell) bool { return !slices.Contains(opt.Only, c.ID) })
 	}
-	dir, err := PrepareSweep(s, opt.Out)
-	if err != nil {
-		return err
-	}
 	k := opt.Ensemble
 	if k == 0 {
 		k = s.Ensemble
@@ -179,7 +225,37 @@ func RunSweep(ctx context.Context, b *Backend, s Spec, opt SweepOptions) error {
 		k = DefaultEnsemble(b)
 	}
 	groups := Groups(cells, k)
-	jobs := max(opt.Jobs, 1)
+	jobs := min(max(opt.Jobs, 1), max(len(groups), 1)) // no more workers than ensembles
+	if err := sweepMemory(s, groups, jobs, MachineMemory()); err != nil {
+		return err
+	}
+	// One writer per run folder: a sweep of the whole grid locks it exclusively; a sweep of some
+	// cells (a Slurm array task) locks it shared and each of its cells exclusively.
+	dir := SweepDir(opt.Out, s)
+	if err := os.MkdirAll(filepath.Join(dir, "cells"), 0o755); err != nil {
+		return fmt.Errorf("create run folder: %w", err)
+	}
+	lock, err := data.LockDir(dir, len(opt.Only) == 0, "sweep")
+	if err != nil {
+		return err
+	}
+	defer lock.Unlock()
+	if len(opt.Only) > 0 {
+		for _, c := range cells {
+			cd := CellDir(dir, c.ID)
+			if err := os.MkdirAll(cd, 0o755); err != nil {
+				return err
+			}
+			cl, err := data.LockDir(cd, true, "sweep --cells")
+			if err != nil {
+				return err
+			}
+			defer cl.Unlock()
+		}
+	}
+	if _, err := PrepareSweep(s, opt.Out); err != nil {
+		return err
+	}
 	log.Info("sweep", "dir", dir, "cells", len(cells), "ensembles", len(groups), "ensemble_size", k, "jobs", jobs, "backend", b.String())
 	work := make(chan Group)
 	var wg sync.WaitGroup
@@ -210,28 +286,41 @@ func RunSweep(ctx context.Context, b *Backend, s Spec, opt SweepOptions) error {
 	return errors.Join(errs...)
 }
 
+// sweepMemory refuses a sweep whose jobs ensembles at once would need more than limit bytes
+// (EstimateMemory of the largest training step and probe-set capture).
+func sweepMemory(s Spec, groups []Group, jobs int, limit float64) error {
+	need, label := 0.0, ""
+	for _, g := range groups {
+		tr := EstimateMemory(g.Model, len(g.Cells), s.Train.BatchSize, true)
+		ev := EstimateMemory(g.Model, len(g.Cells), s.Probe.Examples, false)
+		if m := max(tr, ev); m > need {
+			need, label = m, g.Label()
+		}
+	}
+	return CheckMemory(fmt.Sprintf("ensemble %s (batch_size %d, probe.examples %d) × %d jobs", label, s.Train.BatchSize, s.Probe.Examples, jobs), need*float64(jobs), limit)
+}
+
 // cellDone reports whether a cell finished (done.json is written last, after every table).
 func cellDone(cellDir string) bool {
 	_, err := os.Stat(filepath.Join(cellDir, "done.json"))
 	return err == nil
 }
 
-// latestCommonCheckpoint is the largest scheduled step at which every cell of the group has a
-// readable checkpoint (-1 if none).
+// latestCommonCheckpoint is the step to resume a group from: the largest scheduled step up to
+// which every cell of the group has a readable checkpoint at every scheduled step (-1 if none).
+// A gap (a checkpoint deleted, or one that fails its checksum) ends the series there, so the cells
+// are retrained from the last good checkpoint before it and no step's losses or tables go missing.
 func latestCommonCheckpoint(dirs []string, schedule []int) int {
-	for i := len(schedule) - 1; i >= 0; i-- {
-		ok := true
+	at := -1
+	for _, step := range schedule {
 		for _, d := range dirs {
-			if _, err := ReadCheckpointHeader(checkpointPath(d, schedule[i])); err != nil {
-				ok = false
-				break
+			if _, err := ReadCheckpointHeader(checkpointPath(d, step)); err != nil {
+				return at
 			}
 		}
-		if ok {
-			return schedule[i]
-		}
+		at = step
 	}
-	return -1
+	return at
 }
 
 func runGroup(ctx context.Context, b *Backend, s Spec, dir string, g Group, opt SweepOptions, log *slog.Logger) error {
@@ -255,7 +344,7 @@ func runGroup(ctx context.Context, b *Backend, s Spec, dir string, g Group, opt 
 	for i, c := range todo {
 		dirs[i] = CellDir(dir, c.ID)
 		seeds[i] = c.Seed
-		removeStaleTemps(dirs[i])
+		removeStaleTemps(dir, dirs[i])
 		if err := os.MkdirAll(filepath.Join(dirs[i], "checkpoints"), 0o755); err != nil {
 			return err
 		}
@@ -363,16 +452,10 @@ func checkpointSteps(cellDir string) []int {
 	return out
 }
 
-// removeStaleTemps deletes temporary files a killed run left in a cell's folder (tables and
-// checkpoints are written as "<name>.tmp-*" or ".<name>.tmp-*" and renamed when complete). Only the
-// process that runs the cell calls it, so no live writer's file is removed.
-func removeStaleTemps(cellDir string) {
-	for _, d := range []string{cellDir, filepath.Join(cellDir, "checkpoints")} {
-		entries, _ := os.ReadDir(d)
-		for _, e := range entries {
-			if strings.Contains(e.Name(), ".tmp-") {
-				os.Remove(filepath.Join(d, e.Name()))
-			}
-		}
-	}
+// removeStaleTemps deletes the temporary files a killed run left in a cell's folder and its
+// checkpoints/ (only phaseprobe's own, data.IsTemp; never outside the sweep folder). The caller
+// holds the cell's lock, so no live writer's file is removed.
+func removeStaleTemps(sweepDir, cellDir string) {
+	data.RemoveTemps(sweepDir, cellDir, "")
+	data.RemoveTemps(sweepDir, filepath.Join(cellDir, "checkpoints"), "")
 }

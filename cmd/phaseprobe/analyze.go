@@ -5,12 +5,15 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 
 	"github.com/phaseprobe/phaseprobe/analysis"
+	"github.com/phaseprobe/phaseprobe/data"
+	"github.com/phaseprobe/phaseprobe/train"
 )
 
 func runAnalyze(ctx context.Context, args []string, stdout io.Writer) error {
@@ -30,13 +33,24 @@ func runAnalyze(ctx context.Context, args []string, stdout io.Writer) error {
 	if st, err := os.Stat(filepath.Join(dir, "cells")); err != nil || !st.IsDir() {
 		return usagef("%s is not a run folder: it has no cells/ (give runs/<sweep>)", dir)
 	}
-	if *jobs < 1 || *folds < 2 || !(*c > 0) {
-		return usagef("--jobs must be >= 1, --probe-folds >= 2 and --probe-c > 0")
+	if *jobs < 1 || *folds < 2 || !(*c > 0) || math.IsInf(*c, 0) {
+		return usagef("--jobs must be >= 1, --probe-folds >= 2 and --probe-c a finite number > 0 (got --probe-c %g)", *c)
 	}
 	var siteList []string
 	if *sites != "" {
 		siteList = strings.Split(*sites, ",")
+		for _, s := range siteList {
+			if strings.TrimSpace(s) == "" {
+				return usagef("--sites %q: an empty site name; give comma-separated names such as blocks.0.hook_resid_post", *sites)
+			}
+		}
 	}
+	// analyze writes into every cell and analysis/: it is the run folder's only writer meanwhile.
+	lock, err := data.LockDir(dir, true, "analyze")
+	if err != nil {
+		return err
+	}
+	defer lock.Unlock()
 	prog := newProgress(os.Stderr)
 	sum, err := analysis.Analyze(ctx, dir, analysis.Options{Jobs: *jobs, ProbeFolds: *folds, ProbeC: *c, Seed: *seed, Sites: siteList,
 		Progress: func(cell string, done, total int) { prog.Update("analyze", done, total, cell) }})
@@ -49,8 +63,24 @@ func runAnalyze(ctx context.Context, args []string, stdout io.Writer) error {
 		verdicts = append(verdicts, fmt.Sprintf("%s %d", v, n))
 	}
 	sort.Strings(verdicts)
+	if total := sweepCells(dir); sum.Cells < total {
+		slog.Warn("partial sweep: the analysis covers only the finished cells", "finished", sum.Cells, "cells", total,
+			"hint", "rerun phaseprobe sweep to finish the others, then analyze again")
+	}
 	slog.Info("analysis", "cells", sum.Cells, "reused", sum.Skipped, "diverged", sum.Diverged, "internal_rows", sum.InternalRows,
 		"curves", sum.Transitions, "abrupt", sum.Abrupt, "verdict_rows", sum.VerdictRows, "verdicts", verdicts)
 	fmt.Fprintln(stdout, filepath.Join(dir, "analysis"))
 	return nil
+}
+
+// sweepCells is the number of cells of the sweep in dir: of its sweep.yaml, or (a folder written
+// by another tool) its cell folders.
+func sweepCells(dir string) int {
+	if spec, err := train.LoadSpec(filepath.Join(dir, "sweep.yaml")); err == nil {
+		if cells, err := spec.Cells(); err == nil {
+			return len(cells)
+		}
+	}
+	dirs, _ := data.CellDirs(dir)
+	return len(dirs)
 }

@@ -61,6 +61,9 @@ func snapshot(t *testing.T, dir string) map[string]fileState {
 			st.sum = sha256.Sum256(raw)
 		}
 		rel, _ := filepath.Rel(dir, p)
+		if d.Name() == data.LockFile {
+			return nil // the run folder's lock (its holder's pid) is phaseprobe's bookkeeping, not output
+		}
 		out[rel] = st
 		return nil
 	})
@@ -168,6 +171,20 @@ func (e badEnv) run(analysed bool) string {
 
 const cell0 = "cells/addition-d8-L1-H2-s0"
 
+// emptyTable replaces a table of cell0 with a valid table of no rows and the same metadata.
+func emptyTable[T data.TableRow](file string) func(e badEnv, run string) {
+	return func(e badEnv, run string) {
+		path := filepath.Join(run, cell0, file)
+		meta, err := data.ReadMeta(path)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		if err := data.WriteTable[T](path, meta, nil); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+}
+
 // TestBadInput runs phaseprobe on bad input of every kind: each case exits non-zero (2 for usage and
 // input errors found before any work, 1 for failures found while working), names the offending
 // file, field or value on stderr, and leaves what was already written as it was (every file of the
@@ -268,6 +285,24 @@ func TestBadInput(t *testing.T) {
 		{name: "probe position outside the sequence", setup: specCase("task: {name: addition}\ntrain: {steps: 5}\nprobe: {positions: [100]}\n"), code: 2, want: []string{"probe.positions", "100"}},
 		{name: "unknown probe split", setup: specCase("task: {name: addition}\ntrain: {steps: 5}\nprobe: {split: valid}\n"), code: 2, want: []string{"probe.split", `"valid"`}},
 		{name: "negative ensemble", setup: specCase(okSpec + "ensemble: -1\n"), code: 2, want: []string{"ensemble", "-1"}},
+		// Issue 12, case 1: integer fields refuse fractions and values out of range (YAML reads them
+		// as floats, which the decoder truncated).
+		{name: "fractional d_model", setup: specCase("task: {name: addition}\nmodel: {d_model: [8.5], n_heads: [2]}\ntrain: {steps: 5}\n"), code: 2, want: []string{"model.d_model[0]", "8.5", "integer"}},
+		{name: "fractional steps", setup: specCase("task: {name: addition}\ntrain: {steps: 10.9}\n"), code: 2, want: []string{"train.steps", "10.9", "integer"}},
+		{name: "fractional batch_size", setup: specCase("task: {name: addition}\ntrain: {steps: 5, batch_size: 8.7}\n"), code: 2, want: []string{"train.batch_size", "8.7", "integer"}},
+		{name: "fractional seeds", setup: specCase("task: {name: addition}\ntrain: {steps: 5}\nseeds: [0.5, 1.99]\n"), code: 2, want: []string{"seeds[0]", "0.5", "integer"}},
+		{name: "seed 2^64", setup: specCase("task: {name: addition}\ntrain: {steps: 5}\nseeds: [18446744073709551616]\n"), code: 2, want: []string{"seeds[0]", "18446744073709551616"}},
+		{name: "seed beyond the int64 column", setup: specCase("task: {name: addition}\ntrain: {steps: 5}\nseeds: [9223372036854775808]\n"), code: 2, want: []string{"seeds", "9223372036854775808", "2^63-1"}},
+		// Case 2: a written 0 is not "the default".
+		{name: "lr 0", setup: specCase("task: {name: addition}\ntrain: {steps: 5, optimizer: {lr: 0}}\n"), code: 2, want: []string{"train.optimizer.lr", "0", "positive"}},
+		{name: "lr -0.0", setup: specCase("task: {name: addition}\ntrain: {steps: 5, optimizer: {lr: -0.0}}\n"), code: 2, want: []string{"train.optimizer.lr", "positive"}},
+		{name: "beta1 0", setup: specCase("task: {name: addition}\ntrain: {steps: 5, optimizer: {beta1: 0}}\n"), code: 2, want: []string{"train.optimizer.beta1", "0"}},
+		{name: "train --lr 0", setup: func(e badEnv) []string { return []string{"train", "--task", "addition", "--lr", "0"} }, code: 2, want: []string{"--lr 0", "positive"}},
+		{name: "train --grad-clip nan", setup: func(e badEnv) []string { return []string{"train", "--task", "addition", "--grad-clip", "nan"} }, code: 2, want: []string{"--grad-clip NaN", "finite"}},
+		{name: "train --weight-decay inf", setup: func(e badEnv) []string { return []string{"train", "--task", "addition", "--weight-decay", "inf"} }, code: 2, want: []string{"--weight-decay +Inf", "finite"}},
+		// Case 3: empty grids.
+		{name: "empty d_model list", setup: specCase("task: {name: addition}\nmodel: {d_model: []}\ntrain: {steps: 5}\n"), code: 2, want: []string{"model.d_model", "empty"}},
+		{name: "empty seeds list", setup: specCase("task: {name: addition}\ntrain: {steps: 5}\nseeds: []\n"), code: 2, want: []string{"seeds", "empty"}},
 		{name: "name with path traversal", setup: func(e badEnv) []string {
 			e.run(true)
 			return []string{"sweep", e.spec("name: ../../x\n" + okSpec), "--out", filepath.Join(e.dir, "runs", "fx", "cells")}
@@ -417,9 +452,52 @@ func TestBadInput(t *testing.T) {
 				e.t.Errorf("stderr does not name %q:\n%s", want, stderr)
 			}
 		}},
+		// Issue 12, case 6: another cell's table in a cell folder.
+		{name: "metrics.parquet of another cell", setup: damaged(false, func(e badEnv, run string) {
+			raw, _ := os.ReadFile(filepath.Join(run, "cells", "addition-d8-L1-H2-s1", data.MetricsFile))
+			os.WriteFile(filepath.Join(run, cell0, data.MetricsFile), raw, 0o644)
+		}), code: 1, want: []string{filepath.Join(cell0, data.MetricsFile), `"addition-d8-L1-H2-s1"`, `folder of cell "addition-d8-L1-H2-s0"`}, writes: true},
+		{name: "rows of another cell without metadata", setup: damaged(false, replaceMetrics(func(e badEnv, path string, rows []data.MetricRow) {
+			for i := range rows {
+				rows[i].Cell = "addition-d8-L1-H2-s1"
+			}
+			writeParquet(e.t, path, rows)
+		})), code: 1, want: []string{filepath.Join(cell0, data.MetricsFile), `a row names cell "addition-d8-L1-H2-s1"`}, writes: true},
+		// Case 8: zero-row tables.
+		{name: "zero-row activations", setup: damaged(false, emptyTable[data.ActivationRow](data.ActivationsFile)), code: 1, want: []string{"cell addition-d8-L1-H2-s0", filepath.Join(cell0, data.ActivationsFile), "no rows"}, writes: true},
+		{name: "zero-row attention", setup: damaged(false, emptyTable[data.AttentionRow](data.AttentionFile)), code: 1, want: []string{"cell addition-d8-L1-H2-s0", filepath.Join(cell0, data.AttentionFile), "no rows"}, writes: true},
+		{name: "zero-row labels", setup: damaged(false, emptyTable[data.LabelRow](data.LabelsFile)), code: 1, want: []string{"cell addition-d8-L1-H2-s0", filepath.Join(cell0, data.LabelsFile), "no rows"}, writes: true},
 		{name: "analyze a site not captured", setup: func(e badEnv) []string {
 			return []string{"analyze", e.run(false), "--sites", "blocks.3.hook_resid_post"}
 		}, code: 1, want: []string{"blocks.3.hook_resid_post", "not in"}, writes: true},
+
+		// Issue 12, case 9.
+		{name: "sweep --out empty", setup: func(e badEnv) []string { return []string{"sweep", e.spec(okSpec), "--out", ""} }, code: 2, want: []string{`--out ""`}},
+		{name: "plan --out empty", setup: func(e badEnv) []string { return []string{"plan", e.spec(okSpec), "--out", ""} }, code: 2, want: []string{`--out ""`}},
+		{name: "analyze a partial sweep", setup: damaged(false, func(e badEnv, run string) {
+			os.Remove(filepath.Join(run, "cells", "addition-d8-L1-H2-s1", "done.json"))
+		}), code: 0, want: []string{"partial sweep", "finished=1", "cells=2"}, writes: true},
+		// Case 10: resources bounded before any work.
+		{name: "probe.examples 1e8", setup: specCase("task: {name: addition}\ntrain: {steps: 5}\nprobe: {examples: 100000000}\n"), code: 2, want: []string{"probe.examples 100000000", "needs ~", "this machine has"}},
+		{name: "batch_size 1e9", setup: specCase("task: {name: addition}\ntrain: {steps: 5, batch_size: 1000000000}\n"), code: 2, want: []string{"batch_size 1000000000", "needs ~", "this machine has"}},
+		{name: "d_model 2^20", setup: specCase("task: {name: addition}\nmodel: {d_model: [1048576]}\ntrain: {steps: 5}\n"), code: 2, want: []string{"d1048576", "needs ~", "this machine has"}},
+		{name: "n_ctx 65536", setup: specCase("task: {name: induction, params: {n_ctx: 65536}}\nmodel: {d_model: [8], n_heads: [2]}\ntrain: {steps: 5}\nprobe: {examples: 8}\n"), code: 2, want: []string{"needs ~", "this machine has"}},
+		{name: "spec from /dev/zero", setup: func(e badEnv) []string { return []string{"sweep", "/dev/zero", "--out", filepath.Join(e.dir, "runs")} }, code: 2, want: []string{"/dev/zero", "larger than"}},
+		{name: "train --seeds 1e8", setup: func(e badEnv) []string { return []string{"train", "--task", "addition", "--seeds", "100000000"} }, code: 2, want: []string{"100000000 seeds", "needs ~", "this machine has"}},
+		{name: "sweep --jobs 1e7 on a finished sweep", setup: func(e badEnv) []string {
+			e.run(true)
+			return []string{"sweep", e.spec(badSpec), "--out", filepath.Join(e.dir, "runs"), "--jobs", "10000000"}
+		}, code: 0, want: []string{"jobs=1"}},
+		{name: "analyze --jobs 1e8", setup: func(e badEnv) []string {
+			return []string{"analyze", e.run(false), "--jobs", "100000000"}
+		}, code: 0, writes: true},
+		// Case 13: messages that name what is wrong.
+		{name: "a sweep that differs only in ensemble", setup: func(e badEnv) []string {
+			e.run(true)
+			return []string{"sweep", e.spec(badSpec + "ensemble: 1\n"), "--out", filepath.Join(e.dir, "runs")}
+		}, code: 1, want: []string{"different sweep", "ensemble: 0 in the folder, 1 in this spec"}},
+		{name: "analyze --probe-c inf", setup: func(e badEnv) []string { return []string{"analyze", e.run(true), "--probe-c", "inf"} }, code: 2, want: []string{"--probe-c +Inf"}},
+		{name: "analyze --sites with an empty name", setup: func(e badEnv) []string { return []string{"analyze", e.run(true), "--sites", ","} }, code: 2, want: []string{`--sites ","`, "empty site name"}},
 
 		// report.
 		{name: "report on a folder that is not a run folder", setup: func(e badEnv) []string {

@@ -86,6 +86,9 @@ func mainExit(args []string, stdout, stderr io.Writer) int {
 		return 0
 	case errors.Is(err, flag.ErrHelp):
 		return 0
+	case errors.Is(err, context.Canceled) && cmd.name == "train":
+		fmt.Fprintf(stderr, "phaseprobe train: interrupted; nothing was saved (train keeps no checkpoints: use phaseprobe sweep for a run that resumes)\n")
+		return 130
 	case errors.Is(err, context.Canceled):
 		fmt.Fprintf(stderr, "phaseprobe %s: interrupted; finished work is saved — rerun the same command to resume\n", cmd.name)
 		return 130

@@ -33,6 +33,9 @@ func runPlan(ctx context.Context, args []string, stdout io.Writer) error {
 	if *ensemble < 0 {
 		return usagef("--ensemble %d: must be >= 0", *ensemble)
 	}
+	if *out == "" {
+		return usagef("--out \"\": give a runs folder (e.g. --out runs)")
+	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	if !*slurm {

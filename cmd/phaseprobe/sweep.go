@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -24,6 +25,9 @@ func runSweep(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	if fs.NArg() != 1 {
 		return usagef("want exactly one spec file, got %d arguments", fs.NArg())
+	}
+	if *out == "" {
+		return usagef("--out \"\": give a runs folder (e.g. --out runs)")
 	}
 	if *jobs < 1 {
 		return usagef("--jobs %d: must be at least 1", *jobs)
@@ -62,6 +66,9 @@ func runSweep(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 	}
 	if err := train.RunSweep(ctx, b, spec, opt); err != nil {
+		if errors.Is(err, train.ErrMemory) {
+			return usageError{err.Error()}
+		}
 		return err
 	}
 	fmt.Fprintln(stdout, train.SweepDir(*out, spec))

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -85,9 +86,30 @@ func runTrain(ctx context.Context, args []string, stdout io.Writer) error {
 	if *evalN < 1 {
 		return usagef("--eval-examples %d: must be at least 1", *evalN)
 	}
+	// Estimate before allocating anything: a shape or --seeds far beyond the machine is refused.
+	est := cfg
+	est.DVocab, est.NCtx = task.VocabSize(), task.SeqLen()
+	need := max(train.EstimateMemory(est, *nSeeds, *batch, true), train.EstimateMemory(est, *nSeeds, *evalN, false))
+	if err := train.CheckMemory(fmt.Sprintf("training %d seeds of d_model %d, n_layers %d (batch %d, %d eval examples)", *nSeeds, cfg.DModel, cfg.NLayers, *batch, *evalN),
+		need, train.MachineMemory()); err != nil {
+		return usageError{err.Error()}
+	}
 	seeds := make([]uint64, *nSeeds)
 	for i := range seeds {
 		seeds[i] = *seed + uint64(i)
+	}
+	// A value given is used as given: --lr must be a positive rate (0 is not "the default"),
+	// --weight-decay and --grad-clip 0 (or negative) mean off, and NaN or ±Inf is refused.
+	for _, f := range []struct {
+		name string
+		v    float64
+	}{{"lr", *lr}, {"weight-decay", *wd}, {"grad-clip", *clip}} {
+		if math.IsNaN(f.v) || math.IsInf(f.v, 0) {
+			return usagef("--%s %g: must be a finite number", f.name, f.v)
+		}
+	}
+	if *lr == 0 {
+		return usagef("--lr 0: must be positive")
 	}
 	if !(*clip > 0) {
 		*clip = -1
