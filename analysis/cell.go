@@ -44,8 +44,9 @@ type Options struct {
 	// (default 1).
 	Jobs int
 	// Replicates is the most parametric-bootstrap replicates a curve's transition test draws
-	// (default 999: p-values down to 0.001, small enough to survive the FDR step over a sweep's
-	// curves; smooth curves stop after 10 exceedances).
+	// (default 199: p-values down to 0.005; smooth curves stop after 10 exceedances). The FDR step
+	// over a family of m curves can only pass p = 1/(Replicates+1) when at least
+	// m/(20·(Replicates+1)) of them are that small: raise it for sweeps where few curves jump.
 	Replicates int
 	// Decisions are the levels and thresholds of every verdict (default DefaultDecisions()).
 	Decisions Decisions
@@ -70,7 +71,7 @@ func (o Options) resolve() Options {
 		o.Jobs = 1
 	}
 	if o.Replicates == 0 {
-		o.Replicates = 999
+		o.Replicates = 199
 	}
 	if o.Decisions.Alpha == 0 {
 		o.Decisions = DefaultDecisions()

@@ -110,18 +110,26 @@ func testCurves(ctx context.Context, cs *curves, opt Options) (map[curveKey]*cur
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	p := make([]float64, len(res))
-	for i, r := range res {
-		p[i] = math.NaN()
-		if r.err == nil {
-			p[i] = r.test.P
+	// The FDR step runs within each kind of curve (task scorings, internal measures, controls), so
+	// the few task curves a verdict rests on are not diluted by the many internal ones.
+	q := make([]float64, len(res))
+	for _, kind := range []string{data.KindTask, data.KindInternal, data.KindControl} {
+		var idx []int
+		var p []float64
+		for i, r := range res {
+			if r.key.series.Kind == kind && r.err == nil {
+				idx, p = append(idx, i), append(p, r.test.P)
+			}
+		}
+		for j, v := range transition.BHTo(nil, p) {
+			q[idx[j]] = v
 		}
 	}
-	q := transition.BHTo(nil, p)
 	out := make(map[curveKey]*curveResult, len(res))
 	for i, r := range res {
-		r.q = q[i]
+		r.q = math.NaN()
 		if r.err == nil {
+			r.q = q[i]
 			r.abrupt = r.q <= opt.Decisions.FDRLevel
 			if r.abrupt {
 				r.main = mainJump(r.test.Jumps)

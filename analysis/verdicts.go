@@ -29,7 +29,8 @@ const (
 // the FDR level are applied.
 type Decisions struct {
 	// DecisionConfig holds α (0.05, the level of a single test) and the Benjamini–Hochberg level
-	// (0.05). The families of the FDR step are: every curve of the sweep (is there a transition);
+	// (0.05). The families of the FDR step are: the sweep's curves of one kind (task, internal,
+	// control: is there a transition);
 	// the mirage table; and, over the whole sweep, each verdict question (coupling, specificity,
 	// lead–lag per onset definition, scale).
 	DecisionConfig

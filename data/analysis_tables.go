@@ -44,7 +44,7 @@ type TransitionRow struct {
 	Series
 	Points     int32    `parquet:"points"`                // checkpoints in the curve
 	P          *float64 `parquet:"p,optional"`            // parametric-bootstrap p of "no abrupt transition"
-	Q          *float64 `parquet:"q,optional"`            // BH q over every tested curve of the sweep
+	Q          *float64 `parquet:"q,optional"`            // BH q over the sweep's tested curves of the same kind
 	Stat       *float64 `parquet:"statistic,optional"`    // likelihood-ratio statistic, jump model vs best null
 	Null       string   `parquet:"null_family,dict"`      // the best-fitting smooth null family
 	NoiseSD    *float64 `parquet:"noise_sd,optional"`     // residual noise scale used by the bootstrap

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -220,7 +221,7 @@ func TestDuckDBReadsTables(t *testing.T) {
 					cfg = `{"d_model":16}`
 				}
 				for _, f := range []string{ActivationsFile, AttentionFile, LabelsFile, MetricsFile, OutputsFile, ProbeSetFile} {
-					for _, kv := range [][2]string{{KeyConfig, cfg}, {KeySchemaVersion, "1"}, {KeyTable, strings.TrimSuffix(f, ".parquet")}} {
+					for _, kv := range [][2]string{{KeyConfig, cfg}, {KeySchemaVersion, strconv.Itoa(SchemaVersion)}, {KeyTable, strings.TrimSuffix(f, ".parquet")}} {
 						want = append(want, map[string]any{"file": f, "cell": cell, "key": kv[0], "value": kv[1]})
 					}
 				}
@@ -314,7 +315,7 @@ func duckCheckForeign(t *testing.T, exact, pandas string) {
 	if err != nil || !reflect.DeepEqual(got, want) {
 		t.Errorf("DuckDB file with pandas' types: %v\n got %+v\nwant %+v", err, got, want)
 	}
-	if meta.SchemaVersion != 1 || meta.Table != "activations" {
+	if meta.SchemaVersion != 1 || meta.Table != "activations" { // a version-1 activations file still reads
 		t.Errorf("DuckDB file with KV_METADATA: meta %+v", meta)
 	}
 }
@@ -338,14 +339,14 @@ func TestDuckDBWrittenFilesReadByGo(t *testing.T) {
 	duckQuery(t,
 		fmt.Sprintf("COPY (%s) TO %s (FORMAT parquet)", duckExact, sqlString(path("duckdb"))),
 		fmt.Sprintf("COPY (%s) TO %s (FORMAT parquet, %s)", duckPandas, sqlString(path("pandas")), duckKV),
-		fmt.Sprintf("COPY (%s) TO %s (FORMAT parquet, KV_METADATA {'phaseprobe.schema_version': '2'})", duckExact, sqlString(path("v2"))),
+		fmt.Sprintf("COPY (%s) TO %s (FORMAT parquet, KV_METADATA {'phaseprobe.schema_version': '3'})", duckExact, sqlString(path("v3"))),
 		fmt.Sprintf("COPY (SELECT * REPLACE (example + 3000000000 AS example) FROM (%s)) TO %s (FORMAT parquet)", duckPandas, sqlString(path("overflow"))),
 		fmt.Sprintf("COPY (SELECT * EXCLUDE (vector) FROM (%s)) TO %s (FORMAT parquet)", duckExact, sqlString(path("novector"))),
 		fmt.Sprintf("COPY (SELECT * REPLACE (CASE WHEN example = 2 THEN NULL ELSE pos END AS pos) FROM (%s)) TO %s (FORMAT parquet)", duckExact, sqlString(path("nullpos"))),
 	)
 	duckCheckForeign(t, path("duckdb"), path("pandas"))
 	refused := []struct{ name, want string }{
-		{"v2", "schema version 2, this build reads version 1"},
+		{"v3", "schema version 3, this build reads versions up to 2"},
 		{"overflow", "column example value 3000000000 does not fit int32"},
 		{"novector", "column vector.list.element is missing"},
 		{"nullpos", "column pos has a null value"},
