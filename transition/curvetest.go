@@ -60,7 +60,7 @@ type CurveConfig struct {
 	// MaxPhi clips the AR(1) coefficient of the bootstrap noise to
 	// [0, MaxPhi].
 	MaxPhi float64
-	// PhiBias/n is added to the residuals' lag-1 autocorrelation before φ̂
+	// PhiBias/√n is added to the residuals' lag-1 autocorrelation before φ̂
 	// is solved for (see TestCurve): a small-sample bias correction, tuned by
 	// simulation.
 	PhiBias float64
@@ -79,7 +79,7 @@ type CurveConfig struct {
 }
 
 // DefaultCurveConfig returns W0 = 0.25 decade, exponents ≤ 2, φ ≤ 0.7,
-// PhiBias 4,
+// PhiBias 1.2,
 // h = 5, B = 99, a warm-up margin of log10 2 (a factor of two in steps) and
 // SecondLevel 0.05. See the package tests for the calibration.
 func DefaultCurveConfig() CurveConfig {
@@ -87,7 +87,7 @@ func DefaultCurveConfig() CurveConfig {
 		MinNullWidth:  0.25,
 		MaxExponent:   2,
 		MaxPhi:        0.7,
-		PhiBias:       4,
+		PhiBias:       1.2,
 		Exceedances:   5,
 		MaxReplicates: 99,
 		WarmupMargin:  math.Log10(2),
@@ -160,9 +160,11 @@ const MethodCurveTest = "parametric-bootstrap GLR: logistic jump vs smooth nulls
 // calibrated by a parametric bootstrap: replicate curves are the fitted best
 // null plus AR(1) noise with the standard deviation σ̂ and lag-1
 // autocorrelation φ̂ of the residuals of whichever of the best null and the
-// one- and two-logistic models has the smallest RSS/(n − k) (k its
-// parameters): the null's under the null, a jump model's when there is a
-// jump, so that an unmodelled jump does not inflate σ̂ and φ̂. φ̂ and σ̂ match
+// one- and two-logistic models has the smallest BIC n·ln RSS + k·ln n (k its
+// parameters): the null's under the null (a more flexible model would absorb
+// part of correlated noise and whiten its residuals), a jump model's when
+// there is a clear jump, so that an unmodelled jump does not inflate σ̂ and
+// φ̂. φ̂ and σ̂ match
 // the residuals' lag-1 autocorrelation and sum of squares to their
 // expectations under AR(1) noise after the linearised fit (see noiseOf),
 // which corrects the downward bias of both when the fit absorbs correlated
@@ -174,8 +176,9 @@ const MethodCurveTest = "parametric-bootstrap GLR: logistic jump vs smooth nulls
 // one range outside the data) is compared with one logistic plus one wide
 // logistic (width ≥ MinNullWidth) by the same statistic and bootstrap (from
 // the fitted one-plus-wide model, noise from the two-logistic residuals,
-// k = 7). When that p₂ ≤ SecondLevel and the second component lies inside the
-// data, both components are listed, the second with P = max(P, p₂) (an
+// k = 7), when P ≤ SecondLevel and BIC prefers two logistics to one (so
+// that single-jump curves skip it). When p₂ ≤ SecondLevel and the second
+// component lies inside the data, both components are listed, the second with P = max(P, p₂) (an
 // intersection–union test: a second jump needs both a non-smooth curve and a
 // second sharp step); otherwise the one-logistic jump is listed alone with the
 // curve's P. The p-value is the probability, under the fitted null, of a
@@ -240,8 +243,9 @@ func TestCurve(x, y []float64, sch Schedule, cfg CurveConfig, rng *rand.Rand) (C
 		{func(i int) float64 { return twoG.at(x[i]) }, twoG.rss, 7, func() [][]float64 { return twoG.jacTo(x) }},
 	}
 	bc := 0
+	bic := func(c cand) float64 { return lnRSS(c.rss) + float64(c.k)*math.Log(float64(n)) }
 	for c := range cands {
-		if cands[c].rss/float64(n-cands[c].k) < cands[bc].rss/float64(n-cands[bc].k) {
+		if bic(cands[c]) < bic(cands[bc]) {
 			bc = c
 		}
 	}
@@ -263,10 +267,11 @@ func TestCurve(x, y []float64, sch Schedule, cfg CurveConfig, rng *rand.Rand) (C
 		return lnRSS(fitNulls(x, yb, eta, cfg, g).rss) - lj
 	})
 
-	// The second jump, tested only when the curve-level test could list it.
+	// The second jump, tested only when it could be listed: the curve-level
+	// test is at SecondLevel and BIC prefers two logistics to one.
 	p2 := 1.0
 	var fw, l2 logisticSum
-	if res.P <= cfg.SecondLevel {
+	if res.P <= cfg.SecondLevel && lnRSS(twoG.rss)+bic2 < lnRSS(one.rss) {
 		two := func(y []float64, one logisticSum, extra []logiComp) (fw, l2 logisticSum) {
 			pair := g.pairSearch(x, y)
 			fw = fitTwo(x, y, g.jump, g.wide, []logiComp{one.comps[0], pair[0], pair[1]})
@@ -375,7 +380,7 @@ func mcPValue(t float64, cfg CurveConfig, replicate func() float64) (p float64, 
 // [0, maxPhi] (0 or maxPhi when r₁ falls outside ρ's range there), and
 // sigma² = RSS / tr(MΣ_φ). This removes the downward bias of r₁ and of
 // RSS/(n − k) that comes from the fit absorbing part of correlated noise
-// (for φ = 0, sigma² = RSS/(n − k)). bias/n is added to r₁ first: the
+// (for φ = 0, sigma² = RSS/(n − k)). bias/√n is added to r₁ first: the
 // small-sample bias of the ratio r₁ beyond that of its moments, and the
 // selection of the fit with the smallest RSS, which the linearisation
 // misses (bias is CurveConfig.PhiBias).
@@ -391,7 +396,7 @@ func noiseOf(r []float64, jac [][]float64, maxPhi, bias float64) (sigma, phi flo
 	if ss == 0 {
 		return 0, 0
 	}
-	r1 := s1/ss + bias/float64(n)
+	r1 := s1/ss + bias/math.Sqrt(float64(n))
 	// Orthonormal basis of the Jacobian's columns (modified Gram–Schmidt).
 	var qs [][]float64
 	for _, c := range jac {
