@@ -87,7 +87,7 @@ func DefaultCurveConfig() CurveConfig {
 		MinNullWidth:  0.25,
 		MaxExponent:   2,
 		MaxPhi:        0.7,
-		PhiBias:       1.2,
+		PhiBias:       0.8,
 		Exceedances:   5,
 		MaxReplicates: 99,
 		WarmupMargin:  math.Log10(2),
@@ -242,9 +242,9 @@ func TestCurve(x, y []float64, sch Schedule, cfg CurveConfig, rng *rand.Rand) (C
 		{func(i int) float64 { return one.at(x[i]) }, one.rss, 4, func() [][]float64 { return one.jacTo(x) }},
 		{func(i int) float64 { return twoG.at(x[i]) }, twoG.rss, 7, func() [][]float64 { return twoG.jacTo(x) }},
 	}
-	bc := 0
+	bc := 1
 	bic := func(c cand) float64 { return lnRSS(c.rss) + float64(c.k)*math.Log(float64(n)) }
-	for c := range cands {
+	for c := 1; c < len(cands); c++ {
 		if bic(cands[c]) < bic(cands[bc]) {
 			bc = c
 		}
@@ -267,56 +267,73 @@ func TestCurve(x, y []float64, sch Schedule, cfg CurveConfig, rng *rand.Rand) (C
 		return lnRSS(fitNulls(x, yb, eta, cfg, g).rss) - lj
 	})
 
-	// The second jump, tested only when it could be listed: the curve-level
-	// test is at SecondLevel and BIC prefers two logistics to one.
-	p2 := 1.0
-	var fw, l2 logisticSum
-	if res.P <= cfg.SecondLevel && lnRSS(twoG.rss)+bic2 < lnRSS(one.rss) {
-		two := func(y []float64, one logisticSum, extra []logiComp) (fw, l2 logisticSum) {
-			pair := g.pairSearch(x, y)
-			fw = fitTwo(x, y, g.jump, g.wide, []logiComp{one.comps[0], pair[0], pair[1]})
-			l2 = fitTwo(x, y, g.jump, g.second, []logiComp{one.comps[0]}, pair, fw.comps, extra)
-			return fw, l2
-		}
-		fw, l2 = two(y, one, twoG.comps)
-		if !math.IsInf(fw.rss, 1) && !math.IsInf(l2.rss, 1) {
-			t2 := lnRSS(fw.rss) - lnRSS(l2.rss)
-			for i := range y {
-				resid[i] = y[i] - l2.at(x[i])
-			}
-			s2, phi2 := noiseOf(resid, l2.jacTo(x), cfg.MaxPhi, cfg.PhiBias)
-			fwFit := make([]float64, n)
-			for i := range fwFit {
-				fwFit[i] = fw.at(x[i])
-			}
-			p2, _ = mcPValue(t2, cfg, func() float64 {
-				arNoiseTo(noise, s2, phi2, rng)
-				for i := range yb {
-					yb[i] = fwFit[i] + noise[i]
-				}
-				if _, sd := meanSD(yb); sd == 0 {
-					return math.Inf(-1)
-				}
-				fb, lb := two(yb, fitOneJump(x, yb, g), nil)
-				return lnRSS(fb.rss) - lnRSS(lb.rss)
-			})
-		}
-	}
-
 	warm := math.Log10(float64(sch.Warmup)+1) + cfg.WarmupMargin
 	if sch.Warmup <= 0 {
 		warm = math.Inf(-1)
 	}
-	if p2 <= cfg.SecondLevel {
-		// The primary component of l2 is the one nearer the free component of fw.
-		prim, sec := 0, 1
-		if math.Abs(l2.comps[1].m-fw.comps[0].m) < math.Abs(l2.comps[0].m-fw.comps[0].m) {
-			prim, sec = 1, 0
+	// Per-jump tests of the two-jump model, run when the curve-level test is
+	// at SecondLevel and BIC prefers two logistics to one.
+	if res.P <= cfg.SecondLevel && lnRSS(twoG.rss)+bic2 < lnRSS(one.rss) {
+		l2 := twoG
+		if l2.comps[1].m < l2.comps[0].m {
+			l2.comps[0], l2.comps[1] = l2.comps[1], l2.comps[0]
 		}
-		if m := l2.comps[sec].m; m >= x[0] && m <= x[n-1] {
-			res.Jumps = jumpsOf(l2, []float64{res.P, math.Max(res.P, p2)}, []int{prim, sec}, warm)
-			return res, nil
+		// Each component keeps to its side of the split c between the two
+		// midpoints, so that "jump k" keeps its identity in the null fit.
+		c := 0.5 * (l2.comps[0].m + l2.comps[1].m)
+		jb := g.jump.box
+		side := [2]compBox{jb, jb}
+		side[0].mHi, side[1].mLo = c, c
+		wb := g.wide.box
+		ps := make([]float64, 2)
+		for k := 0; k < 2; k++ {
+			// H0_k: component k wide (width ≥ W0) on its side, the other free.
+			nullBoxes := side
+			nullBoxes[k] = wb
+			if k == 0 {
+				nullBoxes[k].mHi = c
+			} else {
+				nullBoxes[k].mLo = c
+			}
+			fitH0 := func(y []float64, start logisticSum) logisticSum {
+				other := start.comps[1-k]
+				wide := g.wide.search(x, y, []logiComp{other})
+				wide.m = math.Min(math.Max(wide.m, nullBoxes[k].mLo), nullBoxes[k].mHi)
+				clamped := slices.Clone(start.comps)
+				clamped[k].s = math.Max(clamped[k].s, wb.sLo)
+				st := make([]logiComp, 2)
+				st[k], st[1-k] = wide, other
+				return fitLogisticSum(x, y, nullBoxes[:], [][]logiComp{st, clamped})
+			}
+			h0 := fitH0(y, l2)
+			if math.IsInf(h0.rss, 1) {
+				ps[k] = 1
+				continue
+			}
+			tk := lnRSS(h0.rss) - lnRSS(l2.rss)
+			for i := range y {
+				resid[i] = y[i] - l2.at(x[i])
+			}
+			sk, phik := noiseOf(resid, l2.jacTo(x), cfg.MaxPhi, cfg.PhiBias)
+			h0Fit := make([]float64, n)
+			for i := range h0Fit {
+				h0Fit[i] = h0.at(x[i])
+			}
+			ps[k], _ = mcPValue(tk, cfg, func() float64 {
+				arNoiseTo(noise, sk, phik, rng)
+				for i := range yb {
+					yb[i] = h0Fit[i] + noise[i]
+				}
+				if _, sd := meanSD(yb); sd == 0 {
+					return math.Inf(-1)
+				}
+				hb := fitH0(yb, h0)
+				lb := fitLogisticSum(x, yb, side[:], [][]logiComp{hb.comps, l2.comps, h0.comps})
+				return lnRSS(hb.rss) - lnRSS(math.Min(lb.rss, hb.rss))
+			})
 		}
+		res.Jumps = jumpsOf(l2, []float64{math.Max(res.P, ps[0]), math.Max(res.P, ps[1])}, []int{0, 1}, warm)
+		return res, nil
 	}
 	res.Jumps = jumpsOf(one, []float64{res.P}, []int{0}, warm)
 	return res, nil
