@@ -1,7 +1,6 @@
 package transition
 
 import (
-	"math"
 	"math/rand/v2"
 	"testing"
 )
@@ -53,5 +52,4 @@ func BenchmarkTestCurve(b *testing.B) {
 			})
 		}
 	}
-	_ = math.Pi
 }
