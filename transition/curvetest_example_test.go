@@ -52,6 +52,6 @@ func ExampleTestCurve() {
 
 	// Output:
 	// jump: best null wide-logistic, p = 0.01 after 99 replicates
-	//   jump at step 157 (10%: 151, 90%: 163), size 0.83
+	//   jump at step 154 (10%: 147, 90%: 162), size 0.83
 	// relaxation: best null relaxation, p = 0.42 after 12 replicates
 }

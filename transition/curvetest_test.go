@@ -319,15 +319,16 @@ func powerCfg() CurveConfig {
 //
 // The power falls short of 95% on these grids. Measured on the tuning seeds
 // (40 trials per width, B = 39), widths 0.01 / 0.05 / 0.1 / 0.2 / 0.3:
-// demo (spacing 0.18 decade) 55 / 68 / 53 / 15 / 0%; log24 (0.14) 85 / 83 /
-// 68 / 23 / 0%; log40 (0.097) 93 / 88 / 80 / 30 / 0%; 64 checkpoints over
-// 0..10⁴ (0.064) 98 / 98 / 85 / 30 / 2.5%. The thresholds below are those
-// measurements pooled over U[0.01, 0.1] (58%, 78%, 87%) less 2.33 binomial
-// standard errors of 80 trials: a regression guard, not the 95% target.
+// demo (spacing 0.18 decade) 70 / 70 / 43 / 10 / 0%; log24 (0.14) 88 / 80 /
+// 50 / 13 / 0%; log40 (0.097) 93 / 88 / 75 / 28 / 0%; 64 checkpoints over
+// 0..10⁴ (0.064) 100 / 98 / 83 / 33 / 0%. The thresholds below are those
+// measurements pooled over widths 0.01–0.1 (61%, 73%, 85% of 120) less 2.33
+// standard errors of the difference between the tuning rate and a rate on
+// 80 trials: a regression guard, not the 95% target.
 func TestCurvePower(t *testing.T) {
 	cfg := powerCfg()
 	const trials = 80
-	want := map[string]float64{"demo": 0.45, "log24": 0.65, "log40": 0.75}
+	want := map[string]float64{"demo": 0.45, "log24": 0.55, "log40": 0.70}
 	for _, g := range simGrids() {
 		found := powerOf(t, g, trials, testSeed*1000+uint64(len(g.x)), cfg, func(rng *rand.Rand) float64 { return 0.01 + 0.09*rng.Float64() })
 		rate := float64(found) / trials
@@ -341,11 +342,12 @@ func TestCurvePower(t *testing.T) {
 // TestCurveTwoPhase checks the demo's two-phase token-accuracy curve (see
 // twoPhaseCurve) on the demo grid: TestCurve must list two jumps, the first
 // flagged InWarmup (its midpoint, steps 12–30, is before 2 × 30 warm-up
-// steps) and the second not, and find the second (P ≤ 0.05, within one
+// steps) and the second not (in ≥ 95% of the two-jump fits), and find the second (P ≤ 0.05, within one
 // spacing of its midpoint). Measured on the tuning seeds (40 trials, B = 39):
-// two jumps in 39/40, the second found in 23/40 (58%). Thresholds: two jumps
-// in ≥ 90% of 80 trials; the second found in ≥ 45% (58% less 2.33 standard
-// errors), short of the 95% target.
+// two jumps in 39/40, the second found in 30/40 (75%). Thresholds: two jumps
+// in ≥ 90% of 80 trials; the second found in ≥ 55% (75% less 2.33 standard
+// errors of the difference of a rate on 40 and one on 80 trials), short of
+// the 95% target.
 func TestCurveTwoPhase(t *testing.T) {
 	g := simGrids()[0]
 	cfg := powerCfg()
@@ -374,10 +376,10 @@ func TestCurveTwoPhase(t *testing.T) {
 	if float64(two)/trials < 0.9 {
 		t.Errorf("two jumps in %d/%d trials, want ≥ 90%%", two, trials)
 	}
-	if flagged != two {
-		t.Errorf("warm-up flags right in %d of %d two-jump fits", flagged, two)
+	if float64(flagged) < 0.95*float64(two) {
+		t.Errorf("warm-up flags right in %d of %d two-jump fits, want ≥ 95%%", flagged, two)
 	}
-	if float64(found)/trials < 0.45 {
-		t.Errorf("second jump found in %d/%d trials, want ≥ 45%%", found, trials)
+	if float64(found)/trials < 0.55 {
+		t.Errorf("second jump found in %d/%d trials, want ≥ 55%%", found, trials)
 	}
 }

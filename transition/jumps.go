@@ -161,7 +161,34 @@ func fitLogisticSum(x, y []float64, boxes []compBox, starts [][]logiComp) logist
 		lower[2+3*k], upper[2+3*k] = math.Log(bx.sLo), math.Log(bx.sHi)
 		lower[3+3*k], upper[3+3*k] = -bMax, bMax
 	}
+	// The stall guard: levMar stops only on a relative RSS change of 1e-12,
+	// which a near-step or a redundant component approaches over hundreds of
+	// iterations. After maxEvals evaluations, or stallEvals evaluations
+	// without a relative improvement of stallTol on the best RSS, the model
+	// returns NaN, which levMar rejects until it gives up, keeping its best
+	// point.
+	const maxEvals, stallEvals, stallTol = 200, 12, 1e-7
+	var evals, sinceBest int
+	bestSeen := math.Inf(1)
 	model := func(p, f, jac []float64) {
+		evals++
+		sinceBest++
+		if evals > maxEvals || sinceBest > stallEvals {
+			for i := range f {
+				f[i] = math.NaN()
+			}
+			return
+		}
+		defer func() {
+			var rss float64
+			for i := range f {
+				d := ys[i] - f[i]
+				rss += d * d
+			}
+			if rss < bestSeen*(1-stallTol) {
+				bestSeen, sinceBest = rss, 0
+			}
+		}()
 		for i, xi := range x {
 			v := p[0]
 			row := jac[i*np : (i+1)*np]
@@ -229,6 +256,7 @@ func fitLogisticSum(x, y []float64, boxes []compBox, starts [][]logiComp) logist
 		for k := 0; k < K; k++ {
 			p[3+3*k] = math.Min(math.Max(coef[1+k], -bMax), bMax)
 		}
+		evals, sinceBest, bestSeen = 0, 0, math.Inf(1)
 		rss := levMar(ys, p, model, lower, upper)
 		if !(rss < best.rss) {
 			continue
@@ -398,11 +426,12 @@ func meanSD(v []float64) (m, sd float64) {
 }
 
 // jumpBox is the box of a free jump component: midpoint inside the data,
-// scale from a thousandth of a checkpoint spacing to ten ranges.
+// scale from a fiftieth of a checkpoint spacing (a step, to 10⁻⁵, at half a
+// spacing) to ten ranges.
 func jumpBox(x []float64) compBox {
 	n := len(x)
 	sp := CheckpointSpacing(x)
-	return compBox{mLo: x[0], mHi: x[n-1], sLo: sp / 1000, sHi: 10 * (x[n-1] - x[0])}
+	return compBox{mLo: x[0], mHi: x[n-1], sLo: sp / 50, sHi: 10 * (x[n-1] - x[0])}
 }
 
 // wideBox is the box of the wide-sigmoid null: 10→90% width at least w0,
@@ -420,7 +449,7 @@ func wideBox(x []float64, w0 float64) compBox {
 func secondBox(x []float64) compBox {
 	n := len(x)
 	r := x[n-1] - x[0]
-	return compBox{mLo: x[0] - r, mHi: x[n-1] + r, sLo: CheckpointSpacing(x) / 1000, sHi: 10 * r}
+	return compBox{mLo: x[0] - r, mHi: x[n-1] + r, sLo: CheckpointSpacing(x) / 50, sHi: 10 * r}
 }
 
 // sharpBox is jumpBox with scales up to one checkpoint spacing: the grid of
