@@ -383,3 +383,51 @@ func TestCurveTwoPhase(t *testing.T) {
 		t.Errorf("second jump found in %d/%d trials, want ≥ 55%%", found, trials)
 	}
 }
+
+// TestCurveSecondJumpSize checks the per-jump test under its null: a sharp
+// jump (width 0.02–0.1 decade, size 0.3–0.6) plus a wide rise (a logistic of
+// width 0.25–1.5 decades, size 0.2–0.4, midpoint at least 0.5 decade away),
+// with the noise of addNoise. TestCurve must not list two jumps both at
+// P ≤ 0.05 in more than 5% of trials; tolerance the 99% one-sided binomial
+// bound (10.7% on 80 trials) on the demo grid and log40 each. (Measured:
+// 0/100 on both; the jump's P = max(P, p_k) makes it conservative.)
+func TestCurveSecondJumpSize(t *testing.T) {
+	cfg := powerCfg()
+	const trials = 80
+	for _, gi := range []int{0, 2} {
+		g := simGrids()[gi]
+		x := g.x
+		n := len(x)
+		rng := rand.New(rand.NewPCG(testSeed, 23))
+		y := make([]float64, n)
+		var two, spurious int
+		for trial := 0; trial < trials; trial++ {
+			m1 := x[3] + (x[n-4]-x[3])*rng.Float64()
+			m2 := x[2] + (x[n-3]-x[2])*rng.Float64()
+			for math.Abs(m2-m1) < 0.5 {
+				m2 = x[2] + (x[n-3]-x[2])*rng.Float64()
+			}
+			w1, w2 := 0.02+0.08*rng.Float64(), 0.25+1.25*rng.Float64()
+			a1, a2 := 0.3+0.3*rng.Float64(), 0.2+0.2*rng.Float64()
+			for i, xi := range x {
+				y[i] = 0.05 + a1*logistic((xi-m1)/(w1/WidthPerScale)) + a2*logistic((xi-m2)/(w2/WidthPerScale))
+			}
+			addNoise(rng, y, trial)
+			r, err := TestCurve(x, y, g.sch, cfg, rng)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(r.Jumps) == 2 {
+				two++
+				if r.Jumps[0].P <= 0.05 && r.Jumps[1].P <= 0.05 {
+					spurious++
+				}
+			}
+		}
+		rate := float64(spurious) / trials
+		t.Logf("%s: two jumps listed %d/%d, both at P ≤ 0.05 %d/%d (%.3f)", g.name, two, trials, spurious, trials, rate)
+		if bound := binomBound(0.05, trials, 2.33); rate > bound {
+			t.Errorf("%s: a wide rise declared a second jump in %.3f of trials > %.3f", g.name, rate, bound)
+		}
+	}
+}
