@@ -119,6 +119,47 @@ func solveLS(y []float64, cols [][]float64, coef []float64) float64 {
 	return rss
 }
 
+// guardedModel wraps a levMar model with a stall guard. levMar stops only
+// on a relative RSS change of 1e-12, which a near-step or a redundant
+// component approaches over hundreds of iterations. After maxEvals
+// evaluations, or stallEvals evaluations without a relative improvement of
+// stallTol on the best RSS seen, eval fills f with NaN, which levMar rejects
+// until it gives up, keeping its best point.
+type guardedModel struct {
+	y                []float64
+	model            func(p, f, jac []float64)
+	evals, sinceBest int
+	best             float64
+}
+
+const maxEvals, stallEvals, stallTol = 200, 12, 1e-7
+
+func stallGuard(y []float64, model func(p, f, jac []float64)) *guardedModel {
+	return &guardedModel{y: y, model: model, best: math.Inf(1)}
+}
+
+func (g *guardedModel) reset() { g.evals, g.sinceBest, g.best = 0, 0, math.Inf(1) }
+
+func (g *guardedModel) eval(p, f, jac []float64) {
+	g.evals++
+	g.sinceBest++
+	if g.evals > maxEvals || g.sinceBest > stallEvals {
+		for i := range f {
+			f[i] = math.NaN()
+		}
+		return
+	}
+	g.model(p, f, jac)
+	var rss float64
+	for i := range f {
+		d := g.y[i] - f[i]
+		rss += d * d
+	}
+	if rss < g.best*(1-stallTol) {
+		g.best, g.sinceBest = rss, 0
+	}
+}
+
 // maxPolish is how many starts fitLogisticSum polishes by Levenberg–Marquardt.
 const maxPolish = 2
 
@@ -161,7 +202,7 @@ func fitLogisticSum(x, y []float64, boxes []compBox, starts [][]logiComp) logist
 		lower[2+3*k], upper[2+3*k] = math.Log(bx.sLo), math.Log(bx.sHi)
 		lower[3+3*k], upper[3+3*k] = -bMax, bMax
 	}
-	model := func(p, f, jac []float64) {
+	model := stallGuard(ys, func(p, f, jac []float64) {
 		for i, xi := range x {
 			v := p[0]
 			row := jac[i*np : (i+1)*np]
@@ -178,7 +219,7 @@ func fitLogisticSum(x, y []float64, boxes []compBox, starts [][]logiComp) logist
 			}
 			f[i] = v
 		}
-	}
+	})
 	cols := make([][]float64, 1+K)
 	for j := range cols {
 		cols[j] = make([]float64, n)
@@ -229,7 +270,8 @@ func fitLogisticSum(x, y []float64, boxes []compBox, starts [][]logiComp) logist
 		for k := 0; k < K; k++ {
 			p[3+3*k] = math.Min(math.Max(coef[1+k], -bMax), bMax)
 		}
-		rss := levMar(ys, p, model, lower, upper)
+		rss := levMar(ys, p, model.eval, lower, upper)
+		model.reset()
 		if !(rss < best.rss) {
 			continue
 		}
@@ -398,11 +440,12 @@ func meanSD(v []float64) (m, sd float64) {
 }
 
 // jumpBox is the box of a free jump component: midpoint inside the data,
-// scale from a thousandth of a checkpoint spacing to ten ranges.
+// scale from a fiftieth of a checkpoint spacing (a step, to 10⁻⁵, at half a
+// spacing) to ten ranges.
 func jumpBox(x []float64) compBox {
 	n := len(x)
 	sp := CheckpointSpacing(x)
-	return compBox{mLo: x[0], mHi: x[n-1], sLo: sp / 1000, sHi: 10 * (x[n-1] - x[0])}
+	return compBox{mLo: x[0], mHi: x[n-1], sLo: sp / 50, sHi: 10 * (x[n-1] - x[0])}
 }
 
 // wideBox is the box of the wide-sigmoid null: 10→90% width at least w0,
@@ -420,7 +463,7 @@ func wideBox(x []float64, w0 float64) compBox {
 func secondBox(x []float64) compBox {
 	n := len(x)
 	r := x[n-1] - x[0]
-	return compBox{mLo: x[0] - r, mHi: x[n-1] + r, sLo: CheckpointSpacing(x) / 1000, sHi: 10 * r}
+	return compBox{mLo: x[0] - r, mHi: x[n-1] + r, sLo: CheckpointSpacing(x) / 50, sHi: 10 * r}
 }
 
 // sharpBox is jumpBox with scales up to one checkpoint spacing: the grid of

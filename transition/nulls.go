@@ -175,7 +175,7 @@ func fitGompertz(x, y []float64, gg *gompGrid) (gompertzFit, bool) {
 			row[3] = b * g * e * (xi - x0) * r
 		}
 	}
-	rss := levMar(ys, p, model, lower, upper)
+	rss := levMar(ys, p, stallGuard(ys, model).eval, lower, upper)
 	if gBest < rss || math.IsNaN(rss) {
 		p = []float64{a, b, gx0, math.Log(gr)}
 		rss = gBest
