@@ -89,7 +89,8 @@ type CurveConfig struct {
 // bias term (a first-order (1 + 3r₁ + k)/n correction instead) AR(1) nulls
 // were rejected in up to 9 of 30 trials per cell; with 0.8/√n the largest
 // cell was 3 of 30, and the size test on the disjoint seeds passes (largest
-// pooled rate 22/380 = 5.8%). A larger bias costs power (see TestCurvePower).
+// pooled rate 20/380 = 5.3%, the wide sigmoids). A larger bias costs power
+// (see TestCurvePower).
 // h = 5 keeps smooth curves at 13–18 replicates on average.
 func DefaultCurveConfig() CurveConfig {
 	return CurveConfig{
