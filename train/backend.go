@@ -9,6 +9,8 @@ import (
 
 	"github.com/gomlx/gomlx/backends"
 	"github.com/gomlx/gomlx/backends/simplego"
+
+	"github.com/phaseprobe/phaseprobe/cpu"
 )
 
 // Backend is a compute backend for training and capture. It wraps a GoMLX backend so that no GoMLX
@@ -21,8 +23,8 @@ type Backend struct {
 // String returns the spec the backend was made from, e.g. "go" or "xla:/path/plugin.so".
 func (b *Backend) String() string { return b.spec }
 
-// IsGo reports whether this is the pure-Go backend.
-func (b *Backend) IsGo() bool { return strings.HasPrefix(b.spec, "go") }
+// IsGo reports whether this is a pure-Go CPU backend: SimpleGo ("go") or phaseprobe's own ("cpu").
+func (b *Backend) IsGo() bool { return strings.HasPrefix(b.spec, "go") || strings.HasPrefix(b.spec, "cpu") }
 
 // Close releases the backend's resources.
 func (b *Backend) Close() { b.b.Finalize() }
@@ -44,6 +46,7 @@ const goConfig = "parallelism=-1"
 //
 //	go                      the pure-Go backend (default; deterministic; needs nothing installed)
 //	go:OPTS                 the pure-Go backend with GoMLX SimpleGo options, e.g. go:ops_sequential
+//	cpu, cpu:OPTS           phaseprobe's own CPU backend (package cpu), e.g. cpu:workers=1
 //	xla:/abs/path/plugin.so XLA through a PJRT plugin (binary built with `make build-gpu`)
 //
 // It also installs phaseprobe's matrix-product DotGeneral gradient (see SetDotGradient).
@@ -63,6 +66,12 @@ func NewBackend(spec string) (*Backend, error) {
 			spec = "go"
 		}
 		return &Backend{spec: spec, b: b}, nil
+	case "cpu":
+		b, err := cpu.New(cfg)
+		if err != nil {
+			return nil, fmt.Errorf("backend %q: %w", spec, err)
+		}
+		return &Backend{spec: spec, b: b}, nil
 	case "xla":
 		if cfg == "" || !filepath.IsAbs(cfg) {
 			return nil, fmt.Errorf("backend %q: give the absolute path of a PJRT plugin, e.g. xla:/opt/jax/jax_plugins/xla_cuda13/xla_cuda_plugin.so", spec)
@@ -80,7 +89,7 @@ func NewBackend(spec string) (*Backend, error) {
 		}
 		return &Backend{spec: spec, b: b}, nil
 	default:
-		return nil, fmt.Errorf("unknown backend %q: want go, go:OPTIONS or xla:/abs/path/plugin.so", spec)
+		return nil, fmt.Errorf("unknown backend %q: want go, go:OPTIONS, cpu, cpu:OPTIONS or xla:/abs/path/plugin.so", spec)
 	}
 }
 

@@ -1,0 +1,24 @@
+//go:build !noasm && !purego
+
+package cpu
+
+import "golang.org/x/sys/cpu"
+
+// useAVX2 selects the assembly micro-kernel on CPUs with AVX2 and FMA.
+var useAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+
+// kernel6x16AVX2 computes the 6 × 16 float32 tile of a k-long A panel (6 values per k) and
+// B panel (16 values per k) into tile, with fused multiply-adds in ascending k.
+//
+//go:noescape
+func kernel6x16AVX2(k int, a, b *float32, tile *[mr * nr]float32)
+
+func microKernel32(k int, ap, bp []float32, tile *[mr * nr]float32) {
+	if !useAVX2 || k == 0 {
+		microKernelGo(k, ap, bp, tile)
+		return
+	}
+	_ = ap[k*mr-1]
+	_ = bp[k*nr-1]
+	kernel6x16AVX2(k, &ap[0], &bp[0], tile)
+}
