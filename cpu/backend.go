@@ -53,7 +53,9 @@ func (b *Backend) Name() string { return Name }
 func (b *Backend) String() string { return Name }
 
 // Description says what the backend is.
-func (b *Backend) Description() string { return "phaseprobe CPU backend (planned graphs, packed matrix products)" }
+func (b *Backend) Description() string {
+	return "phaseprobe CPU backend (planned graphs, packed matrix products)"
+}
 
 // NumDevices returns 1.
 func (b *Backend) NumDevices() int { return 1 }

@@ -33,15 +33,15 @@ type step struct {
 
 // Executable is a compiled plan.
 type Executable struct {
-	backend    *Backend
-	steps      []step
-	params     []int // slot of each parameter
-	names      []string
-	inShapes   []shapes.Shape
-	outputs    []int
-	outShapes  []shapes.Shape
-	opsUsed    map[backends.OpType]int
-	finalized  bool
+	backend   *Backend
+	steps     []step
+	params    []int // slot of each parameter
+	names     []string
+	inShapes  []shapes.Shape
+	outputs   []int
+	outShapes []shapes.Shape
+	opsUsed   map[backends.OpType]int
+	finalized bool
 }
 
 var _ backends.Executable = (*Executable)(nil)

@@ -24,7 +24,9 @@ type Backend struct {
 func (b *Backend) String() string { return b.spec }
 
 // IsGo reports whether this is a pure-Go CPU backend: SimpleGo ("go") or phaseprobe's own ("cpu").
-func (b *Backend) IsGo() bool { return strings.HasPrefix(b.spec, "go") || strings.HasPrefix(b.spec, "cpu") }
+func (b *Backend) IsGo() bool {
+	return strings.HasPrefix(b.spec, "go") || strings.HasPrefix(b.spec, "cpu")
+}
 
 // Close releases the backend's resources.
 func (b *Backend) Close() { b.b.Finalize() }
