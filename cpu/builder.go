@@ -166,6 +166,13 @@ func (b *Builder) binary(op backends.OpType, x, y backends.Op) (backends.Op, err
 	if err != nil {
 		return nil, err
 	}
+	if in[0].shape.Rank() == in[1].shape.Rank() {
+		for a := range s.Dimensions {
+			if in[0].shape.Dimensions[a] == 0 || in[1].shape.Dimensions[a] == 0 {
+				s.Dimensions[a] = 0 // broadcasting an empty axis against size 1 gives an empty axis
+			}
+		}
+	}
 	return b.add(op, s, nil, in[0], in[1]), nil
 }
 
@@ -320,16 +327,12 @@ func (b *Builder) reduce(op backends.OpType, x backends.Op, axes []int) (backend
 	if err != nil {
 		return nil, err
 	}
+	if len(axes) == 0 { // no axes given: all axes, as SimpleGo does
+		axes = identityAxes(in[0].shape.Rank())
+	}
 	s, err := shapeinference.ReduceOp(in[0].shape, axes)
 	if err != nil {
 		return nil, err
-	}
-	if len(axes) == 0 { // all axes
-		axes = make([]int, in[0].shape.Rank())
-		for i := range axes {
-			axes[i] = i
-		}
-		s = shapes.Make(in[0].shape.DType)
 	}
 	return b.add(op, s, slices.Clone(axes), in[0]), nil
 }

@@ -12,8 +12,8 @@ import (
 // The product is blocked GotoBLAS-style: B is packed into panels of nr columns (k × nr, row by row),
 // A into panels of mr rows (k × mr, column by column), and a micro-kernel computes one mr × nr tile
 // of C from one panel of each, keeping the whole tile in registers. Every element of C is the sum
-// over k in ascending order, from zero, so the result does not depend on the blocking or on the
-// number of workers.
+// over k in ascending order (in chunks of kChunk, see microKernelGo), so the result does not depend
+// on the blocking or on the number of workers.
 const (
 	mr = 6
 	nr = 16
@@ -151,18 +151,29 @@ func packA[T float](dst, src []T, v matView, rows, k int) {
 	}
 }
 
+// kChunk is the number of k steps summed from zero before being added to the tile: a sum's
+// rounding error then grows like kChunk + k/kChunk instead of k.
+const kChunk = 8
+
 // microKernelGo computes tile = A-panel · B-panel for one mr × nr tile.
 func microKernelGo[T float](k int, ap, bp []T, tile *[mr * nr]T) {
 	*tile = [mr * nr]T{}
 	ap, bp = ap[:k*mr], bp[:k*nr]
-	for kk := range k {
-		b := bp[kk*nr : kk*nr+nr]
-		a := ap[kk*mr : kk*mr+mr]
-		for r, x := range a {
-			row := tile[r*nr : r*nr+nr]
-			for j, y := range b {
-				row[j] += x * y
+	var part [mr * nr]T
+	for k0 := 0; k0 < k; k0 += kChunk {
+		part = [mr * nr]T{}
+		for kk := k0; kk < min(k, k0+kChunk); kk++ {
+			b := bp[kk*nr : kk*nr+nr]
+			a := ap[kk*mr : kk*mr+mr]
+			for r, x := range a {
+				row := part[r*nr : r*nr+nr]
+				for j, y := range b {
+					row[j] += x * y
+				}
 			}
+		}
+		for i, v := range part {
+			tile[i] += v
 		}
 	}
 }

@@ -4,12 +4,36 @@
 
 // func kernel6x16AVX2(k int, a, b *float32, tile *[96]float32)
 //
-// Y0..Y11 hold the tile: row r, columns 0..7 in Y(2r), columns 8..15 in Y(2r+1).
+// Y0..Y11 hold a partial tile: row r, columns 0..7 in Y(2r), columns 8..15 in Y(2r+1).
+// The k steps run in chunks of kChunk (8); each chunk's partial tile, summed from zero, is
+// added to the tile in memory, so a sum's rounding error grows like 8 + k/8, not k.
 TEXT ·kernel6x16AVX2(SB), NOSPLIT, $0-32
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ b+16(FP), DI
 	MOVQ tile+24(FP), DX
+	VXORPS Y0, Y0, Y0
+	VMOVUPS Y0, 0(DX)
+	VMOVUPS Y0, 32(DX)
+	VMOVUPS Y0, 64(DX)
+	VMOVUPS Y0, 96(DX)
+	VMOVUPS Y0, 128(DX)
+	VMOVUPS Y0, 160(DX)
+	VMOVUPS Y0, 192(DX)
+	VMOVUPS Y0, 224(DX)
+	VMOVUPS Y0, 256(DX)
+	VMOVUPS Y0, 288(DX)
+	VMOVUPS Y0, 320(DX)
+	VMOVUPS Y0, 352(DX)
+
+chunk:
+	MOVQ $8, BX
+	CMPQ CX, BX
+	JGE  full
+	MOVQ CX, BX
+
+full:
+	SUBQ BX, CX
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -23,7 +47,7 @@ TEXT ·kernel6x16AVX2(SB), NOSPLIT, $0-32
 	VXORPS Y10, Y10, Y10
 	VXORPS Y11, Y11, Y11
 
-loop:
+inner:
 	VMOVUPS (DI), Y12
 	VMOVUPS 32(DI), Y13
 	VBROADCASTSS 0(SI), Y14
@@ -46,20 +70,34 @@ loop:
 	VFMADD231PS Y13, Y15, Y11
 	ADDQ $24, SI
 	ADDQ $64, DI
-	DECQ CX
-	JNZ  loop
+	DECQ BX
+	JNZ  inner
 
+	VADDPS 0(DX), Y0, Y0
 	VMOVUPS Y0, 0(DX)
+	VADDPS 32(DX), Y1, Y1
 	VMOVUPS Y1, 32(DX)
+	VADDPS 64(DX), Y2, Y2
 	VMOVUPS Y2, 64(DX)
+	VADDPS 96(DX), Y3, Y3
 	VMOVUPS Y3, 96(DX)
+	VADDPS 128(DX), Y4, Y4
 	VMOVUPS Y4, 128(DX)
+	VADDPS 160(DX), Y5, Y5
 	VMOVUPS Y5, 160(DX)
+	VADDPS 192(DX), Y6, Y6
 	VMOVUPS Y6, 192(DX)
+	VADDPS 224(DX), Y7, Y7
 	VMOVUPS Y7, 224(DX)
+	VADDPS 256(DX), Y8, Y8
 	VMOVUPS Y8, 256(DX)
+	VADDPS 288(DX), Y9, Y9
 	VMOVUPS Y9, 288(DX)
+	VADDPS 320(DX), Y10, Y10
 	VMOVUPS Y10, 320(DX)
+	VADDPS 352(DX), Y11, Y11
 	VMOVUPS Y11, 352(DX)
+	TESTQ CX, CX
+	JNZ   chunk
 	VZEROUPPER
 	RET

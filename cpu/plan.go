@@ -153,7 +153,7 @@ func (e *Executable) plan(n *node, ins []int) (step, error) {
 			off := 0
 			for i, x := range in {
 				// operand i's block o goes to out[o*total+off : ...]
-				l := newLayout([]int{outer, blocks[i]}, []int{blocks[i], 1}, 0)
+				l := layout{dims: []int{outer, blocks[i]}, strides: []int{blocks[i], 1}}
 				dst := layout{dims: []int{outer, blocks[i]}, strides: []int{total, 1}, base: off}
 				scatterCopy(out, x, dst, l)
 				off += blocks[i]
