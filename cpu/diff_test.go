@@ -108,8 +108,8 @@ type opCase struct {
 	// f64 also runs the case in float64 on SimpleGo and asserts that this backend's float32
 	// root-mean-square error against it is at most 2 times SimpleGo's own (matrix products,
 	// where both backends round differently and neither is the truth).
-	f64  bool
-	tol  float64 // relative, see above
+	f64 bool
+	tol float64 // relative, see above
 	// make draws the inputs for one trial.
 	make func(rng *rand.Rand) []*tensors.Tensor
 	fn   func(in []*Node) []*Node
