@@ -24,6 +24,20 @@ type Backend struct {
 	pool      bufferPool
 	mu        sync.Mutex
 	finalized bool
+	compiled  map[backends.OpType]int // nodes per op over every computation compiled
+}
+
+// CompiledOps returns, for every operation that appeared in a computation compiled on this
+// backend (after dead-node removal, before planning), how many nodes used it, summed over
+// computations. The package documentation's op list was taken from it.
+func (b *Backend) CompiledOps() map[backends.OpType]int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := make(map[backends.OpType]int, len(b.compiled))
+	for k, v := range b.compiled {
+		out[k] = v
+	}
+	return out
 }
 
 var _ backends.Backend = (*Backend)(nil)

@@ -139,6 +139,14 @@ func (b *Builder) Compile(outputs []backends.Op, _ []*backends.ShardingSpec) (ba
 		e.outShapes = append(e.outShapes, o.shape)
 	}
 	e.planFrees()
+	b.backend.mu.Lock()
+	if b.backend.compiled == nil {
+		b.backend.compiled = map[backends.OpType]int{}
+	}
+	for op, c := range e.opsUsed {
+		b.backend.compiled[op] += c
+	}
+	b.backend.mu.Unlock()
 	return e, nil
 }
 

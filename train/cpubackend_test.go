@@ -1,12 +1,17 @@
 package train
 
 import (
+	"fmt"
 	"math"
+	"slices"
+	"strings"
 	"math/rand/v2"
 	"testing"
 
 	"github.com/gomlx/gomlx/pkg/core/graph"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
+
+	"github.com/phaseprobe/phaseprobe/cpu"
 )
 
 // These tests compare phaseprobe's CPU backend (package cpu, spec "cpu") with SimpleGo ("go"), the
@@ -146,4 +151,42 @@ func TestCPUBackendTrainingMatchesSimpleGo(t *testing.T) {
 		}
 	}
 	t.Logf("largest relative loss difference over %d steps: %.2g (first %v, last %v)", steps, worst, want[0][0], want[0][steps-1])
+}
+
+// TestCPUBackendOpList builds phaseprobe's training step (pre-LayerNorm and none, MLP and
+// attention-only), evaluation and capture graphs on the CPU backend and records the operations
+// they use: every one must be in the implemented set, and the list is printed with -v (it is the
+// list in package cpu's documentation).
+func TestCPUBackendOpList(t *testing.T) {
+	b := newBackendT(t, "cpu")
+	for _, cfg := range []Config{
+		{DVocab: 8, NCtx: 8, DModel: 16, NLayers: 2, NHeads: 2},
+		{DVocab: 8, NCtx: 8, DModel: 16, NLayers: 1, NHeads: 2, AttnOnly: true, Normalization: "none"},
+		{DVocab: 8, NCtx: 8, DModel: 16, NLayers: 1, NHeads: 2, ActFn: "relu"},
+	} {
+		tr, err := NewTrainer(b, cfg, Optim{LR: 1e-3, Schedule: "cosine", WarmupSteps: 2}, []uint64{1, 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rng := rand.New(rand.NewPCG(1, 1))
+		batches := repeatBatch(copyBatch(rng, 4, cfg.NCtx, cfg.DVocab), 2)
+		if _, err := tr.Step(batches, 10); err != nil {
+			t.Fatal(err)
+		}
+		for _, capture := range []bool{false, true} {
+			if _, err := tr.Forward(batches, capture); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	caps := b.b.Capabilities()
+	var names []string
+	for op, n := range b.b.(*cpu.Backend).CompiledOps() {
+		if !caps.Operations[op] {
+			t.Errorf("op %s used but not listed as implemented", op)
+		}
+		names = append(names, fmt.Sprintf("%s×%d", op, n))
+	}
+	slices.Sort(names)
+	t.Logf("%d ops: %s", len(names), strings.Join(names, " "))
 }
