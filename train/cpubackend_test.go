@@ -3,9 +3,9 @@ package train
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"slices"
 	"strings"
-	"math/rand/v2"
 	"testing"
 
 	"github.com/gomlx/gomlx/pkg/core/graph"
