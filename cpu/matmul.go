@@ -82,12 +82,23 @@ func matmulRun[T float](p *matmulPlan, pool *bufferPool, c, a, b []T) {
 			bi, rp := t/rowPanels, t%rowPanels
 			i0 := rp * mr
 			rows := min(mr, p.m-i0)
-			packA(ap, a[bi*p.a.bs+i0*p.a.rs:], p.a, rows, p.k)
+			asub := a[bi*p.a.bs+i0*p.a.rs:]
+			// Full panels of float32 are read in place by the strided kernel; others are packed.
+			inPlace := false
+			if a32, ok := any(asub).([]float32); ok && rows == mr {
+				inPlace = useStrided(a32, p.a, p.k)
+			}
+			if !inPlace {
+				packA(ap, asub, p.a, rows, p.k)
+			}
 			cb := c[bi*p.m*p.n:]
 			for jp := range nPanels {
 				j0 := jp * nr
 				cols := min(nr, p.n-j0)
-				microKernel(p.k, ap, bp[bi*bpLen+jp*p.k*nr:], &tile)
+				bpanel := bp[bi*bpLen+jp*p.k*nr:]
+				if !inPlace || !microKernelStrided32(p.k, any(asub).([]float32), p.a.rs, p.a.cs, any(bpanel).([]float32), any(&tile).(*[mr * nr]float32)) {
+					microKernel(p.k, ap, bpanel, &tile)
+				}
 				for r := range rows {
 					copy(cb[(i0+r)*p.n+j0:(i0+r)*p.n+j0+cols], tile[r*nr:r*nr+cols])
 				}
@@ -107,6 +118,11 @@ func matmulRun[T float](p *matmulPlan, pool *bufferPool, c, a, b []T) {
 		wg.Wait()
 	}
 	pool.put(bpAny)
+}
+
+// useStrided reports whether the strided kernel may read a full row panel of A in place.
+func useStrided(a []float32, v matView, k int) bool {
+	return hasStridedKernel && k > 0 && (mr-1)*v.rs+(k-1)*v.cs < len(a)
 }
 
 // packB writes the k × n matrix read through v into panels of nr columns, zero-padded.

@@ -7,6 +7,9 @@ import "golang.org/x/sys/cpu"
 // useAVX2 selects the assembly micro-kernel on CPUs with AVX2 and FMA.
 var useAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
+// hasStridedKernel: the strided micro-kernel exists when the AVX2 one does.
+var hasStridedKernel = useAVX2
+
 // kernel6x16AVX2 computes the 6 × 16 float32 tile of a k-long A panel (6 values per k) and
 // B panel (16 values per k) into tile, with fused multiply-adds in ascending k.
 //
@@ -21,4 +24,21 @@ func microKernel32(k int, ap, bp []float32, tile *[mr * nr]float32) {
 	_ = ap[k*mr-1]
 	_ = bp[k*nr-1]
 	kernel6x16AVX2(k, &ap[0], &bp[0], tile)
+}
+
+// kernel6x16StridedAVX2 is kernel6x16AVX2 reading A in place: element (r, kk) at a[r·rs + kk·ks].
+//
+//go:noescape
+func kernel6x16StridedAVX2(k int, a *float32, rs, ks int, b *float32, tile *[mr * nr]float32)
+
+// microKernelStrided32 computes a full 6-row tile from A read in place, reporting false when there
+// is no assembly kernel (the caller then packs A).
+func microKernelStrided32(k int, a []float32, rs, ks int, bp []float32, tile *[mr * nr]float32) bool {
+	if !useAVX2 || k == 0 {
+		return false
+	}
+	_ = a[(mr-1)*rs+(k-1)*ks]
+	_ = bp[k*nr-1]
+	kernel6x16StridedAVX2(k, &a[0], rs, ks, &bp[0], tile)
+	return true
 }
