@@ -207,6 +207,9 @@ func pick[T any](s []T, n int) (v T, scalar bool) {
 // binaryNum computes out = x op y for arithmetic ops; x or y may have one element (a scalar).
 func binaryNum[T number](op backends.OpType, out, x, y []T) {
 	n := len(out)
+	if o, ok := any(out).([]float32); ok && n > 1 && binaryFast32(op, o, any(x).([]float32), any(y).([]float32)) {
+		return
+	}
 	if xs, ok := pick(x, n); ok {
 		binaryScalarLeft(op, out, xs, y[:n])
 		return

@@ -4,6 +4,9 @@ package cpu
 
 const hasStridedKernel = false
 
+// useAVX2 is false: there is no assembly here.
+const useAVX2 = false
+
 func microKernel32(k int, ap, bp []float32, tile *[mr * nr]float32) {
 	microKernelGo(k, ap, bp, tile)
 }
