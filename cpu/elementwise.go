@@ -29,6 +29,9 @@ func unaryFloat[T float](op backends.OpType, out, x []T) {
 			out[i] = -v
 		}
 	case backends.OpTypeExp:
+		if o, ok := any(out).([]float32); ok && exp32(o, any(x).([]float32)) {
+			return
+		}
 		for i, v := range x {
 			out[i] = T(math.Exp(float64(v)))
 		}
@@ -57,6 +60,9 @@ func unaryFloat[T float](op backends.OpType, out, x []T) {
 			out[i] = T(math.Tanh(float64(v)))
 		}
 	case backends.OpTypeErf:
+		if o, ok := any(out).([]float32); ok && erf32(o, any(x).([]float32)) {
+			return
+		}
 		for i, v := range x {
 			out[i] = T(math.Erf(float64(v)))
 		}
