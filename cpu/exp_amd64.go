@@ -29,3 +29,9 @@ func exp32(out, x []float32) bool {
 	}
 	return true
 }
+
+//go:noescape
+func erfArg8AVX2(arg, t, x []float32, c *[12]float32)
+
+//go:noescape
+func erfFinish8AVX2(out, t, e, x []float32)
