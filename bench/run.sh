@@ -30,6 +30,6 @@ for d in sorted(torch):
 print("(vs PyTorch > 1 means phaseprobe is slower; speed-up is the matrix-product DotGeneral gradient over GoMLX's stock one)")
 PYEOF
 
-for extra in bench/geometry_bench.sh bench/probes_bench.sh bench/capture_bench.sh bench/ensemble_bench.sh; do
+for extra in bench/backend_bench.sh bench/geometry_bench.sh bench/probes_bench.sh bench/capture_bench.sh bench/ensemble_bench.sh; do
   if [ -f "$extra" ]; then bash "$extra"; fi
 done

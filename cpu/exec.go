@@ -16,6 +16,7 @@ const (
 	kindConst
 	kindAlias
 	kindCompute
+	kindDead // removed from the plan: nothing reads it
 )
 
 // step is one entry of an execution plan. Slot i of the value table holds step i's output.
@@ -27,8 +28,9 @@ type step struct {
 	param int
 	value any // constant data
 	run   func(b *Backend, out any, ins []any)
-	root  int   // slot whose storage this step's output is (itself unless an alias)
-	free  []int // storage roots released after this step
+	root  int     // slot whose storage this step's output is (itself unless an alias)
+	bcast *layout // for BroadcastInDim: how it reads its input (consumers may read through it)
+	free  []int   // storage roots released after this step
 }
 
 // Executable is a compiled plan.
@@ -138,6 +140,7 @@ func (b *Builder) Compile(outputs []backends.Op, _ []*backends.ShardingSpec) (ba
 		e.outputs = append(e.outputs, slot[o.id])
 		e.outShapes = append(e.outShapes, o.shape)
 	}
+	e.removeDead()
 	e.planFrees()
 	b.backend.mu.Lock()
 	if b.backend.compiled == nil {
@@ -246,7 +249,7 @@ func (e *Executable) Execute(inputs []backends.Buffer, donate []bool, _ backends
 	for i := range e.steps {
 		st := &e.steps[i]
 		switch st.kind {
-		case kindParam:
+		case kindParam, kindDead:
 		case kindConst:
 			vals[i] = st.value
 		case kindAlias:

@@ -52,22 +52,7 @@ func (e *Executable) plan(n *node, ins []int) (step, error) {
 	case slices.Contains(unaryOps, op):
 		st.run = func(_ *Backend, out any, in []any) { runUnary(op, out, in[0]) }
 	case slices.Contains(binaryOps, op):
-		size := n.shape.Size()
-		for i := range 2 {
-			if s := n.inputs[i].shape.Size(); s != size && s != 1 {
-				// Broadcasting of size-1 axes: expand the operand first.
-				l := broadcastLayout(n.inputs[i].shape.Dimensions, n.shape.Dimensions, identityAxes(n.shape.Rank()))
-				x := ins[i]
-				e.steps = append(e.steps, step{kind: kindCompute, op: backends.OpTypeBroadcastInDim,
-					shape: shapesWithDType(n.shape.Dimensions, n.inputs[i].shape.DType), ins: []int{x},
-					run: func(_ *Backend, out any, in []any) { copyStrided(out, in[0], l) }})
-				s := len(e.steps) - 1
-				e.steps[s].root = s
-				st.ins = slices.Clone(st.ins)
-				st.ins[i] = s
-			}
-		}
-		st.run = func(_ *Backend, out any, in []any) { runBinary(op, out, in[0], in[1]) }
+		return e.planBinary(n, st)
 	case op == backends.OpTypeWhere:
 		st.run = func(_ *Backend, out any, in []any) { runWhere(out, in[0], in[1], in[2]) }
 	case op == backends.OpTypeClamp:
@@ -83,6 +68,7 @@ func (e *Executable) plan(n *node, ins []int) (step, error) {
 		st.run = func(_ *Backend, out any, in []any) { copyStrided(out, in[0], l) }
 	case op == backends.OpTypeBroadcastInDim:
 		l := broadcastLayout(inShape(0), n.shape.Dimensions, n.aux.([]int))
+		st.bcast = &l
 		st.run = func(_ *Backend, out any, in []any) { copyStrided(out, in[0], l) }
 	case op == backends.OpTypeSlice:
 		p := n.aux.(*sliceParams)
@@ -483,4 +469,146 @@ func (e *Executable) planScatter(n *node, st step) (step, error) {
 		}
 	}
 	return st, nil
+}
+
+// planBinary plans an element-wise binary op. An operand that is broadcast (a BroadcastInDim
+// step, or an operand with size-1 axes) is read through its broadcast layout inside the op when
+// the layout's innermost stride is 0 or 1 and the values are numbers, so the broadcast is never
+// materialised (the BroadcastInDim step is then dropped if nothing else reads it); otherwise it is
+// expanded first.
+func (e *Executable) planBinary(n *node, st step) (step, error) {
+	op := n.op
+	size := n.shape.Size()
+	numeric := n.shape.DType != dtypes.Bool && n.shape.DType == n.inputs[0].shape.DType
+	var layouts [2]*layout
+	st.ins = slices.Clone(st.ins)
+	for i := range 2 {
+		src := e.steps[st.ins[i]]
+		var l *layout
+		switch {
+		case src.kind == kindCompute && src.bcast != nil:
+			l = src.bcast
+			if inner(*l) <= 1 && numeric {
+				st.ins[i] = src.ins[0]
+				layouts[i] = l
+			}
+		case n.inputs[i].shape.Size() != size && n.inputs[i].shape.Size() != 1:
+			bl := broadcastLayout(n.inputs[i].shape.Dimensions, n.shape.Dimensions, identityAxes(n.shape.Rank()))
+			if inner(bl) <= 1 && numeric {
+				layouts[i] = &bl
+				continue
+			}
+			x := st.ins[i]
+			e.steps = append(e.steps, step{kind: kindCompute, op: backends.OpTypeBroadcastInDim,
+				shape: shapesWithDType(n.shape.Dimensions, n.inputs[i].shape.DType), ins: []int{x},
+				run: func(_ *Backend, out any, in []any) { copyStrided(out, in[0], bl) }})
+			s := len(e.steps) - 1
+			e.steps[s].root = s
+			st.ins[i] = s
+		}
+	}
+	if layouts[0] != nil && layouts[1] != nil {
+		// Both broadcast: expand the first.
+		l0 := *layouts[0]
+		x := st.ins[0]
+		e.steps = append(e.steps, step{kind: kindCompute, op: backends.OpTypeBroadcastInDim,
+			shape: shapesWithDType(n.shape.Dimensions, n.inputs[0].shape.DType), ins: []int{x},
+			run: func(_ *Backend, out any, in []any) { copyStrided(out, in[0], l0) }})
+		s := len(e.steps) - 1
+		e.steps[s].root = s
+		st.ins[0] = s
+		layouts[0] = nil
+	}
+	switch {
+	case layouts[0] != nil:
+		l := *layouts[0]
+		st.run = func(_ *Backend, out any, in []any) { runBinaryBroadcast(op, out, in[1], in[0], l, true) }
+	case layouts[1] != nil:
+		l := *layouts[1]
+		st.run = func(_ *Backend, out any, in []any) { runBinaryBroadcast(op, out, in[0], in[1], l, false) }
+	default:
+		st.run = func(_ *Backend, out any, in []any) { runBinary(op, out, in[0], in[1]) }
+	}
+	return st, nil
+}
+
+// inner is a layout's innermost stride (0 for a scalar layout).
+func inner(l layout) int {
+	if len(l.dims) == 0 {
+		return 0
+	}
+	return l.strides[len(l.dims)-1]
+}
+
+// runBinaryBroadcast computes out = full op b (or b op full when left) where b is read through l.
+func runBinaryBroadcast(op backends.OpType, out, full, b any, l layout, left bool) {
+	switch o := out.(type) {
+	case []float32:
+		binaryBroadcast(op, o, full.([]float32), b.([]float32), l, left)
+	case []float64:
+		binaryBroadcast(op, o, full.([]float64), b.([]float64), l, left)
+	case []int32:
+		binaryBroadcast(op, o, full.([]int32), b.([]int32), l, left)
+	case []int64:
+		binaryBroadcast(op, o, full.([]int64), b.([]int64), l, left)
+	case []int8:
+		binaryBroadcast(op, o, full.([]int8), b.([]int8), l, left)
+	case []int16:
+		binaryBroadcast(op, o, full.([]int16), b.([]int16), l, left)
+	case []uint8:
+		binaryBroadcast(op, o, full.([]uint8), b.([]uint8), l, left)
+	case []uint16:
+		binaryBroadcast(op, o, full.([]uint16), b.([]uint16), l, left)
+	case []uint32:
+		binaryBroadcast(op, o, full.([]uint32), b.([]uint32), l, left)
+	case []uint64:
+		binaryBroadcast(op, o, full.([]uint64), b.([]uint64), l, left)
+	default:
+		panic(fmt.Sprintf("cpu: broadcast %s on %T", op, out))
+	}
+}
+
+func binaryBroadcast[T number](op backends.OpType, out, full, b []T, l layout, left bool) {
+	scalarFull := len(full) == 1 && len(out) != 1
+	walk(l, func(o, p, n, s int) {
+		f := full
+		if !scalarFull {
+			f = full[o : o+n]
+		}
+		bb := b[p : p+1]
+		if s == 1 {
+			bb = b[p : p+n]
+		}
+		if n == 1 {
+			f, bb = f[:1], bb[:1]
+		}
+		if left {
+			binaryNum(op, out[o:o+n], bb, f)
+		} else {
+			binaryNum(op, out[o:o+n], f, bb)
+		}
+	})
+}
+
+// removeDead turns compute steps that no step or output reads into dead steps, which the executor
+// skips (a BroadcastInDim folded into its consumer, for instance).
+func (e *Executable) removeDead() {
+	uses := make([]int, len(e.steps))
+	for _, st := range e.steps {
+		for _, in := range st.ins {
+			uses[in]++
+		}
+	}
+	for _, o := range e.outputs {
+		uses[o]++
+	}
+	for i := len(e.steps) - 1; i >= 0; i-- {
+		st := &e.steps[i]
+		if uses[i] == 0 && (st.kind == kindCompute || st.kind == kindAlias) {
+			for _, in := range st.ins {
+				uses[in]--
+			}
+			st.kind, st.ins, st.run = kindDead, nil, nil
+		}
+	}
 }

@@ -46,9 +46,10 @@ const goConfig = "parallelism=-1"
 
 // NewBackend opens a backend from a spec:
 //
-//	go                      the pure-Go backend (default; deterministic; needs nothing installed)
-//	go:OPTS                 the pure-Go backend with GoMLX SimpleGo options, e.g. go:ops_sequential
-//	cpu, cpu:OPTS           phaseprobe's own CPU backend (package cpu), e.g. cpu:workers=1
+//	cpu, cpu:OPTS           phaseprobe's own CPU backend (package cpu; the default, also for "");
+//	                        deterministic; needs nothing installed; options e.g. cpu:workers=1
+//	go                      GoMLX's pure-Go backend SimpleGo, the reference cpu is tested against
+//	go:OPTS                 SimpleGo with its options, e.g. go:ops_sequential
 //	xla:/abs/path/plugin.so XLA through a PJRT plugin (binary built with `make build-gpu`)
 //
 // It also installs phaseprobe's matrix-product DotGeneral gradient (see SetDotGradient).
@@ -56,20 +57,20 @@ func NewBackend(spec string) (*Backend, error) {
 	installGradOnce.Do(func() { SetDotGradient(MatmulDotGradient) })
 	name, cfg, _ := strings.Cut(spec, ":")
 	switch name {
-	case "", "go":
-		if cfg == "" {
-			cfg = goConfig
-		}
-		b, err := newSimpleGo(cfg)
+	case "", "cpu":
+		b, err := cpu.New(cfg)
 		if err != nil {
 			return nil, fmt.Errorf("backend %q: %w", spec, err)
 		}
 		if spec == "" {
-			spec = "go"
+			spec = "cpu"
 		}
 		return &Backend{spec: spec, b: b}, nil
-	case "cpu":
-		b, err := cpu.New(cfg)
+	case "go":
+		if cfg == "" {
+			cfg = goConfig
+		}
+		b, err := newSimpleGo(cfg)
 		if err != nil {
 			return nil, fmt.Errorf("backend %q: %w", spec, err)
 		}

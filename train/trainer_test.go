@@ -35,7 +35,7 @@ func copyBatch(rng *rand.Rand, n, T, V int) data.Batch {
 
 func testBackend(t testing.TB) *Backend {
 	t.Helper()
-	spec := "go"
+	spec := "cpu" // the default; PHASEPROBE_TEST_BACKEND=go runs the tests on SimpleGo
 	if s := os.Getenv("PHASEPROBE_TEST_BACKEND"); s != "" {
 		spec = s
 	}
