@@ -88,11 +88,12 @@ def bench(d, layers=2, heads=4, batch=64, n_ctx=16, vocab=16, steps=30, warmup=5
 
     for _ in range(warmup):
         step()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for _ in range(steps):
         step()
     per = (time.perf_counter() - t0) / steps
-    return {"d_model": d, "ms_per_step": per * 1e3, "tokens_per_s": batch * n_ctx / per}
+    cpu = (time.process_time() - c0) / steps
+    return {"d_model": d, "ms_per_step": per * 1e3, "tokens_per_s": batch * n_ctx / per, "cpu_ms_per_step": cpu * 1e3}
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/phaseprobe/phaseprobe/data"
@@ -75,6 +76,7 @@ func benchBackendStep(b *testing.B, spec string, cfg Config, batch, K int) {
 		}
 	}
 	b.ResetTimer()
+	cpu0 := processCPUSeconds()
 	for b.Loop() {
 		if _, err := tr.Step(batches, 1000); err != nil {
 			b.Fatal(err)
@@ -83,4 +85,16 @@ func benchBackendStep(b *testing.B, spec string, cfg Config, batch, K int) {
 	perStep := b.Elapsed().Seconds() / float64(b.N)
 	b.ReportMetric(perStep*1e3, "ms/step")
 	b.ReportMetric(float64(K*batch*cfg.NCtx)/perStep, "tokens/s")
+	// CPU time (user + system, all threads) per step: less sensitive than wall time to other work
+	// sharing the machine.
+	b.ReportMetric((processCPUSeconds()-cpu0)/float64(b.N)*1e3, "cpu-ms/step")
+}
+
+// processCPUSeconds is the process's user + system CPU time so far.
+func processCPUSeconds() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
 }
