@@ -30,6 +30,10 @@ type step struct {
 	run   func(b *Backend, out any, ins []any)
 	root  int     // slot whose storage this step's output is (itself unless an alias)
 	bcast *layout // for BroadcastInDim: how it reads its input (consumers may read through it)
+	// ew marks an element-wise float32 op that may be fused: its operands are read whole, as
+	// scalars, or through ewIn[i] when that is non-nil (a broadcast read in place).
+	ew   bool
+	ewIn [2]*layout
 	free  []int   // storage roots released after this step
 }
 
@@ -139,6 +143,9 @@ func (b *Builder) Compile(outputs []backends.Op, _ []*backends.ShardingSpec) (ba
 	for _, o := range outs {
 		e.outputs = append(e.outputs, slot[o.id])
 		e.outShapes = append(e.outShapes, o.shape)
+	}
+	if !b.backend.cfg.NoFusion {
+		e.fuse()
 	}
 	e.removeDead()
 	e.planFrees()

@@ -51,6 +51,7 @@ func (e *Executable) plan(n *node, ins []int) (step, error) {
 		st.kind = kindAlias
 	case slices.Contains(unaryOps, op):
 		st.run = func(_ *Backend, out any, in []any) { runUnary(op, out, in[0]) }
+		st.ew = n.shape.DType == dtypes.Float32 && n.inputs[0].shape.DType == dtypes.Float32
 	case slices.Contains(binaryOps, op):
 		return e.planBinary(n, st)
 	case op == backends.OpTypeWhere:
@@ -519,6 +520,8 @@ func (e *Executable) planBinary(n *node, st step) (step, error) {
 		st.ins[0] = s
 		layouts[0] = nil
 	}
+	st.ew = n.shape.DType == dtypes.Float32 && numeric && fusableBinary[op]
+	st.ewIn = layouts
 	switch {
 	case layouts[0] != nil:
 		l := *layouts[0]

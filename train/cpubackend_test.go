@@ -190,3 +190,24 @@ func TestCPUBackendOpList(t *testing.T) {
 	slices.Sort(names)
 	t.Logf("%d ops: %s", len(names), strings.Join(names, " "))
 }
+
+// TestCPUBackendFusionIsExact: fusing element-wise chains changes where intermediates live, not
+// what is computed, so 30 steps with fusion and with "cpu:nofusion" give bit-identical losses.
+func TestCPUBackendFusionIsExact(t *testing.T) {
+	seeds := []uint64{4, 5}
+	run := func(spec string) [][]float64 {
+		tr, err := NewTrainer(newBackendT(t, spec), tinyCfg, Optim{LR: 3e-3}, seeds)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return trainLosses(t, tr, seeds, 30)
+	}
+	fused, plain := run("cpu"), run("cpu:nofusion")
+	for k := range fused {
+		for s := range fused[k] {
+			if fused[k][s] != plain[k][s] {
+				t.Fatalf("member %d step %d: fused %v, unfused %v", k, s, fused[k][s], plain[k][s])
+			}
+		}
+	}
+}
