@@ -71,7 +71,7 @@ func TestMicroKernelsAgree(t *testing.T) {
 		var want, got, gotS [mr * nr]float32
 		microKernelGo(k, ap, bp, &want)
 		microKernel32(k, ap, bp, &got)
-		if !microKernelStrided32(k, a, k, 1, bp, &gotS) {
+		if !microKernelStrided32(k, a, k, 1, bp, nr, &gotS) {
 			t.Fatal("strided kernel unavailable")
 		}
 		for i := range want {

@@ -60,12 +60,20 @@ func matmulRun[T float](p *matmulPlan, pool *bufferPool, c, a, b []T) {
 		return
 	}
 	nPanels := (p.n + nr - 1) / nr
-	// B is packed once per batch element, before the row panels are split over workers.
+	// B's panels are packed once per batch element, before the row panels are split over workers,
+	// except full panels of a B whose rows are contiguous: the strided kernel reads those in place
+	// (when A is read in place too, i.e. for full row panels).
+	bInPlace := p.b.cs == 1 && hasStridedKernel && dtypeOf[T]() == dtypeOf[float32]() && p.k > 0
 	bpLen := nPanels * p.k * nr
 	bpAny := pool.get(dtypeOf[T](), p.batch*bpLen)
 	bp := bpAny.([]T)
+	strided := hasStridedKernel && dtypeOf[T]() == dtypeOf[float32]()
 	for bi := range p.batch {
-		packB(bp[bi*bpLen:(bi+1)*bpLen], b[bi*p.b.bs:], p.b, p.k, p.n)
+		first := 0
+		if bInPlace {
+			first = p.n / nr // only the partial last panel is packed
+		}
+		packB(bp[bi*bpLen:(bi+1)*bpLen], b[bi*p.b.bs:], p.b, p.k, p.n, first)
 	}
 	w := min(p.workerCount(), p.tiles())
 	rowPanels := (p.m + mr - 1) / mr
@@ -83,22 +91,35 @@ func matmulRun[T float](p *matmulPlan, pool *bufferPool, c, a, b []T) {
 			i0 := rp * mr
 			rows := min(mr, p.m-i0)
 			asub := a[bi*p.a.bs+i0*p.a.rs:]
-			// Full panels of float32 are read in place by the strided kernel; others are packed.
-			inPlace := false
-			if a32, ok := any(asub).([]float32); ok && rows == mr {
-				inPlace = useStrided(a32, p.a, p.k)
-			}
-			if !inPlace {
-				packA(ap, asub, p.a, rows, p.k)
-			}
 			cb := c[bi*p.m*p.n:]
+			if strided {
+				// The strided kernel reads A in place when the panel is full; a partial panel is
+				// copied into zero-padded rows first (rs = k, ks = 1).
+				ars, aks := p.a.rs, p.a.cs
+				if rows < mr || !useStrided(any(asub).([]float32), p.a, p.k) {
+					packRows(ap, asub, p.a, rows, p.k)
+					asub, ars, aks = ap, p.k, 1
+				}
+				for jp := range nPanels {
+					j0 := jp * nr
+					cols := min(nr, p.n-j0)
+					bpanel, ldb := bp[bi*bpLen+jp*p.k*nr:], nr
+					if bInPlace && cols == nr {
+						bpanel, ldb = b[bi*p.b.bs+j0:], p.b.rs
+					}
+					microKernelStrided32(p.k, any(asub).([]float32), ars, aks, any(bpanel).([]float32), ldb,
+						any(&tile).(*[mr * nr]float32))
+					for r := range rows {
+						copy(cb[(i0+r)*p.n+j0:(i0+r)*p.n+j0+cols], tile[r*nr:r*nr+cols])
+					}
+				}
+				continue
+			}
+			packA(ap, asub, p.a, rows, p.k)
 			for jp := range nPanels {
 				j0 := jp * nr
 				cols := min(nr, p.n-j0)
-				bpanel := bp[bi*bpLen+jp*p.k*nr:]
-				if !inPlace || !microKernelStrided32(p.k, any(asub).([]float32), p.a.rs, p.a.cs, any(bpanel).([]float32), any(&tile).(*[mr * nr]float32)) {
-					microKernel(p.k, ap, bpanel, &tile)
-				}
+				microKernel(p.k, ap, bp[bi*bpLen+jp*p.k*nr:], &tile)
 				for r := range rows {
 					copy(cb[(i0+r)*p.n+j0:(i0+r)*p.n+j0+cols], tile[r*nr:r*nr+cols])
 				}
@@ -125,10 +146,11 @@ func useStrided(a []float32, v matView, k int) bool {
 	return hasStridedKernel && k > 0 && (mr-1)*v.rs+(k-1)*v.cs < len(a)
 }
 
-// packB writes the k × n matrix read through v into panels of nr columns, zero-padded.
-func packB[T float](dst, src []T, v matView, k, n int) {
-	o := 0
-	for j0 := 0; j0 < n; j0 += nr {
+// packB writes the k × n matrix read through v into panels of nr columns, zero-padded, from
+// panel first on (earlier panels are left as they are).
+func packB[T float](dst, src []T, v matView, k, n, first int) {
+	o := first * k * nr
+	for j0 := first * nr; j0 < n; j0 += nr {
 		cols := min(nr, n-j0)
 		for kk := range k {
 			row := dst[o : o+nr]
@@ -170,6 +192,24 @@ func packA[T float](dst, src []T, v matView, rows, k int) {
 // kChunk is the number of k steps summed from zero before being added to the tile: a sum's
 // rounding error then grows like kChunk + k/kChunk instead of k.
 const kChunk = 8
+
+// packRows copies rows (≤ mr) rows of the matrix read through v into dst as a row-major
+// [mr, k] block, zero-padded.
+func packRows[T float](dst, src []T, v matView, rows, k int) {
+	dst = dst[:mr*k]
+	clear(dst[rows*k:])
+	for r := range rows {
+		d := dst[r*k : (r+1)*k]
+		base := r * v.rs
+		if v.cs == 1 {
+			copy(d, src[base:base+k])
+			continue
+		}
+		for kk := range d {
+			d[kk] = src[base+kk*v.cs]
+		}
+	}
+}
 
 // microKernelGo computes tile = A-panel · B-panel for one mr × nr tile.
 func microKernelGo[T float](k int, ap, bp []T, tile *[mr * nr]T) {

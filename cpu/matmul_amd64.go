@@ -26,19 +26,20 @@ func microKernel32(k int, ap, bp []float32, tile *[mr * nr]float32) {
 	kernel6x16AVX2(k, &ap[0], &bp[0], tile)
 }
 
-// kernel6x16StridedAVX2 is kernel6x16AVX2 reading A in place: element (r, kk) at a[r·rs + kk·ks].
+// kernel6x16StridedAVX2 is kernel6x16AVX2 reading A in place (element (r, kk) at a[r·rs + kk·ks])
+// and B in place (row kk's 16 values at b[kk·ldb:]).
 //
 //go:noescape
-func kernel6x16StridedAVX2(k int, a *float32, rs, ks int, b *float32, tile *[mr * nr]float32)
+func kernel6x16StridedAVX2(k int, a *float32, rs, ks int, b *float32, ldb int, tile *[mr * nr]float32)
 
-// microKernelStrided32 computes a full 6-row tile from A read in place, reporting false when there
-// is no assembly kernel (the caller then packs A).
-func microKernelStrided32(k int, a []float32, rs, ks int, bp []float32, tile *[mr * nr]float32) bool {
+// microKernelStrided32 computes a full 6-row tile from A and B read in place, reporting false when
+// there is no assembly kernel (the caller then packs).
+func microKernelStrided32(k int, a []float32, rs, ks int, b []float32, ldb int, tile *[mr * nr]float32) bool {
 	if !useAVX2 || k == 0 {
 		return false
 	}
 	_ = a[(mr-1)*rs+(k-1)*ks]
-	_ = bp[k*nr-1]
-	kernel6x16StridedAVX2(k, &a[0], rs, ks, &bp[0], tile)
+	_ = b[(k-1)*ldb+nr-1]
+	kernel6x16StridedAVX2(k, &a[0], rs, ks, &b[0], ldb, tile)
 	return true
 }

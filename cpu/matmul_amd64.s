@@ -102,17 +102,20 @@ inner:
 	VZEROUPPER
 	RET
 
-// func kernel6x16StridedAVX2(k int, a *float32, rs, ks int, b *float32, tile *[96]float32)
+// func kernel6x16StridedAVX2(k int, a *float32, rs, ks int, b *float32, ldb int, tile *[96]float32)
 //
-// The same tile as kernel6x16AVX2, reading A in place: element (r, kk) at a + r·rs + kk·ks
-// (in elements). Six row pointers and one running k offset (AX) address it.
-TEXT ·kernel6x16StridedAVX2(SB), NOSPLIT, $0-48
+// The same tile as kernel6x16AVX2, reading A and B in place: A's element (r, kk) at a + r·rs + kk·ks,
+// B's row kk (16 contiguous values) at b + kk·ldb (in elements; ldb = 16 for a packed panel). Six row
+// pointers and one running k offset (AX) address A.
+TEXT ·kernel6x16StridedAVX2(SB), NOSPLIT, $0-56
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ rs+16(FP), R13
 	MOVQ ks+24(FP), R14
 	MOVQ b+32(FP), DI
-	MOVQ tile+40(FP), DX
+	MOVQ ldb+40(FP), R15
+	SHLQ $2, R15
+	MOVQ tile+48(FP), DX
 	SHLQ $2, R13
 	SHLQ $2, R14
 	LEAQ (SI)(R13*1), R8
@@ -178,7 +181,7 @@ sinner:
 	VFMADD231PS Y12, Y15, Y10
 	VFMADD231PS Y13, Y15, Y11
 	ADDQ R14, AX
-	ADDQ $64, DI
+	ADDQ R15, DI
 	DECQ BX
 	JNZ  sinner
 

@@ -11,6 +11,6 @@ func microKernel32(k int, ap, bp []float32, tile *[mr * nr]float32) {
 	microKernelGo(k, ap, bp, tile)
 }
 
-func microKernelStrided32(k int, a []float32, rs, ks int, bp []float32, tile *[mr * nr]float32) bool {
+func microKernelStrided32(k int, a []float32, rs, ks int, b []float32, ldb int, tile *[mr * nr]float32) bool {
 	return false
 }
