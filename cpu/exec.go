@@ -34,7 +34,7 @@ type step struct {
 	// scalars, or through ewIn[i] when that is non-nil (a broadcast read in place).
 	ew   bool
 	ewIn [2]*layout
-	free  []int   // storage roots released after this step
+	free []int // storage roots released after this step
 }
 
 // Executable is a compiled plan.

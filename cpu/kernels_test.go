@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/gomlx/gomlx/backends"
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	"github.com/gomlx/gomlx/pkg/core/shapes"
 )
 
 // TestBinaryFast32MatchesScalar: the AVX element-wise kernels give bit-identical results to the Go
@@ -167,4 +169,53 @@ func TestErf32Accuracy(t *testing.T) {
 		}
 	}
 	t.Logf("largest absolute error: %.2g", worst)
+}
+
+// TestFusionMergesChains: a chain of five element-wise ops on one parameter compiles to one
+// compute step with fusion and five without, and both give the same values.
+func TestFusionMergesChains(t *testing.T) {
+	count := func(cfg string) (int, []float32) {
+		be, err := New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := be.Builder("chain")
+		x, _ := b.Parameter("x", shapes.Make(dtypes.Float32, 1000), nil)
+		y, _ := b.Mul(x, x)
+		y, _ = b.Neg(y)
+		y, _ = b.Exp(y)
+		y, _ = b.Add(y, x)
+		c, _ := b.Constant([]float32{0.5})
+		y, _ = b.Mul(y, c)
+		ex, err := b.Compile([]backends.Op{y}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, st := range ex.(*Executable).steps {
+			if st.kind == kindCompute {
+				n++
+			}
+		}
+		in := make([]float32, 1000)
+		for i := range in {
+			in[i] = float32(i) / 300
+		}
+		buf, _ := be.BufferFromFlatData(0, in, shapes.Make(dtypes.Float32, 1000))
+		out, err := ex.Execute([]backends.Buffer{buf}, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n, out[0].(*Buffer).flat.([]float32)
+	}
+	nf, vf := count("")
+	nu, vu := count("nofusion")
+	if nf != 1 || nu != 5 {
+		t.Fatalf("compute steps: %d fused, %d unfused; want 1 and 5", nf, nu)
+	}
+	for i := range vf {
+		if vf[i] != vu[i] {
+			t.Fatalf("element %d: fused %v, unfused %v", i, vf[i], vu[i])
+		}
+	}
 }
