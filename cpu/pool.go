@@ -108,12 +108,18 @@ type poolKey struct {
 // step's memory instead of allocating. Slices come back with stale contents: every kernel writes
 // all of its output.
 type bufferPool struct {
-	mu   sync.Mutex
-	free map[poolKey][]any
+	mu    sync.Mutex
+	free  map[poolKey][]any
+	bytes int // bytes held in free
 }
 
-// maxPooled bounds the number of free slices kept per key.
-const maxPooled = 32
+// maxPooled bounds the number of free slices kept per key, and maxPooledBytes the memory the pool
+// holds in all (beyond it, released slices are left to the garbage collector): a sweep that moves
+// on to other shapes does not keep the old shapes' buffers forever.
+const (
+	maxPooled      = 32
+	maxPooledBytes = 1 << 30
+)
 
 func (p *bufferPool) get(dt dtypes.DType, n int) any {
 	p.mu.Lock()
@@ -122,6 +128,7 @@ func (p *bufferPool) get(dt dtypes.DType, n int) any {
 		x := l[len(l)-1]
 		l[len(l)-1] = nil
 		p.free[k] = l[:len(l)-1]
+		p.bytes -= n * dt.Size()
 		p.mu.Unlock()
 		return x
 	}
@@ -142,15 +149,16 @@ func (p *bufferPool) put(x any) {
 	if p.free == nil {
 		p.free = map[poolKey][]any{}
 	}
-	if len(p.free[k]) < maxPooled {
+	if b := n * k.dt.Size(); len(p.free[k]) < maxPooled && p.bytes+b <= maxPooledBytes {
 		p.free[k] = append(p.free[k], x)
+		p.bytes += b
 	}
 	p.mu.Unlock()
 }
 
 func (p *bufferPool) clear() {
 	p.mu.Lock()
-	p.free = nil
+	p.free, p.bytes = nil, 0
 	p.mu.Unlock()
 }
 
