@@ -1,7 +1,9 @@
 package cpu
 
 import (
+	"runtime"
 	"slices"
+	"sync"
 
 	"github.com/gomlx/gomlx/backends"
 )
@@ -106,14 +108,44 @@ func (e *Executable) fuse() {
 	}
 }
 
-// runFused executes a fused group chunk by chunk; the last instruction writes the output.
+// parallelFused is the size from which a fused group is split over workers, in ranges of whole
+// chunks (so the split does not change any result).
+const parallelFused = 1 << 16
+
+// runFused executes a fused group chunk by chunk; the last instruction writes the output. Large
+// groups are split over goroutines started for this call only, as matrix products are.
 func runFused(b *Backend, prog []fusedInstr, out []float32, ins []any) {
 	n := len(out)
+	w := b.cfg.Workers
+	if w == 0 {
+		w = runtime.GOMAXPROCS(0)
+	}
+	if w <= 1 || n < parallelFused {
+		runFusedRange(b, prog, out, ins, 0, n)
+		return
+	}
+	chunks := (n + fuseChunk - 1) / fuseChunk
+	per := (chunks + w - 1) / w * fuseChunk
+	var wg sync.WaitGroup
+	for lo := per; lo < n; lo += per {
+		wg.Add(1)
+		go func(lo int) {
+			defer wg.Done()
+			runFusedRange(b, prog, out, ins, lo, min(n, lo+per))
+		}(lo)
+	}
+	runFusedRange(b, prog, out, ins, 0, min(n, per))
+	wg.Wait()
+}
+
+// runFusedRange computes elements [lo, hi) of a fused group; lo is a multiple of fuseChunk.
+func runFusedRange(b *Backend, prog []fusedInstr, out []float32, ins []any, lo, hi int) {
+	n := hi
 	scratchAny := b.pool.get(dtypeOf[float32](), (len(prog)+2)*fuseChunk)
 	scratch := scratchAny.([]float32)
 	chunk := func(k int) []float32 { return scratch[k*fuseChunk : (k+1)*fuseChunk] }
 	bcBuf := [2][]float32{chunk(len(prog)), chunk(len(prog) + 1)}
-	for i0 := 0; i0 < n; i0 += fuseChunk {
+	for i0 := lo; i0 < n; i0 += fuseChunk {
 		c := min(fuseChunk, n-i0)
 		for k, in := range prog {
 			dst := chunk(k)[:c]
@@ -182,6 +214,8 @@ func layoutRange(dst, src []float32, l layout, start int) {
 			for q := range dst[j : j+run] {
 				dst[j+q] = v
 			}
+		} else if is == 1 {
+			copy(dst[j:j+run], src[p:p+run])
 		} else {
 			for q := range run {
 				dst[j+q] = src[p+q*is]

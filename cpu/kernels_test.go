@@ -172,15 +172,17 @@ func TestErf32Accuracy(t *testing.T) {
 }
 
 // TestFusionMergesChains: a chain of five element-wise ops on one parameter compiles to one
-// compute step with fusion and five without, and both give the same values.
+// compute step with fusion and five without, and both give the same values; the fused group is
+// large enough (2¹⁷+3 elements, 2 workers) to be split over goroutines.
 func TestFusionMergesChains(t *testing.T) {
+	const size = 1<<17 + 3
 	count := func(cfg string) (int, []float32) {
 		be, err := New(cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
 		b := be.Builder("chain")
-		x, _ := b.Parameter("x", shapes.Make(dtypes.Float32, 1000), nil)
+		x, _ := b.Parameter("x", shapes.Make(dtypes.Float32, size), nil)
 		y, _ := b.Mul(x, x)
 		y, _ = b.Neg(y)
 		y, _ = b.Exp(y)
@@ -197,18 +199,18 @@ func TestFusionMergesChains(t *testing.T) {
 				n++
 			}
 		}
-		in := make([]float32, 1000)
+		in := make([]float32, size)
 		for i := range in {
-			in[i] = float32(i) / 300
+			in[i] = float32(i%3000) / 300
 		}
-		buf, _ := be.BufferFromFlatData(0, in, shapes.Make(dtypes.Float32, 1000))
+		buf, _ := be.BufferFromFlatData(0, in, shapes.Make(dtypes.Float32, size))
 		out, err := ex.Execute([]backends.Buffer{buf}, nil, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return n, out[0].(*Buffer).flat.([]float32)
 	}
-	nf, vf := count("")
+	nf, vf := count("workers=2")
 	nu, vu := count("nofusion")
 	if nf != 1 || nu != 5 {
 		t.Fatalf("compute steps: %d fused, %d unfused; want 1 and 5", nf, nu)
