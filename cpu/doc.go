@@ -28,22 +28,37 @@
 // Builder.Compile plans a computation once: nodes that no output depends on are dropped,
 // duplicate nodes (same op, inputs and parameters) are merged, small computations on constants are
 // evaluated at compile time, every op's strides and loop layout are computed (axes that can be
-// walked as one are merged), a DotGeneral whose operands can be read with one stride per axis group
-// reads them in place (no transpose), and each buffer's last reader is found so that the buffer
-// returns to a pool right after it; a step therefore reuses the previous step's memory. Reshape is
-// free (an alias of its input). The executor then runs the plan.
+// walked as one are merged), a broadcast operand of an element-wise op is read in place through its
+// strides instead of being materialised, chains of element-wise float32 ops whose intermediates
+// have one reader are fused into one step that runs in L1-sized chunks (bit-identical to the unfused
+// ops: TestCPUBackendFusionIsExact), a DotGeneral whose operands can be read with one stride per
+// axis group reads them in place (no transpose), and each buffer's last reader is found so that the
+// buffer returns to a pool (at most 1 GiB) right after it; a step therefore reuses the previous
+// step's memory. Reshape is free (an alias of its input). The executor then runs the plan.
+//
+// # Element-wise kernels
+//
+// float32 addition, subtraction, multiplication and division run 8 lanes at a time (AVX), exp with
+// a vectorised Cody–Waite reduction and degree-7 polynomial (within 1 ulp of math.Exp), and erf from
+// Numerical Recipes' erfc approximation on top of it (absolute error below 5e-7); other ops and
+// types use Go loops (float32 transcendental functions through math's float64 ones).
 //
 // # Matrix products
 //
 // DotGeneral is a batched product over its batch axes (the ensemble and head axes of phaseprobe's
-// models). It is blocked in the manner of GotoBLAS: B is packed in panels of 16 columns and A in
-// panels of 6 rows, and a 6×16 micro-kernel keeps the tile in twelve AVX2 registers with fused
-// multiply-adds (Go assembly, amd64, when the CPU has AVX2 and FMA). A pure-Go micro-kernel is used
-// on other platforms and with the noasm or purego build tags. Products of at least 2²¹ flops are
-// split over GOMAXPROCS goroutines (or "cpu:workers=N") that claim tiles from an atomic counter;
-// no goroutine ever waits for a free worker, so concurrent executions cannot deadlock.
+// models). It is blocked in the manner of GotoBLAS: a 6×16 micro-kernel keeps the tile in twelve
+// AVX2 registers with fused multiply-adds (Go assembly, amd64, when the CPU has AVX2 and FMA),
+// summing k in chunks of 8 (rounding error growing like 8 + k/8 rather than k). It reads full row
+// panels of A and full 16-column panels of a row-contiguous B in place; only partial panels and
+// column-strided B are packed (panels of 16 columns, zero-padded). A pure-Go micro-kernel over
+// packed panels is used on other platforms and with the noasm or purego build tags. Products of at
+// least 2²¹ flops, and fused element-wise groups of at least 2¹⁶ elements, are split over
+// GOMAXPROCS goroutines (or "cpu:workers=N") started for that op; the product's goroutines claim
+// tiles from an atomic counter. No goroutine ever waits for a free worker, so concurrent
+// executions cannot deadlock (TestNoDeadlockConcurrentProducts, and train's TestNoDeadlockTwoCores).
 //
 // # Options
 //
-// "cpu:workers=N" bounds a product's goroutines; "cpu:nofusion" is reserved for comparing plans.
+// "cpu:workers=N" bounds an op's goroutines (1: every op sequential); "cpu:nofusion" turns
+// element-wise fusion off (for tests that compare plans).
 package cpu
