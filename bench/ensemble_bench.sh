@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Per-model training throughput of seed ensembles (K models in one graph) on the pure-Go backend,
+# Per-model training throughput of seed ensembles (K models in one graph) on the cpu backend,
 # next to PyTorch CPU (1 thread) training the same models one after another — its per-model
 # throughput is its single-model throughput. Same run, same machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-printf '\n== Seed ensembles: family throughput, 2 layers, 4 heads, batch 64 x 16 (pure Go vs PyTorch CPU sequential) ==\n'
+printf '\n== Seed ensembles: family throughput, 2 layers, 4 heads, batch 64 x 16 (phaseprobe cpu backend vs PyTorch CPU sequential) ==\n'
 go test ./train/ -run '^$' -bench 'BenchmarkEnsembleStep' -benchtime 5x -count 1 > "$tmp/go.txt"
 /usr/bin/python3 bench/torch_step.py --d-model 32 64 128 --steps 20 > "$tmp/torch.jsonl"
 /usr/bin/python3 - "$tmp/go.txt" "$tmp/torch.jsonl" <<'PYEOF'

@@ -9,7 +9,7 @@ tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 
 section() { printf '\n== %s ==\n' "$*"; }
 
-section "Training step: 2 layers, 4 heads, batch 64 x 16 tokens (pure-Go backend vs PyTorch CPU, 1 thread)"
+section "Training step: 2 layers, 4 heads, batch 64 x 16 tokens (phaseprobe cpu backend vs PyTorch CPU, 1 thread)"
 go test ./train/ -run '^$' -bench 'BenchmarkTrainStep$' -benchtime 10x -count 1 | tee "$tmp/go.txt" | grep -E '^Benchmark' >/dev/null || true
 $PY bench/torch_step.py --d-model 32 64 128 256 --steps 20 > "$tmp/torch.jsonl"
 $PY - "$tmp/go.txt" "$tmp/torch.jsonl" <<'PYEOF'
@@ -30,6 +30,6 @@ for d in sorted(torch):
 print("(vs PyTorch > 1 means phaseprobe is slower; speed-up is the matrix-product DotGeneral gradient over GoMLX's stock one)")
 PYEOF
 
-for extra in bench/geometry_bench.sh bench/probes_bench.sh bench/capture_bench.sh bench/ensemble_bench.sh; do
+for extra in bench/backend_bench.sh bench/geometry_bench.sh bench/probes_bench.sh bench/capture_bench.sh bench/ensemble_bench.sh; do
   if [ -f "$extra" ]; then bash "$extra"; fi
 done

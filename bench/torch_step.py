@@ -19,8 +19,9 @@ import torch.nn as nn
 
 
 class Block(nn.Module):
-    def __init__(self, d, h, d_mlp):
+    def __init__(self, d, h, d_mlp, attn_only=False):
         super().__init__()
+        self.attn_only = attn_only
         self.h, self.e = h, d // h
         self.ln1 = nn.LayerNorm(d, eps=1e-5)
         self.qkv = nn.Linear(d, 3 * d)
@@ -31,6 +32,13 @@ class Block(nn.Module):
 
     def forward(self, x, mask):
         B, T, D = x.shape
+        if self.attn_only:
+            return x + self.attn(x, mask)
+        x = x + self.attn(x, mask)
+        return x + self.w_out(nn.functional.gelu(self.w_in(self.ln2(x))))
+
+    def attn(self, x, mask):
+        B, T, D = x.shape
         q, k, v = self.qkv(self.ln1(x)).split(D, dim=-1)
         q = q.view(B, T, self.h, self.e).transpose(1, 2)  # [B, head, T, d_head]
         k = k.view(B, T, self.h, self.e).transpose(1, 2)
@@ -38,16 +46,15 @@ class Block(nn.Module):
         scores = (q @ k.transpose(-1, -2)) / math.sqrt(self.e)  # [B, head, query, key]
         pattern = scores.masked_fill(~mask, float("-inf")).softmax(-1)
         z = (pattern @ v).transpose(1, 2).reshape(B, T, D)
-        x = x + self.o(z)
-        return x + self.w_out(nn.functional.gelu(self.w_in(self.ln2(x))))
+        return self.o(z)
 
 
 class Model(nn.Module):
-    def __init__(self, vocab, n_ctx, d, layers, heads):
+    def __init__(self, vocab, n_ctx, d, layers, heads, attn_only=False):
         super().__init__()
         self.embed = nn.Embedding(vocab, d)
         self.pos = nn.Parameter(torch.randn(n_ctx, d) * 0.8 / math.sqrt(d))
-        self.blocks = nn.ModuleList(Block(d, heads, 4 * d) for _ in range(layers))
+        self.blocks = nn.ModuleList(Block(d, heads, 4 * d, attn_only) for _ in range(layers))
         self.ln_f = nn.LayerNorm(d, eps=1e-5)
         self.unembed = nn.Linear(d, vocab)
         self.register_buffer("mask", torch.tril(torch.ones(n_ctx, n_ctx, dtype=torch.bool)))
@@ -59,9 +66,9 @@ class Model(nn.Module):
         return self.unembed(self.ln_f(x))
 
 
-def bench(d, layers=2, heads=4, batch=64, n_ctx=16, vocab=16, steps=30, warmup=5):
+def bench(d, layers=2, heads=4, batch=64, n_ctx=16, vocab=16, steps=30, warmup=5, attn_only=False):
     torch.manual_seed(0)
-    m = Model(vocab, n_ctx, d, layers, heads)
+    m = Model(vocab, n_ctx, d, layers, heads, attn_only)
     decay = [p for n, p in m.named_parameters() if p.dim() >= 2]
     other = [p for n, p in m.named_parameters() if p.dim() < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.01}, {"params": other, "weight_decay": 0.0}],
@@ -81,11 +88,12 @@ def bench(d, layers=2, heads=4, batch=64, n_ctx=16, vocab=16, steps=30, warmup=5
 
     for _ in range(warmup):
         step()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for _ in range(steps):
         step()
     per = (time.perf_counter() - t0) / steps
-    return {"d_model": d, "ms_per_step": per * 1e3, "tokens_per_s": batch * n_ctx / per}
+    cpu = (time.process_time() - c0) / steps
+    return {"d_model": d, "ms_per_step": per * 1e3, "tokens_per_s": batch * n_ctx / per, "cpu_ms_per_step": cpu * 1e3}
 
 
 if __name__ == "__main__":
@@ -93,7 +101,12 @@ if __name__ == "__main__":
     ap.add_argument("--d-model", type=int, nargs="+", default=[32, 64, 128, 256])
     ap.add_argument("--steps", type=int, default=30)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--model", choices=["bench", "induction"], default="bench",
+                    help="bench: 2 layers, 4 heads, GELU MLP, 16 tokens; induction: attention-only, 2 heads, 32 tokens")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
+    kw = {} if a.model == "bench" else {"heads": 2, "n_ctx": 32, "attn_only": True}
     for d in a.d_model:
-        print(json.dumps(bench(d, steps=a.steps)), flush=True)
+        r = bench(d, steps=a.steps, **kw)
+        r.update(model=a.model, threads=a.threads)
+        print(json.dumps(r), flush=True)

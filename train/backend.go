@@ -9,6 +9,8 @@ import (
 
 	"github.com/gomlx/gomlx/backends"
 	"github.com/gomlx/gomlx/backends/simplego"
+
+	"github.com/phaseprobe/phaseprobe/cpu"
 )
 
 // Backend is a compute backend for training and capture. It wraps a GoMLX backend so that no GoMLX
@@ -21,8 +23,10 @@ type Backend struct {
 // String returns the spec the backend was made from, e.g. "go" or "xla:/path/plugin.so".
 func (b *Backend) String() string { return b.spec }
 
-// IsGo reports whether this is the pure-Go backend.
-func (b *Backend) IsGo() bool { return strings.HasPrefix(b.spec, "go") }
+// IsGo reports whether this is a pure-Go CPU backend: SimpleGo ("go") or phaseprobe's own ("cpu").
+func (b *Backend) IsGo() bool {
+	return strings.HasPrefix(b.spec, "go") || strings.HasPrefix(b.spec, "cpu")
+}
 
 // Close releases the backend's resources.
 func (b *Backend) Close() { b.b.Finalize() }
@@ -42,8 +46,10 @@ const goConfig = "parallelism=-1"
 
 // NewBackend opens a backend from a spec:
 //
-//	go                      the pure-Go backend (default; deterministic; needs nothing installed)
-//	go:OPTS                 the pure-Go backend with GoMLX SimpleGo options, e.g. go:ops_sequential
+//	cpu, cpu:OPTS           phaseprobe's own CPU backend (package cpu; the default, also for "");
+//	                        deterministic; needs nothing installed; options e.g. cpu:workers=1
+//	go                      GoMLX's pure-Go backend SimpleGo, the reference cpu is tested against
+//	go:OPTS                 SimpleGo with its options, e.g. go:ops_sequential
 //	xla:/abs/path/plugin.so XLA through a PJRT plugin (binary built with `make build-gpu`)
 //
 // It also installs phaseprobe's matrix-product DotGeneral gradient (see SetDotGradient).
@@ -51,16 +57,22 @@ func NewBackend(spec string) (*Backend, error) {
 	installGradOnce.Do(func() { SetDotGradient(MatmulDotGradient) })
 	name, cfg, _ := strings.Cut(spec, ":")
 	switch name {
-	case "", "go":
+	case "", "cpu":
+		b, err := cpu.New(cfg)
+		if err != nil {
+			return nil, fmt.Errorf("backend %q: %w", spec, err)
+		}
+		if spec == "" {
+			spec = "cpu"
+		}
+		return &Backend{spec: spec, b: b}, nil
+	case "go":
 		if cfg == "" {
 			cfg = goConfig
 		}
 		b, err := newSimpleGo(cfg)
 		if err != nil {
 			return nil, fmt.Errorf("backend %q: %w", spec, err)
-		}
-		if spec == "" {
-			spec = "go"
 		}
 		return &Backend{spec: spec, b: b}, nil
 	case "xla":
@@ -80,7 +92,7 @@ func NewBackend(spec string) (*Backend, error) {
 		}
 		return &Backend{spec: spec, b: b}, nil
 	default:
-		return nil, fmt.Errorf("unknown backend %q: want go, go:OPTIONS or xla:/abs/path/plugin.so", spec)
+		return nil, fmt.Errorf("unknown backend %q: want go, go:OPTIONS, cpu, cpu:OPTIONS or xla:/abs/path/plugin.so", spec)
 	}
 }
 

@@ -91,7 +91,7 @@ type SlurmSpec struct {
 	CPUs      int      `yaml:"cpus" json:"cpus"`       // per task; default 2
 	Mem       string   `yaml:"mem" json:"mem"`         // e.g. "4G"
 	GPUs      int      `yaml:"gpus" json:"gpus"`       // per task
-	Backend   string   `yaml:"backend" json:"backend"` // default "go"
+	Backend   string   `yaml:"backend" json:"backend"` // default "cpu"
 	Extra     []string `yaml:"extra" json:"extra"`     // further #SBATCH lines, e.g. "--account=lab"
 }
 

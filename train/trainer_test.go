@@ -3,6 +3,7 @@ package train
 import (
 	"math"
 	"math/rand/v2"
+	"os"
 	"strings"
 	"testing"
 
@@ -34,7 +35,11 @@ func copyBatch(rng *rand.Rand, n, T, V int) data.Batch {
 
 func testBackend(t testing.TB) *Backend {
 	t.Helper()
-	b, err := NewBackend("go")
+	spec := "cpu" // the default; PHASEPROBE_TEST_BACKEND=go runs the tests on SimpleGo
+	if s := os.Getenv("PHASEPROBE_TEST_BACKEND"); s != "" {
+		spec = s
+	}
+	b, err := NewBackend(spec)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -76,7 +76,7 @@ func runPlan(ctx context.Context, args []string, stdout io.Writer) error {
 		res.Backend = *backend
 	}
 	if res.Backend == "" {
-		res.Backend = "go"
+		res.Backend = "cpu"
 	}
 	if res.CPUs == 0 {
 		res.CPUs = 2
@@ -134,7 +134,7 @@ func planEnsemble(flagK, specK int, backend string) (int, error) {
 		return specK, nil
 	}
 	name, _, _ := strings.Cut(backend, ":")
-	if name != "" && name != "go" {
+	if name != "" && name != "go" && name != "cpu" {
 		// Opening a GPU backend here (often a login node without one) to ask its default would fail.
 		return 0, fmt.Errorf("backend %q: set ensemble in the spec or --ensemble (8 suits a GPU)", backend)
 	}
@@ -157,13 +157,13 @@ func checkSlurmResources(r train.SlurmSpec) error {
 	}
 	name, cfg, _ := strings.Cut(r.Backend, ":")
 	switch name {
-	case "go":
+	case "go", "cpu":
 	case "xla":
 		if !filepath.IsAbs(cfg) {
 			return fmt.Errorf("spec: slurm.backend: %q: give the absolute path of a PJRT plugin, e.g. xla:/abs/path/to/xla_cuda_plugin.so", r.Backend)
 		}
 	default:
-		return fmt.Errorf("spec: slurm.backend: %q: want go, go:OPTIONS or xla:/abs/path/plugin.so", r.Backend)
+		return fmt.Errorf("spec: slurm.backend: %q: want cpu, cpu:OPTIONS, go, go:OPTIONS or xla:/abs/path/plugin.so", r.Backend)
 	}
 	for i, line := range r.Extra {
 		if strings.ContainsAny(line, "\r\n") {

@@ -73,7 +73,7 @@ func TestPlanListsEnsembles(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	want := "# sweep tiny: 4 cells in 2 ensembles of up to 2 seeds, backend go\n" +
+	want := "# sweep tiny: 4 cells in 2 ensembles of up to 2 seeds, backend cpu\n" +
 		"0\td8-L1-H2 s0,1\taddition-d8-L1-H2-s0,addition-d8-L1-H2-s1\n" +
 		"1\td16-L1-H2 s0,1\taddition-d16-L1-H2-s0,addition-d16-L1-H2-s1\n"
 	if stdout != want {
@@ -147,7 +147,7 @@ func TestPlanSlurmScript(t *testing.T) {
 		"addition-d16-L1-H2-s0,addition-d16-L1-H2-s1",
 	} {
 		code, got := runArrayTask(t, scriptPath, string(rune('0'+id)))
-		want := strings.Join([]string{"sweep", specCopy, "--out", out, "--cells", cells, "--ensemble", "2", "--backend", "go", "GOMAXPROCS=3"}, "\n") + "\n"
+		want := strings.Join([]string{"sweep", specCopy, "--out", out, "--cells", cells, "--ensemble", "2", "--backend", "cpu", "GOMAXPROCS=3"}, "\n") + "\n"
 		if code != 0 || got != want {
 			t.Errorf("array task %d: exit %d, ran:\n%s\nwant:\n%s", id, code, got, want)
 		}

@@ -18,7 +18,7 @@ func runSweep(ctx context.Context, args []string, stdout io.Writer) error {
 	out := fs.String("out", "runs", "runs folder: the sweep writes DIR/<spec name>/")
 	jobs := fs.Int("jobs", 1, "ensembles trained at once")
 	ensemble := fs.Int("ensemble", 0, "seeds per ensemble (one graph); 0 = spec's ensemble, else the backend default")
-	backend := fs.String("backend", "go", "go, go:OPTIONS or xla:/abs/path/to/pjrt_plugin.so")
+	backend := fs.String("backend", "cpu", "cpu (phaseprobe's CPU backend), cpu:OPTIONS, go (GoMLX's SimpleGo), go:OPTIONS or xla:/abs/path/to/pjrt_plugin.so")
 	only := fs.String("cells", "", "comma-separated cell IDs to run (default all)")
 	if err := parseFlags(fs, reorder(args)); err != nil {
 		return err

@@ -39,7 +39,7 @@ func runTrain(ctx context.Context, args []string, stdout io.Writer) error {
 	clip := fs.Float64("grad-clip", 1, "global gradient-norm clip (0 = off)")
 	seed := fs.Uint64("seed", 0, "seed (initialisation and data order)")
 	nSeeds := fs.Int("seeds", 1, "train this many seeds (seed, seed+1, ...) as one ensemble")
-	backend := fs.String("backend", "go", "go, go:OPTIONS or xla:/abs/path/to/pjrt_plugin.so")
+	backend := fs.String("backend", "cpu", "cpu (phaseprobe's CPU backend), cpu:OPTIONS, go (GoMLX's SimpleGo), go:OPTIONS or xla:/abs/path/to/pjrt_plugin.so")
 	evalN := fs.Int("eval-examples", 1000, "held-out examples for the final metrics")
 	save := fs.String("save", "", "folder for the final checkpoint(s) (optional)")
 	asJSON := fs.Bool("json", false, "print the metrics as JSON")

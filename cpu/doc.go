@@ -1,0 +1,64 @@
+// Package cpu is phaseprobe's own GoMLX backend for the CPU, registered with GoMLX as "cpu"
+// (train.NewBackend("cpu"), `--backend cpu`). GoMLX stays the model and autodiff layer; this
+// package only runs the graphs it builds. SimpleGo (GoMLX's pure-Go backend, `--backend go`) is the
+// reference it is tested against, op by op and on whole training runs.
+//
+// # Operations
+//
+// The backend implements the operations that phaseprobe's graphs use. Recorded from the training
+// step (pre-LayerNorm and none, GELU and ReLU MLP and attention-only models, AdamW with warm-up,
+// schedules and gradient clipping, phaseprobe's matrix-product DotGeneral gradient), evaluation and
+// capture graphs by train's TestCPUBackendOpList (25 ops; node counts over those graphs):
+//
+//	Add×496 BroadcastInDim×122 Constant×69 ConvertDType×12 Div×227 DotGeneral×177 Equal×12
+//	Erf×6 Exp×17 Iota×30 LessOrEqual×9 Log×3 Max×6 Min×3 Mul×893 Neg×31 Parameter×384
+//	ReduceMax×15 ReduceSum×211 Reshape×469 Sign×2 Sqrt×99 Sub×146 Transpose×56 Where×16
+//
+// Also implemented, for GoMLX functions phaseprobe may call (Gather and ScatterSum for embedding
+// lookups, Softmax and ArgMax helpers, slicing): Abs, ArgMinMax, Ceil, Clamp, Concatenate, Cos,
+// Expm1, Floor, Gather, GreaterOrEqual, GreaterThan, Identity, IsFinite, IsNaN, LessThan, Log1p,
+// LogicalAnd, LogicalNot, LogicalOr, Logistic, NotEqual, Pow, ReduceMin, ReduceProduct, Rem, Round,
+// Rsqrt, ScatterSum, Sin, Slice, Tanh. Element types: float32 and float64 everywhere; the integer
+// types (int8..int64, uint8..uint64) and bool where the operation is defined for them (DotGeneral:
+// floats only). Every other operation returns an error that names it (the builder embeds
+// notimplemented.Builder).
+//
+// # Compilation
+//
+// Builder.Compile plans a computation once: nodes that no output depends on are dropped,
+// duplicate nodes (same op, inputs and parameters) are merged, small computations on constants are
+// evaluated at compile time, every op's strides and loop layout are computed (axes that can be
+// walked as one are merged), a broadcast operand of an element-wise op is read in place through its
+// strides instead of being materialised, chains of element-wise float32 ops whose intermediates
+// have one reader are fused into one step that runs in L1-sized chunks (bit-identical to the unfused
+// ops: TestCPUBackendFusionIsExact), a DotGeneral whose operands can be read with one stride per
+// axis group reads them in place (no transpose), and each buffer's last reader is found so that the
+// buffer returns to a pool (at most 1 GiB) right after it; a step therefore reuses the previous
+// step's memory. Reshape is free (an alias of its input). The executor then runs the plan.
+//
+// # Element-wise kernels
+//
+// float32 addition, subtraction, multiplication and division run 8 lanes at a time (AVX), exp with
+// a vectorised Cody–Waite reduction and degree-7 polynomial (within 1 ulp of math.Exp), and erf from
+// Numerical Recipes' erfc approximation on top of it (absolute error below 5e-7); other ops and
+// types use Go loops (float32 transcendental functions through math's float64 ones).
+//
+// # Matrix products
+//
+// DotGeneral is a batched product over its batch axes (the ensemble and head axes of phaseprobe's
+// models). It is blocked in the manner of GotoBLAS: a 6×16 micro-kernel keeps the tile in twelve
+// AVX2 registers with fused multiply-adds (Go assembly, amd64, when the CPU has AVX2 and FMA),
+// summing k in chunks of 8 (rounding error growing like 8 + k/8 rather than k). It reads full row
+// panels of A and full 16-column panels of a row-contiguous B in place; only partial panels and
+// column-strided B are packed (panels of 16 columns, zero-padded). A pure-Go micro-kernel over
+// packed panels is used on other platforms and with the noasm or purego build tags. Products of at
+// least 2²¹ flops, and fused element-wise groups of at least 2¹⁶ elements, are split over
+// GOMAXPROCS goroutines (or "cpu:workers=N") started for that op; the product's goroutines claim
+// tiles from an atomic counter. No goroutine ever waits for a free worker, so concurrent
+// executions cannot deadlock (TestNoDeadlockConcurrentProducts, and train's TestNoDeadlockTwoCores).
+//
+// # Options
+//
+// "cpu:workers=N" bounds an op's goroutines (1: every op sequential); "cpu:nofusion" turns
+// element-wise fusion off (for tests that compare plans).
+package cpu

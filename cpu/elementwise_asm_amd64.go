@@ -1,0 +1,87 @@
+//go:build !noasm && !purego
+
+package cpu
+
+import "github.com/gomlx/gomlx/backends"
+
+//go:noescape
+func addVV32(out, x []float32, y []float32)
+
+//go:noescape
+func addVS32(out, x []float32, s float32)
+
+//go:noescape
+func subVV32(out, x []float32, y []float32)
+
+//go:noescape
+func subVS32(out, x []float32, s float32)
+
+//go:noescape
+func subSV32(out, x []float32, s float32)
+
+//go:noescape
+func mulVV32(out, x []float32, y []float32)
+
+//go:noescape
+func mulVS32(out, x []float32, s float32)
+
+//go:noescape
+func divVV32(out, x []float32, y []float32)
+
+//go:noescape
+func divVS32(out, x []float32, s float32)
+
+//go:noescape
+func divSV32(out, x []float32, s float32)
+
+// binaryFast32 runs Add, Sub, Mul and Div on float32 with AVX; false when it cannot.
+func binaryFast32(op backends.OpType, out, x, y []float32) bool {
+	if !useAVX2 {
+		return false
+	}
+	n := len(out)
+	switch {
+	case len(x) == n && len(y) == n:
+		switch op {
+		case backends.OpTypeAdd:
+			addVV32(out, x, y)
+		case backends.OpTypeSub:
+			subVV32(out, x, y)
+		case backends.OpTypeMul:
+			mulVV32(out, x, y)
+		case backends.OpTypeDiv:
+			divVV32(out, x, y)
+		default:
+			return false
+		}
+	case len(x) == n && len(y) == 1:
+		switch op {
+		case backends.OpTypeAdd:
+			addVS32(out, x, y[0])
+		case backends.OpTypeSub:
+			subVS32(out, x, y[0])
+		case backends.OpTypeMul:
+			mulVS32(out, x, y[0])
+		case backends.OpTypeDiv:
+			divVS32(out, x, y[0])
+		default:
+			return false
+		}
+	case len(x) == 1 && len(y) == n:
+		switch op {
+		case backends.OpTypeAdd:
+			addVS32(out, y, x[0])
+		case backends.OpTypeSub:
+			subSV32(out, y, x[0])
+		case backends.OpTypeMul:
+			mulVS32(out, y, x[0])
+		case backends.OpTypeDiv:
+			divSV32(out, y, x[0])
+		default:
+			return false
+		}
+	default:
+		return false
+	}
+	return true
+}

@@ -1,0 +1,307 @@
+package cpu
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/gomlx/gomlx/backends"
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	"github.com/gomlx/gomlx/pkg/core/shapes"
+)
+
+type stepKind int
+
+const (
+	kindParam stepKind = iota
+	kindConst
+	kindAlias
+	kindCompute
+	kindDead // removed from the plan: nothing reads it
+)
+
+// step is one entry of an execution plan. Slot i of the value table holds step i's output.
+type step struct {
+	kind  stepKind
+	op    backends.OpType
+	shape shapes.Shape
+	ins   []int
+	param int
+	value any // constant data
+	run   func(b *Backend, out any, ins []any)
+	root  int     // slot whose storage this step's output is (itself unless an alias)
+	bcast *layout // for BroadcastInDim: how it reads its input (consumers may read through it)
+	// ew marks an element-wise float32 op that may be fused: its operands are read whole, as
+	// scalars, or through ewIn[i] when that is non-nil (a broadcast read in place).
+	ew   bool
+	ewIn [2]*layout
+	free []int // storage roots released after this step
+}
+
+// Executable is a compiled plan.
+type Executable struct {
+	backend   *Backend
+	steps     []step
+	params    []int // slot of each parameter
+	names     []string
+	inShapes  []shapes.Shape
+	outputs   []int
+	outShapes []shapes.Shape
+	opsUsed   map[backends.OpType]int
+	finalized bool
+}
+
+var _ backends.Executable = (*Executable)(nil)
+
+// Finalize releases the plan.
+func (e *Executable) Finalize() { e.finalized = true; e.steps = nil }
+
+// Inputs returns the parameters' names and shapes.
+func (e *Executable) Inputs() ([]string, []shapes.Shape) { return e.names, e.inShapes }
+
+// Outputs returns the outputs' shapes.
+func (e *Executable) Outputs() []shapes.Shape { return e.outShapes }
+
+// OpsUsed returns how many nodes of each operation the computation had before planning (after
+// dead-node removal). It is what the package documentation's op list was made from.
+func (e *Executable) OpsUsed() map[backends.OpType]int { return e.opsUsed }
+
+// Compile plans the computation: dead nodes are dropped, duplicate nodes merged, small constant
+// sub-graphs folded, layouts and strides of every op computed, and each intermediate buffer's
+// last use found so that it goes back to the pool right after it.
+func (b *Builder) Compile(outputs []backends.Op, _ []*backends.ShardingSpec) (backends.Executable, error) {
+	outs, err := b.in(outputs...)
+	if err != nil {
+		return nil, err
+	}
+	// Reachable nodes: parameters always stay (they are the executable's inputs).
+	live := make([]bool, len(b.nodes))
+	var mark func(n *node)
+	mark = func(n *node) {
+		if live[n.id] {
+			return
+		}
+		live[n.id] = true
+		for _, x := range n.inputs {
+			mark(x)
+		}
+	}
+	for _, o := range outs {
+		mark(o)
+	}
+	for _, p := range b.params {
+		live[p.id] = true
+	}
+	e := &Executable{backend: b.backend, names: slices.Clone(b.names), opsUsed: map[backends.OpType]int{}}
+	slot := make([]int, len(b.nodes))
+	cse := map[string]int{}
+	for _, n := range b.nodes { // builder order is a topological order
+		if !live[n.id] {
+			continue
+		}
+		e.opsUsed[n.op]++
+		ins := make([]int, len(n.inputs))
+		for i, x := range n.inputs {
+			ins[i] = slot[x.id]
+		}
+		key := cseKey(n, ins)
+		if s, ok := cse[key]; ok && key != "" {
+			slot[n.id] = s
+			continue
+		}
+		st, err := e.plan(n, ins)
+		if err != nil {
+			return nil, err
+		}
+		// Constant folding: a small computation on constants is run now.
+		if st.kind == kindCompute && n.shape.Size() <= 1<<12 && allConst(e.steps, st.ins) {
+			vals := make([]any, len(st.ins))
+			for i, s := range st.ins {
+				vals[i] = e.steps[s].value
+			}
+			out := makeFlat(n.shape.DType, n.shape.Size())
+			st.run(e.backend, out, vals)
+			st = step{kind: kindConst, op: backends.OpTypeConstant, shape: n.shape, value: out}
+		}
+		if st.kind == kindAlias && e.steps[ins[0]].kind == kindConst {
+			st = step{kind: kindConst, op: backends.OpTypeConstant, shape: n.shape, value: e.steps[ins[0]].value}
+		}
+		s := len(e.steps)
+		st.root = s
+		if st.kind == kindAlias {
+			st.root = e.steps[ins[0]].root
+		}
+		e.steps = append(e.steps, st)
+		slot[n.id] = s
+		if key != "" {
+			cse[key] = s
+		}
+	}
+	for _, p := range b.params {
+		e.params = append(e.params, slot[p.id])
+		e.inShapes = append(e.inShapes, p.shape)
+	}
+	for _, o := range outs {
+		e.outputs = append(e.outputs, slot[o.id])
+		e.outShapes = append(e.outShapes, o.shape)
+	}
+	if !b.backend.cfg.NoFusion {
+		e.fuse()
+	}
+	e.removeDead()
+	e.planFrees()
+	b.backend.mu.Lock()
+	if b.backend.compiled == nil {
+		b.backend.compiled = map[backends.OpType]int{}
+	}
+	for op, c := range e.opsUsed {
+		b.backend.compiled[op] += c
+	}
+	b.backend.mu.Unlock()
+	return e, nil
+}
+
+func allConst(steps []step, ins []int) bool {
+	if len(ins) == 0 {
+		return false
+	}
+	for _, s := range ins {
+		if steps[s].kind != kindConst {
+			return false
+		}
+	}
+	return true
+}
+
+// cseKey identifies a node by what it computes; "" for nodes that are never merged.
+func cseKey(n *node, ins []int) string {
+	switch n.op {
+	case backends.OpTypeParameter:
+		return ""
+	case backends.OpTypeConstant:
+		if n.shape.Size() > 64 {
+			return ""
+		}
+		return fmt.Sprintf("c%s%v", n.shape, n.aux)
+	}
+	aux := n.aux
+	switch a := aux.(type) {
+	case *dotParams:
+		aux = *a
+	case *gatherParams:
+		aux = *a
+	case *scatterParams:
+		aux = *a
+	case *sliceParams:
+		aux = *a
+	case *argParams:
+		aux = *a
+	}
+	return fmt.Sprintf("%d%s%v%v", n.op, n.shape, ins, aux)
+}
+
+// planFrees computes, for every storage root, the step after which nothing reads it.
+func (e *Executable) planFrees() {
+	last := make([]int, len(e.steps))
+	for i := range last {
+		last[i] = -1
+	}
+	for i, st := range e.steps {
+		for _, in := range st.ins {
+			r := e.steps[in].root
+			last[r] = max(last[r], i)
+		}
+	}
+	escapes := map[int]bool{}
+	for _, o := range e.outputs {
+		escapes[e.steps[o].root] = true
+	}
+	for r, l := range last {
+		if e.steps[r].root != r || escapes[r] || e.steps[r].kind == kindConst {
+			continue
+		}
+		if l < 0 { // never read (e.g. an unused parameter or a computed node read only by aliases)
+			l = r
+		}
+		e.steps[l].free = append(e.steps[l].free, r)
+	}
+}
+
+// Execute runs the plan. Donated inputs become the executable's: their storage is reused or
+// returned as an output.
+func (e *Executable) Execute(inputs []backends.Buffer, donate []bool, _ backends.DeviceNum) ([]backends.Buffer, error) {
+	if e.finalized {
+		return nil, fmt.Errorf("cpu backend: executable already finalized")
+	}
+	if len(inputs) != len(e.params) {
+		return nil, fmt.Errorf("cpu backend: %d inputs for %d parameters", len(inputs), len(e.params))
+	}
+	vals := make([]any, len(e.steps))
+	owned := make([]bool, len(e.steps)) // storage the executable may release or hand out
+	for i, x := range inputs {
+		buf, err := e.backend.buffer(x)
+		if err != nil {
+			return nil, fmt.Errorf("input %d: %w", i, err)
+		}
+		if !buf.shape.Equal(e.inShapes[i]) {
+			return nil, fmt.Errorf("cpu backend: input %d (%s) has shape %s, want %s", i, e.names[i], buf.shape, e.inShapes[i])
+		}
+		s := e.params[i]
+		vals[s] = buf.flat
+		if i < len(donate) && donate[i] {
+			owned[s] = true
+			buf.valid, buf.flat = false, nil
+		}
+	}
+	pool := &e.backend.pool
+	for i := range e.steps {
+		st := &e.steps[i]
+		switch st.kind {
+		case kindParam, kindDead:
+		case kindConst:
+			vals[i] = st.value
+		case kindAlias:
+			vals[i] = vals[st.ins[0]]
+		case kindCompute:
+			ins := make([]any, len(st.ins))
+			for j, s := range st.ins {
+				ins[j] = vals[s]
+			}
+			out := pool.get(st.shape.DType, st.shape.Size())
+			st.run(e.backend, out, ins)
+			vals[i] = out
+			owned[i] = true
+		}
+		for _, r := range st.free {
+			if owned[r] {
+				pool.put(vals[r])
+				owned[r] = false
+			}
+		}
+	}
+	res := make([]backends.Buffer, len(e.outputs))
+	given := map[int]bool{}
+	for i, o := range e.outputs {
+		r := e.steps[o].root
+		flat := vals[o]
+		if !owned[r] || given[r] {
+			c := pool.get(e.outShapes[i].DType, e.outShapes[i].Size())
+			copyFlat(c, flat)
+			flat = c
+		} else {
+			given[r] = true
+		}
+		res[i] = &Buffer{shape: e.outShapes[i].Clone(), flat: flat, valid: true}
+	}
+	// Donated inputs that are neither read any more nor returned go back to the pool.
+	for _, s := range e.params {
+		if owned[s] && !given[s] {
+			pool.put(vals[s])
+		}
+	}
+	return res, nil
+}
+
+func dtypeOf[T any]() dtypes.DType {
+	var z T
+	return flatDType([]T{z}[:0:0])
+}

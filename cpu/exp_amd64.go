@@ -1,0 +1,37 @@
+//go:build !noasm && !purego
+
+package cpu
+
+import "math"
+
+// expConsts are exp8AVX2's constants (see its comment), then +Inf.
+var expConsts = [13]float32{
+	math.Log2E, 0.693359375, -2.12194440e-4,
+	1.0 / 5040, 1.0 / 720, 1.0 / 120, 1.0 / 24, 1.0 / 6, 0.5, 1,
+	88.72, -87.33, float32(math.Inf(1)),
+}
+
+//go:noescape
+func exp8AVX2(out, x []float32, c *[13]float32)
+
+// exp32 writes out[i] = e^x[i]; it reports false when there is no vector kernel.
+func exp32(out, x []float32) bool {
+	if !useAVX2 {
+		return false
+	}
+	n := len(out) &^ 7
+	x = x[:len(out)]
+	if n > 0 {
+		exp8AVX2(out[:n], x[:n], &expConsts)
+	}
+	for i := n; i < len(out); i++ {
+		out[i] = float32(math.Exp(float64(x[i])))
+	}
+	return true
+}
+
+//go:noescape
+func erfArg8AVX2(arg, t, x []float32, c *[12]float32)
+
+//go:noescape
+func erfFinish8AVX2(out, t, e, x []float32)

@@ -1,0 +1,242 @@
+package cpu
+
+import (
+	"runtime"
+	"slices"
+	"sync"
+
+	"github.com/gomlx/gomlx/backends"
+)
+
+var fusableBinary = map[backends.OpType]bool{
+	backends.OpTypeAdd: true, backends.OpTypeSub: true, backends.OpTypeMul: true, backends.OpTypeDiv: true,
+	backends.OpTypeMax: true, backends.OpTypeMin: true, backends.OpTypePow: true,
+}
+
+// fuseChunk is the number of elements a fused group computes at a time: small enough that every
+// intermediate stays in the L1 cache, a multiple of the vector kernels' widths (8 lanes, erf's
+// 256-element blocks) so a fused group's results are bit-identical to the unfused ops'.
+const fuseChunk = 512
+
+// operand of a fused instruction: another instruction's chunk (internal ≥ 0), or an external
+// input read whole, as a scalar, or through a broadcast layout.
+type fusedOperand struct {
+	internal int // index of the producing instruction, or -1
+	ext      int // index into the group's inputs
+	scalar   bool
+	bl       *layout
+}
+
+type fusedInstr struct {
+	op     backends.OpType
+	binary bool
+	args   [2]fusedOperand
+}
+
+// fuse merges chains of element-wise float32 ops into one step each. A step joins its consumer's
+// group when the consumer is its only reader, it is not an output, and it has the consumer's size;
+// the group then runs chunk by chunk, so its intermediate tensors never exist in memory.
+func (e *Executable) fuse() {
+	uses := make([]int, len(e.steps))
+	for _, st := range e.steps {
+		for _, in := range st.ins {
+			uses[in]++
+		}
+	}
+	for _, o := range e.outputs {
+		uses[o] += 2 // an output is never absorbed
+	}
+	inGroup := make([]bool, len(e.steps))
+	for r := len(e.steps) - 1; r >= 0; r-- {
+		root := &e.steps[r]
+		if !root.ew || root.kind != kindCompute || inGroup[r] {
+			continue
+		}
+		size := root.shape.Size()
+		// Collect the members: steps reachable through single-use element-wise inputs.
+		members := []int{r}
+		var grow func(s int)
+		grow = func(s int) {
+			for i, in := range e.steps[s].ins {
+				st := &e.steps[in]
+				if e.steps[s].ewIn[i] != nil || !st.ew || st.kind != kindCompute || inGroup[in] ||
+					uses[in] != 1 || st.shape.Size() != size || slices.Contains(members, in) {
+					continue
+				}
+				members = append(members, in)
+				inGroup[in] = true
+				grow(in)
+			}
+		}
+		inGroup[r] = true
+		grow(r)
+		if len(members) == 1 {
+			continue
+		}
+		slices.Sort(members) // plan order is a topological order
+		pos := map[int]int{}
+		var exts []int
+		extIdx := map[int]int{}
+		var prog []fusedInstr
+		for k, m := range members {
+			pos[m] = k
+			st := &e.steps[m]
+			ins := fusedInstr{op: st.op, binary: len(st.ins) == 2}
+			for i, in := range st.ins {
+				if k2, ok := pos[in]; ok && slices.Contains(members, in) {
+					ins.args[i] = fusedOperand{internal: k2}
+					continue
+				}
+				x, ok := extIdx[in]
+				if !ok {
+					x = len(exts)
+					exts = append(exts, in)
+					extIdx[in] = x
+				}
+				ins.args[i] = fusedOperand{internal: -1, ext: x, bl: st.ewIn[i],
+					scalar: st.ewIn[i] == nil && e.steps[in].shape.Size() == 1 && size != 1}
+			}
+			prog = append(prog, ins)
+		}
+		for _, m := range members[:len(members)-1] {
+			e.steps[m].kind, e.steps[m].ins, e.steps[m].run = kindDead, nil, nil
+		}
+		root.ins = exts
+		root.op = backends.OpTypeInvalid // a fused group
+		p := prog
+		root.run = func(b *Backend, out any, in []any) { runFused(b, p, out.([]float32), in) }
+	}
+}
+
+// parallelFused is the size from which a fused group is split over workers, in ranges of whole
+// chunks (so the split does not change any result).
+const parallelFused = 1 << 16
+
+// runFused executes a fused group chunk by chunk; the last instruction writes the output. Large
+// groups are split over goroutines started for this call only, as matrix products are.
+func runFused(b *Backend, prog []fusedInstr, out []float32, ins []any) {
+	n := len(out)
+	w := b.cfg.Workers
+	if w == 0 {
+		w = runtime.GOMAXPROCS(0)
+	}
+	if w <= 1 || n < parallelFused {
+		runFusedRange(b, prog, out, ins, 0, n)
+		return
+	}
+	chunks := (n + fuseChunk - 1) / fuseChunk
+	per := (chunks + w - 1) / w * fuseChunk
+	var wg sync.WaitGroup
+	for lo := per; lo < n; lo += per {
+		wg.Add(1)
+		go func(lo int) {
+			defer wg.Done()
+			runFusedRange(b, prog, out, ins, lo, min(n, lo+per))
+		}(lo)
+	}
+	runFusedRange(b, prog, out, ins, 0, min(n, per))
+	wg.Wait()
+}
+
+// runFusedRange computes elements [lo, hi) of a fused group; lo is a multiple of fuseChunk.
+func runFusedRange(b *Backend, prog []fusedInstr, out []float32, ins []any, lo, hi int) {
+	n := hi
+	scratchAny := b.pool.get(dtypeOf[float32](), (len(prog)+2)*fuseChunk)
+	scratch := scratchAny.([]float32)
+	chunk := func(k int) []float32 { return scratch[k*fuseChunk : (k+1)*fuseChunk] }
+	bcBuf := [2][]float32{chunk(len(prog)), chunk(len(prog) + 1)}
+	for i0 := lo; i0 < n; i0 += fuseChunk {
+		c := min(fuseChunk, n-i0)
+		for k, in := range prog {
+			dst := chunk(k)[:c]
+			if k == len(prog)-1 {
+				dst = out[i0 : i0+c]
+			}
+			var args [2][]float32
+			for a := range 1 + btoi(in.binary) {
+				o := in.args[a]
+				switch {
+				case o.internal >= 0:
+					args[a] = chunk(o.internal)[:c]
+				case o.scalar:
+					args[a] = ins[o.ext].([]float32)[:1]
+				case o.bl != nil:
+					args[a] = bcBuf[a][:c]
+					layoutRange(args[a], ins[o.ext].([]float32), *o.bl, i0)
+				default:
+					args[a] = ins[o.ext].([]float32)[i0 : i0+c]
+				}
+			}
+			if c == 1 {
+				args[0] = args[0][:1]
+				if in.binary {
+					args[1] = args[1][:1]
+				}
+			}
+			if in.binary {
+				binaryNum(in.op, dst, args[0], args[1])
+			} else {
+				unaryFloat(in.op, dst, args[0])
+			}
+		}
+	}
+	b.pool.put(scratchAny)
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// layoutRange writes dst[j] = src[offset of index start+j of l's row-major iteration].
+func layoutRange(dst, src []float32, l layout, start int) {
+	r := len(l.dims)
+	if r == 0 {
+		for j := range dst {
+			dst[j] = src[l.base]
+		}
+		return
+	}
+	var idx [16]int
+	rem, p := start, l.base
+	for a := r - 1; a >= 0; a-- {
+		idx[a] = rem % l.dims[a]
+		rem /= l.dims[a]
+		p += idx[a] * l.strides[a]
+	}
+	in, is := l.dims[r-1], l.strides[r-1]
+	for j := 0; j < len(dst); {
+		run := min(in-idx[r-1], len(dst)-j)
+		if is == 0 {
+			v := src[p]
+			for q := range dst[j : j+run] {
+				dst[j+q] = v
+			}
+		} else if is == 1 {
+			copy(dst[j:j+run], src[p:p+run])
+		} else {
+			for q := range run {
+				dst[j+q] = src[p+q*is]
+			}
+		}
+		j += run
+		p += run * is
+		idx[r-1] += run
+		if idx[r-1] < in {
+			continue
+		}
+		p -= in * is
+		idx[r-1] = 0
+		for a := r - 2; a >= 0; a-- {
+			idx[a]++
+			p += l.strides[a]
+			if idx[a] < l.dims[a] {
+				break
+			}
+			p -= l.strides[a] * l.dims[a]
+			idx[a] = 0
+		}
+	}
+}

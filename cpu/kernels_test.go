@@ -1,0 +1,223 @@
+package cpu
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/gomlx/gomlx/backends"
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	"github.com/gomlx/gomlx/pkg/core/shapes"
+)
+
+// TestBinaryFast32MatchesScalar: the AVX element-wise kernels give bit-identical results to the Go
+// loops (IEEE addition, subtraction, multiplication and division are correctly rounded either way)
+// for every length 0..100 (covering the 32-wide, 8-wide and scalar tails), vector and scalar operands.
+func TestBinaryFast32MatchesScalar(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, op := range []backends.OpType{backends.OpTypeAdd, backends.OpTypeSub, backends.OpTypeMul, backends.OpTypeDiv} {
+		for n := 0; n <= 100; n++ {
+			x, y := make([]float32, n), make([]float32, n)
+			for i := range x {
+				x[i], y[i] = float32(rng.NormFloat64()), float32(rng.NormFloat64())+3
+			}
+			s := []float32{float32(rng.NormFloat64()) + 3}
+			for _, c := range []struct{ a, b []float32 }{{x, y}, {x, s}, {s, y}} {
+				got, want := make([]float32, n), make([]float32, n)
+				if !binaryFast32(op, got, c.a, c.b) {
+					if useAVX2 {
+						t.Fatalf("%s n=%d: no fast path", op, n)
+					}
+					return
+				}
+				for i := range want {
+					a, b := c.a[0], c.b[0]
+					if len(c.a) == n {
+						a = c.a[i]
+					}
+					if len(c.b) == n {
+						b = c.b[i]
+					}
+					want[i] = binaryOne(op, a, b)
+				}
+				for i := range want {
+					if got[i] != want[i] {
+						t.Fatalf("%s n=%d lens %d,%d: element %d got %v want %v", op, n, len(c.a), len(c.b), i, got[i], want[i])
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestMicroKernelsAgree: the assembly micro-kernels (packed and strided A) against the pure-Go one
+// on random panels, k = 1..40 (chunk boundaries at multiples of 8). FMA rounds once per step where
+// the Go kernel rounds twice, so they agree to a few float32 ulps of the sum of |terms|.
+func TestMicroKernelsAgree(t *testing.T) {
+	if !useAVX2 {
+		t.Skip("no AVX2/FMA on this CPU (or built with noasm): only the Go kernel exists")
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for k := 1; k <= 40; k++ {
+		// A is stored row-major [mr, k] (rs = k, ks = 1); ap is its packed panel.
+		a := make([]float32, mr*k)
+		for i := range a {
+			a[i] = float32(rng.NormFloat64())
+		}
+		ap := make([]float32, k*mr)
+		packA(ap, a, matView{rs: k, cs: 1}, mr, k)
+		bp := make([]float32, k*nr)
+		for i := range bp {
+			bp[i] = float32(rng.NormFloat64())
+		}
+		var want, got, gotS [mr * nr]float32
+		microKernelGo(k, ap, bp, &want)
+		microKernel32(k, ap, bp, &got)
+		if !microKernelStrided32(k, a, k, 1, bp, nr, &gotS) {
+			t.Fatal("strided kernel unavailable")
+		}
+		for i := range want {
+			var mag float32
+			r, c := i/nr, i%nr
+			for kk := range k {
+				v := a[r*k+kk] * bp[kk*nr+c]
+				if v < 0 {
+					v = -v
+				}
+				mag += v
+			}
+			tol := 4 * mag * (1.0 / (1 << 23))
+			for _, g := range []float32{got[i], gotS[i]} {
+				if d := g - want[i]; d > tol || -d > tol {
+					t.Fatalf("k=%d element %d: asm %v, Go %v (tol %g)", k, i, g, want[i], tol)
+				}
+			}
+		}
+		if got != gotS {
+			t.Fatalf("k=%d: packed and strided kernels differ", k)
+		}
+	}
+}
+
+// TestExp32Accuracy: the vector exp against math.Exp rounded to float32, on a grid of 200,001
+// points over [-87, 88] and on the special values: at most 2 ulps apart (the polynomial's
+// truncation is 6e-9 relative, the float32 Horner evaluation adds about one ulp); +Inf above
+// 88.72, 0 below -87.33 and for -Inf, NaN for NaN.
+func TestExp32Accuracy(t *testing.T) {
+	const n = 200001
+	x := make([]float32, n)
+	for i := range x {
+		x[i] = float32(-87 + 175*float64(i)/(n-1))
+	}
+	x = append(x, 0, -0, 1, -1, 89, -88, float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN()))
+	out := make([]float32, len(x))
+	if !exp32(out, x) {
+		t.Skip("no vector exp on this platform")
+	}
+	worst := 0.0
+	for i, v := range x {
+		w := float32(math.Exp(float64(v)))
+		switch {
+		case v != v:
+			if out[i] == out[i] {
+				t.Fatalf("exp(NaN) = %v", out[i])
+			}
+			continue
+		case v > 88.72 || v < -87.33:
+			if want := map[bool]float32{true: float32(math.Inf(1)), false: 0}[v > 0]; out[i] != want {
+				t.Fatalf("exp(%v) = %v, want %v", v, out[i], want)
+			}
+			continue
+		}
+		ulp := float64(math.Nextafter32(w, float32(math.Inf(1))) - w)
+		d := math.Abs(float64(out[i])-float64(w)) / ulp
+		worst = math.Max(worst, d)
+		if d > 2 {
+			t.Fatalf("exp(%v) = %v, want %v (%.1f ulp)", v, out[i], w, d)
+		}
+	}
+	t.Logf("largest error: %.1f ulp", worst)
+}
+
+// TestErf32Accuracy: erf32 against math.Erf on 100,001 points over [-6, 6] plus ±0, ±Inf and NaN:
+// absolute error at most 5e-7 (Numerical Recipes' bound 1.2e-7 on erfc, plus the float32
+// evaluation of the polynomial and of 1 - erfc: measured 3.1e-7 near |x| = 0.18).
+func TestErf32Accuracy(t *testing.T) {
+	const n = 100001
+	x := make([]float32, n)
+	for i := range x {
+		x[i] = float32(-6 + 12*float64(i)/(n-1))
+	}
+	x = append(x, 0, float32(math.Copysign(0, -1)), float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN()))
+	out := make([]float32, len(x))
+	if !erf32(out, x) {
+		t.Skip("no vector exp on this platform")
+	}
+	worst := 0.0
+	for i, v := range x {
+		w := math.Erf(float64(v))
+		if v != v {
+			if out[i] == out[i] {
+				t.Fatalf("erf(NaN) = %v", out[i])
+			}
+			continue
+		}
+		d := math.Abs(float64(out[i]) - w)
+		worst = math.Max(worst, d)
+		if d > 5e-7 {
+			t.Fatalf("erf(%v) = %v, want %v (error %.2g)", v, out[i], w, d)
+		}
+	}
+	t.Logf("largest absolute error: %.2g", worst)
+}
+
+// TestFusionMergesChains: a chain of five element-wise ops on one parameter compiles to one
+// compute step with fusion and five without, and both give the same values; the fused group is
+// large enough (2¹⁷+3 elements, 2 workers) to be split over goroutines.
+func TestFusionMergesChains(t *testing.T) {
+	const size = 1<<17 + 3
+	count := func(cfg string) (int, []float32) {
+		be, err := New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := be.Builder("chain")
+		x, _ := b.Parameter("x", shapes.Make(dtypes.Float32, size), nil)
+		y, _ := b.Mul(x, x)
+		y, _ = b.Neg(y)
+		y, _ = b.Exp(y)
+		y, _ = b.Add(y, x)
+		c, _ := b.Constant([]float32{0.5})
+		y, _ = b.Mul(y, c)
+		ex, err := b.Compile([]backends.Op{y}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, st := range ex.(*Executable).steps {
+			if st.kind == kindCompute {
+				n++
+			}
+		}
+		in := make([]float32, size)
+		for i := range in {
+			in[i] = float32(i%3000) / 300
+		}
+		buf, _ := be.BufferFromFlatData(0, in, shapes.Make(dtypes.Float32, size))
+		out, err := ex.Execute([]backends.Buffer{buf}, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n, out[0].(*Buffer).flat.([]float32)
+	}
+	nf, vf := count("workers=2")
+	nu, vu := count("nofusion")
+	if nf != 1 || nu != 5 {
+		t.Fatalf("compute steps: %d fused, %d unfused; want 1 and 5", nf, nu)
+	}
+	for i := range vf {
+		if vf[i] != vu[i] {
+			t.Fatalf("element %d: fused %v, unfused %v", i, vf[i], vu[i])
+		}
+	}
+}

@@ -1,0 +1,244 @@
+package cpu
+
+import (
+	"runtime"
+	"sync"
+	"sync/atomic"
+)
+
+// Matrix products C[b] = A[b] · B[b] for b < batch, C row-major [m, n], A and B read through
+// strides (so a transposed operand needs no copy: the packing reads it in place).
+//
+// The product is blocked GotoBLAS-style: B is packed into panels of nr columns (k × nr, row by row),
+// A into panels of mr rows (k × mr, column by column), and a micro-kernel computes one mr × nr tile
+// of C from one panel of each, keeping the whole tile in registers. Every element of C is the sum
+// over k in ascending order (in chunks of kChunk, see microKernelGo), so the result does not depend
+// on the blocking or on the number of workers.
+const (
+	mr = 6
+	nr = 16
+)
+
+// matView is a batch of matrices: element (b, i, j) is at off + b*bs + i*rs + j*cs.
+type matView struct {
+	bs, rs, cs int
+}
+
+// matmulPlan is a product planned at compile time.
+type matmulPlan struct {
+	batch, m, n, k int
+	a, b           matView
+	workers        int // 0: GOMAXPROCS when run
+}
+
+// parallelFlops is the size (2·batch·m·n·k) above which a product is split over workers.
+const parallelFlops = 1 << 21
+
+func (p *matmulPlan) workerCount() int {
+	w := p.workers
+	if w == 0 {
+		w = runtime.GOMAXPROCS(0)
+	}
+	if 2*p.batch*p.m*p.n*p.k < parallelFlops {
+		return 1
+	}
+	return max(w, 1)
+}
+
+// tiles enumerates work items: (batch, row panel) pairs.
+func (p *matmulPlan) tiles() int { return p.batch * ((p.m + mr - 1) / mr) }
+
+// run computes c = a·b. Work items are claimed from an atomic counter by goroutines started for
+// this product only; no goroutine ever waits for another to become free, so the product cannot
+// deadlock however many products run at once.
+func matmulRun[T float](p *matmulPlan, pool *bufferPool, c, a, b []T) {
+	if p.m == 0 || p.n == 0 {
+		return
+	}
+	if p.k == 0 {
+		clear(c[:p.batch*p.m*p.n])
+		return
+	}
+	nPanels := (p.n + nr - 1) / nr
+	// B's panels are packed once per batch element, before the row panels are split over workers,
+	// except full panels of a B whose rows are contiguous: the strided kernel reads those in place
+	// (when A is read in place too, i.e. for full row panels).
+	bInPlace := p.b.cs == 1 && hasStridedKernel && dtypeOf[T]() == dtypeOf[float32]() && p.k > 0
+	bpLen := nPanels * p.k * nr
+	bpAny := pool.get(dtypeOf[T](), p.batch*bpLen)
+	bp := bpAny.([]T)
+	strided := hasStridedKernel && dtypeOf[T]() == dtypeOf[float32]()
+	for bi := range p.batch {
+		first := 0
+		if bInPlace {
+			first = p.n / nr // only the partial last panel is packed
+		}
+		packB(bp[bi*bpLen:(bi+1)*bpLen], b[bi*p.b.bs:], p.b, p.k, p.n, first)
+	}
+	w := min(p.workerCount(), p.tiles())
+	rowPanels := (p.m + mr - 1) / mr
+	var next atomic.Int64
+	work := func() {
+		apAny := pool.get(dtypeOf[T](), p.k*mr)
+		ap := apAny.([]T)
+		var tile [mr * nr]T
+		for {
+			t := int(next.Add(1) - 1)
+			if t >= p.tiles() {
+				break
+			}
+			bi, rp := t/rowPanels, t%rowPanels
+			i0 := rp * mr
+			rows := min(mr, p.m-i0)
+			asub := a[bi*p.a.bs+i0*p.a.rs:]
+			cb := c[bi*p.m*p.n:]
+			if strided {
+				// The strided kernel reads A in place when the panel is full; a partial panel is
+				// copied into zero-padded rows first (rs = k, ks = 1).
+				ars, aks := p.a.rs, p.a.cs
+				if rows < mr || !useStrided(any(asub).([]float32), p.a, p.k) {
+					packRows(ap, asub, p.a, rows, p.k)
+					asub, ars, aks = ap, p.k, 1
+				}
+				for jp := range nPanels {
+					j0 := jp * nr
+					cols := min(nr, p.n-j0)
+					bpanel, ldb := bp[bi*bpLen+jp*p.k*nr:], nr
+					if bInPlace && cols == nr {
+						bpanel, ldb = b[bi*p.b.bs+j0:], p.b.rs
+					}
+					microKernelStrided32(p.k, any(asub).([]float32), ars, aks, any(bpanel).([]float32), ldb,
+						any(&tile).(*[mr * nr]float32))
+					for r := range rows {
+						copy(cb[(i0+r)*p.n+j0:(i0+r)*p.n+j0+cols], tile[r*nr:r*nr+cols])
+					}
+				}
+				continue
+			}
+			packA(ap, asub, p.a, rows, p.k)
+			for jp := range nPanels {
+				j0 := jp * nr
+				cols := min(nr, p.n-j0)
+				microKernel(p.k, ap, bp[bi*bpLen+jp*p.k*nr:], &tile)
+				for r := range rows {
+					copy(cb[(i0+r)*p.n+j0:(i0+r)*p.n+j0+cols], tile[r*nr:r*nr+cols])
+				}
+			}
+		}
+		pool.put(apAny)
+	}
+	if w <= 1 {
+		work()
+	} else {
+		var wg sync.WaitGroup
+		for range w - 1 {
+			wg.Add(1)
+			go func() { defer wg.Done(); work() }()
+		}
+		work()
+		wg.Wait()
+	}
+	pool.put(bpAny)
+}
+
+// useStrided reports whether the strided kernel may read a full row panel of A in place.
+func useStrided(a []float32, v matView, k int) bool {
+	return hasStridedKernel && k > 0 && (mr-1)*v.rs+(k-1)*v.cs < len(a)
+}
+
+// packB writes the k × n matrix read through v into panels of nr columns, zero-padded, from
+// panel first on (earlier panels are left as they are).
+func packB[T float](dst, src []T, v matView, k, n, first int) {
+	o := first * k * nr
+	for j0 := first * nr; j0 < n; j0 += nr {
+		cols := min(nr, n-j0)
+		for kk := range k {
+			row := dst[o : o+nr]
+			base := kk*v.rs + j0*v.cs
+			if v.cs == 1 {
+				copy(row[:cols], src[base:base+cols])
+			} else {
+				for j := range cols {
+					row[j] = src[base+j*v.cs]
+				}
+			}
+			clear(row[cols:])
+			o += nr
+		}
+	}
+}
+
+// packA writes rows (≤ mr) rows of the matrix read through v as one panel, column by column,
+// zero-padded to mr rows.
+func packA[T float](dst, src []T, v matView, rows, k int) {
+	dst = dst[:k*mr]
+	if rows < mr {
+		clear(dst)
+	}
+	for r := range rows {
+		base := r * v.rs
+		if v.cs == 1 {
+			for kk, x := range src[base : base+k] {
+				dst[kk*mr+r] = x
+			}
+			continue
+		}
+		for kk := range k {
+			dst[kk*mr+r] = src[base+kk*v.cs]
+		}
+	}
+}
+
+// kChunk is the number of k steps summed from zero before being added to the tile: a sum's
+// rounding error then grows like kChunk + k/kChunk instead of k.
+const kChunk = 8
+
+// packRows copies rows (≤ mr) rows of the matrix read through v into dst as a row-major
+// [mr, k] block, zero-padded.
+func packRows[T float](dst, src []T, v matView, rows, k int) {
+	dst = dst[:mr*k]
+	clear(dst[rows*k:])
+	for r := range rows {
+		d := dst[r*k : (r+1)*k]
+		base := r * v.rs
+		if v.cs == 1 {
+			copy(d, src[base:base+k])
+			continue
+		}
+		for kk := range d {
+			d[kk] = src[base+kk*v.cs]
+		}
+	}
+}
+
+// microKernelGo computes tile = A-panel · B-panel for one mr × nr tile.
+func microKernelGo[T float](k int, ap, bp []T, tile *[mr * nr]T) {
+	*tile = [mr * nr]T{}
+	ap, bp = ap[:k*mr], bp[:k*nr]
+	var part [mr * nr]T
+	for k0 := 0; k0 < k; k0 += kChunk {
+		part = [mr * nr]T{}
+		for kk := k0; kk < min(k, k0+kChunk); kk++ {
+			b := bp[kk*nr : kk*nr+nr]
+			a := ap[kk*mr : kk*mr+mr]
+			for r, x := range a {
+				row := part[r*nr : r*nr+nr]
+				for j, y := range b {
+					row[j] += x * y
+				}
+			}
+		}
+		for i, v := range part {
+			tile[i] += v
+		}
+	}
+}
+
+func microKernel[T float](k int, ap, bp []T, tile *[mr * nr]T) {
+	switch t := any(tile).(type) {
+	case *[mr * nr]float32:
+		microKernel32(k, any(ap).([]float32), any(bp).([]float32), t)
+	default:
+		microKernelGo(k, ap, bp, tile)
+	}
+}

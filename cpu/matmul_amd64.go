@@ -1,0 +1,45 @@
+//go:build !noasm && !purego
+
+package cpu
+
+import "golang.org/x/sys/cpu"
+
+// useAVX2 selects the assembly micro-kernel on CPUs with AVX2 and FMA.
+var useAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+
+// hasStridedKernel: the strided micro-kernel exists when the AVX2 one does.
+var hasStridedKernel = useAVX2
+
+// kernel6x16AVX2 computes the 6 × 16 float32 tile of a k-long A panel (6 values per k) and
+// B panel (16 values per k) into tile, with fused multiply-adds in ascending k.
+//
+//go:noescape
+func kernel6x16AVX2(k int, a, b *float32, tile *[mr * nr]float32)
+
+func microKernel32(k int, ap, bp []float32, tile *[mr * nr]float32) {
+	if !useAVX2 || k == 0 {
+		microKernelGo(k, ap, bp, tile)
+		return
+	}
+	_ = ap[k*mr-1]
+	_ = bp[k*nr-1]
+	kernel6x16AVX2(k, &ap[0], &bp[0], tile)
+}
+
+// kernel6x16StridedAVX2 is kernel6x16AVX2 reading A in place (element (r, kk) at a[r·rs + kk·ks])
+// and B in place (row kk's 16 values at b[kk·ldb:]).
+//
+//go:noescape
+func kernel6x16StridedAVX2(k int, a *float32, rs, ks int, b *float32, ldb int, tile *[mr * nr]float32)
+
+// microKernelStrided32 computes a full 6-row tile from A and B read in place, reporting false when
+// there is no assembly kernel (the caller then packs).
+func microKernelStrided32(k int, a []float32, rs, ks int, b []float32, ldb int, tile *[mr * nr]float32) bool {
+	if !useAVX2 || k == 0 {
+		return false
+	}
+	_ = a[(mr-1)*rs+(k-1)*ks]
+	_ = b[(k-1)*ldb+nr-1]
+	kernel6x16StridedAVX2(k, &a[0], rs, ks, &b[0], ldb, tile)
+	return true
+}

@@ -1,0 +1,617 @@
+package cpu
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/gomlx/gomlx/backends"
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
+)
+
+// implemented are the operations the plan knows how to run.
+var implemented = map[backends.OpType]bool{}
+
+func init() {
+	for _, op := range append(append(slices.Clone(unaryOps), binaryOps...),
+		backends.OpTypeParameter, backends.OpTypeConstant, backends.OpTypeIdentity, backends.OpTypeWhere,
+		backends.OpTypeClamp, backends.OpTypeReshape, backends.OpTypeTranspose, backends.OpTypeBroadcastInDim,
+		backends.OpTypeReduceSum, backends.OpTypeReduceMax, backends.OpTypeReduceMin, backends.OpTypeReduceProduct,
+		backends.OpTypeDotGeneral, backends.OpTypeIota, backends.OpTypeConvertDType, backends.OpTypeGather,
+		backends.OpTypeScatterSum, backends.OpTypeSlice, backends.OpTypeConcatenate, backends.OpTypeArgMinMax) {
+		implemented[op] = true
+	}
+}
+
+var unaryOps = []backends.OpType{
+	backends.OpTypeAbs, backends.OpTypeNeg, backends.OpTypeExp, backends.OpTypeExpm1, backends.OpTypeLog,
+	backends.OpTypeLog1p, backends.OpTypeSqrt, backends.OpTypeRsqrt, backends.OpTypeTanh, backends.OpTypeErf,
+	backends.OpTypeLogistic, backends.OpTypeSign, backends.OpTypeFloor, backends.OpTypeCeil, backends.OpTypeRound,
+	backends.OpTypeCos, backends.OpTypeSin, backends.OpTypeIsFinite, backends.OpTypeIsNaN, backends.OpTypeLogicalNot,
+}
+
+var binaryOps = []backends.OpType{
+	backends.OpTypeAdd, backends.OpTypeSub, backends.OpTypeMul, backends.OpTypeDiv, backends.OpTypeMax,
+	backends.OpTypeMin, backends.OpTypePow, backends.OpTypeRem, backends.OpTypeEqual, backends.OpTypeNotEqual,
+	backends.OpTypeLessThan, backends.OpTypeLessOrEqual, backends.OpTypeGreaterThan, backends.OpTypeGreaterOrEqual,
+	backends.OpTypeLogicalAnd, backends.OpTypeLogicalOr,
+}
+
+// plan turns a node into a step: every shape-dependent quantity (strides, layouts, matrix views)
+// is computed here, once.
+func (e *Executable) plan(n *node, ins []int) (step, error) {
+	st := step{kind: kindCompute, op: n.op, shape: n.shape, ins: ins}
+	op := n.op
+	var inShape = func(i int) []int { return n.inputs[i].shape.Dimensions }
+	switch {
+	case op == backends.OpTypeParameter:
+		st.kind, st.param = kindParam, n.aux.(int)
+	case op == backends.OpTypeConstant:
+		st.kind, st.value = kindConst, n.aux
+	case op == backends.OpTypeReshape:
+		st.kind = kindAlias
+	case slices.Contains(unaryOps, op):
+		st.run = func(_ *Backend, out any, in []any) { runUnary(op, out, in[0]) }
+		st.ew = n.shape.DType == dtypes.Float32 && n.inputs[0].shape.DType == dtypes.Float32
+	case slices.Contains(binaryOps, op):
+		return e.planBinary(n, st)
+	case op == backends.OpTypeWhere:
+		st.run = func(_ *Backend, out any, in []any) { runWhere(out, in[0], in[1], in[2]) }
+	case op == backends.OpTypeClamp:
+		st.run = func(_ *Backend, out any, in []any) { runClamp(out, in[0], in[1], in[2]) }
+	case op == backends.OpTypeTranspose:
+		perm := n.aux.([]int)
+		src := rowMajorStrides(inShape(0))
+		strides := make([]int, len(perm))
+		for i, p := range perm {
+			strides[i] = src[p]
+		}
+		l := newLayout(n.shape.Dimensions, strides, 0)
+		st.run = func(_ *Backend, out any, in []any) { copyStrided(out, in[0], l) }
+	case op == backends.OpTypeBroadcastInDim:
+		l := broadcastLayout(inShape(0), n.shape.Dimensions, n.aux.([]int))
+		st.bcast = &l
+		st.run = func(_ *Backend, out any, in []any) { copyStrided(out, in[0], l) }
+	case op == backends.OpTypeSlice:
+		p := n.aux.(*sliceParams)
+		src := rowMajorStrides(inShape(0))
+		strides := make([]int, len(src))
+		base := 0
+		for i := range src {
+			strides[i] = src[i] * p.strides[i]
+			base += p.starts[i] * src[i]
+		}
+		l := newLayout(n.shape.Dimensions, strides, base)
+		if n.shape.Size() == 0 {
+			l = layout{dims: []int{0}, strides: []int{0}}
+		}
+		st.run = func(_ *Backend, out any, in []any) { copyStrided(out, in[0], l) }
+	case op == backends.OpTypeReduceSum || op == backends.OpTypeReduceMax || op == backends.OpTypeReduceMin ||
+		op == backends.OpTypeReduceProduct:
+		axes := n.aux.([]int)
+		dims := inShape(0)
+		var kept []int
+		for a, d := range dims {
+			if !slices.Contains(axes, a) {
+				kept = append(kept, d)
+			}
+		}
+		os := rowMajorStrides(kept)
+		strides := make([]int, len(dims))
+		k := 0
+		for a := range dims {
+			if !slices.Contains(axes, a) {
+				strides[a] = os[k]
+				k++
+			}
+		}
+		l := newLayout(dims, strides, 0)
+		if n.inputs[0].shape.Size() == 0 {
+			l = layout{dims: []int{0}, strides: []int{0}}
+		}
+		st.run = func(_ *Backend, out any, in []any) { runReduce(op, out, in[0], l) }
+	case op == backends.OpTypeDotGeneral:
+		return e.planDot(n, st)
+	case op == backends.OpTypeIota:
+		axis := n.aux.(int)
+		inner := 1
+		for _, d := range n.shape.Dimensions[axis+1:] {
+			inner *= d
+		}
+		dim := n.shape.Dimensions[axis]
+		st.run = func(_ *Backend, out any, _ []any) { runIota(out, inner, dim) }
+	case op == backends.OpTypeConvertDType:
+		st.run = func(_ *Backend, out any, in []any) { runConvert(out, in[0]) }
+	case op == backends.OpTypeConcatenate:
+		axis := n.aux.(int)
+		outer := 1
+		for _, d := range n.shape.Dimensions[:axis] {
+			outer *= d
+		}
+		inner := 1
+		for _, d := range n.shape.Dimensions[axis+1:] {
+			inner *= d
+		}
+		blocks := make([]int, len(n.inputs))
+		for i, x := range n.inputs {
+			blocks[i] = x.shape.Dimensions[axis] * inner
+		}
+		total := n.shape.Dimensions[axis] * inner
+		st.run = func(_ *Backend, out any, in []any) {
+			off := 0
+			for i, x := range in {
+				// operand i's block o goes to out[o*total+off : ...]
+				l := layout{dims: []int{outer, blocks[i]}, strides: []int{blocks[i], 1}}
+				dst := layout{dims: []int{outer, blocks[i]}, strides: []int{total, 1}, base: off}
+				scatterCopy(out, x, dst, l)
+				off += blocks[i]
+			}
+		}
+	case op == backends.OpTypeArgMinMax:
+		p := n.aux.(*argParams)
+		dims := inShape(0)
+		outer, inner := 1, 1
+		for _, d := range dims[:p.axis] {
+			outer *= d
+		}
+		for _, d := range dims[p.axis+1:] {
+			inner *= d
+		}
+		dim := dims[p.axis]
+		st.run = func(_ *Backend, out any, in []any) { runConvert(out, runArgMinMax(in[0], outer, dim, inner, p.isMin)) }
+	case op == backends.OpTypeGather:
+		return e.planGather(n, st)
+	case op == backends.OpTypeScatterSum:
+		return e.planScatter(n, st)
+	default:
+		return st, fmt.Errorf("cpu backend: operation %s not implemented", op)
+	}
+	return st, nil
+}
+
+func identityAxes(r int) []int {
+	a := make([]int, r)
+	for i := range a {
+		a[i] = i
+	}
+	return a
+}
+
+// broadcastLayout reads an operand of dims in into an output of dims out, operand axis i being
+// output axis axes[i] (size 1 broadcasts).
+func broadcastLayout(in, out, axes []int) layout {
+	src := rowMajorStrides(in)
+	strides := make([]int, len(out))
+	for i, a := range axes {
+		if in[i] == out[a] {
+			strides[a] = src[i]
+		}
+	}
+	return newLayout(out, strides, 0)
+}
+
+// scatterCopy copies src read through ls into dst written through ld (same index space).
+func scatterCopy(dst, src any, ld, ls layout) {
+	copy2Any(dst, src, ld.dims, ld.strides, ls.strides, ld.base, ls.base)
+}
+
+func copy2Any(dst, src any, dims, ds, ss []int, db, sb int) {
+	switch d := dst.(type) {
+	case []float32:
+		copy2(d, src.([]float32), dims, ds, ss, db, sb, false)
+	case []float64:
+		copy2(d, src.([]float64), dims, ds, ss, db, sb, false)
+	case []int8:
+		copy2(d, src.([]int8), dims, ds, ss, db, sb, false)
+	case []int16:
+		copy2(d, src.([]int16), dims, ds, ss, db, sb, false)
+	case []int32:
+		copy2(d, src.([]int32), dims, ds, ss, db, sb, false)
+	case []int64:
+		copy2(d, src.([]int64), dims, ds, ss, db, sb, false)
+	case []uint8:
+		copy2(d, src.([]uint8), dims, ds, ss, db, sb, false)
+	case []uint16:
+		copy2(d, src.([]uint16), dims, ds, ss, db, sb, false)
+	case []uint32:
+		copy2(d, src.([]uint32), dims, ds, ss, db, sb, false)
+	case []uint64:
+		copy2(d, src.([]uint64), dims, ds, ss, db, sb, false)
+	case []bool:
+		copy2(d, src.([]bool), dims, ds, ss, db, sb, false)
+	default:
+		panic(fmt.Sprintf("cpu: copy of %T", dst))
+	}
+}
+
+func runWhere(out, c, a, b any) {
+	cb := c.([]bool)
+	switch o := out.(type) {
+	case []float32:
+		where(o, cb, a.([]float32), b.([]float32))
+	case []float64:
+		where(o, cb, a.([]float64), b.([]float64))
+	case []int8:
+		where(o, cb, a.([]int8), b.([]int8))
+	case []int16:
+		where(o, cb, a.([]int16), b.([]int16))
+	case []int32:
+		where(o, cb, a.([]int32), b.([]int32))
+	case []int64:
+		where(o, cb, a.([]int64), b.([]int64))
+	case []uint8:
+		where(o, cb, a.([]uint8), b.([]uint8))
+	case []uint16:
+		where(o, cb, a.([]uint16), b.([]uint16))
+	case []uint32:
+		where(o, cb, a.([]uint32), b.([]uint32))
+	case []uint64:
+		where(o, cb, a.([]uint64), b.([]uint64))
+	case []bool:
+		where(o, cb, a.([]bool), b.([]bool))
+	default:
+		panic(fmt.Sprintf("cpu: Where on %T", out))
+	}
+}
+
+func runClamp(out, lo, x, hi any) {
+	switch o := out.(type) {
+	case []float32:
+		clamp(o, lo.([]float32), x.([]float32), hi.([]float32))
+	case []float64:
+		clamp(o, lo.([]float64), x.([]float64), hi.([]float64))
+	case []int32:
+		clamp(o, lo.([]int32), x.([]int32), hi.([]int32))
+	case []int64:
+		clamp(o, lo.([]int64), x.([]int64), hi.([]int64))
+	default:
+		panic(fmt.Sprintf("cpu: Clamp on %T", out))
+	}
+}
+
+// groupStride returns the single stride through which the axes (in the given order) of an array of
+// dims can be walked as one flattened axis, or ok=false when they cannot.
+func groupStride(dims, strides, axes []int) (size, stride int, ok bool) {
+	d := make([]int, len(axes))
+	s := make([]int, len(axes))
+	for i, a := range axes {
+		d[i], s[i] = dims[a], strides[a]
+	}
+	l := newLayout(d, s, 0)
+	switch len(l.dims) {
+	case 0:
+		return l.size(), 0, true
+	case 1:
+		return l.dims[0], l.strides[0], true
+	}
+	return 0, 0, false
+}
+
+// planDot plans a DotGeneral as a batched [batch, m, k] · [batch, k, n] product. When an operand's
+// batch, free and contracting axes can each be walked with one stride, the product reads it in
+// place; otherwise it is first copied into that order.
+func (e *Executable) planDot(n *node, st step) (step, error) {
+	p := n.aux.(*dotParams)
+	dt := n.shape.DType
+	if dt != dtypes.Float32 && dt != dtypes.Float64 {
+		return st, fmt.Errorf("cpu backend: DotGeneral on %s not implemented", dt)
+	}
+	ls, rs := n.inputs[0].shape.Dimensions, n.inputs[1].shape.Dimensions
+	lfree := freeAxes(len(ls), p.lc, p.lb)
+	rfree := freeAxes(len(rs), p.rc, p.rb)
+	mp := &matmulPlan{workers: e.backend.cfg.Workers}
+	view := func(dims, batch, rows, cols []int) (v matView, l layout, direct bool) {
+		strides := rowMajorStrides(dims)
+		nb, bs, ok1 := groupStride(dims, strides, batch)
+		nrw, rst, ok2 := groupStride(dims, strides, rows)
+		ncl, cst, ok3 := groupStride(dims, strides, cols)
+		_, _, _ = nb, nrw, ncl
+		if ok1 && ok2 && ok3 {
+			return matView{bs, rst, cst}, layout{}, true
+		}
+		order := append(append(slices.Clone(batch), rows...), cols...)
+		od := make([]int, len(order))
+		os := make([]int, len(order))
+		for i, a := range order {
+			od[i], os[i] = dims[a], strides[a]
+		}
+		nb, _, _ = groupStride(dims, strides, batch)
+		nrw, _, _ = groupSize(dims, rows)
+		ncl, _, _ = groupSize(dims, cols)
+		return matView{nrw * ncl, ncl, 1}, newLayout(od, os, 0), false
+	}
+	prod := func(dims, axes []int) int {
+		x := 1
+		for _, a := range axes {
+			x *= dims[a]
+		}
+		return x
+	}
+	mp.batch, mp.m, mp.k, mp.n = prod(ls, p.lb), prod(ls, lfree), prod(ls, p.lc), prod(rs, rfree)
+	var la, lb layout
+	var da, db bool
+	mp.a, la, da = view(ls, p.lb, lfree, p.lc)
+	mp.b, lb, db = view(rs, p.rb, p.rc, rfree)
+	aSize, bSize := n.inputs[0].shape.Size(), n.inputs[1].shape.Size()
+	bk := e.backend
+	st.run = func(_ *Backend, out any, in []any) {
+		a, b := in[0], in[1]
+		var ta, tb any
+		if !da {
+			ta = bk.pool.get(dt, aSize)
+			copyStrided(ta, a, la)
+			a = ta
+		}
+		if !db {
+			tb = bk.pool.get(dt, bSize)
+			copyStrided(tb, b, lb)
+			b = tb
+		}
+		switch o := out.(type) {
+		case []float32:
+			matmulRun(mp, &bk.pool, o, a.([]float32), b.([]float32))
+		case []float64:
+			matmulRun(mp, &bk.pool, o, a.([]float64), b.([]float64))
+		}
+		bk.pool.put(ta)
+		bk.pool.put(tb)
+	}
+	return st, nil
+}
+
+func groupSize(dims, axes []int) (int, int, bool) {
+	x := 1
+	for _, a := range axes {
+		x *= dims[a]
+	}
+	return x, 0, true
+}
+
+func (e *Executable) planGather(n *node, st step) (step, error) {
+	p := n.aux.(*gatherParams)
+	od := n.inputs[0].shape.Dimensions
+	id := n.inputs[1].shape.Dimensions
+	outDims := n.shape.Dimensions
+	ostr := rowMajorStrides(od)
+	istr := rowMajorStrides(id)
+	outStr := rowMajorStrides(outDims)
+	g := &gatherPlan{startMap: p.startIndexMap, operandDims: od, operandStride: ostr, sliceSizes: p.sizes}
+	for a := range id {
+		if a == p.indexVectorAxis {
+			continue
+		}
+		g.batchDims = append(g.batchDims, id[a])
+		g.idxBatchStrides = append(g.idxBatchStrides, istr[a])
+	}
+	if p.indexVectorAxis < len(id) {
+		g.idxVecStride = istr[p.indexVectorAxis]
+	}
+	for a := range outDims {
+		if !slices.Contains(p.offsetOutputAxes, a) {
+			g.outBatchStrides = append(g.outBatchStrides, outStr[a])
+		}
+	}
+	j := 0
+	for d := range od {
+		if slices.Contains(p.collapsedSliceAxes, d) {
+			continue
+		}
+		g.blockDims = append(g.blockDims, p.sizes[d])
+		g.blockIn = append(g.blockIn, ostr[d])
+		g.blockOut = append(g.blockOut, outStr[p.offsetOutputAxes[j]])
+		j++
+	}
+	st.run = func(_ *Backend, out any, in []any) {
+		idx := toInts(in[1])
+		switch o := out.(type) {
+		case []float32:
+			gatherRun(g, o, in[0].([]float32), idx)
+		case []float64:
+			gatherRun(g, o, in[0].([]float64), idx)
+		case []int32:
+			gatherRun(g, o, in[0].([]int32), idx)
+		case []int64:
+			gatherRun(g, o, in[0].([]int64), idx)
+		case []bool:
+			gatherRun(g, o, in[0].([]bool), idx)
+		default:
+			panic(fmt.Sprintf("cpu: Gather on %T", out))
+		}
+	}
+	return st, nil
+}
+
+func (e *Executable) planScatter(n *node, st step) (step, error) {
+	p := n.aux.(*scatterParams)
+	od := n.inputs[0].shape.Dimensions
+	id := n.inputs[1].shape.Dimensions
+	ud := n.inputs[2].shape.Dimensions
+	istr, ustr := rowMajorStrides(id), rowMajorStrides(ud)
+	s := &scatterPlan{scatterTo: p.scatterTo, operandDims: od, operandStride: rowMajorStrides(od)}
+	for a := range id {
+		if a == p.indexVectorAxis {
+			continue
+		}
+		s.batchDims = append(s.batchDims, id[a])
+		s.idxBatchStrides = append(s.idxBatchStrides, istr[a])
+	}
+	if p.indexVectorAxis < len(id) {
+		s.idxVecStride = istr[p.indexVectorAxis]
+	}
+	for a := range ud {
+		if !slices.Contains(p.updateWindowAxes, a) {
+			s.updBatchStrides = append(s.updBatchStrides, ustr[a])
+		}
+	}
+	var winOperand []int
+	for d := range od {
+		if !slices.Contains(p.insertedWindowAxes, d) {
+			winOperand = append(winOperand, d)
+		}
+	}
+	for j, a := range p.updateWindowAxes {
+		s.winDims = append(s.winDims, ud[a])
+		s.winUpdStrides = append(s.winUpdStrides, ustr[a])
+		s.winOperandAxes = append(s.winOperandAxes, winOperand[j])
+	}
+	st.run = func(_ *Backend, out any, in []any) {
+		copyFlat(out, in[0])
+		idx := toInts(in[1])
+		switch o := out.(type) {
+		case []float32:
+			scatterRun(s, o, in[2].([]float32), idx)
+		case []float64:
+			scatterRun(s, o, in[2].([]float64), idx)
+		case []int32:
+			scatterRun(s, o, in[2].([]int32), idx)
+		case []int64:
+			scatterRun(s, o, in[2].([]int64), idx)
+		default:
+			panic(fmt.Sprintf("cpu: ScatterSum on %T", out))
+		}
+	}
+	return st, nil
+}
+
+// planBinary plans an element-wise binary op. An operand that is broadcast (a BroadcastInDim
+// step, or an operand with size-1 axes) is read through its broadcast layout inside the op when
+// the layout's innermost stride is 0 or 1 and the values are numbers, so the broadcast is never
+// materialised (the BroadcastInDim step is then dropped if nothing else reads it); otherwise it is
+// expanded first.
+func (e *Executable) planBinary(n *node, st step) (step, error) {
+	op := n.op
+	size := n.shape.Size()
+	numeric := n.shape.DType != dtypes.Bool && n.shape.DType == n.inputs[0].shape.DType
+	var layouts [2]*layout
+	st.ins = slices.Clone(st.ins)
+	for i := range 2 {
+		src := e.steps[st.ins[i]]
+		var l *layout
+		switch {
+		case src.kind == kindCompute && src.bcast != nil:
+			l = src.bcast
+			if inner(*l) <= 1 && numeric {
+				st.ins[i] = src.ins[0]
+				layouts[i] = l
+			}
+		case n.inputs[i].shape.Size() != size && n.inputs[i].shape.Size() != 1:
+			bl := broadcastLayout(n.inputs[i].shape.Dimensions, n.shape.Dimensions, identityAxes(n.shape.Rank()))
+			if inner(bl) <= 1 && numeric {
+				layouts[i] = &bl
+				continue
+			}
+			x := st.ins[i]
+			e.steps = append(e.steps, step{kind: kindCompute, op: backends.OpTypeBroadcastInDim,
+				shape: shapesWithDType(n.shape.Dimensions, n.inputs[i].shape.DType), ins: []int{x},
+				run: func(_ *Backend, out any, in []any) { copyStrided(out, in[0], bl) }})
+			s := len(e.steps) - 1
+			e.steps[s].root = s
+			st.ins[i] = s
+		}
+	}
+	if layouts[0] != nil && layouts[1] != nil {
+		// Both broadcast: expand the first.
+		l0 := *layouts[0]
+		x := st.ins[0]
+		e.steps = append(e.steps, step{kind: kindCompute, op: backends.OpTypeBroadcastInDim,
+			shape: shapesWithDType(n.shape.Dimensions, n.inputs[0].shape.DType), ins: []int{x},
+			run: func(_ *Backend, out any, in []any) { copyStrided(out, in[0], l0) }})
+		s := len(e.steps) - 1
+		e.steps[s].root = s
+		st.ins[0] = s
+		layouts[0] = nil
+	}
+	st.ew = n.shape.DType == dtypes.Float32 && numeric && fusableBinary[op]
+	st.ewIn = layouts
+	switch {
+	case layouts[0] != nil:
+		l := *layouts[0]
+		st.run = func(_ *Backend, out any, in []any) { runBinaryBroadcast(op, out, in[1], in[0], l, true) }
+	case layouts[1] != nil:
+		l := *layouts[1]
+		st.run = func(_ *Backend, out any, in []any) { runBinaryBroadcast(op, out, in[0], in[1], l, false) }
+	default:
+		st.run = func(_ *Backend, out any, in []any) { runBinary(op, out, in[0], in[1]) }
+	}
+	return st, nil
+}
+
+// inner is a layout's innermost stride (0 for a scalar layout).
+func inner(l layout) int {
+	if len(l.dims) == 0 {
+		return 0
+	}
+	return l.strides[len(l.dims)-1]
+}
+
+// runBinaryBroadcast computes out = full op b (or b op full when left) where b is read through l.
+func runBinaryBroadcast(op backends.OpType, out, full, b any, l layout, left bool) {
+	switch o := out.(type) {
+	case []float32:
+		binaryBroadcast(op, o, full.([]float32), b.([]float32), l, left)
+	case []float64:
+		binaryBroadcast(op, o, full.([]float64), b.([]float64), l, left)
+	case []int32:
+		binaryBroadcast(op, o, full.([]int32), b.([]int32), l, left)
+	case []int64:
+		binaryBroadcast(op, o, full.([]int64), b.([]int64), l, left)
+	case []int8:
+		binaryBroadcast(op, o, full.([]int8), b.([]int8), l, left)
+	case []int16:
+		binaryBroadcast(op, o, full.([]int16), b.([]int16), l, left)
+	case []uint8:
+		binaryBroadcast(op, o, full.([]uint8), b.([]uint8), l, left)
+	case []uint16:
+		binaryBroadcast(op, o, full.([]uint16), b.([]uint16), l, left)
+	case []uint32:
+		binaryBroadcast(op, o, full.([]uint32), b.([]uint32), l, left)
+	case []uint64:
+		binaryBroadcast(op, o, full.([]uint64), b.([]uint64), l, left)
+	default:
+		panic(fmt.Sprintf("cpu: broadcast %s on %T", op, out))
+	}
+}
+
+func binaryBroadcast[T number](op backends.OpType, out, full, b []T, l layout, left bool) {
+	scalarFull := len(full) == 1 && len(out) != 1
+	walk(l, func(o, p, n, s int) {
+		f := full
+		if !scalarFull {
+			f = full[o : o+n]
+		}
+		bb := b[p : p+1]
+		if s == 1 {
+			bb = b[p : p+n]
+		}
+		if n == 1 {
+			f, bb = f[:1], bb[:1]
+		}
+		if left {
+			binaryNum(op, out[o:o+n], bb, f)
+		} else {
+			binaryNum(op, out[o:o+n], f, bb)
+		}
+	})
+}
+
+// removeDead turns compute steps that no step or output reads into dead steps, which the executor
+// skips (a BroadcastInDim folded into its consumer, for instance).
+func (e *Executable) removeDead() {
+	uses := make([]int, len(e.steps))
+	for _, st := range e.steps {
+		for _, in := range st.ins {
+			uses[in]++
+		}
+	}
+	for _, o := range e.outputs {
+		uses[o]++
+	}
+	for i := len(e.steps) - 1; i >= 0; i-- {
+		st := &e.steps[i]
+		if uses[i] == 0 && (st.kind == kindCompute || st.kind == kindAlias) {
+			for _, in := range st.ins {
+				uses[in]--
+			}
+			st.kind, st.ins, st.run = kindDead, nil, nil
+		}
+	}
+}
