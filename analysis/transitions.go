@@ -49,17 +49,29 @@ const (
 
 var onsetDefs = []string{onsetMid, onset10, onsetChange}
 
-// mainJump picks the jump that stands for a curve's transition: the largest |size| among the jumps
-// outside the learning-rate warm-up (-1 when every jump is in the warm-up or there is none). The
-// choice looks only at the curve itself, never at the task onset it will be compared with: picking
-// the jump nearest the task onset would manufacture coupling out of chance.
-func mainJump(js []transition.Jump) int {
+// mainJump picks the jump that stands for a curve's transition: among the jumps outside the
+// learning-rate warm-up, those significant on their own (P ≤ alpha) first, then the largest |size|
+// (-1 when every jump is in the warm-up or there is none). The choice looks only at the curve
+// itself, never at the task onset it will be compared with: picking the jump nearest the task onset
+// would manufacture coupling out of chance.
+func mainJump(js []transition.Jump, alpha float64) int {
 	best := -1
 	for i, j := range js {
 		if j.InWarmup {
 			continue
 		}
-		if best < 0 || math.Abs(j.Size) > math.Abs(js[best].Size) {
+		if best < 0 {
+			best = i
+			continue
+		}
+		b := js[best]
+		if sig, bsig := j.P <= alpha, b.P <= alpha; sig != bsig {
+			if sig {
+				best = i
+			}
+			continue
+		}
+		if math.Abs(j.Size) > math.Abs(b.Size) {
 			best = i
 		}
 	}
@@ -132,7 +144,7 @@ func testCurves(ctx context.Context, cs *curves, opt Options) (map[curveKey]*cur
 			r.q = q[i]
 			r.abrupt = r.q <= opt.Decisions.FDRLevel
 			if r.abrupt {
-				r.main = mainJump(r.test.Jumps)
+				r.main = mainJump(r.test.Jumps, opt.Decisions.Alpha)
 			}
 		}
 		out[r.key] = r
