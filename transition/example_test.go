@@ -86,22 +86,6 @@ func ExamplePELT() {
 	// largest change before index 5: 0.10 → 0.70
 }
 
-func ExampleAlign() {
-	// Onsets in log10(step+1) over five seeds: the probe accuracy of an
-	// internal feature jumps about 0.3 decade before exact match does.
-	internal := []float64{1.71, 1.78, 1.66, math.NaN(), 1.75}
-	task := []float64{2.02, 2.06, 1.99, 2.10, 2.03}
-	cfg := transition.DefaultAlignConfig(0.11) // one checkpoint spacing
-	a, err := transition.Align(internal, task, cfg, rand.New(rand.NewPCG(1, 1)))
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	fmt.Printf("%s: mean lag %.2f, 95%% CI [%.2f, %.2f], %d pairs, permutation p %.4f\n",
-		a.Verdict, a.MeanLag, a.CILow, a.CIHigh, a.Pairs, a.PermP)
-	// Output:
-	// precedes: mean lag -0.30, 95% CI [-0.32, -0.28], 4 pairs, permutation p 0.1250
-}
 
 func ExampleCompareIndependence() {
 	// Per-position accuracies of a 3-token answer at three checkpoints, and

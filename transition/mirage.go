@@ -2,9 +2,7 @@ package transition
 
 import (
 	"fmt"
-	"maps"
 	"math"
-	"slices"
 )
 
 // IndependenceTo puts in dst the exact match predicted from per-position
@@ -146,30 +144,3 @@ func gapOf(em, pred []float64) IndependenceGap {
 	return g
 }
 
-// AbruptMetrics runs Detect on several scorings of the same outputs, all
-// measured at the checkpoints x: for example "exact_match", "token_accuracy",
-// "log_prob" and "edit_distance". It returns the Detection of every curve by
-// name. The mirage reading (Schaeffer et al. 2023) is the pattern where the
-// discontinuous scorings (exact match) are Abrupt and the continuous ones
-// (per-token accuracy, log-probability, edit distance) are not.
-//
-// Decreasing curves such as edit distance need no flag: the sigmoid fit takes
-// Hi < Lo. AbruptMetrics panics if a curve's length differs from len(x), and
-// returns the first error from Detect (curves taken in name order), naming the
-// curve.
-func AbruptMetrics(x []float64, curves map[string][]float64, cfg Config) (map[string]Detection, error) {
-	out := make(map[string]Detection, len(curves))
-	for name, y := range curves {
-		if len(y) != len(x) {
-			panic(fmt.Sprintf("transition: curve %q has %d points, x has %d", name, len(y), len(x)))
-		}
-	}
-	for _, name := range slices.Sorted(maps.Keys(curves)) {
-		d, err := Detect(x, curves[name], cfg)
-		if err != nil {
-			return nil, fmt.Errorf("detect %s: %w", name, err)
-		}
-		out[name] = d
-	}
-	return out, nil
-}

@@ -2,7 +2,6 @@ package transition
 
 import (
 	"math"
-	"math/rand/v2"
 	"testing"
 )
 
@@ -60,32 +59,3 @@ func TestMeanPower(t *testing.T) {
 	}
 }
 
-func TestAbruptMetricsMirage(t *testing.T) {
-	// The mirage construction (Schaeffer et al. 2023): a per-token accuracy
-	// that rises gradually (a logistic 1.2 decades wide), and the exact match
-	// of a 10-token answer, p¹⁰, which sharpens it. Only the exact match is
-	// abrupt; the mean log-probability 10·ln p and the edit distance 10·(1−p)
-	// stay smooth.
-	x := logGrid(36)
-	rng := rand.New(rand.NewPCG(4, 4))
-	curves := map[string][]float64{}
-	for _, k := range []string{"exact_match", "token_accuracy", "log_prob", "edit_distance"} {
-		curves[k] = make([]float64, len(x))
-	}
-	for i, xi := range x {
-		p := 0.2 + 0.79*logistic((xi-2)/(1.2/WidthPerScale))
-		curves["token_accuracy"][i] = p + 0.01*rng.NormFloat64()
-		curves["exact_match"][i] = math.Pow(p, 10) + 0.01*rng.NormFloat64()
-		curves["log_prob"][i] = 10*math.Log(p) + 0.05*rng.NormFloat64()
-		curves["edit_distance"][i] = 10*(1-p) + 0.1*rng.NormFloat64()
-	}
-	ds, err := AbruptMetrics(x, curves, DefaultConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	for name, want := range map[string]bool{"exact_match": true, "token_accuracy": false, "log_prob": false, "edit_distance": false} {
-		if d := ds[name]; d.Abrupt != want {
-			t.Errorf("%s: Abrupt %v (%s, width %.2f, ΔAIC %.1f), want %v", name, d.Abrupt, d.Reason, d.Sigmoid.Width, d.DeltaAIC, want)
-		}
-	}
-}
