@@ -86,7 +86,6 @@ func ExamplePELT() {
 	// largest change before index 5: 0.10 → 0.70
 }
 
-
 func ExampleCompareIndependence() {
 	// Per-position accuracies of a 3-token answer at three checkpoints, and
 	// the measured exact match.

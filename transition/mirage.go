@@ -143,4 +143,3 @@ func gapOf(em, pred []float64) IndependenceGap {
 	g.MeanAbs /= float64(len(em))
 	return g
 }
-

@@ -58,4 +58,3 @@ func TestMeanPower(t *testing.T) {
 		t.Error("exact match −0.2: no error")
 	}
 }
-
