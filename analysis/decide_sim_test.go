@@ -47,8 +47,10 @@ var tuneChain = flag.Bool("tune", false, "run the whole-chain simulation on its 
 // calibrated test) can be plugged into the chain.
 type onsetDetector func(x, y []float64) (onset float64, ok bool)
 
-// chainDetector is the detector every chain simulation uses: swap it here to
-// plug in another one.
+// chainDetector is the detector of TestChainNull and TestChainTied: the old
+// transition.Detect, kept as a fast detector for testing the decision rules
+// with many sweeps. The analysis's own detector (testCurves: TestCurve, BH,
+// mainJump) is simulated in chain_calibrated_test.go.
 var chainDetector onsetDetector = detectSigmoid
 
 // detectSigmoid is transition.Detect with its defaults: the sigmoid midpoint
