@@ -47,8 +47,10 @@ var tuneChain = flag.Bool("tune", false, "run the whole-chain simulation on its 
 // calibrated test) can be plugged into the chain.
 type onsetDetector func(x, y []float64) (onset float64, ok bool)
 
-// chainDetector is the detector every chain simulation uses: swap it here to
-// plug in another one.
+// chainDetector is the detector of TestChainNull and TestChainTied: the old
+// transition.Detect, kept as a fast detector for testing the decision rules
+// with many sweeps. The analysis's own detector (testCurves: TestCurve, BH,
+// mainJump) is simulated in chain_calibrated_test.go.
 var chainDetector onsetDetector = detectSigmoid
 
 // detectSigmoid is transition.Detect with its defaults: the sigmoid midpoint
@@ -147,12 +149,22 @@ func simulateSweep(spec sweepSpec, detect onsetDetector, rng *rand.Rand) (sweepR
 		}
 	}
 
+	return decideOnsets(task, internal, strata, len(means), spec.seeds, tol, rng)
+}
+
+// decideOnsets runs the decision half of the chain on a sweep's onsets (NaN:
+// no transition): task[c] and internal[k][c] for cell c = width·seeds + seed,
+// strata[c] its width. Coupling across cells (strata = width), BH over the
+// internal curves, lead–lag per width, BH over the rows that can get a
+// verdict, DecideCoupling and DecideLeadLag.
+func decideOnsets(task []float64, internal [][]float64, strata []int, widths, seeds int, tol float64, rng *rand.Rand) (sweepResult, error) {
 	cfg := DefaultDecisionConfig()
 	const metric = "probe_accuracy"
+	nk := len(internal)
 	// Coupling across cells, BH over the sweep's curves.
-	couplings := make([]transition.Coupling, len(spec.kinds))
-	ps := make([]float64, len(spec.kinds))
-	for k := range spec.kinds {
+	couplings := make([]transition.Coupling, nk)
+	ps := make([]float64, nk)
+	for k := range nk {
 		c, err := transition.Couple(internal[k], task, strata, transition.DefaultCoupleConfig(), rng)
 		if err != nil {
 			return sweepResult{}, err
@@ -160,8 +172,8 @@ func simulateSweep(spec sweepSpec, detect onsetDetector, rng *rand.Rand) (sweepR
 		couplings[k], ps[k] = c, c.P
 	}
 	qs := transition.BHTo(nil, ps)
-	res := sweepResult{coupling: make([]string, len(spec.kinds)), leadLag: make([][]string, len(spec.kinds))}
-	for k := range spec.kinds {
+	res := sweepResult{coupling: make([]string, nk), leadLag: make([][]string, nk)}
+	for k := range nk {
 		res.coupling[k] = DecideCoupling(metric, couplings[k], qs[k], cfg)
 	}
 	// Lead–lag per width; the family is the rows that can get a verdict.
@@ -172,9 +184,9 @@ func simulateSweep(spec sweepSpec, detect onsetDetector, rng *rand.Rand) (sweepR
 	}
 	var rows []row
 	var lp, tp []float64
-	for k := range spec.kinds {
-		for w := range means {
-			lo, hi := w*spec.seeds, (w+1)*spec.seeds
+	for k := range nk {
+		for w := range widths {
+			lo, hi := w*seeds, (w+1)*seeds
 			r, err := transition.LeadLagTest(internal[k][lo:hi], task[lo:hi], transition.DefaultLeadLagConfig(tol), rng)
 			if err != nil {
 				return sweepResult{}, err
@@ -188,8 +200,8 @@ func simulateSweep(spec sweepSpec, detect onsetDetector, rng *rand.Rand) (sweepR
 		}
 	}
 	lq, tq := transition.BHTo(nil, lp), transition.BHTo(nil, tp)
-	for k := range spec.kinds {
-		res.leadLag[k] = make([]string, len(means))
+	for k := range nk {
+		res.leadLag[k] = make([]string, widths)
 	}
 	for i, rw := range rows {
 		d := DecideLeadLag(metric, res.coupling[rw.k], []LeadLagEvidence{{Onset: "sigmoid midpoint", Result: rw.r, Q: lq[i], TOSTQ: tq[i]}}, cfg)
