@@ -52,6 +52,8 @@ type Options struct {
 	Decisions Decisions
 	// Progress, if set, is called after each cell (done of total).
 	Progress func(cell string, done, total int)
+	// CurveProgress, if set, is called as the sweep-level stage tests curves (done of total).
+	CurveProgress func(done, total int)
 }
 
 func (o Options) resolve() Options {

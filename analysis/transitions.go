@@ -87,6 +87,8 @@ func testCurves(ctx context.Context, cs *curves, opt Options) (map[curveKey]*cur
 	res := make([]*curveResult, len(keys))
 	work := make(chan int)
 	var wg sync.WaitGroup
+	var mu sync.Mutex
+	done := 0
 	cfg := transition.DefaultCurveConfig()
 	cfg.MaxReplicates = opt.Replicates
 	for range opt.Jobs {
@@ -108,6 +110,12 @@ func testCurves(ctx context.Context, cs *curves, opt Options) (map[curveKey]*cur
 					r.change = r.x[ch.Index]
 				}
 				res[i] = r
+				if opt.CurveProgress != nil {
+					mu.Lock()
+					done++
+					opt.CurveProgress(done, len(keys))
+					mu.Unlock()
+				}
 			}
 		})
 	}

@@ -53,8 +53,10 @@ func runAnalyze(ctx context.Context, args []string, stdout io.Writer) error {
 	defer lock.Unlock()
 	prog := newProgress(os.Stderr)
 	sum, err := analysis.Analyze(ctx, dir, analysis.Options{Jobs: *jobs, ProbeFolds: *folds, ProbeC: *c, Seed: *seed, Sites: siteList,
-		Progress: func(cell string, done, total int) { prog.Update("analyze", done, total, cell) }})
+		Progress:      func(cell string, done, total int) { prog.Update("analyze", done, total, cell) },
+		CurveProgress: func(done, total int) { prog.Update("test curves", done, total, "") }})
 	prog.Done("analyze")
+	prog.Done("test curves")
 	if err != nil {
 		return err
 	}
