@@ -1,16 +1,20 @@
 package data
 
 import (
+	"bufio"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"os"
 	"path/filepath"
 	"strconv"
 
 	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/encoding/thrift"
+	"github.com/parquet-go/parquet-go/format"
 )
 
 // Defaults of the write and read options.
@@ -270,6 +274,9 @@ func ReadTable[T TableRow](path string, fn func(rows []T) error, opts ...ReadOpt
 	if err := checkCellMeta(path, meta); err != nil {
 		return meta, err
 	}
+	if err := checkDictionaryPages(path, file, pf); err != nil {
+		return meta, err
+	}
 	wantCell := folderCell(path)
 	conv, err := readPlan(path, parquet.SchemaOf(zero), pf.Schema())
 	if err != nil {
@@ -353,12 +360,70 @@ func openTable(path string) (*os.File, *parquet.File, error) {
 		file.Close()
 		return nil, nil, fmt.Errorf("read %s: not a complete Parquet file: %w", path, err)
 	}
-	pf, err := parquet.OpenFile(file, st.Size(), parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true))
+	pf, err := openParquet(file, st.Size())
 	if err != nil {
 		file.Close()
 		return nil, nil, fmt.Errorf("read %s: not a complete Parquet file: %w", path, err)
 	}
 	return file, pf, nil
+}
+
+// checkDictionaryPages checks the CRC-32 of every dictionary page in the file against the one its
+// page header states. The Parquet format (PageHeader.crc) defines it as the standard CRC-32 (IEEE)
+// of the page's bytes as stored, after compression. parquet-go writes it for every page and checks
+// it for data pages, but not for a dictionary page, which it reads through another path; a flipped
+// byte there would change every value that points at the entry, silently (a position of -1 read
+// as -16777214). A page header without a CRC (0, optional in the format) is not checked, so files
+// of other writers that omit it are still read.
+func checkDictionaryPages(path string, f io.ReaderAt, pf *parquet.File) error {
+	md := pf.Metadata()
+	for i, rg := range md.RowGroups {
+		for _, col := range rg.Columns {
+			cm := col.MetaData
+			if cm.DictionaryPageOffset <= 0 || cm.TotalCompressedSize <= 0 {
+				continue
+			}
+			name := fmt.Sprint(cm.PathInSchema)
+			fail := func(format string, args ...any) error {
+				return fmt.Errorf("read %s: corrupt file: row group %d, column %s: dictionary page: %s", path, i, name, fmt.Sprintf(format, args...))
+			}
+			sec := io.NewSectionReader(f, cm.DictionaryPageOffset, cm.TotalCompressedSize)
+			rb := bufio.NewReaderSize(sec, 4096)
+			var proto thrift.CompactProtocol
+			var h format.PageHeader
+			if err := thrift.NewDecoder(proto.NewReader(rb)).Decode(&h); err != nil {
+				return fail("page header: %v", err)
+			}
+			if h.Type != format.DictionaryPage {
+				continue // a writer that records a dictionary offset it did not use; nothing to check
+			}
+			if h.CompressedPageSize < 0 || int64(h.CompressedPageSize) > cm.TotalCompressedSize {
+				return fail("%d bytes long, the column chunk only %d", h.CompressedPageSize, cm.TotalCompressedSize)
+			}
+			if h.CRC == 0 {
+				continue
+			}
+			body := make([]byte, h.CompressedPageSize)
+			if _, err := io.ReadFull(rb, body); err != nil {
+				return fail("%v", err)
+			}
+			if got := crc32.ChecksumIEEE(body); got != uint32(h.CRC) {
+				return fail("CRC-32 of its bytes is 0x%08X, its header says 0x%08X", got, uint32(h.CRC))
+			}
+		}
+	}
+	return nil
+}
+
+// openParquet reads a Parquet footer. parquet-go panics on some damaged footers (a flipped byte
+// in a column's metadata gives a negative length); such a panic is the file's fault.
+func openParquet(f *os.File, size int64) (pf *parquet.File, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			pf, err = nil, fmt.Errorf("corrupt footer: %v", r)
+		}
+	}()
+	return parquet.OpenFile(f, size, parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true))
 }
 
 // checkFooterLength checks the footer length a Parquet file states in its last 8 bytes (length,

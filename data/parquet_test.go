@@ -1,6 +1,7 @@
 package data
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -364,6 +365,99 @@ func TestTableCorruptFiles(t *testing.T) {
 	if _, _, err := tblReadAll[ActivationRow](t, missing); err == nil || !strings.Contains(err.Error(), missing) {
 		t.Errorf("missing file: err = %v, want an error naming %s", err, missing)
 	}
+}
+
+// TestTableDictionaryPageFlip flips, one at a time, one bit of every byte of every dictionary
+// page (header and values) of a metrics table. parquet-go checks the CRC-32 of data pages but not
+// of dictionary pages; before checkDictionaryPages a flip in the position dictionary read back
+// position -1 as -16777214 without an error. Every flip must give an error naming the file or
+// read back the rows as written (a flip in a header field nobody reads); a flip in the position
+// column's values must name the column and the dictionary page.
+func TestTableDictionaryPageFlip(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "metrics.parquet")
+	want := tblKnownRows(tblCoords("c", 16, 0)).metrics
+	tblWrite(t, good, Meta{}, want)
+	data, err := os.ReadFile(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := filepath.Join(dir, "flipped.parquet")
+	dicts, flips, caught := 0, 0, 0
+	for _, col := range tblOpen(t, good).Metadata().RowGroups[0].Columns {
+		md := col.MetaData
+		if md.DictionaryPageOffset == 0 {
+			continue
+		}
+		dicts++
+		name := md.PathInSchema[len(md.PathInSchema)-1]
+		for off := md.DictionaryPageOffset; off < md.DataPageOffset; off++ {
+			flipped := slices.Clone(data)
+			flipped[off] ^= 0x01
+			if err := os.WriteFile(bad, flipped, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			flips++
+			got, _, err := tblReadAll[MetricRow](t, bad)
+			switch {
+			case err != nil && !strings.Contains(err.Error(), bad):
+				t.Errorf("column %s, byte %d: err = %v, want it to name %s", name, off, err, bad)
+			case err != nil:
+				caught++
+				// The last 8 bytes of the page are the two int32 values of position (-1 and 3).
+				if name == "position" && off >= md.DataPageOffset-8 &&
+					!(strings.Contains(err.Error(), "position") && strings.Contains(err.Error(), "dictionary page")) {
+					t.Errorf("position value byte %d: err = %v, want it to name the column and its dictionary page", off, err)
+				}
+			case !slices.Equal(got, want):
+				t.Errorf("column %s, byte %d: flipped file read without error and with changed rows", name, off)
+			case name == "position" && off >= md.DataPageOffset-8:
+				t.Errorf("position value byte %d: flipped file read without error", off)
+			}
+		}
+	}
+	if dicts < 10 {
+		t.Errorf("%d dictionary pages, want the 10+ dict columns of MetricRow", dicts)
+	}
+	t.Logf("%d dictionary pages, %d flips, %d caught", dicts, flips, caught)
+}
+
+// TestTableFooterFlip flips one bit of every footer byte of a metrics table and opens it with
+// ReadMeta. The Parquet footer has no checksum, so some flips go unseen; none may crash the
+// reader (parquet-go panicked on a negative length in a column's metadata), and an error must
+// name the file.
+func TestTableFooterFlip(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "metrics.parquet")
+	tblWrite(t, good, Meta{}, tblKnownRows(tblCoords("c", 16, 0)).metrics)
+	data, err := os.ReadFile(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	footer := int(binary.LittleEndian.Uint32(data[len(data)-8:]))
+	bad := filepath.Join(dir, "flipped.parquet")
+	caught := 0
+	for off := len(data) - 8 - footer; off < len(data)-8; off++ {
+		flipped := slices.Clone(data)
+		flipped[off] ^= 0x01
+		if err := os.WriteFile(bad, flipped, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					t.Errorf("footer byte %d: ReadMeta panicked: %v", off, r)
+				}
+			}()
+			if _, err := ReadMeta(bad); err != nil {
+				caught++
+				if !strings.Contains(err.Error(), bad) {
+					t.Errorf("footer byte %d: err = %v, want it to name %s", off, err, bad)
+				}
+			}
+		}()
+	}
+	t.Logf("%d footer bytes, %d flips refused", footer, caught)
 }
 
 // tblRawWrite writes rows with parquet-go directly and the given key-value metadata, as another

@@ -57,4 +57,10 @@ type Task interface {
 	// itself holds no state that sampling changes, so concurrent calls with distinct rngs are
 	// safe. It panics if n is negative.
 	Sample(rng *rand.Rand, n int, split Split) Batch
+	// SplitSize returns how many distinct examples the split holds, so a caller can tell when n
+	// draws must repeat examples (a probe set larger than its split puts the same example in the
+	// train and test folds of a cross-validated probe). It is exact for modular and induction and
+	// for hash splits (addition, parity) of at most 2¹⁶ examples, and the expected count
+	// fraction·size for larger hash splits; it may be +Inf.
+	SplitSize(split Split) float64
 }

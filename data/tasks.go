@@ -73,10 +73,12 @@ func (h hashSplit) isTest(key uint64) bool {
 }
 
 // checkSplitSizes checks that a hash split of a key space of the given size leaves examples on
-// both sides. Spaces of at most 2¹⁶ keys are enumerated through isTest(i) for i in 0..size-1;
-// for larger spaces each side must expect at least 64 keys, which makes an empty side
-// vanishingly unlikely (probability below e⁻⁶⁴). It returns a description of the problem, or "".
-func checkSplitSizes(size float64, fraction float64, isTest func(i uint64) bool) string {
+// both sides, and returns how many keys each side holds (see Task.SplitSize). Spaces of at most
+// 2¹⁶ keys are enumerated through isTest(i) for i in 0..size-1 and the counts are exact; for
+// larger spaces each side must expect at least 64 keys, which makes an empty side vanishingly
+// unlikely (probability below e⁻⁶⁴), and the counts are the expected ones, (1-fraction)·size and
+// fraction·size. msg describes the problem, or is "".
+func checkSplitSizes(size float64, fraction float64, isTest func(i uint64) bool) (train, test float64, msg string) {
 	const enumerateMax = 1 << 16
 	if size <= enumerateMax {
 		nTest := 0
@@ -87,20 +89,21 @@ func checkSplitSizes(size float64, fraction float64, isTest func(i uint64) bool)
 		}
 		switch {
 		case nTest == 0:
-			return "leaves the test split empty"
+			msg = "leaves the test split empty"
 		case nTest == int(size):
-			return "leaves the train split empty"
+			msg = "leaves the train split empty"
 		}
-		return ""
+		return size - float64(nTest), float64(nTest), msg
 	}
 	const minExpected = 64
+	train, test = (1-fraction)*size, fraction*size
 	switch {
-	case fraction*size < minExpected:
-		return fmt.Sprintf("leaves too few test examples (expected %.3g)", fraction*size)
-	case (1-fraction)*size < minExpected:
-		return fmt.Sprintf("leaves too few train examples (expected %.3g)", (1-fraction)*size)
+	case test < minExpected:
+		msg = fmt.Sprintf("leaves too few test examples (expected %.3g)", test)
+	case train < minExpected:
+		msg = fmt.Sprintf("leaves too few train examples (expected %.3g)", train)
 	}
-	return ""
+	return train, test, msg
 }
 
 // stableRand returns a generator for the fixed parts of a task (which bits matter, which pairs are

@@ -21,6 +21,7 @@ type addition struct {
 	reverse bool // answer written least-significant digit first
 	base    int  // 10^digits, the number of operand values
 	split   hashSplit
+	sizes   [2]float64 // SplitSize of Train and Test
 }
 
 // newAddition builds the "addition" task: a+b with both operands zero-padded to digits digits.
@@ -63,9 +64,11 @@ func newAddition(ps *paramSet) (Task, error) {
 	t.split = newHashSplit(additionSalt, frac)
 	base := uint64(t.base)
 	size := float64(t.base) * float64(t.base)
-	if msg := checkSplitSizes(size, frac, func(i uint64) bool {
+	var msg string
+	t.sizes[Train], t.sizes[Test], msg = checkSplitSizes(size, frac, func(i uint64) bool {
 		return t.isTest(int(i/base), int(i%base))
-	}); msg != "" {
+	})
+	if msg != "" {
 		ps.fail("test_fraction", frac, "with digits = %d %s", t.digits, msg)
 		return nil, nil
 	}
@@ -84,6 +87,9 @@ func (t *addition) Name() string           { return "addition" }
 func (t *addition) Params() map[string]any { return paramsCopy(t.params) }
 func (t *addition) VocabSize() int         { return 12 }
 func (t *addition) SeqLen() int            { return 3*t.digits + 2 }
+
+// SplitSize returns the number of ordered pairs (a, b) in the split (see Task.SplitSize).
+func (t *addition) SplitSize(split Split) float64 { return t.sizes[split] }
 
 func (t *addition) Concepts() []Concept {
 	return []Concept{{Name: "carry", NumClasses: 2}, {Name: "answer_digit", NumClasses: 10}}

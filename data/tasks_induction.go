@@ -1,6 +1,7 @@
 package data
 
 import (
+	"math"
 	"math/rand/v2"
 	"strconv"
 )
@@ -71,6 +72,20 @@ func (t *induction) Name() string           { return "induction" }
 func (t *induction) Params() map[string]any { return paramsCopy(t.params) }
 func (t *induction) VocabSize() int         { return t.vocab }
 func (t *induction) SeqLen() int            { return t.nCtx }
+
+// SplitSize returns the number of distinct sequences, the same for both splits (they share the
+// example space; see newInduction): a sequence determines its placement and segment, because
+// only segment tokens occur twice, so the count is placements · vocab!/(vocab-seg_len)! ·
+// (vocab-seg_len)^fillers, with (slack+1)(slack+2)/2 placements (s1 + gap ≤ slack) and slack
+// fillers, slack = n_ctx+1-2·seg_len. It overflows to +Inf for large vocabularies.
+func (t *induction) SplitSize(Split) float64 {
+	slack := float64(t.nCtx + 1 - 2*t.segLen)
+	n := (slack + 1) * (slack + 2) / 2
+	for j := range t.segLen {
+		n *= float64(t.vocab - j)
+	}
+	return n * math.Pow(float64(t.vocab-t.segLen), slack)
+}
 
 func (t *induction) Concepts() []Concept {
 	return []Concept{{Name: "copied_token", NumClasses: t.vocab}, {Name: "in_repeat", NumClasses: 2}}

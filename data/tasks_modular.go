@@ -58,6 +58,14 @@ func (t *modular) Params() map[string]any { return paramsCopy(t.params) }
 func (t *modular) VocabSize() int         { return t.p + 1 }
 func (t *modular) SeqLen() int            { return 3 }
 
+// SplitSize returns the number of ordered pairs (a, b) in the split (see Task.SplitSize).
+func (t *modular) SplitSize(split Split) float64 {
+	if split == Test {
+		return float64(len(t.pairs) - t.nTrain)
+	}
+	return float64(t.nTrain)
+}
+
 func (t *modular) Concepts() []Concept {
 	return []Concept{{Name: "a", NumClasses: t.p}, {Name: "b", NumClasses: t.p}, {Name: "sum", NumClasses: t.p}}
 }

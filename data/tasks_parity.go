@@ -26,6 +26,7 @@ type parity struct {
 	relevant []int // the k relevant bit indices, ascending
 	relMask  [parityWords]uint64
 	split    hashSplit
+	sizes    [2]float64 // SplitSize of Train and Test
 }
 
 // newParity builds the "parity" task: the parity of k secret bits of an n-bit string, the sparse
@@ -60,9 +61,11 @@ func newParity(ps *paramSet) (Task, error) {
 		return nil, nil
 	}
 	t.split = newHashSplit(paritySalt, frac)
-	if msg := checkSplitSizes(math.Exp2(float64(t.n)), frac, func(i uint64) bool {
+	var msg string
+	t.sizes[Train], t.sizes[Test], msg = checkSplitSizes(math.Exp2(float64(t.n)), frac, func(i uint64) bool {
 		return t.isTest([parityWords]uint64{i})
-	}); msg != "" {
+	})
+	if msg != "" {
 		ps.fail("test_fraction", frac, "with n = %d %s", t.n, msg)
 		return nil, nil
 	}
@@ -95,6 +98,9 @@ func (t *parity) Name() string           { return "parity" }
 func (t *parity) Params() map[string]any { return paramsCopy(t.params) }
 func (t *parity) VocabSize() int         { return 3 }
 func (t *parity) SeqLen() int            { return t.n + 1 }
+
+// SplitSize returns the number of n-bit strings in the split (see Task.SplitSize).
+func (t *parity) SplitSize(split Split) float64 { return t.sizes[split] }
 
 func (t *parity) Concepts() []Concept {
 	cs := make([]Concept, 0, len(t.relevant)+1)

@@ -481,6 +481,15 @@ func (s Spec) Resolve() (Spec, error) {
 	if s.Probe.Split != "test" && s.Probe.Split != "train" {
 		return fail("probe.split", "%q: want test or train", s.Probe.Split)
 	}
+	probeSplit := data.Test
+	if s.Probe.Split == "train" {
+		probeSplit = data.Train
+	}
+	// The probe set is drawn with replacement; more examples than the split holds repeat some, and a
+	// cross-validated probe then scores examples it was fitted on.
+	if have := task.SplitSize(probeSplit); float64(s.Probe.Examples) > have {
+		return fail("probe.examples", "%d: the %s split of this task has only %.0f distinct examples, so the probe set would repeat examples and k-fold probes would see the same examples in train and test folds; use at most %.0f, or a larger task", s.Probe.Examples, s.Probe.Split, have, have)
+	}
 	if s.Probe.CaptureExamples == 0 {
 		s.Probe.CaptureExamples = min(s.Probe.Examples, 256)
 	}

@@ -68,6 +68,7 @@ func TestParseSpecErrorsNameTheField(t *testing.T) {
 		{"bad lr", "task: {name: addition}\ntrain: {steps: 5, optimizer: {lr: -1}}\n", "lr = -1"},
 		{"duplicate seed", "task: {name: addition}\ntrain: {steps: 5}\nseeds: [1, 1]\n", "seeds: 1 listed twice"},
 		{"capture > examples", "task: {name: addition}\ntrain: {steps: 5}\nprobe: {examples: 8, capture_examples: 9}\n", "probe.capture_examples: 9"},
+		{"probe set > split", "task: {name: modular, params: {p: 5}}\ntrain: {steps: 5}\nprobe: {examples: 18}\n", "probe.examples: 18: the test split of this task has only 17 distinct examples"},
 		{"malformed yaml", "task: {name: addition\ntrain: {steps: 5}\n", "spec:"},
 		{"empty", "", "empty"},
 	}

@@ -283,6 +283,9 @@ func TestBadInput(t *testing.T) {
 		{name: "negative lr", setup: specCase("task: {name: addition}\ntrain: {steps: 5, optimizer: {lr: -1}}\n"), code: 2, want: []string{"train.optimizer", "lr = -1"}},
 		{name: "unknown lr schedule", setup: specCase("task: {name: addition}\ntrain: {steps: 5, optimizer: {schedule: wavy}}\n"), code: 2, want: []string{"schedule", `"wavy"`}},
 		{name: "probe position outside the sequence", setup: specCase("task: {name: addition}\ntrain: {steps: 5}\nprobe: {positions: [100]}\n"), code: 2, want: []string{"probe.positions", "100"}},
+		// modular p = 5, train_fraction 0.3: round(7.5) = 8 train pairs, 25-8 = 17 test pairs.
+		{name: "probe set larger than its split", setup: specCase("task: {name: modular, params: {p: 5}}\ntrain: {steps: 5}\nprobe: {examples: 64}\n"), code: 2, want: []string{"probe.examples: 64", "only 17 distinct examples", "at most 17"}},
+		{name: "probe set larger than the train split", setup: specCase("task: {name: modular, params: {p: 5}}\ntrain: {steps: 5}\nprobe: {examples: 9, split: train}\n"), code: 2, want: []string{"probe.examples: 9", "train split", "only 8 distinct"}},
 		{name: "unknown probe split", setup: specCase("task: {name: addition}\ntrain: {steps: 5}\nprobe: {split: valid}\n"), code: 2, want: []string{"probe.split", `"valid"`}},
 		{name: "negative ensemble", setup: specCase(okSpec + "ensemble: -1\n"), code: 2, want: []string{"ensemble", "-1"}},
 		// Issue 12, case 1: integer fields refuse fractions and values out of range (YAML reads them
@@ -478,7 +481,7 @@ func TestBadInput(t *testing.T) {
 			os.Remove(filepath.Join(run, "cells", "addition-d8-L1-H2-s1", "done.json"))
 		}), code: 0, want: []string{"partial sweep", "finished=1", "cells=2"}, writes: true},
 		// Case 10: resources bounded before any work.
-		{name: "probe.examples 1e8", setup: specCase("task: {name: addition}\ntrain: {steps: 5}\nprobe: {examples: 100000000}\n"), code: 2, want: []string{"probe.examples 100000000", "needs ~", "this machine has"}},
+		{name: "probe.examples 1e8", setup: specCase("task: {name: addition, params: {digits: 6}}\ntrain: {steps: 5}\nprobe: {examples: 100000000}\n"), code: 2, want: []string{"probe.examples 100000000", "needs ~", "this machine has"}},
 		{name: "batch_size 1e9", setup: specCase("task: {name: addition}\ntrain: {steps: 5, batch_size: 1000000000}\n"), code: 2, want: []string{"batch_size 1000000000", "needs ~", "this machine has"}},
 		{name: "d_model 2^20", setup: specCase("task: {name: addition}\nmodel: {d_model: [1048576]}\ntrain: {steps: 5}\n"), code: 2, want: []string{"d1048576", "needs ~", "this machine has"}},
 		{name: "n_ctx 65536", setup: specCase("task: {name: induction, params: {n_ctx: 65536}}\nmodel: {d_model: [8], n_heads: [2]}\ntrain: {steps: 5}\nprobe: {examples: 8}\n"), code: 2, want: []string{"needs ~", "this machine has"}},
