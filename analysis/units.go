@@ -116,7 +116,7 @@ func askUnit(b *verdictBuilder, cs *curves, res map[curveKey]*curveResult, class
 		in, ta := make([]float64, len(jumpCells)), make([]float64, len(jumpCells))
 		strata := make([]int, len(jumpCells))
 		for i, c := range jumpCells {
-			ta[i] = classes[c].onset.onsetOf(onsetMid)
+			ta[i] = classes[c].taskOnset(onsetMid)
 			in[i] = onsetIn(c, m, onsetMid)
 			strata[i] = int(cs.cells[c].DModel)
 		}
@@ -194,7 +194,7 @@ func askUnit(b *verdictBuilder, cs *curves, res map[curveKey]*curveResult, class
 		for _, def := range onsetDefs {
 			in, ta := make([]float64, len(cells)), make([]float64, len(cells))
 			for i, c := range cells {
-				ta[i] = classes[c].onset.onsetOf(def)
+				ta[i] = classes[c].taskOnset(def)
 				in[i] = onsetIn(c, uq.metric, def)
 			}
 			rng := rand.New(rand.NewPCG(opt.Seed, streamSeed(fmt.Sprintf("leadlag|%v|%v|%s|%s", s, u, uq.metric, def))))

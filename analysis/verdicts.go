@@ -34,11 +34,10 @@ type Decisions struct {
 	// the mirage table; and, over the whole sweep, each verdict question (coupling, specificity,
 	// lead–lag per onset definition, scale).
 	DecisionConfig
-	// MinJump is the smallest jump of exact match (in its own units, 0..1) that counts as the
-	// capability (0.3): a control cell that rises 0.02 → 0.10 has none.
-	MinJump float64
-	// Learned is the final exact match at or above which a cell has learned the task (0.5);
-	// NeverLearned the one below which it never did (0.1), the baseline for specificity.
+	// Learned is the final exact match at or above which a cell has the capability (0.5): only
+	// then is an abrupt rise of exact match the capability jump (a 1-layer control that rises
+	// 0.02 → 0.10 has none). NeverLearned is the final exact match below which a cell never
+	// learned (0.1), the baseline for specificity.
 	Learned, NeverLearned float64
 	// ControlCeiling is the control-task probe accuracy (median over checkpoints after step 0) at
 	// which the control cannot calibrate a probe (0.95): any function of the current token is
@@ -51,7 +50,7 @@ type Decisions struct {
 
 // DefaultDecisions returns the levels and thresholds documented on Decisions.
 func DefaultDecisions() Decisions {
-	return Decisions{DecisionConfig: DefaultDecisionConfig(), MinJump: 0.3, Learned: 0.5, NeverLearned: 0.1, ControlCeiling: 0.95, MinCells: 6, MinWidths: 5}
+	return Decisions{DecisionConfig: DefaultDecisionConfig(), Learned: 0.5, NeverLearned: 0.1, ControlCeiling: 0.95, MinCells: 6, MinWidths: 5}
 }
 
 // measureGroup is the group of near-identical measures a metric belongs to: one finding is not
@@ -157,7 +156,7 @@ func verdicts(cs *curves, res map[curveKey]*curveResult, classes map[string]cell
 			switch {
 			case cl.jump:
 				jumpSeeds++
-				sizes = append(sizes, cl.onset.test.Jumps[cl.onset.main].Size)
+				sizes = append(sizes, cl.onset.test.Jumps[cl.jumpIdx].Size)
 			case cl.smallJump:
 				small++
 			}
@@ -169,7 +168,7 @@ func verdicts(cs *curves, res map[curveKey]*curveResult, classes map[string]cell
 			}
 		}
 		r.Cells = int32(jumpSeeds)
-		r.Method = "transition.TestCurve per seed (q ≤ FDR over the sweep's curves), jump ≥ MinJump"
+		r.Method = "transition.TestCurve per seed (q ≤ FDR over the sweep's task curves); a rising jump in a seed that learns (final exact match ≥ Learned)"
 		r.NullHyp = "exact match changes smoothly (line, power law, power-law-loss accuracy, relaxation in cumulative lr, wide sigmoid)"
 		if len(sizes) > 0 {
 			r.Effect, r.EffectLo, r.EffectHi = data.F(median(sizes)), data.F(slices.Min(sizes)), data.F(slices.Max(sizes))
@@ -188,7 +187,7 @@ func verdicts(cs *curves, res map[curveKey]*curveResult, classes map[string]cell
 		default:
 			r.Verdict = verdictUndetermined
 		}
-		r.Reason = fmt.Sprintf("capability jump (≥ %.2g) in %d of %d seeds; final exact match %s", d.MinJump, jumpSeeds, len(cells), rangeText(finals))
+		r.Reason = fmt.Sprintf("capability jump in %d of %d seeds (abrupt exact match in a seed that ends ≥ %.2g); final exact match %s", jumpSeeds, len(cells), d.Learned, rangeText(finals))
 		b.add(r)
 
 		var rows []data.MirageRow
