@@ -33,6 +33,22 @@ func logSpacedX(total, n int) []float64 {
 	return x
 }
 
+// TestLogSpacedX checks logSpacedX(600, 32) against the demo's checkpoint
+// steps as train.LogSpacedSteps(600, 32) prints them (29 after
+// deduplication).
+func TestLogSpacedX(t *testing.T) {
+	want := []float64{0, 1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 18, 22, 27, 33, 41, 50, 62, 76, 94, 115, 142, 174, 214, 263, 323, 397, 488, 600}
+	got := logSpacedX(600, 32)
+	if len(got) != len(want) {
+		t.Fatalf("logSpacedX(600, 32) has %d points, want %d", len(got), len(want))
+	}
+	for i, s := range want {
+		if math.Abs(got[i]-math.Log10(s+1)) > 1e-12 {
+			t.Errorf("logSpacedX(600, 32)[%d] = %v, want log10(%v+1)", i, got[i], s)
+		}
+	}
+}
+
 func demoX() []float64 {
 	x := make([]float64, len(demoSteps))
 	for i, s := range demoSteps {
@@ -317,6 +333,38 @@ func TestWindowErrors(t *testing.T) {
 	}
 	if _, err := TestWindow(x[:6], y[:6], 0.3, 0.6, cfg, rng); err == nil {
 		t.Error("6 points with Degree 3: no error")
+	}
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Error("SideWidth −0.1: no panic")
+			}
+		}()
+		bad := cfg
+		bad.SideWidth = -0.1
+		TestWindow(x, y, 1, 2, bad, rng)
+	}()
+	// SideWidth 0.48 reaches 5 checkpoints past a late window on the
+	// 32-checkpoint grid (0.084–0.092 decade apart there), Side 2 alone 2.
+	x32 := logSpacedX(600, 32)
+	y32 := make([]float64, len(x32))
+	for i, xi := range x32 {
+		y32[i] = xi * xi
+	}
+	lo, hi := x32[17], x32[21] // steps 62 and 142
+	for _, c := range []struct {
+		sideWidth float64
+		from, to  int
+	}{{0, 15, 23}, {0.48, 12, 26}} {
+		cw := cfg
+		cw.SideWidth = c.sideWidth
+		w, err := TestWindow(x32, y32, lo, hi, cw, rng)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if w.From != c.from || w.To != c.to {
+			t.Errorf("SideWidth %v: segment x[%d..%d], want x[%d..%d]", c.sideWidth, w.From, w.To, c.from, c.to)
+		}
 	}
 	// A noiseless polynomial of degree 3: the step explains nothing.
 	for i, xi := range x {
