@@ -20,6 +20,12 @@ type WindowConfig struct {
 	// segment (more are added, on both sides, until it has Degree+5). They pin
 	// the smooth trend down outside the window.
 	Side int
+	// SideWidth widens the segment further: every checkpoint within
+	// SideWidth (units of x) before the window's first checkpoint or after
+	// its last joins it. It makes the segment's reach outside the window, and
+	// so how much of a smooth curve's bend the polynomial must follow, about
+	// the same on a sparse and a dense checkpoint grid; 0 leaves Side alone.
+	SideWidth float64
 	// MaxWidth bounds the step's 10→90% width, in units of x (decades on
 	// log10(step+1)): a jump as sharp as the exact-match jumps it is compared
 	// with (0.2–0.4 decade in the demo), not a smooth S-curve.
@@ -43,14 +49,22 @@ type WindowConfig struct {
 	MaxAR float64
 }
 
-// DefaultWindowConfig returns Degree 3, Side 2, MaxWidth 0.2, a 25×6 grid,
-// 499 replicates, a 90% interval, Delta 0.2 and MaxAR 0.9, chosen on the
-// tuning seeds of window_test.go (demo grid, AR(1) noise of sd 1–3% of the
-// range, φ ≤ 0.5) among Degree 2–3, Side 1–4 and MaxWidth 0.2–0.5: a
+// DefaultWindowConfig returns Degree 3, Side 2, SideWidth 0.48, MaxWidth 0.2,
+// a 25×6 grid, 499 replicates, a 90% interval, Delta 0.2 and MaxAR 0.9,
+// chosen on the tuning seeds of window_test.go (AR(1) noise of sd 1–3% of the
+// range, φ ≤ 0.5). Degree, Side, MaxWidth, Delta and MaxAR were chosen on the
+// 16-checkpoint demo grid among Degree 2–3, Side 1–4 and MaxWidth 0.2–0.5: a
 // quadratic or a wider step turned the bend of a 1-decade sigmoid into a
-// "jump" in 10–30% of smooth curves.
+// "jump" in 10–30% of smooth curves. SideWidth was chosen on the 32-checkpoint
+// grid (train.LogSpacedSteps(600, 32), 0.09 decade apart late in training)
+// among segments reaching 2–7 checkpoints (0.18–0.63 decade) past the window,
+// Degree 3–4 and MaxWidth 0.2–0.4: 2 checkpoints left the cubic free to absorb
+// a 0.2–0.3-decade jump (power 31–61%), 6 or more let a smooth sigmoid's bend
+// read as a jump (false jumps 8–11%). 0.48 decade is 5 checkpoints there; on
+// the 16-checkpoint grid it is 2 late in training (0.18 decade apart), as Side
+// alone, and can add one early, where that grid is denser.
 func DefaultWindowConfig() WindowConfig {
-	return WindowConfig{Degree: 3, Side: 2, MaxWidth: 0.2, Mids: 25, Scales: 6, Boot: 499, Level: 0.90, Delta: 0.2, MaxAR: 0.9}
+	return WindowConfig{Degree: 3, Side: 2, SideWidth: 0.48, MaxWidth: 0.2, Mids: 25, Scales: 6, Boot: 499, Level: 0.90, Delta: 0.2, MaxAR: 0.9}
 }
 
 // WindowTest is the result of TestWindow.
@@ -93,12 +107,14 @@ type WindowTest struct {
 // change smoothly there; under an internal transition they jump with it.
 //
 // The smooth model is a polynomial of degree cfg.Degree in x fitted by least
-// squares to the segment made of the checkpoints in [lo, hi] and cfg.Side
-// checkpoints on each side. A local polynomial rather than one smooth family
-// over the whole curve: a curve that is smooth where exact match jumps but
-// changes shape elsewhere (a two-phase token accuracy, an early plateau) is
-// fitted where it matters and judged only there, and no global family (line,
-// power law, sigmoid) has to be right everywhere. The step model adds
+// squares to the segment made of the checkpoints in [lo, hi] and, on each
+// side, cfg.Side checkpoints or those within cfg.SideWidth of the window's
+// outermost checkpoint, whichever are more. A local polynomial rather than one
+// smooth family over the whole curve: a curve that is smooth where exact
+// match jumps but changes shape elsewhere (a two-phase token accuracy, an
+// early plateau) is fitted where it matters and judged only there, and no
+// global family (line, power law, sigmoid) has to be right everywhere. The
+// step model adds
 //
 //	A · logistic((x − m)/s),   m ∈ [lo', hi'],   s ≤ cfg.MaxWidth/(2 ln 9),
 //
@@ -136,8 +152,8 @@ type WindowTest struct {
 // not smaller.
 //
 // TestWindow panics if len(x) != len(y), cfg.Degree < 0, cfg.Side < 1,
-// cfg.Mids or cfg.Scales < 1, cfg.Boot < 19, cfg.Level not in (0, 1) or
-// cfg.MaxAR not in [0, 1). It returns an error for non-finite values, x not
+// cfg.Mids or cfg.Scales < 1, cfg.Boot < 19, cfg.Level not in (0, 1),
+// cfg.MaxAR not in [0, 1), cfg.MaxWidth ≤ 0 or cfg.SideWidth < 0. It returns an error for non-finite values, x not
 // increasing, lo ≥ hi, a flat curve (ErrFlat), or a segment with fewer than
 // cfg.Degree+5 points or no admissible step midpoint.
 func TestWindow(x, y []float64, lo, hi float64, cfg WindowConfig, rng *rand.Rand) (WindowTest, error) {
@@ -145,7 +161,7 @@ func TestWindow(x, y []float64, lo, hi float64, cfg WindowConfig, rng *rand.Rand
 		panic("transition: x and y lengths differ")
 	}
 	if cfg.Degree < 0 || cfg.Side < 1 || cfg.Mids < 1 || cfg.Scales < 1 || cfg.Boot < 19 ||
-		!(cfg.Level > 0 && cfg.Level < 1) || !(cfg.MaxAR >= 0 && cfg.MaxAR < 1) || !(cfg.MaxWidth > 0) {
+		!(cfg.Level > 0 && cfg.Level < 1) || !(cfg.MaxAR >= 0 && cfg.MaxAR < 1) || !(cfg.MaxWidth > 0) || !(cfg.SideWidth >= 0) {
 		panic("transition: invalid WindowConfig")
 	}
 	if err := checkCurve(x, y, 2); err != nil {
@@ -174,6 +190,12 @@ func TestWindow(x, y []float64, lo, hi float64, cfg WindowConfig, rng *rand.Rand
 		return WindowTest{}, fmt.Errorf("transition: no checkpoint in the window [%v, %v]", lo, hi)
 	}
 	a, b := max(0, iLo-cfg.Side), min(len(x)-1, iHi+cfg.Side)
+	for a > 0 && x[a-1] >= x[iLo]-cfg.SideWidth {
+		a--
+	}
+	for b < len(x)-1 && x[b+1] <= x[iHi]+cfg.SideWidth {
+		b++
+	}
 	for b-a+1 < cfg.Degree+5 && (a > 0 || b < len(x)-1) {
 		a, b = max(0, a-1), min(len(x)-1, b+1)
 	}

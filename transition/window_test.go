@@ -11,6 +11,44 @@ import (
 // demoSteps is the checkpoint grid of examples/demo.yaml (600 steps).
 var demoSteps = []float64{0, 1, 2, 4, 6, 8, 13, 20, 30, 46, 71, 109, 167, 256, 392, 600}
 
+// logSpacedX returns log10(step+1) for the checkpoint grid of
+// train.LogSpacedSteps(total, n): step 0 and n steps total^(i/(n−1)),
+// rounded, deduplicated, ending at total (recomputed here: transition does
+// not import train).
+func logSpacedX(total, n int) []float64 {
+	steps := []int{0}
+	for i := range n {
+		s := int(math.Round(math.Pow(float64(total), float64(i)/float64(n-1))))
+		if s > steps[len(steps)-1] {
+			steps = append(steps, s)
+		}
+	}
+	if steps[len(steps)-1] != total {
+		steps = append(steps, total)
+	}
+	x := make([]float64, len(steps))
+	for i, s := range steps {
+		x[i] = math.Log10(float64(s) + 1)
+	}
+	return x
+}
+
+// TestLogSpacedX checks logSpacedX(600, 32) against the demo's checkpoint
+// steps as train.LogSpacedSteps(600, 32) prints them (29 after
+// deduplication).
+func TestLogSpacedX(t *testing.T) {
+	want := []float64{0, 1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 18, 22, 27, 33, 41, 50, 62, 76, 94, 115, 142, 174, 214, 263, 323, 397, 488, 600}
+	got := logSpacedX(600, 32)
+	if len(got) != len(want) {
+		t.Fatalf("logSpacedX(600, 32) has %d points, want %d", len(got), len(want))
+	}
+	for i, s := range want {
+		if math.Abs(got[i]-math.Log10(s+1)) > 1e-12 {
+			t.Errorf("logSpacedX(600, 32)[%d] = %v, want log10(%v+1)", i, got[i], s)
+		}
+	}
+}
+
 func demoX() []float64 {
 	x := make([]float64, len(demoSteps))
 	for i, s := range demoSteps {
@@ -131,8 +169,7 @@ type windowRates struct {
 // runWindowFamily draws trials runs of a family with seeds (seed, trial),
 // finds exact match's window with JumpWindow and runs TestWindow on every
 // continuous scoring.
-func runWindowFamily(t *testing.T, fam func(*rand.Rand, []float64) [][]float64, seed uint64, trials int, cfg WindowConfig) windowRates {
-	x := demoX()
+func runWindowFamily(t *testing.T, x []float64, fam func(*rand.Rand, []float64) [][]float64, seed uint64, trials int, cfg WindowConfig) windowRates {
 	r := windowRates{trials: trials, smooth: map[string]int{}, jumps: map[string]int{}, relHigh: map[string][]float64{}, relJump: map[string][]float64{}}
 	for trial := 0; trial < trials; trial++ {
 		rng := rand.New(rand.NewPCG(seed, uint64(trial)))
@@ -162,39 +199,82 @@ func runWindowFamily(t *testing.T, fam func(*rand.Rand, []float64) [][]float64, 
 	return r
 }
 
-// TestWindowMirageRates measures both decisions of TestWindow on the demo
-// grid, 200 trials per family with seeds (2, trial); DefaultWindowConfig was
-// chosen on seeds (1, trial). Rates measured on the assertion seeds (B = 199
-// replicates per test, to keep the run short):
+// windowBounds are the rates TestWindowMirageRates asserts for one scoring on
+// one grid: shown smooth at least shown and jumps at most jumps in the smooth
+// family, jumps at least power in the jump family.
+type windowBounds struct{ shown, jumps, power float64 }
+
+// TestWindowMirageRates measures both decisions of TestWindow on the demo's
+// two checkpoint grids, 200 trials per family with seeds (2, trial);
+// DefaultWindowConfig was chosen on seeds (1, trial). B = 199 replicates per
+// test, to keep the run short. The targets are ≥ 90% shown smooth and ≤ 5%
+// false jumps in the smooth family (W 1–2.5 decades) and ≥ 95% power in the
+// jump family (per-position jump at exact match's onset). Where the rate
+// measured on the assertion seeds meets its target, the target is asserted;
+// where it does not, the bound is the measured rate less (or plus) two
+// binomial standard errors at 200 trials, as a regression guard. Measured (shown smooth / false jumps / power):
 //
-//	smooth family (W 1–2.5 decades): shown smooth 84.0–90.5%, jumps with it 2.0–6.0%
-//	jump family (per-position jump at exact match's onset): jumps with it 77–94%
+//	                 32 checkpoints           16 checkpoints
+//	token accuracy   0.970 / 0.015 / 0.990    0.900 / 0.055 / 0.830
+//	position 0       0.970 / 0.010 / 0.990    0.905 / 0.025 / 0.940
+//	position 9       0.980 / 0.010 / 1.000    0.865 / 0.025 / 0.890
+//	log-probability  0.990 / 0.020 / 0.925    0.890 / 0.030 / 0.770
+//	edit distance    0.980 / 0.005 / 1.000    0.900 / 0.035 / 0.895
+//	Brier score      0.940 / 0.035 / 0.920    0.870 / 0.065 / 0.885
 //
-// The asserted bounds are those rates less (or plus) about two binomial
-// standard errors at 200 trials (√(0.9·0.1/200) ≈ 2.1%). They fall short of
-// the targets of ≥ 90% shown smooth, ≤ 5% false jumps and ≥ 95% power for
-// some scorings (Brier score and log-probability, the most curved ones): see
-// the report.
+// On the demo's 32-checkpoint grid every target is met except power for the
+// two most curved scorings, log-probability and Brier score (92–93%). Their
+// misses are jumps wider than MaxWidth (0.25–0.3 decade) whose misfit
+// inflates the null bootstrap's φ̂ toward the MaxAR cap; estimating φ from the
+// step fit's residuals instead raised false jumps to 17–38% (tuning seeds).
+// The 16-checkpoint grid, which no longer is the demo's, misses several.
+// The binomial guards are measured rate ∓ 2·√(p(1−p)/200), rounded outward.
 func TestWindowMirageRates(t *testing.T) {
 	cfg := DefaultWindowConfig()
 	cfg.Boot = 199
 	const trials = 200
-	smooth := runWindowFamily(t, smoothFamily, 2, trials, cfg)
-	jump := runWindowFamily(t, jumpFamily, 2, trials, cfg)
-	for _, name := range []string{"token_accuracy", "position_0", "position_9", "log_prob", "edit_distance", "brier"} {
-		ss, sj, jj := float64(smooth.smooth[name])/trials, float64(smooth.jumps[name])/trials, float64(jump.jumps[name])/trials
-		t.Logf("%-14s smooth family: shown smooth %.3f, jumps %.3f; jump family: jumps %.3f (%d trials)", name, ss, sj, jj, trials)
-		if ss < 0.78 {
-			t.Errorf("%s: smooth family shown smooth in %.3f of %d trials, want ≥ 0.78", name, ss, trials)
-		}
-		if sj > 0.10 {
-			t.Errorf("%s: smooth family jumps with exact match in %.3f of %d trials, want ≤ 0.10", name, sj, trials)
-		}
-		if jj < 0.72 {
-			t.Errorf("%s: jump family jumps with exact match in %.3f of %d trials, want ≥ 0.72", name, jj, trials)
-		}
-		if n := jump.smooth[name]; n != 0 {
-			t.Errorf("%s: jump family shown smooth in %d of %d trials, want 0", name, n, trials)
+	target := windowBounds{shown: 0.90, jumps: 0.05, power: 0.95}
+	grids := []struct {
+		name   string
+		x      []float64
+		bounds map[string]windowBounds
+	}{
+		{"32 checkpoints", logSpacedX(600, 32), map[string]windowBounds{
+			"token_accuracy": target,
+			"position_0":     target,
+			"position_9":     target,
+			"log_prob":       {0.90, 0.05, 0.885}, // power 0.925: guard
+			"edit_distance":  target,
+			"brier":          {0.90, 0.05, 0.88}, // power 0.920: guard
+		}},
+		{"16 checkpoints", demoX(), map[string]windowBounds{
+			"token_accuracy": {0.90, 0.09, 0.775},  // false jumps 0.055, power 0.830: guards
+			"position_0":     {0.90, 0.05, 0.905},  // power 0.940: guard
+			"position_9":     {0.815, 0.05, 0.845}, // shown 0.865, power 0.890: guards
+			"log_prob":       {0.845, 0.05, 0.71},  // shown 0.890, power 0.770: guards
+			"edit_distance":  {0.90, 0.05, 0.85},   // power 0.895: guard
+			"brier":          {0.82, 0.10, 0.835},  // shown 0.870, false jumps 0.065, power 0.885: guards
+		}},
+	}
+	for _, g := range grids {
+		smooth := runWindowFamily(t, g.x, smoothFamily, 2, trials, cfg)
+		jump := runWindowFamily(t, g.x, jumpFamily, 2, trials, cfg)
+		for _, name := range []string{"token_accuracy", "position_0", "position_9", "log_prob", "edit_distance", "brier"} {
+			ss, sj, jj := float64(smooth.smooth[name])/trials, float64(smooth.jumps[name])/trials, float64(jump.jumps[name])/trials
+			b := g.bounds[name]
+			t.Logf("%s %-14s smooth family: shown smooth %.3f, jumps %.3f; jump family: jumps %.3f (%d trials)", g.name, name, ss, sj, jj, trials)
+			if ss < b.shown {
+				t.Errorf("%s, %s: smooth family shown smooth in %.3f of %d trials, want ≥ %.2f", g.name, name, ss, trials, b.shown)
+			}
+			if sj > b.jumps {
+				t.Errorf("%s, %s: smooth family jumps with exact match in %.3f of %d trials, want ≤ %.2f", g.name, name, sj, trials, b.jumps)
+			}
+			if jj < b.power {
+				t.Errorf("%s, %s: jump family jumps with exact match in %.3f of %d trials, want ≥ %.2f", g.name, name, jj, trials, b.power)
+			}
+			if n := jump.smooth[name]; n != 0 {
+				t.Errorf("%s, %s: jump family shown smooth in %d of %d trials, want 0", g.name, name, n, trials)
+			}
 		}
 	}
 }
@@ -253,6 +333,38 @@ func TestWindowErrors(t *testing.T) {
 	}
 	if _, err := TestWindow(x[:6], y[:6], 0.3, 0.6, cfg, rng); err == nil {
 		t.Error("6 points with Degree 3: no error")
+	}
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Error("SideWidth −0.1: no panic")
+			}
+		}()
+		bad := cfg
+		bad.SideWidth = -0.1
+		TestWindow(x, y, 1, 2, bad, rng)
+	}()
+	// SideWidth 0.48 reaches 5 checkpoints past a late window on the
+	// 32-checkpoint grid (0.084–0.092 decade apart there), Side 2 alone 2.
+	x32 := logSpacedX(600, 32)
+	y32 := make([]float64, len(x32))
+	for i, xi := range x32 {
+		y32[i] = xi * xi
+	}
+	lo, hi := x32[17], x32[21] // steps 62 and 142
+	for _, c := range []struct {
+		sideWidth float64
+		from, to  int
+	}{{0, 15, 23}, {0.48, 12, 26}} {
+		cw := cfg
+		cw.SideWidth = c.sideWidth
+		w, err := TestWindow(x32, y32, lo, hi, cw, rng)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if w.From != c.from || w.To != c.to {
+			t.Errorf("SideWidth %v: segment x[%d..%d], want x[%d..%d]", c.sideWidth, w.From, w.To, c.from, c.to)
+		}
 	}
 	// A noiseless polynomial of degree 3: the step explains nothing.
 	for i, xi := range x {
