@@ -280,7 +280,7 @@ func decideUnits(b *verdictBuilder, units []*unitQuestions, d Decisions) {
 		}
 		dec := DecideLeadLag(u.metric, b.rows[u.cRow].Verdict, ev, cfg)
 		r := &b.rows[ll.row]
-		r.Verdict = dec.Verdict
+		r.Verdict, r.Robust = dec.Verdict, dec.Robust
 		t := ll.tests[0]
 		switch {
 		case t.N < need:

@@ -147,6 +147,7 @@ type VerdictRow struct {
 	TaskMetric string   `parquet:"task_metric,dict"`
 	Onset      string   `parquet:"onset_definition,dict"` // which point of a transition is its onset
 	Verdict    string   `parquet:"verdict,dict"`
+	Robust     bool     `parquet:"robust"` // lead_lag: the same verdict under every onset definition
 	Stat       *float64 `parquet:"statistic,optional"`
 	P          *float64 `parquet:"p,optional"`
 	Q          *float64 `parquet:"q,optional"` // BH over every verdict test of the sweep

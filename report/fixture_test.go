@@ -473,6 +473,7 @@ func fxVerdicts(sc scenario, extra int) []data.VerdictRow {
 		out = append(out, sp, spec(fxInduction, "not specific", "transition in 4/4 learning cells and 2/2 never-learning cells"))
 		pre := ll(fxRank, 16, "precedes")
 		pre.P, pre.Q, pre.Effect, pre.Reason = data.F(0.01), data.F(0.02), data.F(-0.1), "mean lag -0.100 decades over 2 seeds (tolerance ±0.050)"
+		pre.Robust = true
 		co := ll(fxRank, 32, "coincides")
 		co.P, co.Q, co.Effect, co.Reason = data.F(0.6), data.F(0.03), data.F(0.01), "mean lag +0.010 decades over 2 seeds (tolerance ±0.050)"
 		out = append(out, pre, co)

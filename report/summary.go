@@ -407,18 +407,29 @@ func couplingParagraph(rows []data.VerdictRow) string {
 			case "coincides":
 				phrase = "coincides with the task jump"
 			}
+			if verdictClass(v) == classClaim && !slices.ContainsFunc(groups[v], func(r data.VerdictRow) bool { return r.Robust }) {
+				phrase += " (not robust: another onset definition gives another verdict)"
+			}
 			parts = append(parts, fmt.Sprintf("%s at d_model %s", phrase, andList(ws)))
 		}
 		if len(parts) > 0 {
 			fmt.Fprintf(&b, " Lead–lag of %s: %s.", c.Subject, strings.Join(parts, "; "))
 		}
 	}
-	if len(coupled) > 0 {
-		if mirage {
-			b.WriteString(" The coupled internal transitions track exact match's onset across cells, while the mirage rows read the jump itself as a scoring artefact.")
-		} else {
-			b.WriteString(" Internal reorganisation tracks the task jump across cells for these measures, as the phase-transition view expects.")
-		}
+	// The phase-transition reading needs a coupled measure that is also specific to the cells that
+	// learn: coupling alone could be any change that every cell makes, learning or not.
+	specific := slices.ContainsFunc(coupled, func(c data.VerdictRow) bool {
+		return slices.ContainsFunc(rowsOf(rows, data.QuestionSpecificity), func(s data.VerdictRow) bool {
+			return unitOfRow(s) == unitOfRow(c) && s.Verdict == "specific"
+		})
+	})
+	switch {
+	case len(coupled) > 0 && mirage:
+		b.WriteString(" The coupled internal transitions track exact match's onset across cells, while the mirage rows read the jump itself as a scoring artefact.")
+	case specific:
+		b.WriteString(" Internal reorganisation tracks the task jump across cells, and only in cells that learn, for these measures, as the phase-transition view expects.")
+	case len(coupled) > 0:
+		b.WriteString(" The coupled measures track the task jump across cells, but none is shown specific to the cells that learn, so the evidence stops short of a phase transition tied to the capability.")
 	}
 	return b.String()
 }

@@ -43,7 +43,7 @@ func TestSummaryScenarios(t *testing.T) {
 				"effective_rank of blocks.1.hook_resid_post (τ = 0.80, slope 0.95 [0.80, 1.10], q = 0.004, 4 cells).",
 			"Specificity of effective_rank of blocks.1.hook_resid_post: specific (transition in 4/4 learning cells and 0/2 never-learning cells).",
 			"Lead–lag of effective_rank of blocks.1.hook_resid_post: precedes the task jump at d_model 16 (mean lag -0.10 decades, q = 0.020); " +
-				"coincides with the task jump at d_model 32 (mean lag +0.01 decades, q = 0.030).",
+				"coincides with the task jump (not robust: another onset definition gives another verdict) at d_model 32 (mean lag +0.01 decades, q = 0.030).",
 			"as the phase-transition view expects",
 			"(d) What limits the claim? Scale: not assessed: 2 widths (need 5) (1 row)",
 		}, []string{"scoring artefact (mirage)", "induction_score of blocks.1.attn.hook_pattern L1H1 (", "not specific", "insufficient"}},
