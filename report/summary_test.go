@@ -47,6 +47,10 @@ func TestSummaryScenarios(t *testing.T) {
 			"as the phase-transition view expects",
 			"(d) What limits the claim? Scale: not assessed: 2 widths (need 5) (1 row)",
 		}, []string{"scoring artefact (mirage)", "induction_score of blocks.1.attn.hook_pattern L1H1 (", "not specific", "insufficient"}},
+		{"coupled, not specific", analysed(scCoupledNotSpecific), []string{
+			"Specificity of effective_rank of blocks.1.hook_resid_post: not specific",
+			"none is shown specific to the cells that learn, so the evidence stops short of a phase transition",
+		}, []string{"phase-transition view", "scoring artefact (mirage)"}},
 		{"no analysis", fixture{Internal: true}, []string{
 			"No analysis yet: run phaseprobe analyze", "draws no conclusion",
 		}, []string{"(a)", "jumps", "coupled", "artefact"}},
