@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"sync"
 
 	"github.com/phaseprobe/phaseprobe/data"
@@ -91,7 +92,8 @@ func testCurves(ctx context.Context, cs *curves, opt Options) (map[curveKey]*cur
 	done := 0
 	cfg := transition.DefaultCurveConfig()
 	cfg.MaxReplicates = opt.Replicates
-	for range opt.Jobs {
+	workers := min(opt.Jobs, len(keys), 4*runtime.NumCPU()) // no more workers than curves or than the machine can use
+	for range workers {
 		wg.Go(func() {
 			for i := range work {
 				k := keys[i]
