@@ -45,6 +45,21 @@ func runAnalyze(ctx context.Context, args []string, stdout io.Writer) error {
 			}
 		}
 	}
+	// Before any work: the memory the analysis jobs need, from the largest cell's config.
+	if cells, err := data.CellDirs(dir); err == nil && len(cells) > 0 {
+		var need float64
+		for _, cd := range cells {
+			m, err := analysis.EstimateCellMemory(cd)
+			if err != nil {
+				return err
+			}
+			need = max(need, m)
+		}
+		j := min(*jobs, len(cells))
+		if err := train.CheckMemory(fmt.Sprintf("analysing %d cells with %d jobs", len(cells), j), need*float64(j), train.MachineMemory()); err != nil {
+			return usageError{err.Error()}
+		}
+	}
 	// analyze writes into every cell and analysis/: it is the run folder's only writer meanwhile.
 	lock, err := data.LockDir(dir, true, "analyze")
 	if err != nil {

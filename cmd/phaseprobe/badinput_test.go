@@ -491,6 +491,12 @@ func TestBadInput(t *testing.T) {
 			e.run(true)
 			return []string{"sweep", e.spec(badSpec), "--out", filepath.Join(e.dir, "runs"), "--jobs", "10000000"}
 		}, code: 0, want: []string{"jobs=1"}},
+		{name: "analyze a cell too large for this machine", setup: func(e badEnv) []string {
+			run := e.run(false)
+			cells, _ := data.CellDirs(run)
+			os.WriteFile(filepath.Join(cells[0], "config.json"), []byte(`{"model": {"d_model": 1048576, "n_ctx": 65536, "n_layers": 2, "n_heads": 4}, "probe": {"capture_examples": 128}}`), 0o644)
+			return []string{"analyze", run}
+		}, code: 2, writes: true, want: []string{"analysing", "needs ~", "this machine has"}},
 		{name: "analyze --jobs 1e8", setup: func(e badEnv) []string {
 			return []string{"analyze", e.run(false), "--jobs", "100000000"}
 		}, code: 0, writes: true},
