@@ -52,7 +52,7 @@ var onsetDefs = []string{onsetMid, onset10, onsetChange}
 
 // mainJump picks the jump that stands for a curve's transition: among the jumps outside the
 // learning-rate warm-up, those significant on their own (P ≤ alpha) first, then the largest |size|
-// (-1 when every jump is in the warm-up or there is none). The choice looks only at the curve
+// (-1 when every jump is in the warm-up, none is significant on its own, or there is none). The choice looks only at the curve
 // itself, never at the task onset it will be compared with: picking the jump nearest the task onset
 // would manufacture coupling out of chance.
 func mainJump(js []transition.Jump, alpha float64) int {
@@ -75,6 +75,9 @@ func mainJump(js []transition.Jump, alpha float64) int {
 		if math.Abs(j.Size) > math.Abs(b.Size) {
 			best = i
 		}
+	}
+	if best >= 0 && !(js[best].P <= alpha) {
+		return -1 // no jump outside the warm-up is significant on its own: no onset to stand for the curve
 	}
 	return best
 }

@@ -55,15 +55,16 @@ func (u unitMetrics) series(metric string) data.Series {
 // unitQuestions holds the evidence of one unit's coupling, specificity and lead–lag questions
 // until the FDR step of each question's family has run.
 type unitQuestions struct {
-	metric    string // the group's member that carried the coupling test
-	coupling  transition.Coupling
-	cRow      int
-	cP        float64 // Bonferroni over the group's members; NaN when insufficient
-	spec      *transition.Specificity
-	sRow      int
-	sP        float64
-	leadLag   []leadLagRow
-	groupSize int
+	metric     string // the group's member that carried the coupling test
+	coupling   transition.Coupling
+	cRow       int
+	cP         float64 // Bonferroni over the group's members; NaN when insufficient
+	spec       *transition.Specificity
+	specMetric string // the group's member that carried the specificity test
+	sRow       int
+	sP         float64
+	leadLag    []leadLagRow
+	groupSize  int
 }
 
 // leadLagRow is one shape's lead–lag tests of a unit, one per onset definition (onsetDefs order).
@@ -147,11 +148,12 @@ func askUnit(b *verdictBuilder, cs *curves, res map[curveKey]*curveResult, class
 
 	// Specificity.
 	var best *transition.Specificity
+	bestMetric := uq.metric
 	for _, m := range um.metrics {
 		count := func(cells []string) (with, without int) {
 			for _, cell := range cells {
-				if rr := res[curveKey{cell, um.series(m)}]; rr == nil {
-					continue // the baseline cell has no such curve (another shape)
+				if rr := res[curveKey{cell, um.series(m)}]; rr == nil || rr.err != nil {
+					continue // no such curve (another shape), or one that could not be tested: no evidence either way
 				} else if rr.abrupt && rr.main >= 0 {
 					with++
 				} else {
@@ -164,12 +166,13 @@ func askUnit(b *verdictBuilder, cs *curves, res map[curveKey]*curveResult, class
 		cc, dd := count(neverCells)
 		s := transition.SpecificityTest(a, bb, cc, dd)
 		if best == nil || (!math.IsNaN(s.P) && (math.IsNaN(best.P) || s.P < best.P)) {
-			best = &s
+			best, bestMetric = &s, m
 			uq.spec = best
 		}
 	}
 	sr := row(data.QuestionSpecificity, data.NA)
-	sr.Metric, sr.Cells, sr.Method, sr.NullHyp = uq.metric, int32(best.N), best.Method, best.Null
+	sr.Metric, sr.Cells, sr.Method, sr.NullHyp = bestMetric, int32(best.N), best.Method, best.Null
+	uq.specMetric = bestMetric
 	sr.Effect = data.F(best.RateJump - best.RateNoJump)
 	if !math.IsNaN(best.P) {
 		uq.sP = math.Min(1, best.P*float64(uq.groupSize))
@@ -247,7 +250,7 @@ func decideUnits(b *verdictBuilder, units []*unitQuestions, d Decisions) {
 		}
 		s := &b.rows[u.sRow]
 		s.Q = data.F(sq[i])
-		s.Verdict = DecideSpecificity(u.metric, *u.spec, sq[i], cfg)
+		s.Verdict = DecideSpecificity(u.specMetric, *u.spec, sq[i], cfg)
 	}
 	// Lead–lag: the family of each onset definition is the rows that can get a verdict.
 	need := transition.MinSeedsFor(cfg.Alpha)

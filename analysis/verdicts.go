@@ -216,7 +216,12 @@ func verdicts(cs *curves, res map[curveKey]*curveResult, classes map[string]cell
 				}
 			}
 		}
-		mr.Q = data.F(minQ)
+		if mr.Verdict == verdictGenuine {
+			mr.Q = data.F(minQ) // the q of the scoring that jumps most clearly; no single q stands for the other readings
+		}
+		if jumpSeeds == 0 {
+			mr.Reason += "; exact match's rise was not called abrupt by the curve test in any seed (task_jump row)"
+		}
 		b.add(mr)
 	}
 

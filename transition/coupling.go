@@ -233,7 +233,14 @@ func Couple(internal, task []float64, strata []int, cfg CoupleConfig, rng *rand.
 		return c, nil
 	}
 	c.Method = "stratified Kendall rank correlation, Monte Carlo within-stratum permutation test (one-sided); stratified Theil–Sen slope"
-	c.MinP = 1 / float64(1+cfg.Resamples)
+	// With ties the permutation distribution is estimated, but the strata still bound how small P
+	// can be: no permutation test over strata of n_s cells gets below Π 1/n_s!.
+	lnMin := 0.0
+	for _, g := range used {
+		lg, _ := math.Lgamma(float64(len(g) + 1))
+		lnMin -= lg
+	}
+	c.MinP = math.Max(1/float64(1+cfg.Resamples), math.Exp(lnMin))
 	perm := slices.Clone(internal)
 	count := 0
 	for range cfg.Resamples {
