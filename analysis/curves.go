@@ -2,7 +2,6 @@ package analysis
 
 import (
 	"cmp"
-	"encoding/json"
 	"fmt"
 	"hash/fnv"
 	"math"
@@ -230,6 +229,3 @@ func streamSeed(name string) uint64 {
 	h.Write([]byte(name))
 	return h.Sum64()
 }
-
-// jsonValid reports whether b parses as JSON.
-func jsonValid(b []byte) bool { return json.Valid(b) }

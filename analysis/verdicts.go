@@ -84,19 +84,19 @@ func compareUnits(a, b unitKey) int {
 		cmp.Compare(a.concept, b.concept), cmp.Compare(a.split, b.split))
 }
 
-// verdictTest is one p-value of a verdict row entering the BH family.
+// verdictTest is one p-value of a verdict row entering the scale family's BH step (coupling,
+// specificity and lead–lag have their own families, in decideUnits).
 type verdictTest struct {
 	row int
 	p   float64
-	tag string // "" for the row's own test; "tost" for a lead–lag row's equivalence test
 }
 
 // verdictBuilder collects the rows and their tests before the FDR step.
 type verdictBuilder struct {
 	rows  []data.VerdictRow
 	tests []verdictTest
-	// pending decisions, run after BH: row index → decide(q, qTOST)
-	decide map[int]func(q, qTOST float64)
+	// pending decisions, run after BH: row index → decide(q)
+	decide map[int]func(q float64)
 }
 
 func (b *verdictBuilder) add(r data.VerdictRow) int {
@@ -104,16 +104,16 @@ func (b *verdictBuilder) add(r data.VerdictRow) int {
 	return len(b.rows) - 1
 }
 
-func (b *verdictBuilder) test(row int, p float64, tag string) {
+func (b *verdictBuilder) test(row int, p float64) {
 	if !math.IsNaN(p) {
-		b.tests = append(b.tests, verdictTest{row, p, tag})
+		b.tests = append(b.tests, verdictTest{row, p})
 	}
 }
 
 // verdicts asks every question of the sweep and decides every verdict (see docs/inference.md).
 func verdicts(cs *curves, res map[curveKey]*curveResult, classes map[string]cellClass, mir []data.MirageRow, split string, opt Options) []data.VerdictRow {
 	d := opt.Decisions
-	b := &verdictBuilder{decide: map[int]func(q, qTOST float64){}}
+	b := &verdictBuilder{decide: map[int]func(q float64){}}
 	tol := checkpointTolerance(cs)
 
 	// Shapes and families.
@@ -279,7 +279,7 @@ func verdicts(cs *curves, res map[curveKey]*curveResult, classes map[string]cell
 	q := transition.BHTo(nil, p)
 	for i, t := range b.tests {
 		b.rows[t.row].Q = data.F(q[i])
-		b.decide[t.row](q[i], math.NaN())
+		b.decide[t.row](q[i])
 	}
 	return b.rows
 }
@@ -401,9 +401,9 @@ func scaleRows(b *verdictBuilder, cs *curves, shapes []shapeKey, cells map[shape
 		r.Method, r.NullHyp = t.Method, t.Null
 		bb, bbErr := transition.BigBench(means)
 		i := b.add(r)
-		b.test(i, t.P, "")
+		b.test(i, t.P)
 		gap := [2]float64{widths[t.Gap], widths[t.Gap+1]}
-		b.decide[i] = func(q, _ float64) {
+		b.decide[i] = func(q float64) {
 			row := &b.rows[i]
 			if q <= d.FDRLevel {
 				row.Verdict = "jumps with width"

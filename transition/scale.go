@@ -110,7 +110,7 @@ func TestScale(widths []float64, values [][]float64, cfg ScaleConfig, rng *rand.
 			}
 		}
 		f.resid(g, g)
-		nrm := math.Sqrt(windowDot(g, g))
+		nrm := math.Sqrt(dot(g, g))
 		for i := range g {
 			g[i] /= nrm
 		}
@@ -135,7 +135,7 @@ func TestScale(widths []float64, values [][]float64, cfg ScaleConfig, rng *rand.
 		s2 := pure(y)
 		e := f.resid(nil, y)
 		j, amp, _ := f.best(e)
-		d := windowDot(f.units[j], e)
+		d := dot(f.units[j], e)
 		if s2 == 0 {
 			if d == 0 {
 				return 0, j, amp

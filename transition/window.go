@@ -220,9 +220,9 @@ func TestWindow(x, y []float64, lo, hi float64, cfg WindowConfig, rng *rand.Rand
 	}
 
 	e := f.resid(nil, ys)
-	rss0 := windowDot(e, e)
+	rss0 := dot(e, e)
 	j, amp, rss1 := f.best(e)
-	if rss0 <= 1e-24*windowDot(ys, ys) { // the polynomial fits to rounding error
+	if rss0 <= 1e-24*dot(ys, ys) { // the polynomial fits to rounding error
 		rss0, rss1 = 0, 0
 	}
 	t := windowStat(rss0, rss1)
@@ -253,10 +253,10 @@ func TestWindow(x, y []float64, lo, hi float64, cfg WindowConfig, rng *rand.Rand
 	es := make([]float64, n)
 	exceed := 0
 	for r := 0; r < cfg.Boot; r++ {
-		ar1Fill(eps, res.ARNull, 1, rng)
+		arNoiseTo(eps, 1, res.ARNull, rng)
 		f.resid(es, eps)
 		_, _, r1 := f.best(es)
-		if windowStat(windowDot(es, es), r1) >= t {
+		if windowStat(dot(es, es), r1) >= t {
 			exceed++
 		}
 	}
@@ -265,7 +265,7 @@ func TestWindow(x, y []float64, lo, hi float64, cfg WindowConfig, rng *rand.Rand
 	// Interval bootstrap from the fitted step model.
 	boot := make([]float64, cfg.Boot)
 	for r := range boot {
-		ar1Fill(eps, res.AR, res.Sigma, rng)
+		arNoiseTo(eps, res.Sigma, res.AR, rng)
 		f.resid(es, eps)
 		for i := range es {
 			es[i] += amp * f.norms[j] * f.units[j][i]
@@ -352,7 +352,7 @@ func newWindowFit(xs []float64, lo, hi float64, cfg WindowConfig) (*windowFit, e
 				g[i] = logistic((xi - m) / s)
 			}
 			f.resid(g, g)
-			nrm := math.Sqrt(windowDot(g, g))
+			nrm := math.Sqrt(dot(g, g))
 			if !(nrm > 1e-9) {
 				continue
 			}
@@ -374,16 +374,16 @@ func newWindowFit(xs []float64, lo, hi float64, cfg WindowConfig) (*windowFit, e
 // orthonormalize makes c orthogonal to f.q (Gram–Schmidt, twice) and of unit
 // norm; it reports false if c lies in their span.
 func (f *windowFit) orthonormalize(c []float64) bool {
-	n0 := math.Sqrt(windowDot(c, c))
+	n0 := math.Sqrt(dot(c, c))
 	for pass := 0; pass < 2; pass++ {
 		for _, q := range f.q {
-			d := windowDot(q, c)
+			d := dot(q, c)
 			for i := range c {
 				c[i] -= d * q[i]
 			}
 		}
 	}
-	nrm := math.Sqrt(windowDot(c, c))
+	nrm := math.Sqrt(dot(c, c))
 	if !(nrm > 1e-10*n0) {
 		return false
 	}
@@ -401,7 +401,7 @@ func (f *windowFit) resid(dst, v []float64) []float64 {
 	}
 	copy(dst, v)
 	for _, q := range f.q {
-		d := windowDot(q, dst)
+		d := dot(q, dst)
 		for i := range dst {
 			dst[i] -= d * q[i]
 		}
@@ -415,12 +415,12 @@ func (f *windowFit) best(e []float64) (j int, amp, rss1 float64) {
 	bestC := -1.0
 	var bestD float64
 	for k, u := range f.units {
-		d := windowDot(u, e)
+		d := dot(u, e)
 		if d*d > bestC {
 			bestC, bestD, j = d*d, d, k
 		}
 	}
-	rss1 = math.Max(windowDot(e, e)-bestC, 0)
+	rss1 = math.Max(dot(e, e)-bestC, 0)
 	return j, bestD / f.norms[j], rss1
 }
 
@@ -452,7 +452,7 @@ func (f *windowFit) residMaker(j int) [][]float64 {
 // then σ² = Σ e_i² / tr(MΣ_φ). The ratio increases with φ and is solved by
 // bisection.
 func arMoments(e []float64, m [][]float64, maxAR float64) (phi, sigma float64) {
-	ee := windowDot(e, e)
+	ee := dot(e, e)
 	if ee == 0 {
 		return 0, 0
 	}
@@ -535,26 +535,6 @@ func matMul(a, b [][]float64) [][]float64 {
 		}
 	}
 	return out
-}
-
-// ar1Fill fills dst with a stationary Gaussian AR(1) series of coefficient
-// phi and marginal sd sigma.
-func ar1Fill(dst []float64, phi, sigma float64, rng *rand.Rand) {
-	innov := sigma * math.Sqrt(1-phi*phi)
-	prev := sigma * rng.NormFloat64()
-	dst[0] = prev
-	for i := 1; i < len(dst); i++ {
-		prev = phi*prev + innov*rng.NormFloat64()
-		dst[i] = prev
-	}
-}
-
-func windowDot(a, b []float64) float64 {
-	var s float64
-	for i := range a {
-		s += a[i] * b[i]
-	}
-	return s
 }
 
 // JumpWindow returns the window TestWindow expects for a curve that jumps,

@@ -151,7 +151,7 @@ func addAR1(rng *rand.Rand, y []float64, frac float64) []float64 {
 	lo, hi := slices.Min(y), slices.Max(y)
 	phi := 0.5 * rng.Float64()
 	e := make([]float64, len(y))
-	ar1Fill(e, phi, frac*(hi-lo), rng)
+	arNoiseTo(e, frac*(hi-lo), phi, rng)
 	out := make([]float64, len(y))
 	for i := range y {
 		out[i] = y[i] + e[i]
