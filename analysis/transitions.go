@@ -20,7 +20,8 @@ type curveResult struct {
 	q      float64 // BH q over every tested curve of the sweep
 	abrupt bool    // q ≤ the FDR level
 	main   int     // index into test.Jumps of the curve's onset jump, -1 if none (see mainJump)
-	change float64 // most significant change point in mean (x units), NaN if none
+	change float64 // change point in mean (x units; see changeNear), NaN if none
+	warm   float64 // x below which a jump is in the warm-up (−Inf without warm-up)
 }
 
 // onsetOf returns the curve's onset under an onset definition, NaN when it has no transition.
@@ -82,6 +83,46 @@ func mainJump(js []transition.Jump, alpha float64) int {
 	return best
 }
 
+// changeNear returns the change point that stands for the curve's onset under the "change point"
+// definition: the most significant single change in mean (transition.MostSignificantChange, ≥ 2
+// points a side) of the stretch of the curve that belongs to its onset jump — after the warm-up
+// (r.warm) and between the midpoints that separate the onset jump from its neighbours in the
+// two-jump fit — so that the third onset definition measures the same transition as the other two,
+// not a warm-up move or the other jump of a two-phase curve. A curve with no onset jump is searched
+// whole after the warm-up. NaN when the stretch has fewer than 4 points or the test failed.
+func changeNear(r *curveResult) float64 {
+	if r.err != nil || len(r.x) == 0 {
+		return math.NaN()
+	}
+	lo, hi := r.warm, math.Inf(1)
+	if r.main >= 0 {
+		js := r.test.Jumps
+		if m := r.main; m > 0 {
+			lo = math.Max(lo, 0.5*(js[m-1].Mid+js[m].Mid))
+		}
+		if m := r.main; m+1 < len(js) {
+			hi = 0.5 * (js[m].Mid + js[m+1].Mid)
+		}
+	}
+	first, last := -1, -1
+	for i, xi := range r.x {
+		if xi >= lo && xi <= hi {
+			if first < 0 {
+				first = i
+			}
+			last = i
+		}
+	}
+	if first < 0 || last-first+1 < 4 {
+		return math.NaN()
+	}
+	ch, err := transition.MostSignificantChange(r.y[first:last+1], 2)
+	if err != nil {
+		return math.NaN()
+	}
+	return r.x[first+ch.Index]
+}
+
 // testCurves runs transition.TestCurve on every curve with enough finite checkpoints, on each
 // cell's own checkpoint grid and learning-rate schedule, jobs curves at a time. Each curve draws
 // from its own random stream (the analysis seed and the curve's name), so results do not depend on
@@ -111,8 +152,9 @@ func testCurves(ctx context.Context, cs *curves, opt Options) (map[curveKey]*cur
 				}
 				rng := rand.New(rand.NewPCG(opt.Seed, streamSeed(k.String())))
 				r.test, r.err = transition.TestCurve(r.x, r.y, sch, cfg, rng)
-				if ch, err := transition.MostSignificantChange(r.y, 2); err == nil && len(r.x) > 0 {
-					r.change = r.x[ch.Index]
+				r.warm = math.Inf(-1)
+				if sch.Warmup > 0 {
+					r.warm = math.Log10(float64(sch.Warmup)+1) + cfg.WarmupMargin
 				}
 				res[i] = r
 				if opt.CurveProgress != nil {
@@ -160,6 +202,7 @@ func testCurves(ctx context.Context, cs *curves, opt Options) (map[curveKey]*cur
 				r.main = mainJump(r.test.Jumps, opt.Decisions.Alpha)
 			}
 		}
+		r.change = changeNear(r)
 		out[r.key] = r
 	}
 	return out, nil
