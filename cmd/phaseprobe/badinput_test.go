@@ -522,6 +522,46 @@ func TestBadInput(t *testing.T) {
 				e.t.Errorf("the report of an unanalysed folder does not say to run phaseprobe analyze (%v)", err)
 			}
 		}},
+
+		// export (issue 13, item 5).
+		{name: "export a step without a checkpoint", setup: func(e badEnv) []string {
+			return []string{"export", filepath.Join(e.run(false), cell0), "--step", "7777", "--format", "transformerlens"}
+		}, code: 2, want: []string{"addition-d8-L1-H2-s0", "step 7777", "steps with weights: 0, "}},
+		{name: "export without --step", setup: func(e badEnv) []string {
+			return []string{"export", filepath.Join(e.run(false), cell0), "--format", "transformerlens"}
+		}, code: 2, want: []string{"--step is required", "steps 0, "}},
+		{name: "export a negative step", setup: func(e badEnv) []string {
+			return []string{"export", filepath.Join(e.run(false), cell0), "--step", "-3", "--format", "transformerlens"}
+		}, code: 2, want: []string{`--step "-3"`, "integer ≥ 0"}},
+		{name: "export in an unknown format", setup: func(e badEnv) []string {
+			return []string{"export", filepath.Join(e.run(false), cell0), "--step", "0", "--format", "onnx"}
+		}, code: 2, want: []string{`--format "onnx"`, "transformerlens"}},
+		{name: "export without --format", setup: func(e badEnv) []string {
+			return []string{"export", filepath.Join(e.run(false), cell0), "--step", "0"}
+		}, code: 2, want: []string{"--format is required", "transformerlens"}},
+		{name: "export a run folder instead of a cell", setup: func(e badEnv) []string {
+			return []string{"export", e.run(false), "--step", "0", "--format", "transformerlens"}
+		}, code: 2, want: []string{"not a cell folder", "run folder", filepath.Join("cells", "<cell>")}},
+		{name: "export a folder that is not a cell's", setup: func(e badEnv) []string {
+			os.MkdirAll(filepath.Join(e.dir, "notcell"), 0o755)
+			return []string{"export", filepath.Join(e.dir, "notcell"), "--step", "0", "--format", "transformerlens"}
+		}, code: 2, want: []string{"notcell", "not a cell folder", "config.json"}},
+		{name: "export a folder that does not exist", setup: func(e badEnv) []string {
+			return []string{"export", filepath.Join(e.dir, "nowhere"), "--step", "0", "--format", "transformerlens"}
+		}, code: 2, want: []string{"nowhere", "does not exist"}},
+		{name: "export a damaged checkpoint", setup: func(e badEnv) []string {
+			cell := filepath.Join(e.run(false), cell0)
+			path := filepath.Join(cell, "checkpoints", "step-00000000.ckpt")
+			raw, err := os.ReadFile(path)
+			if err != nil {
+				e.t.Fatal(err)
+			}
+			raw[len(raw)/2] ^= 0xff
+			if err := os.WriteFile(path, raw, 0o644); err != nil {
+				e.t.Fatal(err)
+			}
+			return []string{"export", cell, "--step", "0", "--format", "transformerlens"}
+		}, code: 1, want: []string{"step-00000000.ckpt", "checksum"}},
 	}
 	if len(cases) < 30 {
 		t.Fatalf("only %d cases", len(cases))
