@@ -35,6 +35,8 @@ func commands() []command {
 		{"plan", "list a sweep's cells and ensembles; with --slurm, write a Slurm job-array script", runPlan},
 		{"analyze", "compute internal metrics, test every curve for transitions, and decide the verdicts for a run folder", runAnalyze},
 		{"report", "write the HTML report (verdicts, mirage table, plots) of a run folder", runReport},
+		{"status", "show a run folder's state: each cell's progress and disk use, whether analysis and report are current", runStatus},
+		{"version", "print phaseprobe's version, its Go and GoMLX versions and the source revision it was built from", runVersion},
 	}
 }
 
@@ -66,6 +68,9 @@ func mainExit(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 		return 0
+	}
+	if args[0] == "--version" || args[0] == "-version" {
+		args = append([]string{"version"}, args[1:]...)
 	}
 	var cmd *command
 	for _, c := range commands() {
