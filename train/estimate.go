@@ -265,7 +265,7 @@ func checkpointBytes(s Spec, c Config) float64 {
 // EnsembleTiming is the measured cost of one ensemble on a backend (TimeEnsemble).
 type EnsembleTiming struct {
 	First time.Duration // the first training step, compilation included
-	Step  time.Duration // the mean of the next training steps
+	Step  time.Duration // the median of the next training steps
 	// Eval is one checkpoint's evaluation of one cell: the probe and train-evaluation forward
 	// passes and the capture forward pass (compiled before timing).
 	Eval time.Duration
@@ -279,7 +279,7 @@ func (e EnsembleTiming) Estimate(s Spec, members int) time.Duration {
 }
 
 // TimeEnsemble measures group g on backend b: it trains steps (≥ 2) updates of the whole
-// ensemble, timing the first (which compiles the step) apart from the rest, and times one
+// ensemble, timing the first (which compiles the step) apart from the rest (their median), and times one
 // checkpoint's evaluation forwards of one member. It writes nothing.
 func TimeEnsemble(ctx context.Context, b *Backend, s Spec, g Group, steps int) (EnsembleTiming, error) {
 	var et EnsembleTiming
@@ -303,11 +303,17 @@ func TimeEnsemble(ctx context.Context, b *Backend, s Spec, g Group, steps int) (
 		return et, err
 	}
 	et.First = time.Since(start)
-	start = time.Now()
-	if err := run.TrainTo(ctx, steps, nil); err != nil && !errors.Is(err, ErrDiverged) {
-		return et, err
+	// The median of the following steps: robust to a step slowed by other work on the machine.
+	var times []time.Duration
+	for st := 2; st <= steps; st++ {
+		start = time.Now()
+		if err := run.TrainTo(ctx, st, nil); err != nil && !errors.Is(err, ErrDiverged) {
+			return et, err
+		}
+		times = append(times, time.Since(start))
 	}
-	et.Step = time.Since(start) / time.Duration(steps-1)
+	slices.Sort(times)
+	et.Step = times[len(times)/2]
 	one, err := NewTrainer(b, g.Model, s.Train.Optimizer, seeds[:1])
 	if err != nil {
 		return et, err

@@ -40,7 +40,7 @@ func printEstimates(ctx context.Context, w io.Writer, spec train.Spec, groups []
 	}
 	ck := fmt.Sprintf("#   %-20s %10s  (checkpoints.keep: %s", "checkpoints", humanBytes(est.Checkpoints), keep)
 	if est.CheckpointsPeak > est.Checkpoints {
-		ck += fmt.Sprintf("; up to %s while %d ensembles train at once", humanBytes(est.CheckpointsPeak), jobs)
+		ck += fmt.Sprintf("; up to %s while the ensembles of --jobs %d train", humanBytes(est.CheckpointsPeak), jobs)
 	}
 	fmt.Fprintln(w, ck+")")
 	fmt.Fprintf(w, "#   %-20s %10s  (%d cells; analysis/ and report/ come on top)\n", "total", humanBytes(est.Total), est.Cells)
