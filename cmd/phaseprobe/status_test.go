@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -231,4 +232,98 @@ func TestStatus(t *testing.T) {
 	if s0 = st[0].Cells[0]; s0.State != statePending || s0.Step != -1 || st[0].Steps != 20 || st[0].StepsAll != 40 {
 		t.Errorf("no checkpoints: s0 %+v, steps %d of %d (want pending, 20 of 40)", s0, st[0].Steps, st[0].StepsAll)
 	}
+}
+
+// keepKillSpec trains its four cells one at a time (ensemble 1), so a kill can fall after one cell
+// is captured and pruned and while another trains.
+const keepKillSpec = `
+name: keepkill
+task: {name: addition, params: {digits: 2}}
+model: {d_model: [16], n_layers: [1], n_heads: [2]}
+seeds: [0, 1, 2, 3]
+train: {steps: 150, batch_size: 16, optimizer: {lr: 0.003}}
+checkpoints: {count: 8, keep: last}
+probe: {examples: 32, capture_examples: 8}
+ensemble: 1
+`
+
+// TestKeepLastSurvivesSIGKILL: a sweep with checkpoints.keep: last is SIGKILLed after its first
+// cell is captured (and pruned to its final checkpoint) while a later cell trains; that cell
+// still holds every checkpoint it wrote, the rerun resumes it, every cell ends with only its
+// final checkpoint, and every table equals an uninterrupted keep: all run's, row for row.
+func TestKeepLastSurvivesSIGKILL(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains models")
+	}
+	dir := t.TempDir()
+	all := writeFile(t, filepath.Join(dir, "all.yaml"), strings.Replace(keepKillSpec, ", keep: last", "", 1))
+	last := writeFile(t, filepath.Join(dir, "last.yaml"), keepKillSpec)
+	straight, killed := filepath.Join(dir, "straight"), filepath.Join(dir, "killed")
+	if code, _, stderr := runCLI(t, "sweep", all, "--out", straight); code != 0 {
+		t.Fatalf("uninterrupted sweep: exit %d\n%s", code, stderr)
+	}
+	run := filepath.Join(killed, "keepkill")
+	cell := func(seed int) string { return filepath.Join(run, "cells", fmt.Sprintf("addition-d16-L1-H2-s%d", seed)) }
+	const final = "step-00000150.ckpt"
+	var training int // the cell that was training when killed
+	wasKilled, code, stderr := killRun(t, func(time.Duration) bool {
+		for s := 1; s < 4; s++ {
+			ck, _ := filepath.Glob(filepath.Join(cell(s), "checkpoints", "step-0000000[2-9].ckpt"))
+			_, doneErr := os.Stat(filepath.Join(cell(s-1), "done.json"))
+			_, finalErr := os.Stat(filepath.Join(cell(s), "checkpoints", final))
+			if doneErr == nil && len(ck) > 0 && finalErr != nil {
+				training = s
+				return true
+			}
+		}
+		return false
+	}, "sweep", last, "--out", killed)
+	if !wasKilled {
+		t.Fatalf("the sweep finished (exit %d) before it could be killed mid-way; the test proves nothing\n%s", code, stderr)
+	}
+	if got := ckptNames(t, cell(0)); !slices.Equal(got, []string{final}) {
+		t.Errorf("captured cell s0 after the kill: checkpoints %v, want [%s]", got, final)
+	}
+	got := ckptNames(t, cell(training))
+	if len(got) < 2 || slices.Contains(got, final) || got[0] != "step-00000000.ckpt" {
+		t.Errorf("cell s%d, training when killed: checkpoints %v, want every one from step 0 up to the kill", training, got)
+	}
+	if code, _, stderr := runCLI(t, "sweep", last, "--out", killed); code != 0 {
+		t.Fatalf("resumed sweep: exit %d\n%s", code, stderr)
+	}
+	for s := range 4 {
+		if got := ckptNames(t, cell(s)); !slices.Equal(got, []string{final}) {
+			t.Errorf("cell s%d after the resumed sweep: checkpoints %v, want [%s]", s, got, final)
+		}
+	}
+	a, b := filepath.Join(straight, "keepkill"), run
+	if n := len(readAll[data.MetricRow](t, a, data.MetricsFile)); n == 0 {
+		t.Fatal("the uninterrupted sweep wrote no metric rows")
+	}
+	for _, c := range []struct {
+		name string
+		x, y any
+	}{
+		{data.MetricsFile, readAll[data.MetricRow](t, a, data.MetricsFile), readAll[data.MetricRow](t, b, data.MetricsFile)},
+		{data.ActivationsFile, readAll[data.ActivationRow](t, a, data.ActivationsFile), readAll[data.ActivationRow](t, b, data.ActivationsFile)},
+		{data.AttentionFile, readAll[data.AttentionRow](t, a, data.AttentionFile), readAll[data.AttentionRow](t, b, data.AttentionFile)},
+		{data.OutputsFile, readAll[data.OutputRow](t, a, data.OutputsFile), readAll[data.OutputRow](t, b, data.OutputsFile)},
+	} {
+		if err := compareTables(c.name, c.x, c.y); err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+func ckptNames(t *testing.T, cellDir string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(filepath.Join(cellDir, "checkpoints"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range entries {
+		out = append(out, e.Name())
+	}
+	return out
 }
