@@ -116,6 +116,10 @@ func TestPlanEstimatesDisk(t *testing.T) {
 		if code, _, stderr := runCLI(t, "sweep", spec, "--out", out); code != 0 {
 			t.Fatalf("sweep %s: exit %d\n%s", c.name, code, stderr)
 		}
+		// plan of a spec whose run folder exists says how far it got.
+		if code, stdout, stderr := runCLI(t, "plan", spec, "--out", out, "--no-timing"); code != 0 || !regexp.MustCompile(`# run folder \S+ exists: [0-9]+ done \(`).MatchString(stdout) {
+			t.Errorf("plan after the sweep: exit %d, want the folder's state (all done):\n%s%s", code, stdout, stderr)
+		}
 		got := writtenBytes(t, filepath.Join(out, c.name))
 		for _, name := range []string{data.MetricsFile, data.ActivationsFile, data.AttentionFile, data.OutputsFile, data.ProbeSetFile, data.LabelsFile, "checkpoints", "total"} {
 			e, ok := est[name]
