@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 
@@ -92,6 +93,78 @@ func WriteFileAtomic(path string, content []byte) error {
 	if err != nil {
 		os.Remove(tmp)
 		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+// PruneCheckpoints deletes the older checkpoints of a captured cell (cellDir/done.json exists),
+// keeping the newest keep of its checkpoints at the scheduled steps (keep ≤ 0 keeps all). Resuming
+// needs only the newest checkpoint; re-capturing a cell, exporting an older step or zooming into an
+// older window needs the others, and a rerun without them retrains the cell from step 0 to make
+// them again (training is deterministic).
+//
+// Only phaseprobe's own files are removed: names step-NNNNNNNN.ckpt of a scheduled step under
+// cellDir/checkpoints/ that start with the checkpoint magic. Nothing is removed unless the newest
+// kept checkpoint reads whole (checksum) and the folder entry of its rename has been synced, so a
+// crash during pruning never leaves a cell without a usable checkpoint. It returns the paths removed.
+func PruneCheckpoints(cellDir string, schedule []int, keep int) ([]string, error) {
+	if keep <= 0 {
+		return nil, nil
+	}
+	if !cellDone(cellDir) {
+		return nil, fmt.Errorf("%s: not captured yet (no done.json): its checkpoints are still needed", cellDir)
+	}
+	var have []int
+	for _, st := range checkpointSteps(cellDir) {
+		if slices.Contains(schedule, st) {
+			have = append(have, st)
+		}
+	}
+	if len(have) <= keep {
+		return nil, nil
+	}
+	newest := checkpointPath(cellDir, have[len(have)-1])
+	if _, err := ReadCheckpointHeader(newest); err != nil {
+		return nil, fmt.Errorf("keep the older checkpoints: %w", err)
+	}
+	if err := syncDir(filepath.Dir(newest)); err != nil {
+		return nil, err
+	}
+	var removed []string
+	for _, st := range have[:len(have)-keep] {
+		p := checkpointPath(cellDir, st)
+		if !hasCheckpointMagic(p) {
+			continue // not phaseprobe's file: leave it
+		}
+		if err := os.Remove(p); err != nil {
+			return removed, fmt.Errorf("remove %s: %w", p, err)
+		}
+		removed = append(removed, p)
+	}
+	return removed, nil
+}
+
+// hasCheckpointMagic reports whether the file at path starts with the checkpoint magic.
+func hasCheckpointMagic(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	head := make([]byte, len(ckptMagic))
+	_, err = io.ReadFull(f, head)
+	return err == nil && string(head) == ckptMagic
+}
+
+// syncDir flushes a folder's entries (a rename into it) to disk.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("sync %s: %w", dir, err)
 	}
 	return nil
 }

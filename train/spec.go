@@ -66,6 +66,25 @@ type TrainSpec struct {
 type CheckpointSpec struct {
 	Count int   `yaml:"count" json:"count"`
 	Steps []int `yaml:"steps" json:"steps"`
+	// Keep says which checkpoint files a cell keeps once it is captured: "all" (the default),
+	// "last", or a number N ≥ 1 (the last N scheduled checkpoints). See KeepCheckpoints.
+	Keep string `yaml:"keep,omitempty" json:"keep,omitempty"`
+}
+
+// KeepCheckpoints is the number of a cell's newest checkpoints that checkpoints.keep retains after
+// the cell is captured: 0 for "all" (or unset), 1 for "last", N for a number.
+func (c CheckpointSpec) KeepCheckpoints() (int, error) {
+	switch c.Keep {
+	case "", "all":
+		return 0, nil
+	case "last":
+		return 1, nil
+	}
+	n, err := strconv.Atoi(c.Keep)
+	if err != nil || n < 1 {
+		return 0, fmt.Errorf("%q: want all, last or a number of checkpoints >= 1", c.Keep)
+	}
+	return n, nil
 }
 
 // ProbeSpec is the fixed evaluation set every checkpoint of every cell is scored and captured on.
@@ -468,6 +487,9 @@ func (s Spec) Resolve() (Spec, error) {
 			return fail("checkpoints.count", "%d: must be positive", s.Checkpoints.Count)
 		}
 		s.Checkpoints.Steps = LogSpacedSteps(s.Train.Steps, s.Checkpoints.Count)
+	}
+	if _, err := s.Checkpoints.KeepCheckpoints(); err != nil {
+		return fail("checkpoints.keep", "%v", err)
 	}
 	if s.Probe.Examples == 0 {
 		s.Probe.Examples = 512

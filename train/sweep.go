@@ -132,7 +132,9 @@ func PrepareSweep(s Spec, out string) (string, error) {
 		if err := yaml.Unmarshal(old, &prev); err != nil {
 			return "", fmt.Errorf("%s: %w", path, err)
 		}
+		// Nor does checkpoints.keep, which only says which checkpoint files stay afterwards.
 		prev.Slurm, s.Slurm = SlurmSpec{}, SlurmSpec{}
+		prev.Checkpoints.Keep, s.Checkpoints.Keep = "", ""
 		a, _ := yaml.Marshal(prev)
 		b, _ := yaml.Marshal(s)
 		if !bytes.Equal(a, b) {
@@ -330,6 +332,18 @@ func runGroup(ctx context.Context, b *Backend, s Spec, dir string, g Group, opt 
 			todo = append(todo, c)
 		}
 	}
+	keep, err := s.Checkpoints.KeepCheckpoints()
+	if err != nil {
+		return err
+	}
+	// Cells captured earlier (a killed run may have stopped between a capture and its pruning).
+	for _, c := range g.Cells {
+		if d := CellDir(dir, c.ID); keep > 0 && cellDone(d) {
+			if err := pruneCaptured(d, s.Checkpoints.Steps, keep, log); err != nil {
+				return err
+			}
+		}
+	}
 	if len(todo) == 0 {
 		log.Debug("ensemble already finished", "ensemble", g.Label())
 		return nil
@@ -434,6 +448,23 @@ func runGroup(ctx context.Context, b *Backend, s Spec, dir string, g Group, opt 
 		if err := CaptureCell(ctx, b, s, dirs[i], c, log); err != nil {
 			return fmt.Errorf("capture %s: %w", c.ID, err)
 		}
+		if keep > 0 {
+			if err := pruneCaptured(dirs[i], s.Checkpoints.Steps, keep, log); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// pruneCaptured applies checkpoints.keep to a captured cell and logs what it removed.
+func pruneCaptured(cellDir string, schedule []int, keep int, log *slog.Logger) error {
+	removed, err := PruneCheckpoints(cellDir, schedule, keep)
+	if err != nil {
+		return fmt.Errorf("checkpoints.keep: %w", err)
+	}
+	if len(removed) > 0 {
+		log.Debug("pruned checkpoints", "cell", filepath.Base(cellDir), "removed", len(removed), "kept", keep)
 	}
 	return nil
 }

@@ -66,6 +66,10 @@ func runAnalyze(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	defer lock.Unlock()
+	inputs, err := analysisInputs(dir)
+	if err != nil {
+		return err
+	}
 	prog := newProgress(os.Stderr)
 	sum, err := analysis.Analyze(ctx, dir, analysis.Options{Jobs: *jobs, ProbeFolds: *folds, ProbeC: *c, Seed: *seed, Sites: siteList,
 		Progress:      func(cell string, done, total int) { prog.Update("analyze", done, total, cell) },
@@ -73,6 +77,10 @@ func runAnalyze(ctx context.Context, args []string, stdout io.Writer) error {
 	prog.Done("analyze")
 	prog.Done("test curves")
 	if err != nil {
+		return err
+	}
+	// What this analysis was computed from, for phaseprobe status.
+	if err := writeManifest(filepath.Join(dir, "analysis"), "analyze", inputs, analysisOutputs(dir)); err != nil {
 		return err
 	}
 	verdicts := make([]string, 0, len(sum.Verdicts))

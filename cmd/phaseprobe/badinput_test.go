@@ -508,6 +508,62 @@ func TestBadInput(t *testing.T) {
 		{name: "analyze --probe-c inf", setup: func(e badEnv) []string { return []string{"analyze", e.run(true), "--probe-c", "inf"} }, code: 2, want: []string{"--probe-c +Inf"}},
 		{name: "analyze --sites with an empty name", setup: func(e badEnv) []string { return []string{"analyze", e.run(true), "--sites", ","} }, code: 2, want: []string{`--sites ","`, "empty site name"}},
 
+		// status and plan (issue 13).
+		{name: "status of a folder that does not exist", setup: func(e badEnv) []string {
+			return []string{"status", filepath.Join(e.dir, "nowhere")}
+		}, code: 2, want: []string{"nowhere", "does not exist"}},
+		{name: "status of a folder that is not a run folder", setup: func(e badEnv) []string {
+			os.MkdirAll(filepath.Join(e.dir, "notrun", "sub"), 0o755)
+			return []string{"status", filepath.Join(e.dir, "notrun")}
+		}, code: 2, want: []string{"notrun", "not a run folder"}},
+		{name: "status of two folders", setup: func(e badEnv) []string {
+			run := e.run(false)
+			return []string{"status", run, run}
+		}, code: 2, want: []string{"one run folder", "2 arguments"}},
+		{name: "status with an unknown flag", setup: func(e badEnv) []string { return []string{"status", e.run(false), "--csv"} }, code: 2, want: []string{"-csv"}},
+		{name: "status of a run folder with a damaged sweep.yaml", setup: func(e badEnv) []string {
+			run := e.run(false)
+			writeFile(e.t, filepath.Join(run, "sweep.yaml"), "name: fx\ntrain: {steps: many}\n")
+			return []string{"status", run}
+		}, code: 2, want: []string{filepath.Join("fx", "sweep.yaml"), "train.steps", "many"}},
+		{name: "status of a cell with a damaged diverged.json", setup: func(e badEnv) []string {
+			run := e.run(false)
+			writeFile(e.t, filepath.Join(run, cell0, "diverged.json"), "{\"step\": \"soon\"}")
+			return []string{"status", run}
+		}, code: 1, want: []string{filepath.Join(cell0, "diverged.json")}},
+		{name: "status of a runs folder holding sweeps", setup: func(e badEnv) []string {
+			e.run(true)
+			return []string{"status", filepath.Join(e.dir, "runs")}
+		}, code: 0, check: func(e badEnv, _ string) {
+			code, stdout, _ := runCLI(e.t, "status", filepath.Join(e.dir, "runs"))
+			if code != 0 || !strings.Contains(stdout, "sweep fx") || !strings.Contains(stdout, "2 done") || !strings.Contains(stdout, "analysis: current") {
+				e.t.Errorf("status of the runs folder: exit %d\n%s", code, stdout)
+			}
+		}},
+		{name: "version with an argument", setup: func(e badEnv) []string { return []string{"version", "now"} }, code: 2, want: []string{`"now"`}},
+		{name: "checkpoints.keep 0", setup: specCase("task: {name: addition}\ntrain: {steps: 5}\ncheckpoints: {keep: 0}\n"), code: 2, want: []string{"checkpoints.keep", `"0"`}},
+		{name: "checkpoints.keep of the wrong kind", setup: specCase("task: {name: addition}\ntrain: {steps: 5}\ncheckpoints: {keep: newest}\n"), code: 2, want: []string{"checkpoints.keep", `"newest"`, "all, last"}},
+		{name: "plan a bad checkpoints.keep", setup: func(e badEnv) []string {
+			return []string{"plan", e.spec("task: {name: addition}\ntrain: {steps: 5}\ncheckpoints: {keep: -3}\n"), "--out", filepath.Join(e.dir, "runs")}
+		}, code: 2, want: []string{"spec.yaml", "checkpoints.keep", `"-3"`}},
+		{name: "plan --timing-steps 1", setup: func(e badEnv) []string {
+			return []string{"plan", e.spec(okSpec), "--out", filepath.Join(e.dir, "runs"), "--timing-steps", "1"}
+		}, code: 2, want: []string{"--timing-steps 1", "at least 2"}},
+		{name: "plan --jobs 0", setup: func(e badEnv) []string {
+			return []string{"plan", e.spec(okSpec), "--out", filepath.Join(e.dir, "runs"), "--jobs", "0"}
+		}, code: 2, want: []string{"--jobs 0"}},
+		{name: "plan --timing-steps text", setup: func(e badEnv) []string {
+			return []string{"plan", e.spec(okSpec), "--timing-steps", "few"}
+		}, code: 2, want: []string{"-timing-steps", `"few"`}},
+		{name: "plan timing on a GPU backend this machine lacks", setup: func(e badEnv) []string {
+			return []string{"plan", e.spec(okSpec + "ensemble: 2\n"), "--out", filepath.Join(e.dir, "runs"), "--backend", "xla:/nope/xla_cuda_plugin.so"}
+		}, code: 0, check: func(e badEnv, _ string) {
+			code, stdout, stderr := runCLI(e.t, "plan", e.spec(okSpec+"ensemble: 2\n"), "--out", filepath.Join(e.dir, "runs"), "--backend", "xla:/nope/xla_cuda_plugin.so")
+			if code != 0 || !strings.Contains(stdout, "# time: not measured: backend xla:/nope/xla_cuda_plugin.so") || !strings.Contains(stdout, "#   total") {
+				e.t.Errorf("plan on a missing GPU backend: exit %d\n%s%s", code, stdout, stderr)
+			}
+		}},
+
 		// report.
 		{name: "report on a folder that is not a run folder", setup: func(e badEnv) []string {
 			os.MkdirAll(filepath.Join(e.dir, "notrun"), 0o755)

@@ -36,6 +36,8 @@ func commands() []command {
 		{"analyze", "compute internal metrics, test every curve for transitions, and decide the verdicts for a run folder", runAnalyze},
 		{"report", "write the HTML report (verdicts, mirage table, plots) of a run folder", runReport},
 		{"export", "write a cell's model at a checkpoint step for another library (--format transformerlens)", runExport},
+		{"status", "show a run folder's state: each cell's progress and disk use, whether analysis and report are current", runStatus},
+		{"version", "print phaseprobe's version, its Go and GoMLX versions and the source revision it was built from", runVersion},
 	}
 }
 
@@ -67,6 +69,9 @@ func mainExit(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 		return 0
+	}
+	if args[0] == "--version" || args[0] == "-version" {
+		args = append([]string{"version"}, args[1:]...)
 	}
 	var cmd *command
 	for _, c := range commands() {

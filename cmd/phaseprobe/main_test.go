@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -185,12 +186,36 @@ func TestCLIExitCodes(t *testing.T) {
 		{[]string{"sweep", filepath.Join(dir, "missing.yaml")}, 2, "missing.yaml"},
 		{[]string{"sweep", writeFile(t, filepath.Join(dir, "bad.yaml"), "task: {name: addition}\ntrain: {steps: 5, epochs: 2}\n")}, 2, "epochs"},
 		{[]string{"train", "--help"}, 0, "-d-model"},
+		{[]string{"status", "--help"}, 0, "-json"},
+		{[]string{"plan", "--help"}, 0, "-no-timing"},
+		{[]string{"plan", "--help"}, 0, "-timing-steps"},
+		{[]string{"version", "--help"}, 0, "-json"},
+		{[]string{"help"}, 0, "status"},
+		{[]string{"help"}, 0, "version"},
+		{[]string{"status"}, 2, "one run folder"},
+		{[]string{"plan"}, 2, "one spec file"},
 	}
 	for _, c := range cases {
 		code, _, stderr := runCLI(t, c.args...)
 		if code != c.code || !strings.Contains(stderr, c.want) {
 			t.Errorf("phaseprobe %v: exit %d, stderr %q; want exit %d and %q", c.args, code, stderr, c.code, c.want)
 		}
+	}
+}
+
+// TestVersion: version and --version print the module version, Go's and GoMLX's (go.mod pins
+// v0.26.0), and --json the same as fields.
+func TestVersion(t *testing.T) {
+	for _, args := range [][]string{{"version"}, {"--version"}} {
+		code, stdout, stderr := runCLI(t, args...)
+		if code != 0 || !strings.HasPrefix(stdout, "phaseprobe ") || !strings.Contains(stdout, " go1.") || !strings.Contains(stdout, "gomlx v0.26.0") {
+			t.Errorf("phaseprobe %v: exit %d, stdout %q, stderr %q", args, code, stdout, stderr)
+		}
+	}
+	code, stdout, _ := runCLI(t, "version", "--json")
+	var v map[string]any
+	if err := json.Unmarshal([]byte(stdout), &v); err != nil || code != 0 || v["gomlx"] != "v0.26.0" || v["module"] != "github.com/phaseprobe/phaseprobe" {
+		t.Errorf("version --json: exit %d, %v: %s", code, err, stdout)
 	}
 }
 

@@ -13,7 +13,7 @@ import (
 )
 
 func runPlan(ctx context.Context, args []string, stdout io.Writer) error {
-	fs := newFlagSet("plan", "SPEC.yaml [--out DIR] [--ensemble K] [--backend B] [--slurm [--partition P] [--time T] [--cpus N] [--mem M] [--gpus N] [--binary PATH]]")
+	fs := newFlagSet("plan", "SPEC.yaml [--out DIR] [--ensemble K] [--backend B] [--jobs N] [--no-timing | --timing-steps N] [--slurm [--partition P] [--time T] [--cpus N] [--mem M] [--gpus N] [--binary PATH]]")
 	out := fs.String("out", "runs", "runs folder: the sweep writes DIR/<spec name>/")
 	ensemble := fs.Int("ensemble", 0, "seeds per ensemble (one graph, one array task); 0 = spec's ensemble, else the backend default")
 	backend := fs.String("backend", "", "backend the jobs use: go, go:OPTIONS or xla:/abs/path/to/pjrt_plugin.so (default: spec's slurm.backend, else go)")
@@ -24,6 +24,9 @@ func runPlan(ctx context.Context, args []string, stdout io.Writer) error {
 	mem := fs.String("mem", "", "memory per task, e.g. 4G (overrides slurm.mem)")
 	gpus := fs.Int("gpus", 0, "GPUs per task, --gres=gpu:N (overrides slurm.gpus)")
 	binary := fs.String("binary", "", "phaseprobe binary the jobs run (default: this one)")
+	noTiming := fs.Bool("no-timing", false, "skip the time estimate (it trains a few steps of each ensemble shape on the backend)")
+	timingSteps := fs.Int("timing-steps", 5, "training steps timed per ensemble shape for the time estimate (at least 2)")
+	jobs := fs.Int("jobs", 1, "ensembles the sweep will train at once (bounds the disk held by checkpoints while it runs)")
 	if err := parseFlags(fs, reorder(args)); err != nil {
 		return err
 	}
@@ -35,6 +38,12 @@ func runPlan(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	if *out == "" {
 		return usagef("--out \"\": give a runs folder (e.g. --out runs)")
+	}
+	if *timingSteps < 2 {
+		return usagef("--timing-steps %d: must be at least 2 (the first step compiles and is timed apart)", *timingSteps)
+	}
+	if *jobs < 1 {
+		return usagef("--jobs %d: must be at least 1", *jobs)
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
@@ -103,6 +112,9 @@ func runPlan(ctx context.Context, args []string, stdout io.Writer) error {
 	fmt.Fprintf(stdout, "# sweep %s: %d cells in %d ensembles of up to %d seeds, backend %s\n", spec.Name, len(cells), len(groups), k, res.Backend)
 	for i, g := range groups {
 		fmt.Fprintf(stdout, "%d\t%s\t%s\n", i, g.Label(), strings.Join(groupCellIDs(g), ","))
+	}
+	if err := printEstimates(ctx, stdout, spec, groups, k, *jobs, train.SweepDir(*out, spec), res.Backend, *noTiming, *timingSteps); err != nil {
+		return err
 	}
 	if !*slurm {
 		return nil

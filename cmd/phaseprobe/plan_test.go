@@ -69,25 +69,32 @@ func TestPlanListsEnsembles(t *testing.T) {
 	dir := t.TempDir()
 	spec := writeFile(t, filepath.Join(dir, "tiny.yaml"), planSpec)
 	out := filepath.Join(dir, "runs")
-	code, stdout, stderr := runCLI(t, "plan", spec, "--out", out)
+	code, stdout, stderr := runCLI(t, "plan", spec, "--out", out, "--no-timing")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 	want := "# sweep tiny: 4 cells in 2 ensembles of up to 2 seeds, backend cpu\n" +
 		"0\td8-L1-H2 s0,1\taddition-d8-L1-H2-s0,addition-d8-L1-H2-s1\n" +
-		"1\td16-L1-H2 s0,1\taddition-d16-L1-H2-s0,addition-d16-L1-H2-s1\n"
-	if stdout != want {
-		t.Errorf("stdout:\n%s\nwant:\n%s", stdout, want)
+		"1\td16-L1-H2 s0,1\taddition-d16-L1-H2-s0,addition-d16-L1-H2-s1\n" +
+		"# estimated disk"
+	if !strings.HasPrefix(stdout, want) || strings.Contains(stdout, "estimated time") {
+		t.Errorf("stdout:\n%s\nwant it to start with:\n%s\nand no time estimate (--no-timing)", stdout, want)
+	}
+	// Every line after the ensembles is a comment, so the ensemble lines stay easy to parse.
+	for _, line := range strings.Split(strings.TrimSpace(stdout), "\n")[3:] {
+		if !strings.HasPrefix(line, "#") {
+			t.Errorf("estimate line %q does not start with #", line)
+		}
 	}
 	if _, err := os.Stat(out); !os.IsNotExist(err) {
 		t.Errorf("a dry run created %s (stat: %v)", out, err)
 	}
 	// --ensemble 1: one ensemble per cell.
-	code, stdout, stderr = runCLI(t, "plan", "--ensemble", "1", spec)
+	code, stdout, stderr = runCLI(t, "plan", "--ensemble", "1", spec, "--no-timing")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	if n := strings.Count(stdout, "\n"); n != 5 || !strings.Contains(stdout, "3\td16-L1-H2 s1\taddition-d16-L1-H2-s1\n") {
+	if n := strings.Count(stdout, "\n") - strings.Count(stdout, "\n#"); n != 5 || !strings.Contains(stdout, "3\td16-L1-H2 s1\taddition-d16-L1-H2-s1\n") {
 		t.Errorf("--ensemble 1: want 4 single-cell ensembles, got:\n%s", stdout)
 	}
 }

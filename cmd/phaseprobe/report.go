@@ -32,8 +32,16 @@ func runReport(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := checkRunDir(dir); err != nil {
 		return err
 	}
+	inputs, err := reportInputs(dir)
+	if err != nil {
+		return err
+	}
 	path, err := report.Write(ctx, dir, report.Options{MaxVerdictRows: *rows, Heads: *heads})
 	if err != nil {
+		return err
+	}
+	// What this report was built from, for phaseprobe status.
+	if err := writeManifest(filepath.Dir(path), "report", inputs, reportOutputs(dir)); err != nil {
 		return err
 	}
 	fmt.Fprintln(stdout, path)
