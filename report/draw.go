@@ -135,8 +135,8 @@ func (c *titledCanvas) Scale(x, y float64)    { c.groups++; c.Canvas.Scale(x, y)
 
 // withTitle draws with draw, on an SVG canvas inside a group titled title.
 func withTitle(c draw.Canvas, title string, draw func()) {
-	tc, ok := c.Canvas.(*titledCanvas)
-	if !ok || title == "" {
+	tc := svgCanvas(c.Canvas)
+	if tc == nil || title == "" {
 		draw()
 		return
 	}
@@ -148,6 +148,23 @@ func withTitle(c draw.Canvas, title string, draw func()) {
 	tc.titles[tc.groups] = title
 	draw()
 	tc.Pop()
+}
+
+// svgCanvas finds the titledCanvas under v, through the draw.Canvas wrappers gonum/plot puts
+// around a canvas (padding, tiles); nil when there is none (the PNG).
+func svgCanvas(v vg.Canvas) *titledCanvas {
+	for {
+		switch c := v.(type) {
+		case *titledCanvas:
+			return c
+		case draw.Canvas:
+			v = c.Canvas
+		case *draw.Canvas:
+			v = c.Canvas
+		default:
+			return nil
+		}
+	}
 }
 
 // groupOpen is how vgsvg (through svgo) opens a group.

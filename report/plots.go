@@ -335,10 +335,10 @@ func (b *builder) internalFigure() figure {
 	f := figure{ID: "internal_metrics", Title: "Internal metrics over training",
 		Caption: "One panel per internal metric, showing the site, layer, head or concept whose curve is abrupt in the most cells " +
 			"(or, without transitions, changes the most). Dashed vertical lines: that curve's onsets (midpoints of the largest jump of abrupt curves), in the cell's width colour; " +
-			"dotted grey lines: exact-match onsets. "+
-			"So that a panel stays readable with many seeds, each line is the median over the seeds of one width (and shape) at every checkpoint, "+
-			"with a marker per width, and the shaded band runs from the lower to the upper quartile over those seeds (linear interpolation, numpy's default); "+
-			"crosses mark the last checkpoint of diverged cells. The single seeds are in the over-width figure and in analysis/internal_metrics.parquet; "+
+			"dotted grey lines: exact-match onsets. " +
+			"So that a panel stays readable with many seeds, each line is the median over the seeds of one width (and shape) at every checkpoint, " +
+			"with a marker per width, and the shaded band runs from the lower to the upper quartile over those seeds (linear interpolation, numpy's default); " +
+			"crosses mark the last checkpoint of diverged cells. The single seeds are in the over-width figure and in analysis/internal_metrics.parquet; " +
 			"in the SVG (follow the figure's link), hovering a marker shows the width, the number of seeds, the step, the median and the quartiles.",
 		Swatches: b.widthSwatches()}
 	if len(b.families) == 0 {
@@ -460,7 +460,9 @@ func (b *builder) seedMedians(p *plot.Plot, series string, curves []curve) error
 		}
 		by[g] = append(by[g], c)
 	}
-	slices.SortFunc(groups, func(a, b group) int { return cmp.Or(cmp.Compare(a.l, b.l), cmp.Compare(a.h, b.h), cmp.Compare(a.d, b.d)) })
+	slices.SortFunc(groups, func(a, b group) int {
+		return cmp.Or(cmp.Compare(a.l, b.l), cmp.Compare(a.h, b.h), cmp.Compare(a.d, b.d))
+	})
 	shapes := b.shapes()
 	for _, g := range groups {
 		col := b.colours[g.d]
