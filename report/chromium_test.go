@@ -115,6 +115,7 @@ func TestChromium(t *testing.T) {
 	if white, colourful := inkStats(img); white > 0.97 || colourful < 0.001 {
 		t.Errorf("screenshot looks blank: %.1f%% white, %.2f%% coloured pixels", 100*white, 100*colourful)
 	}
+	checkOnsetFigureInBrowser(t, bin, dir)
 	if keep := os.Getenv("PHASEPROBE_REPORT_SCREENSHOT"); keep != "" {
 		if err := os.WriteFile(keep, raw, 0o644); err != nil {
 			t.Fatal(err)
@@ -141,4 +142,32 @@ func inkStats(img image.Image) (white, colourful float64) {
 		}
 	}
 	return float64(nw) / float64(n), float64(nc) / float64(n)
+}
+
+// checkOnsetFigureInBrowser opens the onset figure's SVG (the coupling scatter) in Chromium and
+// reads the document it parsed: every point is a group with a <title> (the hover text), and every
+// series (a cell, in each panel) has its own (colour, marker) style.
+func checkOnsetFigureInBrowser(t *testing.T, bin, dir string) {
+	t.Helper()
+	dom := string(runChromium(t, bin, "--dump-dom", "file://"+filepath.Join(dir, "report", "img", "coupling.svg")))
+	groups := titledGroupRE.FindAllStringSubmatch(dom, -1)
+	if len(groups) == 0 {
+		t.Fatalf("Chromium's document of the onset figure has no titled point:\n%s", tail(dom, 1500))
+	}
+	bySubject := map[string]map[string][]markSig{}
+	for _, g := range groups {
+		subject, _, _ := strings.Cut(g[1], " · ")
+		m := cellInTitleRE.FindStringSubmatch(g[1])
+		if m == nil {
+			t.Errorf("hover text %q names no cell", g[1])
+			continue
+		}
+		if bySubject[subject] == nil {
+			bySubject[subject] = map[string][]markSig{}
+		}
+		bySubject[subject][m[1]] = append(bySubject[subject][m[1]], markSignature(g[2]))
+	}
+	for subject, sigs := range bySubject {
+		checkDistinctSeries(t, "onset figure in Chromium, "+subject, sigs, len(sigs))
+	}
 }

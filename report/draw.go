@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"fmt"
+	"html"
 	"image/color"
 	"math"
 	"os"
@@ -100,16 +101,144 @@ func saveFigure(dir, name string, f figureLayout) (err error) {
 	if _, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(&png); err != nil {
 		return fmt.Errorf("draw %s: %w", name, err)
 	}
-	svg := vgsvg.New(f.W(), f.H)
+	svg := &titledCanvas{Canvas: vgsvg.New(f.W(), f.H)}
 	f.draw(draw.New(svg))
 	var sv bytes.Buffer
 	if _, err := svg.WriteTo(&sv); err != nil {
 		return fmt.Errorf("draw %s: %w", name, err)
 	}
+	out, err := svg.insertTitles(sv.Bytes())
+	if err != nil {
+		return fmt.Errorf("draw %s: %w", name, err)
+	}
 	if err := os.WriteFile(filepath.Join(dir, name+".png"), png.Bytes(), 0o644); err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(dir, name+".svg"), sv.Bytes(), 0o644)
+	return os.WriteFile(filepath.Join(dir, name+".svg"), out, 0o644)
+}
+
+// titledCanvas is the SVG canvas with hover texts: a mark drawn inside withTitle is put in a
+// group <g> whose first child is a <title>, which browsers show as a tooltip when the pointer
+// rests on the mark (no script: the report stays static). vgsvg gives no access to its element
+// stream, so the canvas counts the groups it opens (each Translate, Rotate and Scale opens exactly
+// one), opens a group of its own for each titled mark, and insertTitles writes the titles into
+// the finished SVG after the groups with those numbers.
+type titledCanvas struct {
+	*vgsvg.Canvas
+	groups int            // groups opened through this canvas; group 0 is vgsvg's own origin flip
+	titles map[int]string // group number → hover text
+}
+
+func (c *titledCanvas) Translate(pt vg.Point) { c.groups++; c.Canvas.Translate(pt) }
+func (c *titledCanvas) Rotate(a float64)      { c.groups++; c.Canvas.Rotate(a) }
+func (c *titledCanvas) Scale(x, y float64)    { c.groups++; c.Canvas.Scale(x, y) }
+
+// withTitle draws with draw, on an SVG canvas inside a group titled title.
+func withTitle(c draw.Canvas, title string, draw func()) {
+	tc := svgCanvas(c.Canvas)
+	if tc == nil || title == "" {
+		draw()
+		return
+	}
+	tc.Push()
+	tc.Translate(vg.Point{})
+	if tc.titles == nil {
+		tc.titles = map[int]string{}
+	}
+	tc.titles[tc.groups] = title
+	draw()
+	tc.Pop()
+}
+
+// svgCanvas finds the titledCanvas under v, through the draw.Canvas wrappers gonum/plot puts
+// around a canvas (padding, tiles); nil when there is none (the PNG).
+func svgCanvas(v vg.Canvas) *titledCanvas {
+	for {
+		switch c := v.(type) {
+		case *titledCanvas:
+			return c
+		case draw.Canvas:
+			v = c.Canvas
+		case *draw.Canvas:
+			v = c.Canvas
+		default:
+			return nil
+		}
+	}
+}
+
+// groupOpen is how vgsvg (through svgo) opens a group.
+var groupOpen = []byte("<g transform=")
+
+// insertTitles puts each title as the first child of its group in svg, vgsvg's output. It fails
+// when svg does not hold the groups the canvas counted (a vgsvg that writes groups differently).
+func (c *titledCanvas) insertTitles(svg []byte) ([]byte, error) {
+	if n := bytes.Count(svg, groupOpen); n != c.groups+1 {
+		return nil, fmt.Errorf("svg hover texts: the SVG has %d groups, the canvas opened %d", n, c.groups+1)
+	}
+	if len(c.titles) == 0 {
+		return svg, nil
+	}
+	var out bytes.Buffer
+	out.Grow(len(svg) + 64*len(c.titles))
+	rest := svg
+	for g := 0; ; g++ {
+		i := bytes.Index(rest, groupOpen)
+		if i < 0 {
+			break
+		}
+		j := bytes.IndexByte(rest[i:], '>')
+		if j < 0 {
+			return nil, fmt.Errorf("svg hover texts: group %d is not closed", g)
+		}
+		out.Write(rest[:i+j+1])
+		rest = rest[i+j+1:]
+		if t, ok := c.titles[g]; ok {
+			out.WriteString("<title>")
+			out.WriteString(html.EscapeString(t))
+			out.WriteString("</title>")
+		}
+	}
+	out.Write(rest)
+	return out.Bytes(), nil
+}
+
+// points is a scatter whose every point has a hover text in the SVG.
+type points struct {
+	XYs    plotter.XYs
+	Titles []string // one per point
+	Style  draw.GlyphStyle
+}
+
+func (p points) Plot(c draw.Canvas, plt *plot.Plot) {
+	trX, trY := plt.Transforms(&c)
+	for i, xy := range p.XYs {
+		pt := vg.Point{X: trX(xy.X), Y: trY(xy.Y)}
+		if isNaNOrInf(xy.X) || isNaNOrInf(xy.Y) || !c.Contains(pt) {
+			continue
+		}
+		withTitle(c, p.Titles[i], func() { c.DrawGlyph(p.Style, pt) })
+	}
+}
+
+func (p points) DataRange() (xmin, xmax, ymin, ymax float64) { return plotter.XYRange(p.XYs) }
+
+// GlyphBoxes makes room for the markers at the panel's edges, as plotter.Scatter does.
+func (p points) GlyphBoxes(plt *plot.Plot) []plot.GlyphBox {
+	b := make([]plot.GlyphBox, 0, len(p.XYs))
+	for _, xy := range p.XYs {
+		if isNaNOrInf(xy.X) || isNaNOrInf(xy.Y) {
+			continue
+		}
+		b = append(b, plot.GlyphBox{X: plt.X.Norm(xy.X), Y: plt.Y.Norm(xy.Y), Rectangle: p.Style.Rectangle()})
+	}
+	return b
+}
+
+// pointTitle is the hover text of one point: the series, the cell (or cells), the step and the
+// value.
+func pointTitle(series, cell string, step, value float64) string {
+	return fmt.Sprintf("%s · %s · step %.0f · %s", series, cell, step, strconv.FormatFloat(value, 'g', 4, 64))
 }
 
 // sans is the report's plot font, matching the page's sans-serif text.
@@ -334,9 +463,81 @@ var categorical = []color.RGBA{
 	{0xcc, 0x79, 0xa7, 0xff}, {0xe6, 0x9f, 0x00, 0xff}, {0x56, 0xb4, 0xe9, 0xff}, {0x00, 0x00, 0x00, 0xff},
 }
 
-// glyphShapes cycle with the categorical colours so that series stay apart in grey print.
+// glyphShapes are the report's 13 markers: gonum/plot's eight and five of our own. Thirteen is
+// prime to the 7 categorical colours and the 5 dash patterns, so cycling all three at once gives
+// 7·13·5 = 455 distinct (colour, marker, dash) styles before one repeats (styleCycle), and cycling
+// marker and dash gives 13·5 = 65 distinct seeds (seedStyle).
 var glyphShapes = []draw.GlyphDrawer{draw.CircleGlyph{}, draw.TriangleGlyph{}, draw.SquareGlyph{},
-	draw.PyramidGlyph{}, draw.CrossGlyph{}, draw.PlusGlyph{}, draw.RingGlyph{}}
+	draw.PyramidGlyph{}, draw.CrossGlyph{}, draw.RingGlyph{}, draw.BoxGlyph{}, draw.PlusGlyph{},
+	diamondGlyph{}, downTriangleGlyph{Filled: true}, asteriskGlyph{}, diamondGlyph{Filled: true}, downTriangleGlyph{}}
+
+// diamondGlyph is a square standing on a corner, outlined or filled.
+type diamondGlyph struct{ Filled bool }
+
+func (g diamondGlyph) DrawGlyph(c *draw.Canvas, sty draw.GlyphStyle, pt vg.Point) {
+	r := sty.Radius * 1.2
+	polygonGlyph(c, sty, g.Filled, []vg.Point{{X: pt.X, Y: pt.Y + r}, {X: pt.X + r, Y: pt.Y}, {X: pt.X, Y: pt.Y - r}, {X: pt.X - r, Y: pt.Y}})
+}
+
+// downTriangleGlyph is a triangle pointing down, outlined or filled.
+type downTriangleGlyph struct{ Filled bool }
+
+func (g downTriangleGlyph) DrawGlyph(c *draw.Canvas, sty draw.GlyphStyle, pt vg.Point) {
+	r := sty.Radius
+	h := r * vg.Length(math.Sqrt(3)) / 2
+	polygonGlyph(c, sty, g.Filled, []vg.Point{{X: pt.X - r, Y: pt.Y + h*2/3}, {X: pt.X + r, Y: pt.Y + h*2/3}, {X: pt.X, Y: pt.Y - h*4/3}})
+}
+
+// asteriskGlyph is a plus and a cross drawn over each other.
+type asteriskGlyph struct{}
+
+func (asteriskGlyph) DrawGlyph(c *draw.Canvas, sty draw.GlyphStyle, pt vg.Point) {
+	draw.PlusGlyph{}.DrawGlyph(c, sty, pt)
+	draw.CrossGlyph{}.DrawGlyph(c, sty, pt)
+}
+
+// polygonGlyph fills or outlines a closed polygon in the glyph's colour.
+func polygonGlyph(c *draw.Canvas, sty draw.GlyphStyle, filled bool, pts []vg.Point) {
+	var p vg.Path
+	p.Move(pts[0])
+	for _, q := range pts[1:] {
+		p.Line(q)
+	}
+	p.Close()
+	if filled {
+		c.Fill(p)
+		return
+	}
+	c.SetLineStyle(draw.LineStyle{Color: sty.Color, Width: vg.Points(0.5)})
+	c.Stroke(p)
+}
+
+// seriesStyle is how one series is drawn: a colour, a marker and a dash pattern.
+type seriesStyle struct {
+	Colour color.RGBA
+	Shape  draw.GlyphDrawer
+	Dashes []vg.Length
+}
+
+// styleCycle returns the style of series i of a figure: colour, marker and dashes cycle together
+// (categorical[i mod 7], glyphShapes[i mod 13], dashPatterns[i mod 5]), so that by the Chinese
+// remainder theorem the first 455 styles are all distinct and neighbours differ in all three.
+func styleCycle(i int) seriesStyle {
+	return seriesStyle{Colour: categorical[i%len(categorical)], Shape: glyphShapes[i%len(glyphShapes)], Dashes: dashPatterns[i%len(dashPatterns)]}
+}
+
+// stylesByName gives every distinct name a style of styleCycle, in sorted name order, so that a
+// series keeps its style however the figure's loops reach it.
+func stylesByName(names []string) map[string]seriesStyle {
+	u := slices.Clone(names)
+	slices.Sort(u)
+	u = slices.Compact(u)
+	out := make(map[string]seriesStyle, len(u))
+	for i, n := range u {
+		out[n] = styleCycle(i)
+	}
+	return out
+}
 
 // hexColour formats c for CSS.
 func hexColour(c color.RGBA) string { return fmt.Sprintf("#%02x%02x%02x", c.R, c.G, c.B) }

@@ -102,7 +102,8 @@ func theilSenIntercept(x, y []float64, slope float64) float64 {
 func (b *builder) couplingFigure() figure {
 	f := figure{ID: "coupling", Title: "Internal onset against task onset across cells",
 		Caption: "One panel per coupling row of the verdict table (coupled rows first): each point is one cell (a seed of one width) whose exact match and internal curve are both abrupt, " +
-			"at the midpoints of their largest jumps (transitions.parquet), on log axes of training step + 1. One marker per width, labelled with its seed; " +
+			"at the midpoints of their largest jumps (transitions.parquet), on log axes of training step + 1. A colour per width and a marker per seed, each point labelled with its seed " +
+			"(in the SVG, follow the figure's link, hovering a point shows its cell and both onsets); " +
 			"dotted grey: the identity (internal onset = task onset); solid black: the row's fitted Theil–Sen slope (its effect), through the median of y − slope·x. " +
 			"Points ringed in red have an onset in the learning-rate warm-up."}
 	var rows []data.VerdictRow
@@ -184,13 +185,17 @@ func (b *builder) couplingFigure() figure {
 			if len(pts) == 0 {
 				continue
 			}
-			sc, err := plotter.NewScatter(pts)
-			if err != nil {
-				f.Note += " " + err.Error()
-				continue
+			k := 0
+			for _, pt := range pn.pts {
+				if pt.DModel != w {
+					continue
+				}
+				g := b.seedGlyph(pt.Seed, b.colours[w])
+				g.Radius = vg.Points(3.2)
+				p.Add(points{XYs: plotter.XYs{pts[k]}, Style: g, Titles: []string{fmt.Sprintf("%s against exact match · %s · task onset step %.0f · internal onset step %.0f",
+					pn.v.Subject, cellName(pt.Coords), pt.Task, pt.Internal)}})
+				k++
 			}
-			sc.GlyphStyle = b.widthGlyph(w, vg.Points(3.2))
-			p.Add(sc)
 			if lb, err := plotter.NewLabels(plotter.XYLabels{XYs: pts, Labels: labels}); err == nil {
 				for i := range lb.TextStyle {
 					lb.TextStyle[i] = text.Style{Font: font.From(sans, vg.Points(6.5)), Color: color.Gray{0x55}, Handler: plot.DefaultTextHandler}
@@ -213,7 +218,12 @@ func (b *builder) couplingFigure() figure {
 	}
 	leg := newLegend()
 	for _, w := range b.widths {
-		leg.add(fmt.Sprintf("d_model %d", w), glyphThumb(b.widthGlyph(w, vg.Points(3.2))))
+		leg.add(fmt.Sprintf("d_model %d", w), glyphThumb(draw.GlyphStyle{Color: b.colours[w], Radius: vg.Points(3.5), Shape: draw.BoxGlyph{}}))
+	}
+	for _, sd := range b.seeds {
+		g := b.seedGlyph(sd, color.Black)
+		g.Radius = vg.Points(3.2)
+		leg.add(fmt.Sprintf("seed %d", sd), glyphThumb(g))
 	}
 	leg.add("identity", lineThumb(taskOnsetStyle()))
 	leg.add("Theil–Sen slope", lineThumb{Color: color.Black, Width: vg.Points(1.2)})
@@ -285,6 +295,14 @@ func scoringStyle(s scoring) draw.LineStyle {
 		return draw.LineStyle{Color: categorical[5], Width: vg.Points(1.3), Dashes: dashPatterns[2]}
 	}
 	return draw.LineStyle{Color: grey, Width: vg.Points(1)}
+}
+
+// scoringLabel names a scoring in legends and hover texts.
+func scoringLabel(s scoring) string {
+	if s.Metric == "position_accuracy" {
+		return fmt.Sprintf("position %d accuracy", s.Position)
+	}
+	return metricTitle(s.Metric)
 }
 
 // lowerIsBetter are the scorings flipped in the window figure so that improvement is up.
@@ -421,11 +439,16 @@ func (b *builder) windowFigure() figure {
 						}
 						l.LineStyle = scoringStyle(s)
 						p.Add(l)
-						if sc, err := plotter.NewScatter(seg); err == nil {
-							sc.GlyphStyle = draw.GlyphStyle{Color: scoringStyle(s).Color, Radius: vg.Points(1.8), Shape: glyphShapes[si%len(glyphShapes)]}
-							p.Add(sc)
+					}
+					pts := points{Style: draw.GlyphStyle{Color: scoringStyle(s).Color, Radius: vg.Points(1.8), Shape: glyphShapes[si%len(glyphShapes)]}}
+					for i := range x {
+						if !isNaNOrInf(x[i]) && !isNaNOrInf(y[i]) {
+							pts.XYs = append(pts.XYs, plotter.XY{X: x[i], Y: y[i]})
+							pts.Titles = append(pts.Titles, pointTitle(scoringLabel(s), cellName(c.Coords), c.Steps[i], c.Values[i])+
+								fmt.Sprintf(" (normalised %.2f)", y[i]))
 						}
 					}
+					p.Add(pts)
 				}
 			}
 			setLogAxis(&p.X, 1, b.maxStep+1)
@@ -443,10 +466,7 @@ func (b *builder) windowFigure() figure {
 	}
 	leg := newLegend()
 	for si, s := range scs {
-		name := metricTitle(s.Metric)
-		if s.Metric == "position_accuracy" {
-			name = fmt.Sprintf("position %d accuracy", s.Position)
-		}
+		name := scoringLabel(s)
 		if lowerIsBetter[s.Metric] {
 			name += " (flipped)"
 		}
@@ -569,10 +589,7 @@ func (b *builder) widthFigure() figure {
 		return f
 	}
 	stepNames := []string{"early", "middle", "final"}[3-len(fixed):]
-	seedGlyphs := []draw.GlyphDrawer{draw.CircleGlyph{}, draw.TriangleGlyph{}, draw.SquareGlyph{}, draw.PyramidGlyph{}, draw.CrossGlyph{}, draw.PlusGlyph{}}
-	seedGlyph := func(seed int64) draw.GlyphDrawer {
-		return seedGlyphs[max(slices.Index(b.seeds, seed), 0)%len(seedGlyphs)]
-	}
+	seedGlyph := func(seed int64) draw.GlyphDrawer { return b.seedGlyph(seed, color.Black).Shape }
 	stepColours := []color.RGBA{categorical[0], categorical[1], categorical[6]}[3-len(fixed):]
 	stepDashes := [][]vg.Length{dashPatterns[2], dashPatterns[1], nil}[3-len(fixed):]
 	const cols = 3
@@ -592,6 +609,7 @@ func (b *builder) widthFigure() figure {
 			var pts plotter.XYs
 			byWidth := map[int32][]float64{}
 			var glyphs []draw.GlyphDrawer
+			var titles []string
 			for _, c := range cs {
 				if c.NLayers != best[0] || c.NHeads != best[1] {
 					continue
@@ -603,13 +621,11 @@ func (b *builder) widthFigure() figure {
 				x := jitter(float64(c.DModel), k, len(fixed))
 				pts = append(pts, plotter.XY{X: x, Y: c.Values[i]})
 				glyphs = append(glyphs, seedGlyph(c.Seed))
+				titles = append(titles, pointTitle(strings.ReplaceAll(title, "\n", " "), cellName(c.Coords), float64(st), c.Values[i]))
 				byWidth[c.DModel] = append(byWidth[c.DModel], c.Values[i])
 			}
 			for i, pt := range pts {
-				if sc, err := plotter.NewScatter(plotter.XYs{pt}); err == nil {
-					sc.GlyphStyle = draw.GlyphStyle{Color: stepColours[k], Radius: vg.Points(2.6), Shape: glyphs[i]}
-					p.Add(sc)
-				}
+				p.Add(points{XYs: plotter.XYs{pt}, Titles: titles[i : i+1], Style: draw.GlyphStyle{Color: stepColours[k], Radius: vg.Points(2.6), Shape: glyphs[i]}})
 			}
 			var mean plotter.XYs
 			for _, w := range b.widths {

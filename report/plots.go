@@ -1,12 +1,14 @@
 package report
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"image/color"
 	"math"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	"gonum.org/v1/plot"
@@ -119,7 +121,8 @@ func (b *builder) widthLegend(l *legend) {
 	}
 	if len(b.seeds) > 1 {
 		for _, s := range b.seeds {
-			l.add(fmt.Sprintf("seed %d", s), lineThumb{Color: color.Black, Width: vg.Points(1.2), Dashes: b.seedDashes(s)})
+			l.add(fmt.Sprintf("seed %d", s), lineThumb{Color: color.Black, Width: vg.Points(1.2), Dashes: b.seedDashes(s)},
+				glyphThumb(b.seedGlyph(s, color.Black)))
 		}
 	}
 }
@@ -130,10 +133,23 @@ var dashPatterns = [][]vg.Length{nil, {vg.Points(5), vg.Points(2)}, {vg.Points(1
 	{vg.Points(6), vg.Points(2), vg.Points(1.2), vg.Points(2)}, {vg.Points(10), vg.Points(3)}}
 
 // seedDashes is the dash pattern of a seed: its index among the run's seeds picks one of
-// dashPatterns (cycling beyond five seeds).
+// dashPatterns (cycling beyond five seeds; the marker of seedGlyph tells those apart).
 func (b *builder) seedDashes(seed int64) []vg.Length {
 	i := max(slices.Index(b.seeds, seed), 0)
 	return dashPatterns[i%len(dashPatterns)]
+}
+
+// seedGlyph is the marker of a seed in colour c (its width's): the seed's index i among the
+// run's seeds picks glyphShapes[i mod 13]. With seedDashes, the first 65 seeds have distinct
+// (marker, dashes) pairs, so that the seeds of one width, which share its colour, stay apart.
+func (b *builder) seedGlyph(seed int64, c color.Color) draw.GlyphStyle {
+	i := max(slices.Index(b.seeds, seed), 0)
+	return draw.GlyphStyle{Color: c, Radius: vg.Points(1.7), Shape: glyphShapes[i%len(glyphShapes)]}
+}
+
+// cellName names a cell in hover texts.
+func cellName(c data.Coords) string {
+	return fmt.Sprintf("d_model %d seed %d (%s)", c.DModel, c.Seed, c.Cell)
 }
 
 // onsetMark is the vertical line marking an onset: dashed in the cell's colour, or, when the
@@ -150,9 +166,9 @@ func warmupStyle() draw.LineStyle {
 		Dashes: []vg.Length{vg.Points(5), vg.Points(1.5), vg.Points(1), vg.Points(1.5)}}
 }
 
-// cellLine adds one cell's curve to p, in its width's colour and its seed's dashes, with a cross
-// at its last point when the cell diverged.
-func (b *builder) cellLine(p *plot.Plot, c curve, diverged bool) error {
+// cellLine adds one cell's curve of series to p, in its width's colour and its seed's dashes and
+// markers (each with a hover text), with a cross at its last point when the cell diverged.
+func (b *builder) cellLine(p *plot.Plot, series string, c curve, diverged bool) error {
 	x := make([]float64, len(c.Steps))
 	for i, s := range c.Steps {
 		x[i] = lg(s + 1)
@@ -167,6 +183,14 @@ func (b *builder) cellLine(p *plot.Plot, c curve, diverged bool) error {
 		l.Color, l.Width, l.Dashes = col, vg.Points(1.2), b.seedDashes(c.Seed)
 		p.Add(l)
 	}
+	pts := points{Style: b.seedGlyph(c.Seed, col)}
+	for i, st := range c.Steps {
+		if !isNaNOrInf(x[i]) && !isNaNOrInf(c.Values[i]) {
+			pts.XYs = append(pts.XYs, plotter.XY{X: x[i], Y: c.Values[i]})
+			pts.Titles = append(pts.Titles, pointTitle(series, cellName(c.Coords), st, c.Values[i]))
+		}
+	}
+	p.Add(pts)
 	if diverged && len(segs) > 0 {
 		last := segs[len(segs)-1]
 		sc, err := plotter.NewScatter(last[len(last)-1:])
@@ -227,7 +251,8 @@ func (b *builder) save(f *figure, l figureLayout) {
 // the grid has several), one line per cell coloured by width.
 func (b *builder) taskFigure() figure {
 	f := figure{ID: "task_metrics", Title: "Task metrics over training",
-		Caption: fmt.Sprintf("Each line is one cell (one seed of one shape) on the %s split, coloured by width, dashed by seed. "+
+		Caption: fmt.Sprintf("Each line is one cell (one seed of one shape) on the %s split, coloured by width, with a dash pattern and a marker per seed; "+
+			"in the SVG (follow the figure's link), hovering a marker shows its metric, cell, step and value. "+
 			"Exact match is all-or-nothing per answer; per-token accuracy, log-probability and edit distance score the same outputs continuously. "+
 			"The x axis is log(step + 1).", b.split),
 		Swatches: b.widthSwatches()}
@@ -265,7 +290,7 @@ func (b *builder) taskFigure() figure {
 				if c.NLayers != sh[0] || c.NHeads != sh[1] {
 					continue
 				}
-				if err := b.cellLine(p, c, b.diverged(c.Cell)); err != nil {
+				if err := b.cellLine(p, metricTitle(m), c, b.diverged(c.Cell)); err != nil {
 					f.Note += " " + err.Error()
 				}
 			}
@@ -310,7 +335,11 @@ func (b *builder) internalFigure() figure {
 	f := figure{ID: "internal_metrics", Title: "Internal metrics over training",
 		Caption: "One panel per internal metric, showing the site, layer, head or concept whose curve is abrupt in the most cells " +
 			"(or, without transitions, changes the most). Dashed vertical lines: that curve's onsets (midpoints of the largest jump of abrupt curves), in the cell's width colour; " +
-			"dotted grey lines: exact-match onsets. Curves are coloured by width and dashed by seed.",
+			"dotted grey lines: exact-match onsets. " +
+			"So that a panel stays readable with many seeds, each line is the median over the seeds of one width (and shape) at every checkpoint, " +
+			"with a marker per width, and the shaded band runs from the lower to the upper quartile over those seeds (linear interpolation, numpy's default); " +
+			"crosses mark the last checkpoint of diverged cells. The single seeds are in the over-width figure and in analysis/internal_metrics.parquet; " +
+			"in the SVG (follow the figure's link), hovering a marker shows the width, the number of seeds, the step, the median and the quartiles.",
 		Swatches: b.widthSwatches()}
 	if len(b.families) == 0 {
 		f.Note = "No internal metrics yet: run phaseprobe analyze to compute rank, CKA, head scores and probes."
@@ -329,10 +358,8 @@ func (b *builder) internalFigure() figure {
 			title += fmt.Sprintf(" · abrupt in %d/%d cells", fam.Abrupt, len(curvesOf(b.r.Internal, fam.Series)))
 		}
 		p := newPlot(title, stepAxisLabel, metricUnit(fam.Metric))
-		for _, c := range curvesOf(b.r.Internal, fam.Series) {
-			if err := b.cellLine(p, c, b.diverged(c.Cell)); err != nil {
-				f.Note += " " + err.Error()
-			}
+		if err := b.seedMedians(p, seriesLabel(fam.Series), curvesOf(b.r.Internal, fam.Series)); err != nil {
+			f.Note += " " + err.Error()
 		}
 		for _, o := range onsetsOf(b.r.Transitions, fam.Series) {
 			p.Add(onsetMark(o, b.colours[o.DModel]))
@@ -350,7 +377,13 @@ func (b *builder) internalFigure() figure {
 		grid[len(grid)-1] = append(grid[len(grid)-1], p)
 	}
 	leg := newLegend()
-	b.widthLegend(leg)
+	for _, w := range b.widths {
+		leg.add(fmt.Sprintf("d_model %d (median over seeds)", w), lineThumb{Color: b.colours[w], Width: vg.Points(1.5)}, glyphThumb(b.widthGlyph(w, vg.Points(2))))
+	}
+	leg.add("quartiles over seeds", glyphThumb(draw.GlyphStyle{Color: bandColour(color.RGBA{0x70, 0x70, 0x70, 0xff}), Radius: vg.Points(4), Shape: draw.BoxGlyph{}}))
+	if slices.ContainsFunc(b.r.Cells, func(c cellInfo) bool { return c.Diverged >= 0 }) {
+		leg.add("diverged", glyphThumb(divergedGlyph(color.Black)))
+	}
 	leg.add("internal onset", lineThumb(onsetStyle(color.Black)))
 	leg.add("exact-match onset", lineThumb(taskOnsetStyle()))
 	if warm {
@@ -360,6 +393,159 @@ func (b *builder) internalFigure() figure {
 	ncols := min(cols, len(b.families))
 	b.save(&f, figureLayout{Grid: grid, Legend: leg, PanelsW: vg.Length(ncols) * 3 * vg.Inch, H: vg.Length(len(grid)) * 2.5 * vg.Inch})
 	return f
+}
+
+// bandColour is c, translucent, for a band behind its line.
+func bandColour(c color.RGBA) color.NRGBA { return color.NRGBA{c.R, c.G, c.B, 0x38} }
+
+// quantile is the q-quantile of sorted (ascending, finite, not empty) by linear interpolation
+// between order statistics: numpy.quantile's default ("linear", Hyndman & Fan 1996 type 7),
+// x[h] with h = (n − 1)·q.
+func quantile(sorted []float64, q float64) float64 {
+	h := float64(len(sorted)-1) * q
+	i := int(math.Floor(h))
+	if i+1 >= len(sorted) {
+		return sorted[len(sorted)-1]
+	}
+	return sorted[i] + (h-float64(i))*(sorted[i+1]-sorted[i])
+}
+
+// seedBand is, per checkpoint, the median and quartiles of one group's seeds there (the seeds
+// with a finite value at that step).
+type seedBand struct {
+	Steps, Median, Lo, Hi []float64
+	N                     []int
+}
+
+// bandOf summarises curves (one group's seeds) at every step any of them has.
+func bandOf(cs []curve) seedBand {
+	at := map[float64][]float64{}
+	var steps []float64
+	for _, c := range cs {
+		for i, st := range c.Steps {
+			if isNaNOrInf(c.Values[i]) {
+				continue
+			}
+			if _, ok := at[st]; !ok {
+				steps = append(steps, st)
+			}
+			at[st] = append(at[st], c.Values[i])
+		}
+	}
+	slices.Sort(steps)
+	var b seedBand
+	for _, st := range steps {
+		v := at[st]
+		slices.Sort(v)
+		b.Steps = append(b.Steps, st)
+		b.Median = append(b.Median, quantile(v, 0.5))
+		b.Lo = append(b.Lo, quantile(v, 0.25))
+		b.Hi = append(b.Hi, quantile(v, 0.75))
+		b.N = append(b.N, len(v))
+	}
+	return b
+}
+
+// seedMedians adds to p, for each (shape, width) of curves, the median over its seeds as a line
+// with hover-text markers, the quartile band behind it, and a cross at the last point of each
+// diverged cell.
+func (b *builder) seedMedians(p *plot.Plot, series string, curves []curve) error {
+	type group struct{ d, l, h int32 }
+	var groups []group
+	by := map[group][]curve{}
+	for _, c := range curves {
+		g := group{c.DModel, c.NLayers, c.NHeads}
+		if _, ok := by[g]; !ok {
+			groups = append(groups, g)
+		}
+		by[g] = append(by[g], c)
+	}
+	slices.SortFunc(groups, func(a, b group) int {
+		return cmp.Or(cmp.Compare(a.l, b.l), cmp.Compare(a.h, b.h), cmp.Compare(a.d, b.d))
+	})
+	shapes := b.shapes()
+	for _, g := range groups {
+		col := b.colours[g.d]
+		si := max(slices.Index(shapes, [2]int32{g.l, g.h}), 0)
+		bd := bandOf(by[g])
+		x := make([]float64, len(bd.Steps))
+		for i, st := range bd.Steps {
+			x[i] = lg(st + 1)
+		}
+		for _, lohi := range bandRuns(x, bd.Lo, bd.Hi) {
+			if poly, err := plotter.NewPolygon(lohi); err == nil {
+				poly.Color = bandColour(col)
+				poly.LineStyle = draw.LineStyle{}
+				p.Add(poly)
+			}
+		}
+		for _, seg := range segments(x, bd.Median) {
+			l, err := plotter.NewLine(seg)
+			if err != nil {
+				return err
+			}
+			l.Color, l.Width, l.Dashes = col, vg.Points(1.4), dashPatterns[si%len(dashPatterns)]
+			p.Add(l)
+		}
+		who := fmt.Sprintf("d_model %d", g.d)
+		if len(shapes) > 1 {
+			who += fmt.Sprintf(" n_layers %d n_heads %d", g.l, g.h)
+		}
+		pts := points{Style: b.widthGlyph(g.d, vg.Points(2))}
+		for i, st := range bd.Steps {
+			if isNaNOrInf(x[i]) {
+				continue
+			}
+			pts.XYs = append(pts.XYs, plotter.XY{X: x[i], Y: bd.Median[i]})
+			pts.Titles = append(pts.Titles, pointTitle(series, fmt.Sprintf("%s, median of %d seeds (quartiles %s to %s)", who, bd.N[i],
+				strconv.FormatFloat(bd.Lo[i], 'g', 4, 64), strconv.FormatFloat(bd.Hi[i], 'g', 4, 64)), st, bd.Median[i]))
+		}
+		p.Add(pts)
+		for _, c := range by[g] {
+			if !b.diverged(c.Cell) {
+				continue
+			}
+			for i := len(c.Steps) - 1; i >= 0; i-- {
+				if !isNaNOrInf(c.Values[i]) {
+					p.Add(points{XYs: plotter.XYs{{X: lg(c.Steps[i] + 1), Y: c.Values[i]}}, Style: divergedGlyph(col),
+						Titles: []string{pointTitle(series, cellName(c.Coords)+", diverged", c.Steps[i], c.Values[i])}})
+					break
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// bandRuns returns the closed polygons (lo forwards, hi backwards) of the runs of points where
+// x, lo and hi are all finite.
+func bandRuns(x, lo, hi []float64) []plotter.XYs {
+	var out []plotter.XYs
+	start := -1
+	flush := func(end int) {
+		if start >= 0 && end-start >= 2 {
+			var poly plotter.XYs
+			for i := start; i < end; i++ {
+				poly = append(poly, plotter.XY{X: x[i], Y: lo[i]})
+			}
+			for i := end - 1; i >= start; i-- {
+				poly = append(poly, plotter.XY{X: x[i], Y: hi[i]})
+			}
+			out = append(out, poly)
+		}
+		start = -1
+	}
+	for i := range x {
+		if isNaNOrInf(x[i]) || isNaNOrInf(lo[i]) || isNaNOrInf(hi[i]) {
+			flush(i)
+			continue
+		}
+		if start < 0 {
+			start = i
+		}
+	}
+	flush(len(x))
+	return out
 }
 
 func onsetStyle(c color.Color) draw.LineStyle {

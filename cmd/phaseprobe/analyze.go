@@ -70,7 +70,7 @@ func runAnalyze(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	prog := newProgress(os.Stderr)
+	prog := progressFrom(ctx)
 	sum, err := analysis.Analyze(ctx, dir, analysis.Options{Jobs: *jobs, ProbeFolds: *folds, ProbeC: *c, Seed: *seed, Sites: siteList,
 		Progress:      func(cell string, done, total int) { prog.Update("analyze", done, total, cell) },
 		CurveProgress: func(done, total int) { prog.Update("test curves", done, total, "") }})

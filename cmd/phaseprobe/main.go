@@ -62,7 +62,10 @@ func mainExit(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 	}
-	slog.SetDefault(slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})))
+	// Logs go through the progress bars' writer, which prints them above the live bars.
+	prog := newProgress(stderr)
+	defer prog.Flush()
+	slog.SetDefault(slog.New(slog.NewTextHandler(prog, &slog.HandlerOptions{Level: level})))
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		mainUsage(stderr)
 		if len(args) == 0 {
@@ -86,7 +89,7 @@ func mainExit(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	err := cmd.run(ctx, args[1:], stdout)
+	err := cmd.run(withProgress(ctx, prog), args[1:], stdout)
 	switch {
 	case err == nil:
 		return 0

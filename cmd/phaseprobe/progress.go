@@ -1,25 +1,40 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"os"
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 )
 
-// progress renders one line per running task on stderr: a bar, step, loss and ETA. On a terminal
-// the lines are redrawn in place; otherwise a line is printed at most every few seconds.
+// progress renders one line per running task on stderr (a bar, step, loss and ETA) and is the
+// writer the logger writes through, so that the two never garble each other.
+//
+// On a terminal the bar lines are the last lines of the screen and are redrawn in place: a log
+// line is written by moving the cursor up over the bars, clearing them, writing the log line and
+// drawing the bars again below it; a finished task's line is printed once more and stays above
+// the live ones. Bar lines are cut to the terminal's width so that none wraps (a wrapped line
+// would throw off the cursor-up count). Elsewhere (a file, a pipe) nothing is redrawn: log lines
+// pass through and the bars are printed as plain lines at most every few seconds.
+//
+// Every write happens under one mutex and only whole lines are written: a log write's unfinished
+// last line is held until its newline arrives (or Flush).
 type progress struct {
-	mu     sync.Mutex
-	w      io.Writer
-	tty    bool
-	lines  map[string]*progLine
-	order  []string
-	drawn  int
-	last   time.Time
-	period time.Duration
+	mu      sync.Mutex
+	w       io.Writer
+	tty     bool
+	cols    func() int // the terminal's width, asked at every redraw (the window may be resized)
+	lines   map[string]*progLine
+	order   []string
+	drawn   int // bar lines on screen below the cursor's line start (terminal only)
+	last    time.Time
+	period  time.Duration
+	partial []byte // a log write's unfinished line
 }
 
 type progLine struct {
@@ -28,21 +43,83 @@ type progLine struct {
 	extra      string
 	start      time.Time
 	startCount int
-	finished   bool
+	printed    bool // log mode: the final state was printed already
 }
 
+// newProgress returns a progress writing to w, in terminal mode when w is a terminal.
 func newProgress(w io.Writer) *progress {
-	tty := false
-	if f, ok := w.(*os.File); ok {
-		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
-			tty = true
-		}
-	}
+	_, tty := terminalWidth(w)
 	p := &progress{w: w, tty: tty, lines: map[string]*progLine{}, period: 200 * time.Millisecond}
+	p.cols = func() int {
+		if c, ok := terminalWidth(w); ok && c > 0 {
+			return c
+		}
+		return 80
+	}
 	if !tty {
 		p.period = 10 * time.Second
 	}
 	return p
+}
+
+type progressKey struct{}
+
+// withProgress returns a context carrying p, the process's progress and log writer.
+func withProgress(ctx context.Context, p *progress) context.Context {
+	return context.WithValue(ctx, progressKey{}, p)
+}
+
+// progressFrom returns the progress carried by ctx (the one the logger writes through), or a new
+// one on os.Stderr when ctx carries none.
+func progressFrom(ctx context.Context) *progress {
+	if p, ok := ctx.Value(progressKey{}).(*progress); ok {
+		return p
+	}
+	return newProgress(os.Stderr)
+}
+
+// Write writes log output: its complete lines go above the bars at once; an unfinished last line
+// is held until the rest of it arrives. It never fails on its own; an error of the underlying
+// writer is returned.
+func (p *progress) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.partial = append(p.partial, b...)
+	i := bytes.LastIndexByte(p.partial, '\n')
+	if i < 0 {
+		return len(b), nil
+	}
+	whole := p.partial[:i+1]
+	var out strings.Builder
+	p.clear(&out)
+	out.Write(whole)
+	p.partial = append(p.partial[:0], p.partial[i+1:]...)
+	if p.tty {
+		p.bars(&out)
+	}
+	_, err := io.WriteString(p.w, out.String())
+	if err != nil {
+		return 0, err
+	}
+	return len(b), nil
+}
+
+// Flush writes a held unfinished log line, ended by a newline.
+func (p *progress) Flush() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.partial) == 0 {
+		return
+	}
+	var out strings.Builder
+	p.clear(&out)
+	out.Write(p.partial)
+	out.WriteByte('\n')
+	p.partial = p.partial[:0]
+	if p.tty {
+		p.bars(&out)
+	}
+	io.WriteString(p.w, out.String())
 }
 
 // Update sets a task's progress (done of tot) with a free-text suffix such as the loss.
@@ -61,55 +138,90 @@ func (p *progress) Update(label string, done, tot int, extra string) {
 	}
 }
 
-// Done removes a finished task's line (after printing it once more).
+// Done removes a finished task's line, printing its final state once: on a terminal it stays on
+// screen above the live bars.
 func (p *progress) Done(label string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if l, ok := p.lines[label]; ok {
-		l.finished = true
-		if p.tty || l.done < l.tot { // a log-mode line already printed its final state in Update
-			p.draw()
-		}
-		delete(p.lines, label)
-		for i, s := range p.order {
-			if s == label {
-				p.order = append(p.order[:i], p.order[i+1:]...)
-				break
-			}
-		}
-		if p.tty {
-			p.drawn-- // the finished line stays on screen above the live ones
-		}
+	l, ok := p.lines[label]
+	if !ok {
+		return
 	}
-}
-
-func (p *progress) draw() {
-	p.last = time.Now()
-	var b strings.Builder
-	if p.tty && p.drawn > 0 {
-		fmt.Fprintf(&b, "\x1b[%dA", p.drawn)
+	var out strings.Builder
+	p.clear(&out)
+	if p.tty {
+		out.WriteString(p.cut(l.render()))
+		out.WriteByte('\n')
+	} else if !l.printed || l.done < l.tot {
+		out.WriteString(l.render())
+		out.WriteByte('\n')
 	}
-	for _, label := range p.order {
-		l := p.lines[label]
-		b.WriteString(l.render(p.tty))
-		if p.tty {
-			b.WriteString("\x1b[K")
+	delete(p.lines, label)
+	for i, s := range p.order {
+		if s == label {
+			p.order = append(p.order[:i], p.order[i+1:]...)
+			break
 		}
-		b.WriteByte('\n')
 	}
 	if p.tty {
-		p.drawn = len(p.order)
+		p.bars(&out)
 	}
-	io.WriteString(p.w, b.String())
+	io.WriteString(p.w, out.String())
 }
 
-func (l *progLine) render(tty bool) string {
+// draw prints the live lines: redrawn in place on a terminal, appended as plain lines otherwise.
+func (p *progress) draw() {
+	p.last = time.Now()
+	var out strings.Builder
+	if p.tty {
+		p.clear(&out)
+		p.bars(&out)
+	} else {
+		for _, label := range p.order {
+			l := p.lines[label]
+			out.WriteString(l.render())
+			out.WriteByte('\n')
+			l.printed = l.done >= l.tot
+		}
+	}
+	io.WriteString(p.w, out.String())
+}
+
+// clear moves the cursor up to the first bar line and clears the screen from there (terminal
+// only); the cursor then stands where the next permanent line goes.
+func (p *progress) clear(out *strings.Builder) {
+	if p.tty && p.drawn > 0 {
+		fmt.Fprintf(out, "\r\x1b[%dA\x1b[J", p.drawn)
+	}
+	p.drawn = 0
+}
+
+// bars draws the live bar lines below the cursor (terminal only), each ended by a newline.
+func (p *progress) bars(out *strings.Builder) {
+	for _, label := range p.order {
+		out.WriteString(p.cut(p.lines[label].render()))
+		out.WriteByte('\n')
+	}
+	p.drawn = len(p.order)
+}
+
+// cut shortens a bar line to one column less than the terminal's width.
+func (p *progress) cut(s string) string {
+	n := max(p.cols()-1, 1)
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:n])
+}
+
+func (l *progLine) render() string {
 	const width = 24
 	frac := 0.0
 	if l.tot > 0 {
 		frac = float64(l.done) / float64(l.tot)
 	}
-	filled := int(frac * width)
+	filled := min(max(int(frac*width), 0), width)
 	bar := strings.Repeat("█", filled) + strings.Repeat("░", width-filled)
 	eta := "?"
 	if n := l.done - l.startCount; n > 0 && l.done < l.tot {

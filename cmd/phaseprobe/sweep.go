@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"slices"
 	"strings"
 
@@ -44,7 +43,7 @@ func runSweep(ctx context.Context, args []string, stdout io.Writer) error {
 		return usageError{err.Error()}
 	}
 	defer b.Close()
-	prog := newProgress(os.Stderr)
+	prog := progressFrom(ctx)
 	opt := train.SweepOptions{Out: *out, Jobs: *jobs, Ensemble: *ensemble, Log: slog.Default(),
 		Progress: func(label string, step, total int, loss float64) {
 			if step < 0 {

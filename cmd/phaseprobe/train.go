@@ -134,7 +134,7 @@ func runTrain(ctx context.Context, args []string, stdout io.Writer) error {
 	m := run.Trainer.Config()
 	slog.Info("training", "task", task.Name(), "d_model", m.DModel, "n_layers", m.NLayers, "n_heads", m.NHeads,
 		"params", m.NumParams(), "seeds", len(seeds), "steps", rc.Steps, "backend", b.String())
-	prog := newProgress(os.Stderr)
+	prog := progressFrom(ctx)
 	label := fmt.Sprintf("%s d%d L%d", task.Name(), m.DModel, m.NLayers)
 	start := time.Now()
 	err = run.TrainTo(ctx, rc.Steps, func(step int, res train.StepResult) {
