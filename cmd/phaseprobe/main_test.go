@@ -192,6 +192,8 @@ func TestCLIExitCodes(t *testing.T) {
 		{[]string{"version", "--help"}, 0, "-json"},
 		{[]string{"help"}, 0, "status"},
 		{[]string{"help"}, 0, "version"},
+		{[]string{"help"}, 0, "export"},
+		{[]string{"export", "--help"}, 0, "-format"},
 		{[]string{"status"}, 2, "one run folder"},
 		{[]string{"plan"}, 2, "one spec file"},
 	}
