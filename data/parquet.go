@@ -302,6 +302,11 @@ func ReadTable[T TableRow](path string, fn func(rows []T) error, opts ...ReadOpt
 		for {
 			clear(batch) // fresh vectors for every batch, so fn may keep the rows it got
 			n, rerr := r.Read(batch)
+			for j := range batch[:n] {
+				if r, ok := any(&batch[j]).(nanNuller); ok {
+					r.nanToNull()
+				}
+			}
 			if wantCell != "" {
 				for j := range batch[:n] {
 					if err := checkCellRow(path, wantCell, any(batch[j])); err != nil {
