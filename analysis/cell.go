@@ -279,7 +279,7 @@ type metricOut struct {
 
 func (o *metricOut) add(step int64, site string, layer, head, pos int, concept, metric string, v float64) {
 	o.rows = append(o.rows, data.MetricRow{Coords: o.coords, Step: step, Split: "probe", Site: site, Layer: int32(layer),
-		Head: int32(head), Position: int32(pos), Concept: concept, Metric: metric, Value: v})
+		Head: int32(head), Position: int32(pos), Concept: concept, Metric: metric, Value: data.F(v)})
 }
 
 // analyzeCell computes a cell's internal metrics: per step and site the rank measures, the spectrum,

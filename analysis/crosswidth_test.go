@@ -30,7 +30,7 @@ func writeCell(t *testing.T, run string, c data.Coords, steps []int64, act func(
 		}
 	}
 	for _, s := range steps {
-		ms = append(ms, data.MetricRow{Coords: c, Step: s, Split: "test", Layer: data.NA, Head: data.NA, Position: data.NA, Metric: "exact_match", Value: 0})
+		ms = append(ms, data.MetricRow{Coords: c, Step: s, Split: "test", Layer: data.NA, Head: data.NA, Position: data.NA, Metric: "exact_match", Value: data.F(0)})
 		for e := range n {
 			acts = append(acts, data.ActivationRow{Coords: c, Step: s, Site: "blocks.0.hook_resid_post", Example: int32(e), Pos: 1, Vector: act(s, e)})
 			for q := range T {
@@ -95,8 +95,8 @@ func TestCKAAcrossWidths(t *testing.T) {
 					continue
 				}
 				count[cell]++
-				if math.Abs(r.Value-1) > 1e-9 {
-					t.Errorf("%s step %d: cka_next_width = %.12f, want 1", cell, r.Step, r.Value)
+				if math.Abs(data.Float(r.Value)-1) > 1e-9 {
+					t.Errorf("%s step %d: cka_next_width = %.12f, want 1", cell, r.Step, data.Float(r.Value))
 				}
 			}
 			return nil

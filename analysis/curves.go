@@ -110,7 +110,7 @@ func mergeMetrics(dirs []string, path string) (*curves, int, error) {
 				cs.sweep = r.Sweep
 			}
 			c.steps = append(c.steps, r.Step)
-			c.values = append(c.values, r.Value)
+			c.values = append(c.values, data.Float(r.Value))
 		}
 		return w.Write(rows...)
 	}

@@ -94,10 +94,10 @@ func TestAnalyzeFilesWrittenByAnotherTool(t *testing.T) {
 				key += "/" + r.Concept
 			}
 			if r.Step == 100 && r.Position < 0 {
-				got[key] = r.Value
+				got[key] = data.Float(r.Value)
 			}
 			if r.Step == 0 && r.Metric == "probe_accuracy" {
-				got["step0_probe"] = r.Value
+				got["step0_probe"] = data.Float(r.Value)
 			}
 		}
 		return nil

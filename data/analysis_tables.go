@@ -1,5 +1,7 @@
 package data
 
+import "math"
+
 // Tables written by `phaseprobe analyze`. Internal metrics go to each cell's
 // internal_metrics.parquet with the MetricRow schema (so `SELECT * FROM 'cells/*/*metrics.parquet'`
 // reads task and internal metrics together); the sweep-level tables below go to
@@ -171,6 +173,24 @@ func F(v float64) *float64 {
 		return nil
 	}
 	return &v
+}
+
+// F32 returns a pointer to v, or nil when v is NaN or infinite: the NULL of an optional float32
+// column.
+func F32(v float32) *float32 {
+	if v != v || v > 3.4028234663852886e38 || v < -3.4028234663852886e38 {
+		return nil
+	}
+	return &v
+}
+
+// Float returns *p, or NaN when p is nil (NULL): the inverse of F, for code that computes with NaN
+// as "missing".
+func Float(p *float64) float64 {
+	if p == nil {
+		return math.NaN()
+	}
+	return *p
 }
 
 // I returns a pointer to v.

@@ -63,6 +63,8 @@ var duckTypes = map[reflect.Type]string{
 	reflect.TypeFor[int64]():     "BIGINT",
 	reflect.TypeFor[float32]():   "FLOAT",
 	reflect.TypeFor[float64]():   "DOUBLE",
+	reflect.TypeFor[*float32]():  "FLOAT",
+	reflect.TypeFor[*float64]():  "DOUBLE",
 	reflect.TypeFor[[]float32](): "FLOAT[]",
 }
 
@@ -108,6 +110,16 @@ func duckNorm(v any) any {
 		return float64(x)
 	case float32:
 		return float64(x)
+	case *float32:
+		if x == nil {
+			return nil
+		}
+		return float64(*x)
+	case *float64:
+		if x == nil {
+			return nil
+		}
+		return *x
 	case []float32:
 		out := make([]any, len(x))
 		for i, e := range x {
@@ -190,7 +202,7 @@ func TestDuckDBReadsTables(t *testing.T) {
 		func(t *testing.T, got []map[string]any) {
 			var want []map[string]any
 			for _, r := range append(slices.Clone(r1.metrics), r2.metrics...) {
-				want = append(want, map[string]any{"task": r.Task, "d_model": float64(r.DModel), "seed": float64(r.Seed), "step": float64(r.Step), "metric": r.Metric, "value": r.Value})
+				want = append(want, map[string]any{"task": r.Task, "d_model": float64(r.DModel), "seed": float64(r.Seed), "step": float64(r.Step), "metric": r.Metric, "value": duckNorm(r.Value)})
 			}
 			slices.SortStableFunc(want, func(a, b map[string]any) int {
 				for _, k := range []string{"d_model", "step"} {
@@ -339,14 +351,14 @@ func TestDuckDBWrittenFilesReadByGo(t *testing.T) {
 	duckQuery(t,
 		fmt.Sprintf("COPY (%s) TO %s (FORMAT parquet)", duckExact, sqlString(path("duckdb"))),
 		fmt.Sprintf("COPY (%s) TO %s (FORMAT parquet, %s)", duckPandas, sqlString(path("pandas")), duckKV),
-		fmt.Sprintf("COPY (%s) TO %s (FORMAT parquet, KV_METADATA {'phaseprobe.schema_version': '3'})", duckExact, sqlString(path("v3"))),
+		fmt.Sprintf("COPY (%s) TO %s (FORMAT parquet, KV_METADATA {'phaseprobe.schema_version': '4'})", duckExact, sqlString(path("v4"))),
 		fmt.Sprintf("COPY (SELECT * REPLACE (example + 3000000000 AS example) FROM (%s)) TO %s (FORMAT parquet)", duckPandas, sqlString(path("overflow"))),
 		fmt.Sprintf("COPY (SELECT * EXCLUDE (vector) FROM (%s)) TO %s (FORMAT parquet)", duckExact, sqlString(path("novector"))),
 		fmt.Sprintf("COPY (SELECT * REPLACE (CASE WHEN example = 2 THEN NULL ELSE pos END AS pos) FROM (%s)) TO %s (FORMAT parquet)", duckExact, sqlString(path("nullpos"))),
 	)
 	duckCheckForeign(t, path("duckdb"), path("pandas"))
 	refused := []struct{ name, want string }{
-		{"v3", "schema version 3, this build reads versions up to 2"},
+		{"v4", "schema version 4, this build reads versions up to 3"},
 		{"overflow", "column example value 3000000000 does not fit int32"},
 		{"novector", "column vector.list.element is missing"},
 		{"nullpos", "column pos has a null value"},

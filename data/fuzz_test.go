@@ -17,9 +17,9 @@ func FuzzReadTable(f *testing.F) {
 	dir := f.TempDir()
 	c := Coords{Sweep: "fz", Cell: "addition-d8-L1-H2-s0", Task: "addition", DModel: 8, NLayers: 1, NHeads: 2, Seed: 3}
 	metrics := []MetricRow{
-		{Coords: c, Step: 0, Split: "test", Layer: NA, Head: NA, Position: NA, Metric: "exact_match", Value: 0.25},
-		{Coords: c, Step: 10, Split: "probe", Site: "blocks.0.hook_resid_post", Layer: 0, Head: NA, Position: 2, Concept: "carry", Metric: "probe_accuracy", Value: math.NaN()},
-		{Coords: c, Step: 10, Split: "train", Layer: NA, Head: NA, Position: NA, Metric: "diverged", Value: 1},
+		{Coords: c, Step: 0, Split: "test", Layer: NA, Head: NA, Position: NA, Metric: "exact_match", Value: F(0.25)},
+		{Coords: c, Step: 10, Split: "probe", Site: "blocks.0.hook_resid_post", Layer: 0, Head: NA, Position: 2, Concept: "carry", Metric: "probe_accuracy", Value: nil},
+		{Coords: c, Step: 10, Split: "train", Layer: NA, Head: NA, Position: NA, Metric: "diverged", Value: F(1)},
 	}
 	acts := []ActivationRow{
 		{Coords: c, Step: 0, Site: "hook_embed", Example: 0, Pos: 3, Vector: []float32{1, -2.5, 0, float32(math.Inf(1))}},

@@ -246,10 +246,13 @@ func BatchRows(n int) ReadOption {
 // reading one row group at a time, so memory stays bounded by a row group's compressed pages and
 // a batch whatever the file's size. The batch slice is reused by the next call, the slices inside
 // its rows (vectors) are not: fn may keep rows with append(kept, rows...) without copying their
-// vectors. An error from fn stops the read and is returned as is.
+// vectors. An error from fn stops the read and is returned as is. A NaN or ±Inf in an optional
+// float column of metrics or outputs (a file of schema version 1 or 2, or of another tool) reads as
+// NULL (nil), so fn never sees a non-finite value there.
 //
 // ReadTable fails, naming the file, when the file is truncated or corrupt, when its
-// KeySchemaVersion is not SchemaVersion, when its KeyTable is not T's TableName, or when a
+// KeySchemaVersion is newer than SchemaVersion or older than its table's last incompatible change
+// (tableSince), when its KeyTable is not T's TableName, or when a
 // column of T is missing or has an incompatible type (see docs/tables.md for what files written
 // by other tools must look like). A file without phaseprobe metadata is read if its columns
 // match. A table in a cell's folder (runs/<sweep>/cells/<cell>/) must belong to that cell: its
@@ -302,6 +305,11 @@ func ReadTable[T TableRow](path string, fn func(rows []T) error, opts ...ReadOpt
 		for {
 			clear(batch) // fresh vectors for every batch, so fn may keep the rows it got
 			n, rerr := r.Read(batch)
+			for j := range batch[:n] {
+				if r, ok := any(&batch[j]).(nanNuller); ok {
+					r.nanToNull()
+				}
+			}
 			if wantCell != "" {
 				for j := range batch[:n] {
 					if err := checkCellRow(path, wantCell, any(batch[j])); err != nil {

@@ -26,7 +26,7 @@ func ExampleCreateTable() {
 	defer w.Abort() // drops the file unless Close succeeded
 	for _, step := range []int64{0, 100, 1000} {
 		err := w.Write(data.MetricRow{Coords: cell, Step: step, Split: "test", Layer: data.NA, Head: data.NA,
-			Position: data.NA, Metric: "exact_match", Value: float64(step) / 1000})
+			Position: data.NA, Metric: "exact_match", Value: data.F(float64(step) / 1000)}) // data.F: NULL if not finite
 		if err != nil {
 			log.Fatal(err)
 		}
@@ -37,7 +37,7 @@ func ExampleCreateTable() {
 
 	meta, err := data.ReadTable(path, func(rows []data.MetricRow) error {
 		for _, r := range rows {
-			fmt.Println(r.Cell, r.Step, r.Metric, r.Value)
+			fmt.Println(r.Cell, r.Step, r.Metric, data.Float(r.Value)) // data.Float: NaN for NULL
 		}
 		return nil
 	})
@@ -49,5 +49,5 @@ func ExampleCreateTable() {
 	// addition-d64-L2-H4-s0 0 exact_match 0
 	// addition-d64-L2-H4-s0 100 exact_match 0.1
 	// addition-d64-L2-H4-s0 1000 exact_match 1
-	// metrics 2 3 {"d_model":64}
+	// metrics 3 3 {"d_model":64}
 }

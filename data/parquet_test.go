@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -36,10 +37,11 @@ func tblKnownRows(c Coords) tblRows {
 	var r tblRows
 	for _, step := range []int64{0, 10, 1000} {
 		r.metrics = append(r.metrics,
-			MetricRow{Coords: c, Step: step, Split: "test", Layer: NA, Head: NA, Position: NA, Metric: "exact_match", Value: float64(step) / 1000},
-			MetricRow{Coords: c, Step: step, Split: "probe", Layer: NA, Head: NA, Position: 3, Metric: "position_accuracy", Value: 0.25},
-			MetricRow{Coords: c, Step: step, Split: "probe", Site: "blocks.1.hook_resid_post", Layer: 1, Head: NA, Position: NA, Concept: "carry", Metric: "probe_accuracy", Value: 1.0 / 3},
-			MetricRow{Coords: c, Step: step, Split: "probe", Layer: 0, Head: 2, Position: NA, Metric: "prev_token_score", Value: -0.5},
+			MetricRow{Coords: c, Step: step, Split: "test", Layer: NA, Head: NA, Position: NA, Metric: "exact_match", Value: F(float64(step) / 1000)},
+			MetricRow{Coords: c, Step: step, Split: "probe", Layer: NA, Head: NA, Position: 3, Metric: "position_accuracy", Value: F(0.25)},
+			MetricRow{Coords: c, Step: step, Split: "probe", Site: "blocks.1.hook_resid_post", Layer: 1, Head: NA, Position: NA, Concept: "carry", Metric: "probe_accuracy", Value: F(1.0 / 3)},
+			MetricRow{Coords: c, Step: step, Split: "probe", Layer: 0, Head: 2, Position: NA, Metric: "prev_token_score", Value: F(-0.5)},
+			MetricRow{Coords: c, Step: step, Split: "test", Layer: NA, Head: NA, Position: NA, Metric: "loss", Value: nil}, // NULL: not finite
 		)
 	}
 	for ex := range int32(2) {
@@ -64,8 +66,9 @@ func tblKnownRows(c Coords) tblRows {
 				r.attention = append(r.attention, AttentionRow{Coords: c, Step: 10, Layer: 1, Head: head, Example: ex, QueryPos: q, Pattern: p})
 			}
 		}
-		r.outputs = append(r.outputs, OutputRow{Coords: c, Step: 10, Example: ex, Pos: 2, Target: 7, Predicted: 7 - ex, LogprobTarget: -0.125 * float32(ex+1), Probs: []float32{0.1, 0.2, 0.3, 0.4 - float32(ex)/10}})
+		r.outputs = append(r.outputs, OutputRow{Coords: c, Step: 10, Example: ex, Pos: 2, Target: 7, Predicted: 7 - ex, LogprobTarget: F32(-0.125 * float32(ex+1)), Probs: []float32{0.1, 0.2, 0.3, 0.4 - float32(ex)/10}})
 	}
+	r.outputs = append(r.outputs, OutputRow{Coords: c, Step: 20, Example: 0, Pos: 2, Target: 7, Predicted: 0, LogprobTarget: nil, Probs: []float32{0.25, 0.25, 0.25, 0.25}}) // NULL: not finite
 	return r
 }
 
@@ -409,7 +412,7 @@ func TestTableDictionaryPageFlip(t *testing.T) {
 					!(strings.Contains(err.Error(), "position") && strings.Contains(err.Error(), "dictionary page")) {
 					t.Errorf("position value byte %d: err = %v, want it to name the column and its dictionary page", off, err)
 				}
-			case !slices.Equal(got, want):
+			case !reflect.DeepEqual(got, want):
 				t.Errorf("column %s, byte %d: flipped file read without error and with changed rows", name, off)
 			case name == "position" && off >= md.DataPageOffset-8:
 				t.Errorf("position value byte %d: flipped file read without error", off)
@@ -484,6 +487,95 @@ func tblRawWrite[T any](t *testing.T, path string, rows []T, kv ...string) {
 	}
 }
 
+// metricV2 is a metrics row as schema versions 1 and 2 wrote it: value a required DOUBLE, NaN where
+// it was not finite.
+type metricV2 struct {
+	Coords
+	Step     int64   `parquet:"step"`
+	Split    string  `parquet:"split,dict"`
+	Site     string  `parquet:"site,dict"`
+	Layer    int32   `parquet:"layer,dict"`
+	Head     int32   `parquet:"head,dict"`
+	Position int32   `parquet:"position,dict"`
+	Concept  string  `parquet:"concept,dict"`
+	Metric   string  `parquet:"metric,dict"`
+	Value    float64 `parquet:"value"`
+}
+
+// outputV2 is an outputs row of schema versions 1 and 2: logprob_target a required FLOAT.
+type outputV2 struct {
+	Coords
+	Step          int64     `parquet:"step"`
+	Example       int32     `parquet:"example"`
+	Pos           int32     `parquet:"pos"`
+	Target        int32     `parquet:"target"`
+	Predicted     int32     `parquet:"predicted"`
+	LogprobTarget float32   `parquet:"logprob_target"`
+	Probs         []float32 `parquet:"probs,list" parquet-element:",split"`
+}
+
+// TestTableReadsVersion2NaNAsNull: a version-2 metrics or outputs file (required value columns,
+// NaN and ±Inf where a value was not finite) reads into the version-3 rows with NULL (nil) for
+// every non-finite value and the finite values unchanged, so a finished sweep's tables need no
+// retraining. The same holds for a file of another tool with NaN in an optional column.
+func TestTableReadsVersion2NaNAsNull(t *testing.T) {
+	dir := t.TempDir()
+	c := tblCoords("c", 4, 0)
+	vals := []float64{0.5, math.NaN(), math.Inf(1), math.Inf(-1), 0, -2}
+	var m2 []metricV2
+	var o2 []outputV2
+	var mWant []MetricRow
+	var oWant []OutputRow
+	for i, v := range vals {
+		m2 = append(m2, metricV2{Coords: c, Step: int64(i), Split: "test", Layer: NA, Head: NA, Position: NA, Metric: "loss", Value: v})
+		mWant = append(mWant, MetricRow{Coords: c, Step: int64(i), Split: "test", Layer: NA, Head: NA, Position: NA, Metric: "loss", Value: F(v)})
+		o2 = append(o2, outputV2{Coords: c, Step: int64(i), Pos: 2, Target: 1, LogprobTarget: float32(v), Probs: []float32{1, 0}})
+		oWant = append(oWant, OutputRow{Coords: c, Step: int64(i), Pos: 2, Target: 1, LogprobTarget: F32(float32(v)), Probs: []float32{1, 0}})
+	}
+	for _, version := range []string{"1", "2", ""} { // "": no phaseprobe keys, another tool's file
+		kv := func(table string) []string {
+			if version == "" {
+				return nil
+			}
+			return []string{KeySchemaVersion, version, KeyTable, table}
+		}
+		mp, op := filepath.Join(dir, "metrics-v"+version+".parquet"), filepath.Join(dir, "outputs-v"+version+".parquet")
+		tblRawWrite(t, mp, m2, kv("metrics")...)
+		tblRawWrite(t, op, o2, kv("outputs")...)
+		mGot, _, err := tblReadAll[MetricRow](t, mp)
+		if err != nil || !reflect.DeepEqual(mGot, mWant) {
+			t.Errorf("version %q metrics: %v\n got %s\nwant %s", version, err, tblValues(mGot), tblValues(mWant))
+		}
+		oGot, _, err := tblReadAll[OutputRow](t, op)
+		if err != nil || !reflect.DeepEqual(oGot, oWant) {
+			t.Errorf("version %q outputs: %v\n got %+v\nwant %+v", version, err, oGot, oWant)
+		}
+	}
+	if mWant[1].Value != nil || mWant[2].Value != nil || mWant[3].Value != nil || mWant[0].Value == nil || mWant[4].Value == nil {
+		t.Fatalf("F does not map exactly the non-finite values to nil: %s", tblValues(mWant))
+	}
+	// Version 3 itself: a NaN written into the optional column by hand also reads as NULL.
+	nan := math.NaN()
+	v3 := filepath.Join(dir, "metrics-v3.parquet")
+	tblRawWrite(t, v3, []MetricRow{{Coords: c, Split: "test", Layer: NA, Head: NA, Position: NA, Metric: "loss", Value: &nan}}, KeySchemaVersion, "3", KeyTable, "metrics")
+	if got, _, err := tblReadAll[MetricRow](t, v3); err != nil || len(got) != 1 || got[0].Value != nil {
+		t.Errorf("version 3 metrics with a NaN value: %v, %s; want one row with a NULL value", err, tblValues(got))
+	}
+}
+
+// tblValues prints the value column of metrics rows, "NULL" for nil.
+func tblValues(rows []MetricRow) string {
+	var s []string
+	for _, r := range rows {
+		if r.Value == nil {
+			s = append(s, "NULL")
+		} else {
+			s = append(s, fmt.Sprint(*r.Value))
+		}
+	}
+	return "[" + strings.Join(s, " ") + "]"
+}
+
 func TestTableSchemaVersion(t *testing.T) {
 	dir := t.TempDir()
 	rows := tblKnownRows(tblCoords("c", 4, 0)).metrics
@@ -493,7 +585,8 @@ func TestTableSchemaVersion(t *testing.T) {
 	}{
 		{"1", nil}, // metrics did not change in version 2: a version-1 file still reads
 		{"2", nil},
-		{"3", []string{"schema version 3", "up to 2"}},
+		{"3", nil},
+		{"4", []string{"schema version 4", "up to 3"}},
 		{"0", []string{KeySchemaVersion, `"0"`}},
 		{"v1", []string{KeySchemaVersion, `"v1"`}},
 	}

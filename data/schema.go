@@ -12,14 +12,40 @@ import (
 
 // SchemaVersion is the version of the table schemas this build writes. It is stored as a decimal
 // string under KeySchemaVersion in every file and bumps whenever a column of any table changes
-// name, type or meaning; tableSince records, per table, the version of its last change.
-const SchemaVersion = 2
+// name, type or meaning; tableSince records, per table, the version of its last incompatible
+// change.
+//
+// Version 2 rebuilt the analysis tables (calibrated transition tests, jumps, mirage at the jump,
+// verdicts). Version 3 made metrics.value and outputs.logprob_target optional: a value that is not
+// finite is NULL instead of NaN (DESIGN.md: "Missing values are NULL, never NaN").
+const SchemaVersion = 3
 
-// tableSince is the schema version in which each table last changed (1 when absent): a file of an
-// older version than its table's is refused, so version-1 cell tables stay readable while version-1
-// analysis tables (the old transitions and mirage) are not read as the new ones. Version 2 rebuilt
-// the analysis tables (calibrated transition tests, jumps, mirage at the jump, verdicts).
+// tableSince is the schema version in which each table last changed incompatibly (1 when absent):
+// a file of an older version than its table's is refused, so version-1 cell tables stay readable
+// while version-1 analysis tables (the old transitions and mirage) are not read as the new ones.
+//
+// Version 3's change to metrics and outputs is compatible and not listed: an older file's required
+// column reads into the optional one, and ReadTable turns its NaN values into NULL (nanNuller), so
+// the tables of a finished sweep need no retraining (a rerun of the sweep skips done cells and
+// would not rewrite them).
 var tableSince = map[string]int{"transitions": 2, "jumps": 2, "mirage": 2, "verdicts": 2}
+
+// nanNuller is implemented by the row types whose optional float columns older files (before
+// SchemaVersion 3) or other tools may fill with NaN or ±Inf; ReadTable calls nanToNull on every row
+// it reads, so a reader never sees a non-finite value where the schema says NULL.
+type nanNuller interface{ nanToNull() }
+
+func (r *MetricRow) nanToNull() {
+	if r.Value != nil {
+		r.Value = F(*r.Value)
+	}
+}
+
+func (r *OutputRow) nanToNull() {
+	if r.LogprobTarget != nil {
+		r.LogprobTarget = F32(*r.LogprobTarget)
+	}
+}
 
 // Key-value metadata keys present in every table file this package writes.
 const (
@@ -92,8 +118,9 @@ func checkMeta(path string, m Meta, table string) error {
 // Every column of want must be in the file under the same path with the same list nesting.
 // Its physical type must match, except that INT32 columns accept INT64 files (values outside
 // the int32 range fail the read), INT64 accepts INT32, FLOAT accepts DOUBLE and DOUBLE accepts
-// FLOAT. Optional columns are accepted; a null in a non-list column fails the read. Columns the
-// row type does not have are skipped.
+// FLOAT. Optional columns are accepted; a null fails the read unless the row type's column is
+// optional too (a pointer field) or it is a whole null list. Columns the row type does not have
+// are skipped.
 func readPlan(path string, want, file *parquet.Schema) (parquet.Conversion, error) {
 	if parquet.EqualNodes(want, file) {
 		return nil, nil
@@ -126,7 +153,7 @@ func readPlan(path string, want, file *parquet.Schema) (parquet.Conversion, erro
 		// A null at the level just below the maximum is a null of the leaf itself (a null value,
 		// or a null element of a list); nulls above it are null lists, read as empty.
 		nullLevel[f.ColumnIndex] = -1
-		if f.Node.Optional() {
+		if f.Node.Optional() && !w.Node.Optional() {
 			nullLevel[f.ColumnIndex] = f.MaxDefinitionLevel - 1
 		}
 		names[f.ColumnIndex] = name

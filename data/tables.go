@@ -40,17 +40,22 @@ type Coords struct {
 // one activation site, layer, head, answer position or concept. Task metrics (exact_match,
 // token_accuracy, position_accuracy, logprob, brier, edit_distance, loss) and internal metrics
 // (effective_rank, cka_final, prev_token_score, probe_accuracy, ...) share this schema.
+//
+// Value is NULL (nil) where the metric has no finite value: a checkpoint whose outputs are not
+// finite (a diverging cell's loss, logprob and brier), or an internal metric that cannot be computed
+// from its activations. Writers set it with F, which maps NaN and ±Inf to nil; Float reads it back
+// with NaN for NULL.
 type MetricRow struct {
 	Coords
-	Step     int64   `parquet:"step"`
-	Split    string  `parquet:"split,dict"`    // "train", "test" or "probe"
-	Site     string  `parquet:"site,dict"`     // TransformerLens site name, "" when not applicable
-	Layer    int32   `parquet:"layer,dict"`    // NA when not applicable
-	Head     int32   `parquet:"head,dict"`     // NA when not applicable
-	Position int32   `parquet:"position,dict"` // answer position, NA when not applicable
-	Concept  string  `parquet:"concept,dict"`  // probed concept, "" when not applicable
-	Metric   string  `parquet:"metric,dict"`
-	Value    float64 `parquet:"value"`
+	Step     int64    `parquet:"step"`
+	Split    string   `parquet:"split,dict"`    // "train", "test" or "probe"
+	Site     string   `parquet:"site,dict"`     // TransformerLens site name, "" when not applicable
+	Layer    int32    `parquet:"layer,dict"`    // NA when not applicable
+	Head     int32    `parquet:"head,dict"`     // NA when not applicable
+	Position int32    `parquet:"position,dict"` // answer position, NA when not applicable
+	Concept  string   `parquet:"concept,dict"`  // probed concept, "" when not applicable
+	Metric   string   `parquet:"metric,dict"`
+	Value    *float64 `parquet:"value,optional"` // NULL when not finite
 }
 
 // TableName returns "metrics".
@@ -115,7 +120,8 @@ type LabelRow struct {
 func (LabelRow) TableName() string { return "labels" }
 
 // OutputRow is one row of outputs.parquet: the model's prediction at one answer position of one
-// probe example at one step.
+// probe example at one step. LogprobTarget is NULL (nil) when it is not finite (the outputs of a
+// diverged checkpoint); Probs holds the softmax as computed, which may then hold NaN.
 type OutputRow struct {
 	Coords
 	Step          int64     `parquet:"step"`
@@ -123,7 +129,7 @@ type OutputRow struct {
 	Pos           int32     `parquet:"pos"` // an answer position
 	Target        int32     `parquet:"target"`
 	Predicted     int32     `parquet:"predicted"`                           // argmax of probs
-	LogprobTarget float32   `parquet:"logprob_target"`                      // natural log of probs[target]
+	LogprobTarget *float32  `parquet:"logprob_target,optional"`             // natural log of probs[target]; NULL when not finite
 	Probs         []float32 `parquet:"probs,list" parquet-element:",split"` // d_vocab softmax probabilities
 }
 

@@ -55,7 +55,8 @@ func docSection(doc, heading string) string {
 }
 
 // TestTablesDocumented checks that docs/tables.md documents every column of every table in a
-// row of the table's section, and the cell coordinates in theirs.
+// row of the table's section, and the cell coordinates in theirs; the row of every optional
+// column, and only of those, says when it is **NULL**.
 func TestTablesDocumented(t *testing.T) {
 	raw, err := os.ReadFile("../docs/tables.md")
 	if err != nil {
@@ -73,8 +74,16 @@ func TestTablesDocumented(t *testing.T) {
 				continue // the embedded Coords are documented once, in their own section
 			}
 			name, _, _ := strings.Cut(f.Tag.Get("parquet"), ",")
-			if !strings.Contains(text, "| `"+name+"` |") {
+			i := strings.Index(text, "| `"+name+"` |")
+			if i < 0 {
 				t.Errorf("docs/tables.md section %q does not document column %s", section, name)
+				continue
+			}
+			line, _, _ := strings.Cut(text[i:], "\n")
+			// An optional column (a pointer field) says when it is NULL; a required one never does.
+			if optional := f.Type.Kind() == reflect.Pointer; optional != strings.Contains(line, "**NULL**") {
+				t.Errorf("docs/tables.md section %q, column %s: optional %v, but its row %s say when it is **NULL**", section, name, optional,
+					map[bool]string{true: "does not", false: "does"}[optional])
 			}
 		}
 	}

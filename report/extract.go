@@ -46,7 +46,7 @@ func curvesOf(rows []data.MetricRow, s data.Series) []curve {
 			byCell[m.Cell] = map[int64]float64{}
 			coords[m.Cell] = m.Coords
 		}
-		byCell[m.Cell][m.Step] = m.Value
+		byCell[m.Cell][m.Step] = data.Float(m.Value)
 	}
 	var out []curve
 	for cell, pts := range byCell {
@@ -173,12 +173,12 @@ func pickFamilies(internal []data.MetricRow, trans []data.TransitionRow, max int
 		return st
 	}
 	for _, m := range internal {
-		if m.Metric == "singular_value" || isNaNOrInf(m.Value) {
+		if m.Metric == "singular_value" || isNaNOrInf(data.Float(m.Value)) {
 			continue
 		}
 		st := get(seriesOf(m))
 		st.present = true
-		st.sum[m.Step] += m.Value
+		st.sum[m.Step] += data.Float(m.Value)
 		st.n[m.Step]++
 	}
 	for _, t := range trans {
@@ -336,17 +336,17 @@ func topHeads(internal []data.MetricRow, n int) []headScore {
 	}
 	var cands []headScore
 	for _, m := range internal {
-		if m.Step != last[m.Cell] || isNaNOrInf(m.Value) {
+		if m.Step != last[m.Cell] || isNaNOrInf(data.Float(m.Value)) {
 			continue
 		}
 		if isHeadMetric(m) {
-			cands = append(cands, headScore{Coords: m.Coords, Layer: m.Layer, Head: m.Head, Metric: m.Metric, Value: m.Value, Step: m.Step})
+			cands = append(cands, headScore{Coords: m.Coords, Layer: m.Layer, Head: m.Head, Metric: m.Metric, Value: data.Float(m.Value), Step: m.Step})
 		}
 	}
 	if len(cands) == 0 {
 		for _, m := range internal {
-			if m.Step == last[m.Cell] && m.Metric == "specialisation" && m.Layer != data.NA && !isNaNOrInf(m.Value) {
-				cands = append(cands, headScore{Coords: m.Coords, Layer: m.Layer, Head: 0, Metric: m.Metric, Value: m.Value, Step: m.Step})
+			if m.Step == last[m.Cell] && m.Metric == "specialisation" && m.Layer != data.NA && !isNaNOrInf(data.Float(m.Value)) {
+				cands = append(cands, headScore{Coords: m.Coords, Layer: m.Layer, Head: 0, Metric: m.Metric, Value: data.Float(m.Value), Step: m.Step})
 			}
 		}
 	}
@@ -555,7 +555,7 @@ func spectraOf(internal []data.MetricRow, site string) (string, []spectrum) {
 		for len(sp.Values) <= int(m.Position) {
 			sp.Values = append(sp.Values, math.NaN())
 		}
-		sp.Values[m.Position] = m.Value
+		sp.Values[m.Position] = data.Float(m.Value)
 	}
 	out := make([]spectrum, 0, len(byKey))
 	for _, sp := range byKey {

@@ -97,7 +97,7 @@ func writeTable[T data.TableRow](t *testing.T, path string, rows []T) {
 }
 
 func metricRow(c data.Coords, step int64, split, metric string, v float64) data.MetricRow {
-	return data.MetricRow{Coords: c, Step: step, Split: split, Layer: data.NA, Head: data.NA, Position: data.NA, Metric: metric, Value: v}
+	return data.MetricRow{Coords: c, Step: step, Split: split, Layer: data.NA, Head: data.NA, Position: data.NA, Metric: metric, Value: data.F(v)} // NaN (after a divergence) is NULL, as the sweep writes it
 }
 
 // makeRun writes the fixture's run folder under t.TempDir() and returns it.
@@ -201,7 +201,7 @@ probe:
 			for head := int32(0); head < fxHeads; head++ {
 				ind := metricRow(co, st, "probe", "induction_score", 0.1+0.02*x)
 				if head == 1 {
-					ind.Value = 0.1 + 0.8*sig(st, onset)
+					ind.Value = data.F(0.1 + 0.8*sig(st, onset))
 				}
 				ind.Site, ind.Layer, ind.Head = "blocks.1.attn.hook_pattern", 1, head
 				prev := metricRow(co, st, "probe", "prev_token_score", 0.2+0.05*float64(head)+0.1*x)

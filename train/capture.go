@@ -185,11 +185,11 @@ func CaptureCell(ctx context.Context, b *Backend, s Spec, cellDir string, c Cell
 		var rows []data.MetricRow
 		metric := func(split, name string, pos int, v float64) {
 			rows = append(rows, data.MetricRow{Coords: coords, Step: int64(step), Split: split, Layer: data.NA, Head: data.NA,
-				Position: int32(pos), Metric: name, Value: v})
+				Position: int32(pos), Metric: name, Value: data.F(v)})
 		}
 		for i, l := range hdr.Losses { // the training-batch loss of every step since the last checkpoint
 			rows = append(rows, data.MetricRow{Coords: coords, Step: int64(prevStep + 1 + i), Split: "train_batch", Layer: data.NA,
-				Head: data.NA, Position: data.NA, Metric: "loss", Value: float64(l)})
+				Head: data.NA, Position: data.NA, Metric: "loss", Value: data.F(float64(l))})
 		}
 		prevStep = step
 		for _, set := range []struct {
@@ -243,7 +243,7 @@ func CaptureCell(ctx context.Context, b *Backend, s Spec, cellDir string, c Cell
 	}
 	if diverged >= 0 {
 		if err := ts.metrics.Write([]data.MetricRow{{Coords: coords, Step: int64(diverged), Split: "train", Layer: data.NA, Head: data.NA,
-			Position: data.NA, Metric: "diverged", Value: 1}}...); err != nil {
+			Position: data.NA, Metric: "diverged", Value: data.F(1)}}...); err != nil {
 			return err
 		}
 	}
@@ -304,7 +304,7 @@ func outputRows(coords data.Coords, step int, out Outputs, b data.Batch) []data.
 				pf[v] = float32(probs[v])
 			}
 			rows = append(rows, data.OutputRow{Coords: coords, Step: int64(step), Example: int32(i), Pos: int32(p), Target: b.Targets[j],
-				Predicted: int32(arg), LogprobTarget: float32(float64(row[b.Targets[j]]) - logZ), Probs: pf})
+				Predicted: int32(arg), LogprobTarget: data.F32(float32(float64(row[b.Targets[j]]) - logZ)), Probs: pf})
 		}
 	}
 	return rows

@@ -58,8 +58,8 @@ func TestSweepWithEnsemblesMatchesSeparateCells(t *testing.T) {
 	}
 	for i := range a {
 		x, y := a[i], c[i]
-		vx, vy := x.Value, y.Value
-		x.Value, y.Value = 0, 0
+		vx, vy := data.Float(x.Value), data.Float(y.Value)
+		x.Value, y.Value = nil, nil
 		if x != y {
 			t.Fatalf("row %d: %+v vs %+v", i, x, y)
 		}

@@ -42,7 +42,7 @@ func divergedAt(t *testing.T, cellDir string) int64 {
 				t.Errorf("%s: two diverged rows", cellDir)
 			}
 			row = r.Step
-			if r.Value != 1 || r.Split != "train" || r.Cell != filepath.Base(cellDir) {
+			if data.Float(r.Value) != 1 || r.Split != "train" || r.Cell != filepath.Base(cellDir) {
 				t.Errorf("%s: diverged row %+v", cellDir, r)
 			}
 		}
