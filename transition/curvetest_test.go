@@ -150,12 +150,12 @@ var nullFamilies = []nullFamily{
 }
 
 // addNoise adds Gaussian noise of sd U[0.01, 0.05], i.i.d. in half of the
-// trials and AR(1) with φ ∈ U[0.3, 0.6] in the other half.
+// trials and AR(1) with φ ∈ U[0.3, 0.9] (the demo's own curves had φ̂ at the former 0.7 clip in most cases) in the other half.
 func addNoise(rng *rand.Rand, y []float64, trial int) {
 	sd := 0.01 + 0.04*rng.Float64()
 	phi := 0.0
 	if trial%2 == 1 {
-		phi = 0.3 + 0.3*rng.Float64()
+		phi = 0.3 + 0.6*rng.Float64()
 	}
 	e := make([]float64, len(y))
 	arNoiseTo(e, sd, phi, rng)
@@ -314,23 +314,30 @@ func powerCfg() CurveConfig {
 
 // TestCurvePower measures how often TestCurve finds a logistic jump well
 // below W0 (10→90% width U[0.01, 0.1] decade, size ±[0.3, 1], noise sd
-// [0.01, 0.05], half i.i.d., half AR(1) φ ∈ [0.3, 0.6]) at P ≤ 0.05 with a
+// [0.01, 0.05], half i.i.d., half AR(1) φ ∈ [0.3, 0.9]) at P ≤ 0.05 with a
 // jump of P ≤ 0.05 within one checkpoint spacing of the true midpoint.
 //
-// The power falls short of 95% on these grids. Measured on the tuning seeds
-// (40 trials per width, B = 39), widths 0.01 / 0.05 / 0.1 / 0.2 / 0.3:
-// demo (spacing 0.18 decade) 70 / 70 / 43 / 10 / 0%; log24 (0.14) 88 / 80 /
-// 50 / 13 / 0%; log40 (0.097) 93 / 88 / 75 / 28 / 0%; 64 checkpoints over
-// 0..10⁴ (0.064) 100 / 98 / 83 / 33 / 0%. The thresholds below are those
-// measurements pooled over widths 0.01–0.1 (61%, 73%, 85% of 120) less 2.33
-// standard errors of the difference between the tuning rate and a rate on
-// 80 trials: a regression guard, not the 95% target.
+// The power falls short of 95% on these coarse grids: a jump inside one
+// checkpoint interval can be fitted by the W0 = 0.25-decade null nearly as
+// well (zoom_sim_test.go measures the cure, a zoom into the jump). Measured on
+// the tuning seeds (80 trials, B = 39, with DefaultCurveConfig's MaxPhi 0.9
+// and PhiBias 1.2 and the noise above): the former 16-checkpoint demo grid
+// 42/80 (52.5%), log24 61/80 (76%), log40 69/80 (86%). (With the earlier
+// MaxPhi 0.7, PhiBias 0.8 and AR(1) φ ≤ 0.6: 61%, 73%, 85% — that setting
+// was liberal under the demo's noise; see DefaultCurveConfig.) The
+// thresholds are the tuning rates less 2.33 standard errors of the
+// difference between two rates on 80 trials: a regression guard, not the
+// 95% target.
 func TestCurvePower(t *testing.T) {
 	cfg := powerCfg()
 	const trials = 80
-	want := map[string]float64{"demo": 0.45, "log24": 0.55, "log40": 0.70}
+	want := map[string]float64{"demo": 0.34, "log24": 0.60, "log40": 0.73}
+	seed := uint64(testSeed)
+	if *tuneSims {
+		seed = tuneSeed
+	}
 	for _, g := range simGrids() {
-		found := powerOf(t, g, trials, testSeed*1000+uint64(len(g.x)), cfg, func(rng *rand.Rand) float64 { return 0.01 + 0.09*rng.Float64() })
+		found := powerOf(t, g, trials, seed*1000+uint64(len(g.x)), cfg, func(rng *rand.Rand) float64 { return 0.01 + 0.09*rng.Float64() })
 		rate := float64(found) / trials
 		t.Logf("%-5s (spacing %.3f): found %d/%d (%.3f)", g.name, CheckpointSpacing(g.x), found, trials, rate)
 		if rate < want[g.name] {
@@ -343,15 +350,20 @@ func TestCurvePower(t *testing.T) {
 // twoPhaseCurve) on the demo grid: TestCurve must list two jumps, the first
 // flagged InWarmup (its midpoint, steps 12–30, is before 2 × 30 warm-up
 // steps) and the second not (in ≥ 95% of the two-jump fits), and find the second (P ≤ 0.05, within one
-// spacing of its midpoint). Measured on the tuning seeds (40 trials, B = 39):
-// two jumps in 39/40, the second found in 30/40 (75%). Thresholds: two jumps
-// in ≥ 90% of 80 trials; the second found in ≥ 55% (75% less 2.33 standard
-// errors of the difference of a rate on 40 and one on 80 trials), short of
-// the 95% target.
+// spacing of its midpoint). Measured on the tuning seeds (80 trials, B = 39):
+// two jumps in 75/80, warm-up flags right in 74/75, the second jump found in
+// 54/80 (67.5%). Thresholds: two jumps in ≥ 90% of 80 trials; the second
+// found in ≥ 50% (67.5% less 2.33 standard errors of the difference of two
+// rates on 80 trials), short of the 95% target on this 16-checkpoint grid;
+// on the demo's 29-checkpoint grid and after a zoom see TestZoomTwoPhase.
 func TestCurveTwoPhase(t *testing.T) {
 	g := simGrids()[0]
 	cfg := powerCfg()
-	rng := rand.New(rand.NewPCG(testSeed, 17))
+	seed := uint64(testSeed)
+	if *tuneSims {
+		seed = tuneSeed
+	}
+	rng := rand.New(rand.NewPCG(seed, 17))
 	y := make([]float64, len(g.x))
 	const trials = 80
 	var two, found, flagged int
@@ -379,8 +391,8 @@ func TestCurveTwoPhase(t *testing.T) {
 	if float64(flagged) < 0.95*float64(two) {
 		t.Errorf("warm-up flags right in %d of %d two-jump fits, want ≥ 95%%", flagged, two)
 	}
-	if float64(found)/trials < 0.55 {
-		t.Errorf("second jump found in %d/%d trials, want ≥ 55%%", found, trials)
+	if float64(found)/trials < 0.50 {
+		t.Errorf("second jump found in %d/%d trials, want ≥ 50%%", found, trials)
 	}
 }
 

@@ -109,7 +109,7 @@ func TestNoiseOfWhite(t *testing.T) {
 		r[i] -= a + b*lin[i]
 		rss += r[i] * r[i]
 	}
-	sigma, phi := noiseOf(r, [][]float64{one, lin}, 0.7, 0)
+	sigma, phi := noiseOf(r, nil, [][]float64{one, lin}, 0.7, 0)
 	if phi != 0 {
 		t.Errorf("φ̂ = %v, want 0", phi)
 	}
