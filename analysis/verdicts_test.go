@@ -12,8 +12,9 @@ import (
 	"github.com/phaseprobe/phaseprobe/data"
 )
 
-// The demo's checkpoint grid and schedule (examples/demo.yaml: 600 steps, 16 log-spaced
-// checkpoints, lr 3e-3, 30 warm-up steps, cosine to 0.1·lr).
+// The former demo's checkpoint grid (16 log-spaced checkpoints) and the demo's schedule
+// (examples/demo.yaml: 600 steps, lr 3e-3, 30 warm-up steps, cosine to 0.1·lr). The synthetic
+// sweeps use the demo's current grid, gridLog32 (29 checkpoints).
 var (
 	gridDemo     = []int64{0, 1, 2, 4, 6, 8, 13, 20, 30, 46, 71, 109, 167, 256, 392, 600}
 	scheduleDemo = data.LRSchedule{LR: 3e-3, WarmupSteps: 30, Schedule: "cosine", MinLRFrac: 0.1, Steps: 600}
@@ -41,8 +42,8 @@ func (s *synthSweep) cell(task string, dModel, nLayers int32, seed int64) data.C
 
 // add adds a curve f(x) (x = log10(step+1)) with noise; bounded clamps to [0, 1].
 func (s *synthSweep) add(c data.Coords, ser data.Series, f func(x float64) float64, noise float64, bounded bool) {
-	cv := &curve{coords: c, series: ser, steps: gridDemo}
-	for _, st := range gridDemo {
+	cv := &curve{coords: c, series: ser, steps: gridLog32}
+	for _, st := range gridLog32 {
 		v := f(logStep(st)) + noise*s.rng.NormFloat64()
 		if bounded {
 			v = math.Min(1, math.Max(0, v))
