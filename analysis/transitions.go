@@ -225,7 +225,10 @@ func transitionRows(cs *curves, res map[curveKey]*curveResult, opt Options) ([]d
 		row.P, row.Q, row.Stat = data.F(t.P), data.F(r.q), data.F(t.Stat)
 		row.Null, row.NoiseSD, row.NoiseAR1, row.Replicates = t.Null, data.F(t.Sigma), data.F(t.Phi), int32(t.Replicates)
 		row.Abrupt = r.abrupt
-		if r.abrupt {
+		// Every jump of an abrupt curve, and the candidate jumps of every task curve (where the jump
+		// model puts them, whatever their p): `phaseprobe zoom --window auto` zooms into those, so a
+		// jump the coarse grid could not resolve gets the checkpoints to be resolved.
+		if r.abrupt || c.series.Kind == data.KindTask {
 			row.Jumps = int32(len(t.Jumps))
 			for i, j := range t.Jumps {
 				jumps = append(jumps, data.JumpRow{Coords: c.coords, Series: c.series, Jump: int32(i), MidStep: stepOf(j.Mid),
