@@ -42,7 +42,10 @@ import (
 // jump inside one 0.18-decade interval is fitted by the 0.25-decade null to
 // within 0.02 at the two checkpoints beside it).
 
-var chainFull = flag.Bool("chainfull", false, "run the calibrated whole-chain simulation with many sweeps (slow: hours on 2 cores)")
+var (
+	chainFull   = flag.Bool("chainfull", false, "run the calibrated whole-chain simulation with many sweeps (slow: hours on 2 cores)")
+	chainSweeps = flag.Int("chainsweeps", 40, "with -chainfull: sweeps per design")
+)
 
 // gridLog32 is train.LogSpacedSteps(600, 32): round(600^(i/31)), duplicates
 // dropped (29 checkpoints; computed with /usr/bin/python3 from the same
@@ -269,7 +272,7 @@ func TestChainCalibrated(t *testing.T) {
 	for d, ds := range designs {
 		n := ds.sweeps
 		if *chainFull {
-			n = ds.full
+			n = min(ds.full, *chainSweeps)
 		}
 		if n == 0 {
 			continue

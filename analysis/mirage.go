@@ -138,6 +138,10 @@ func mirageAtJump(cs *curves, classes map[string]cellClass, split string, opt Op
 			}
 			return a
 		}
+		// With a one-token answer exact match is all-or-nothing over a single token: token accuracy,
+		// that position's accuracy and edit distance are exact match itself (or 1 − it), so only the
+		// genuinely continuous scorings (log-probability, Brier, loss) can speak to the mirage.
+		oneToken := answerPositions(cs, cell, split) == 1
 		e := get(scoring{"exact_match", data.NA})
 		e.seeds++
 		e.lo, e.hi = append(e.lo, stepOf(lo)), append(e.hi, stepOf(hi))
@@ -146,6 +150,9 @@ func mirageAtJump(cs *curves, classes map[string]cellClass, split string, opt Op
 		}
 		for k, c := range cs.byKey {
 			if k.cell != cell || c.series.Kind != data.KindTask || c.series.Split != split || !slices.Contains(continuousScorings, c.series.Metric) {
+				continue
+			}
+			if oneToken && sameAsExactMatch[c.series.Metric] {
 				continue
 			}
 			s := scoring{c.series.Metric, c.series.Position}
@@ -226,6 +233,22 @@ func mirageAtJump(cs *curves, classes map[string]cellClass, split string, opt Op
 		}
 	}
 	return out
+}
+
+// sameAsExactMatch are the scorings that, for a one-token answer, are exact match itself or an
+// affine function of it.
+var sameAsExactMatch = map[string]bool{"token_accuracy": true, "position_accuracy": true, "edit_distance": true}
+
+// answerPositions returns how many answer positions a cell's position_accuracy curves cover on
+// split (0 when it has none).
+func answerPositions(cs *curves, cell, split string) int {
+	n := 0
+	for k, c := range cs.byKey {
+		if k.cell == cell && c.series.Kind == data.KindTask && c.series.Split == split && c.series.Metric == "position_accuracy" {
+			n++
+		}
+	}
+	return n
 }
 
 // schaefferGaps are the mean |EM − Π_j p_j| and |EM − p̄^L| over the checkpoints in [lo, hi] of a
@@ -326,13 +349,19 @@ func mirageVerdict(rows []data.MirageRow) (verdict, reason string) {
 			other = append(other, name)
 		}
 	}
+	note := ""
+	if !slices.ContainsFunc(rows, func(r data.MirageRow) bool { return sameAsExactMatch[r.Metric] }) {
+		note = " (a one-token answer: token and position accuracy and edit distance are exact match itself and are not asked)"
+	}
 	switch {
 	case len(jumps) > 0:
-		return verdictGenuine, "continuous scorings that jump with exact match (q ≤ FDR): " + joinNames(jumps)
+		verdict, reason = verdictGenuine, "continuous scorings that jump with exact match (q ≤ FDR): "+joinNames(jumps)
 	case len(smooth) > 0 && len(other) == 0:
-		return verdictMirage, "every continuous scoring is shown smooth across exact match's jump window: " + joinNames(smooth)
+		verdict, reason = verdictMirage, "every continuous scoring is shown smooth across exact match's jump window: "+joinNames(smooth)
 	case len(smooth)+len(other) == 0:
-		return verdictUndetermined, "no continuous scoring could be tested across the window"
+		verdict, reason = verdictUndetermined, "no continuous scoring could be tested across the window"
+	default:
+		verdict, reason = verdictUndetermined, "neither shown smooth nor shown to jump: "+joinNames(other)
 	}
-	return verdictUndetermined, "neither shown smooth nor shown to jump: " + joinNames(other)
+	return verdict, reason + note
 }

@@ -243,3 +243,47 @@ func TestVerdictsMirageFamily(t *testing.T) {
 	}
 	_ = mir
 }
+
+// TestVerdictsOneTokenAnswer: with a one-token answer (grokking's modular addition) token accuracy,
+// the one position's accuracy and edit distance are exact match itself, so they must not vouch for
+// a "genuine jump". Here accuracy jumps sharply (the argmax crosses over) while the correct token's
+// probability — log-probability, Brier score and loss — rises smoothly over 1.5 decades: before the
+// rule the mirage verdict was "genuine jump" on the strength of token accuracy alone.
+func TestVerdictsOneTokenAnswer(t *testing.T) {
+	s := newSynthSweep(5)
+	for _, w := range []int32{32, 64} {
+		for seed := range int64(3) {
+			c := s.cell("modular", w, 1, seed)
+			mid := 2.2 + 0.03*float64(seed)
+			acc := func(x float64) float64 { return 0.02 + 0.97*logistic(x, mid, 0.08) }
+			prob := func(x float64) float64 { return 0.05 + 0.9*logistic(x, mid, 1.5) }
+			for _, m := range []string{"exact_match", "token_accuracy"} {
+				s.add(c, taskSeries("test", m), acc, 0.01, true)
+			}
+			s.add(c, posSeries(0), acc, 0.01, true)
+			s.add(c, taskSeries("test", "edit_distance"), func(x float64) float64 { return 1 - acc(x) }, 0.01, true)
+			s.add(c, taskSeries("test", "logprob"), func(x float64) float64 { return math.Log(prob(x)) }, 0.01, false)
+			s.add(c, taskSeries("test", "brier"), func(x float64) float64 { return 1 - prob(x) }, 0.01, false)
+			s.add(c, taskSeries("test", "loss"), func(x float64) float64 { return -math.Log(prob(x)) }, 0.01, false)
+		}
+	}
+	_, mir, rows := s.analyse(t)
+	for _, r := range mir {
+		if r.Metric == "token_accuracy" || r.Metric == "position_accuracy" || r.Metric == "edit_distance" {
+			t.Errorf("mirage row for %s (position %d) of a one-token answer", r.Metric, r.Position)
+		}
+	}
+	mr := verdictsOf(rows, data.QuestionMirage)
+	if len(mr) != 2 {
+		t.Fatalf("%d mirage verdicts, want one per width", len(mr))
+	}
+	for _, r := range mr {
+		if r.Verdict == verdictGenuine {
+			t.Errorf("d%d: mirage verdict %q (%s): the smooth continuous scorings do not jump", r.DModel, r.Verdict, r.Reason)
+		}
+		if !strings.Contains(r.Reason, "one-token answer") {
+			t.Errorf("d%d: reason %q does not say the answer has one token", r.DModel, r.Reason)
+		}
+		t.Logf("d%d: %s — %s", r.DModel, r.Verdict, r.Reason)
+	}
+}
