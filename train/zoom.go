@@ -87,9 +87,11 @@ func (g ZoomGroup) Label() string { return Group{Model: g.Cells[0].Model, Cells:
 // ZoomPlan is what a zoom will do and what it costs, computed before any work.
 type ZoomPlan struct {
 	Groups []ZoomGroup
-	// Skipped lists the windows with nothing to add (already zoomed with the same window and
-	// points, or no step between their enclosing checkpoints that is not a checkpoint already).
+	// Skipped lists the windows already zoomed with the same window and points (a rerun).
 	Skipped []string
+	// Empty lists the windows with no step between their enclosing checkpoints that is not a
+	// checkpoint already.
+	Empty []string
 	// Recapture lists the cells whose tables will be rewritten (with the new checkpoints, or
 	// because a killed zoom left their capture unfinished).
 	Recapture []string
@@ -356,7 +358,7 @@ func PlanZoom(runDir string, s Spec, windows []ZoomWindow, opt ZoomOptions, defa
 			}
 		}
 		if len(pts) == 0 {
-			plan.Skipped = append(plan.Skipped, fmt.Sprintf("%s %s (%s): no step between checkpoints %d and %d to add", c.ID, req, w.Source, a, b))
+			plan.Empty = append(plan.Empty, fmt.Sprintf("window %s of cell %s (%s) is empty: every step from checkpoint %d to %d is a checkpoint already", req, c.ID, w.Source, a, b))
 			continue
 		}
 		gw := groups[key]
@@ -607,7 +609,7 @@ func replayGroup(ctx context.Context, b *Backend, runDir string, s Spec, task da
 		paths := make([]string, len(dirs))
 		for i, d := range dirs {
 			paths[i] = checkpointPath(d, sg.From)
-			if err := resetStaging(runDir, d); err != nil {
+			if err := resetStaging(runDir, d, true); err != nil {
 				return err
 			}
 		}
@@ -650,7 +652,7 @@ func replayGroup(ctx context.Context, b *Backend, runDir string, s Spec, task da
 				for i, d := range dirs {
 					if err := run.SameAsCheckpoint(checkpointPath(d, target), i); err != nil {
 						for _, d := range dirs {
-							_ = resetStaging(runDir, d)
+							_ = resetStaging(runDir, d, false)
 						}
 						return fmt.Errorf("cell %s, replay %d→%d: %w: %v; %s; nothing of this replay was merged", g.Cells[i].ID, sg.From, sg.To,
 							ErrReplayDiffers, err, replayDiagnosis(checkpointPath(d, target), b, seeds))
@@ -688,7 +690,7 @@ func replayGroup(ctx context.Context, b *Backend, runDir string, s Spec, task da
 			}
 		}
 		for _, d := range dirs {
-			_ = resetStaging(runDir, d)
+			_ = resetStaging(runDir, d, false)
 		}
 		log.Info("zoom replay verified", "ensemble", g.Label(), "from", sg.From, "to", sg.To, "verified_at", sg.Verify,
 			"seconds", time.Since(start).Seconds())
@@ -696,18 +698,27 @@ func replayGroup(ctx context.Context, b *Backend, runDir string, s Spec, task da
 	return nil
 }
 
-// resetStaging empties a cell's staging folder of what a killed replay left (phaseprobe's own
-// checkpoint and temporary files only) and removes it when empty.
-func resetStaging(runDir, cellDir string) error {
+// resetStaging empties a cell's staging folder of what a killed or refused replay left
+// (phaseprobe's own checkpoint and temporary files only), then creates it (create) or removes it
+// if it is empty (!create).
+func resetStaging(runDir, cellDir string, create bool) error {
 	dir := filepath.Join(cellDir, zoomStaging)
 	data.RemoveTemps(runDir, dir, "")
 	entries, err := os.ReadDir(dir)
 	if errors.Is(err, os.ErrNotExist) {
-		return os.MkdirAll(dir, 0o755)
+		if create {
+			return os.MkdirAll(dir, 0o755)
+		}
+		return nil
 	}
 	if err != nil {
 		return err
 	}
+	defer func() {
+		if !create {
+			os.Remove(dir) // only if empty: a file of the user's stays, and so does the folder
+		}
+	}()
 	for _, e := range entries {
 		var st int
 		if _, err := fmt.Sscanf(e.Name(), "step-%08d.ckpt", &st); err == nil && strings.HasSuffix(e.Name(), ".ckpt") {

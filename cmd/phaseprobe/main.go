@@ -35,6 +35,7 @@ func commands() []command {
 		{"plan", "list a sweep's cells and ensembles; with --slurm, write a Slurm job-array script", runPlan},
 		{"analyze", "compute internal metrics, test every curve for transitions, and decide the verdicts for a run folder", runAnalyze},
 		{"report", "write the HTML report (verdicts, mirage table, plots) of a run folder", runReport},
+		{"zoom", "replay a stretch of a finished run with extra checkpoints across each transition, verified bit for bit", runZoom},
 	}
 }
 
