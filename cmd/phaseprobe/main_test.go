@@ -185,6 +185,10 @@ func TestCLIExitCodes(t *testing.T) {
 		{[]string{"sweep", filepath.Join(dir, "missing.yaml")}, 2, "missing.yaml"},
 		{[]string{"sweep", writeFile(t, filepath.Join(dir, "bad.yaml"), "task: {name: addition}\ntrain: {steps: 5, epochs: 2}\n")}, 2, "epochs"},
 		{[]string{"train", "--help"}, 0, "-d-model"},
+		{[]string{"zoom", "--help"}, 0, "-window"},
+		{[]string{"zoom", "--help"}, 0, "-dry-run"},
+		{[]string{"help"}, 0, "zoom"},
+		{[]string{"zoom"}, 2, "want exactly one run folder"},
 	}
 	for _, c := range cases {
 		code, _, stderr := runCLI(t, c.args...)
