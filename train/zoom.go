@@ -290,7 +290,7 @@ func PlanZoom(runDir string, s Spec, windows []ZoomWindow, opt ZoomOptions, defa
 			return plan, fmt.Errorf("cell %q is not in sweep %s", w.Cell, s.Name)
 		}
 		dir := CellDir(runDir, c.ID)
-		if !cellDone(dir) {
+		if !cellDone(dir) && !fileExists(filepath.Join(dir, zoomFile)) { // a zoom removes done.json while it captures again
 			return plan, fmt.Errorf("cell %s has not finished (no %s): finish the sweep first", c.ID, filepath.Join(dir, "done.json"))
 		}
 		if _, err := os.Stat(filepath.Join(dir, "diverged.json")); err == nil {
@@ -451,6 +451,11 @@ func PlanZoom(runDir string, s Spec, windows []ZoomWindow, opt ZoomOptions, defa
 	return plan, nil
 }
 
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
 // captureStale reports whether a finished cell's tables miss a verified zoom checkpoint (a zoom
 // was killed before its capture finished), by the checkpoints done.json lists.
 func captureStale(cellDir string, schedule []int) (bool, error) {
@@ -515,7 +520,7 @@ func RunBackend(runDir string, s Spec) string {
 	}
 	for _, c := range cells {
 		dir := CellDir(runDir, c.ID)
-		if !cellDone(dir) {
+		if !cellDone(dir) && !fileExists(filepath.Join(dir, zoomFile)) { // a zoom removes done.json while it captures again
 			continue
 		}
 		if h, err := ReadCheckpointHeader(checkpointPath(dir, s.Train.Steps)); err == nil {
