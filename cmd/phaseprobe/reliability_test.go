@@ -25,8 +25,8 @@ func sweepFixture(t *testing.T, dir string) (spec, run string) {
 	return spec, filepath.Join(dir, "runs", "fx")
 }
 
-// TestCleanupKeepsUserFiles (issue 12, case 11): a resumed sweep and an analysis remove only
-// phaseprobe's own stale temporaries. Files a user put into a cell, its checkpoints/ and analysis/
+// TestCleanupKeepsUserFiles (issue 12, case 11): a resumed sweep, an analysis and a zoom remove
+// only phaseprobe's own stale temporaries. Files a user put into a cell, its checkpoints/ and analysis/
 // whose names merely contain ".tmp-" survive, and with analysis/ a symbolic link out of the run
 // folder nothing outside the run folder is removed, not even a file named like a temporary.
 func TestCleanupKeepsUserFiles(t *testing.T) {
@@ -65,6 +65,14 @@ func TestCleanupKeepsUserFiles(t *testing.T) {
 	}
 	if code, _, stderr := runCLI(t, "analyze", run); code != 0 {
 		t.Fatalf("analyze: exit %d\n%s", code, stderr)
+	}
+	// A zoom empties its staging folder of what a killed zoom left, and of nothing else.
+	staging := filepath.Join(cell, "zoom-staging")
+	os.MkdirAll(staging, 0o755)
+	user = append(user, writeFile(t, filepath.Join(staging, "notes.tmp-mine"), "keep"))
+	stale = append(stale, writeFile(t, filepath.Join(staging, ".step-00000004.ckpt.tmp-phaseprobe-789"), "half"))
+	if code, _, stderr := runCLI(t, "zoom", run, "--window", "3:11", "--points", "2"); code != 0 {
+		t.Fatalf("zoom: exit %d\n%s", code, stderr)
 	}
 	for _, p := range user {
 		if _, err := os.Stat(p); err != nil {
