@@ -89,8 +89,9 @@ type ZoomPlan struct {
 	Groups []ZoomGroup
 	// Skipped lists the windows already zoomed with the same window and points (a rerun).
 	Skipped []string
-	// Empty lists the windows with no step between their enclosing checkpoints that is not a
-	// checkpoint already.
+	// Empty lists the windows with nothing to replay: no step between their enclosing checkpoints
+	// that is not a checkpoint already, a diverged cell, or no checkpoint common to the ensemble
+	// after the window (a member diverged).
 	Empty []string
 	// Recapture lists the cells whose tables will be rewritten (with the new checkpoints, or
 	// because a killed zoom left their capture unfinished).
@@ -248,8 +249,9 @@ func zoomGroupOf(cells []Cell, c Cell, runDir string, ensemble, fallback int) ([
 }
 
 // PlanZoom works out the replays of a zoom and their cost, reading only the run folder. Windows of
-// cells that are unknown, unfinished or diverged, and windows outside [0, train.steps] or with
-// Lo ≥ Hi, are errors naming the value; a window with nothing to add is listed in Skipped.
+// cells that are unknown or unfinished, windows outside [0, train.steps] or with Lo ≥ Hi, and a
+// backend or grouping other than the run's are errors naming the value; a window already zoomed
+// is listed in Skipped, one with nothing to replay in Empty.
 // defaultEnsemble is the ensemble size assumed for checkpoints that do not record theirs.
 func PlanZoom(runDir string, s Spec, windows []ZoomWindow, opt ZoomOptions, defaultEnsemble int) (ZoomPlan, error) {
 	var plan ZoomPlan
@@ -294,7 +296,8 @@ func PlanZoom(runDir string, s Spec, windows []ZoomWindow, opt ZoomOptions, defa
 			return plan, fmt.Errorf("cell %s has not finished (no %s): finish the sweep first", c.ID, filepath.Join(dir, "done.json"))
 		}
 		if _, err := os.Stat(filepath.Join(dir, "diverged.json")); err == nil {
-			return plan, fmt.Errorf("cell %s diverged: its run has no checkpoints after the divergence to replay against", c.ID)
+			plan.Empty = append(plan.Empty, fmt.Sprintf("cell %s diverged: its run has no checkpoints after the divergence to replay against", c.ID))
+			continue
 		}
 		if w.Lo < 0 || w.Hi > s.Train.Steps {
 			return plan, fmt.Errorf("window %d:%d (%s) is outside the run: steps 0 to %d", w.Lo, w.Hi, w.Source, s.Train.Steps)
@@ -344,8 +347,9 @@ func PlanZoom(runDir string, s Spec, windows []ZoomWindow, opt ZoomOptions, defa
 		sort.Ints(common)
 		ai := sort.SearchInts(common, w.Lo+1) - 1 // last common checkpoint ≤ Lo
 		bi := sort.SearchInts(common, w.Hi)       // first common checkpoint ≥ Hi
-		if ai < 0 || bi >= len(common) {
-			return plan, fmt.Errorf("window %s of cell %s (%s): no checkpoint common to its ensemble encloses it", req, c.ID, w.Source)
+		if ai < 0 || bi >= len(common) {          // a member of the ensemble diverged before the window's end
+			plan.Empty = append(plan.Empty, fmt.Sprintf("window %s of cell %s (%s): no checkpoint common to its ensemble encloses it", req, c.ID, w.Source))
+			continue
 		}
 		a, b := common[ai], common[bi]
 		if err := sameSetup(CellDir(runDir, c.ID), b, members, opt.Backend); err != nil {
