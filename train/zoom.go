@@ -196,22 +196,39 @@ var binaryID = sync.OnceValue(func() string {
 // binary changed.
 func BinaryID() string { return binaryID() }
 
-// zoomPoints places k steps strictly inside (a, b), log-spaced on log10(step+1) and strictly
-// increasing (a step that rounds onto its predecessor moves to the next integer); fewer when the
-// window has fewer than k inner steps.
-func zoomPoints(a, b, k int) []int {
-	var out []int
-	la, lb := math.Log10(float64(a)+1), math.Log10(float64(b)+1)
-	prev := a
-	for i := 1; i <= k; i++ {
-		s := int(math.Round(math.Pow(10, la+float64(i)/float64(k+1)*(lb-la)) - 1))
-		s = max(s, prev+1)
-		if s >= b {
-			break
+// zoomPoints places k new checkpoint steps strictly inside (a, b), log-spaced on the analysis
+// axis x = log10(step+1): the i-th goes to the step nearest to 10^(x_a + i/(k+1)·(x_b − x_a)) − 1
+// (ties to the larger) that is not in have and not taken by an earlier point. A window with fewer
+// than k such steps gets all of them. The result is ascending.
+func zoomPoints(a, b, k int, have map[int]bool) []int {
+	var free []int
+	for st := a + 1; st < b; st++ {
+		if !have[st] {
+			free = append(free, st)
 		}
-		out = append(out, s)
-		prev = s
 	}
+	if len(free) <= k {
+		return free
+	}
+	la, lb := math.Log10(float64(a)+1), math.Log10(float64(b)+1)
+	used := map[int]bool{}
+	var out []int
+	for i := 1; i <= k; i++ {
+		t := math.Pow(10, la+float64(i)/float64(k+1)*(lb-la)) - 1
+		best := -1
+		for _, st := range free {
+			if used[st] {
+				continue
+			}
+			d, bd := math.Abs(float64(st)-t), math.Abs(float64(best)-t)
+			if best < 0 || d < bd || d == bd && st > best {
+				best = st
+			}
+		}
+		used[best] = true
+		out = append(out, best)
+	}
+	slices.Sort(out)
 	return out
 }
 
@@ -355,12 +372,7 @@ func PlanZoom(runDir string, s Spec, windows []ZoomWindow, opt ZoomOptions, defa
 		if err := sameSetup(CellDir(runDir, c.ID), b, members, opt.Backend); err != nil {
 			return plan, err
 		}
-		var pts []int
-		for _, p := range zoomPoints(a, b, opt.Points) {
-			if !mine[p] {
-				pts = append(pts, p)
-			}
-		}
+		pts := zoomPoints(a, b, opt.Points, mine)
 		if len(pts) == 0 {
 			plan.Empty = append(plan.Empty, fmt.Sprintf("window %s of cell %s (%s) is empty: every step from checkpoint %d to %d is a checkpoint already", req, c.ID, w.Source, a, b))
 			continue
