@@ -434,7 +434,7 @@ func PlanZoom(runDir string, s Spec, windows []ZoomWindow, opt ZoomOptions, defa
 	}
 	for _, c := range cells {
 		dir := CellDir(runDir, c.ID)
-		stale, err := captureStale(dir, s.Checkpoints.Steps)
+		stale, err := captureStale(dir)
 		if err != nil {
 			return plan, err
 		}
@@ -474,7 +474,7 @@ func fileExists(path string) bool {
 
 // captureStale reports whether a finished cell's tables miss a verified zoom checkpoint (a zoom
 // was killed before its capture finished), by the checkpoints done.json lists.
-func captureStale(cellDir string, schedule []int) (bool, error) {
+func captureStale(cellDir string) (bool, error) {
 	zs, err := zoomSteps(cellDir)
 	if err != nil || len(zs) == 0 {
 		return false, err
@@ -552,8 +552,9 @@ var ErrReplayDiffers = errors.New("the replay does not reproduce the run bit for
 // RunZoom carries out a plan: it replays each group's segments on b, verifies them and merges
 // their checkpoints, then captures the cells of plan.Recapture again. The caller holds the run
 // folder's lock. A replay that differs from the run anywhere merges nothing of its segment and
-// fails with an error wrapping ErrReplayDiffers that says how the replay's backend, ensemble and
-// binary compare with the run's; segments verified before it stay merged.
+// RunZoom returns an error wrapping ErrReplayDiffers that says how the replay's backend, ensemble
+// and binary compare with the run's; segments verified before it, and other groups, stay merged
+// and are captured.
 func RunZoom(ctx context.Context, b *Backend, runDir string, s Spec, plan ZoomPlan, opt ZoomOptions) error {
 	log := opt.Log
 	if log == nil {
@@ -590,9 +591,8 @@ func RunZoom(ctx context.Context, b *Backend, runDir string, s Spec, plan ZoomPl
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := errors.Join(errs...); err != nil {
-		return err
-	}
+	// Every merged checkpoint is verified, so the cells are captured again even when another
+	// replay was refused: a refused replay merged nothing, the others' checkpoints join the tables.
 	cells, err := s.Cells()
 	if err != nil {
 		return err
@@ -603,6 +603,11 @@ func RunZoom(ctx context.Context, b *Backend, runDir string, s Spec, plan ZoomPl
 		}
 		i := slices.IndexFunc(cells, func(c Cell) bool { return c.ID == id })
 		dir := CellDir(runDir, id)
+		if stale, err := captureStale(dir); err != nil {
+			return err
+		} else if !stale {
+			continue // its replay was refused: nothing new to capture
+		}
 		// done.json goes first: until the capture ends, the cell reads as unfinished, never as
 		// tables of two captures mixed.
 		if err := os.Remove(filepath.Join(dir, "done.json")); err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -610,10 +615,10 @@ func RunZoom(ctx context.Context, b *Backend, runDir string, s Spec, plan ZoomPl
 		}
 		removeStaleTemps(runDir, dir)
 		if err := CaptureCell(ctx, b, s, dir, cells[i], log); err != nil {
-			return fmt.Errorf("capture %s: %w", id, err)
+			return errors.Join(append(errs, fmt.Errorf("capture %s: %w", id, err))...)
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 func replayGroup(ctx context.Context, b *Backend, runDir string, s Spec, task data.Task, g ZoomGroup, opt ZoomOptions, log *slog.Logger) error {
