@@ -131,8 +131,8 @@ func startUntilLocked(t *testing.T, lockPath string, args ...string) *exec.Cmd {
 	}
 }
 
-// TestOneWriterPerRunFolder (issue 12, case 12): while a sweep writes a run folder, a second sweep
-// or an analysis of it exits 1 at once, naming the holder's pid, and changes nothing; the first
+// TestOneWriterPerRunFolder (issue 12, case 12): while a sweep writes a run folder, a second sweep,
+// an analysis or a zoom of it exits 1 at once, naming the holder's pid, and changes nothing; the first
 // sweep finishes. A lock left by a SIGKILLed sweep does not block the rerun. Sweeps of different
 // cells (Slurm array tasks) run side by side; two of the same cell do not.
 func TestOneWriterPerRunFolder(t *testing.T) {
@@ -147,7 +147,7 @@ func TestOneWriterPerRunFolder(t *testing.T) {
 
 	first := startUntilLocked(t, lockPath, "sweep", spec, "--out", out)
 	pid := strconv.Itoa(first.Process.Pid)
-	for _, args := range [][]string{{"sweep", spec, "--out", out}, {"analyze", run}, {"sweep", spec, "--out", out, "--cells", "addition-d16-L1-H2-s1"}} {
+	for _, args := range [][]string{{"sweep", spec, "--out", out}, {"analyze", run}, {"zoom", run, "--window", "10:100"}, {"sweep", spec, "--out", out, "--cells", "addition-d16-L1-H2-s1"}} {
 		code, _, stderr := runCLI(t, args...)
 		if code != 1 || !strings.Contains(stderr, "in use") || !strings.Contains(stderr, "pid "+pid) {
 			t.Errorf("phaseprobe %v while pid %s sweeps: exit %d, want 1 with a message naming pid %s\n%s", args, pid, code, pid, stderr)
