@@ -29,13 +29,13 @@ func zoomedWindows(cellDir string) ([][2]int64, error) {
 	return out, err
 }
 
-// xband shades the x range [Lo, Hi] (axis units) of a panel; it does not widen the axes.
-type xband struct {
+// zoomBand shades the x range [Lo, Hi] (axis units) of a panel; it does not widen the axes.
+type zoomBand struct {
 	Lo, Hi float64
 	Color  color.Color
 }
 
-func (x xband) Plot(c draw.Canvas, p *plot.Plot) {
+func (x zoomBand) Plot(c draw.Canvas, p *plot.Plot) {
 	trX, _ := p.Transforms(&c)
 	lo, hi := max(trX(x.Lo), c.Min.X), min(trX(x.Hi), c.Max.X)
 	if hi <= lo {
@@ -66,7 +66,7 @@ func (b *builder) zoomBands(p *plot.Plot, shape [2]int32) bool {
 			continue
 		}
 		for _, w := range c.Zoomed {
-			p.Add(xband{Lo: lg(float64(w[0]) + 1), Hi: lg(float64(w[1]) + 1), Color: zoomColour(b.colours[c.DModel])})
+			p.Add(zoomBand{Lo: lg(float64(w[0]) + 1), Hi: lg(float64(w[1]) + 1), Color: zoomColour(b.colours[c.DModel])})
 			any = true
 		}
 	}

@@ -201,7 +201,7 @@ func printZoomPlan(w io.Writer, dir string, spec train.Spec, windows int, plan t
 	fmt.Fprintf(w, "  training: %d optimizer steps replayed (%d model-steps; the sweep trained %d)\n", plan.TrainSteps, plan.ModelSteps,
 		spec.Train.Steps*len(cells))
 	fmt.Fprintf(w, "  checkpoints: %d new (%s); tables: +%s, %s rewritten in %d cells (%d checkpoints captured)\n", plan.NewCheckpoints,
-		humanBytes(plan.CheckpointBytes), humanBytes(plan.TableBytes), humanBytes(plan.RewriteBytes), len(plan.Recapture), plan.Captures)
+		zoomBytes(plan.CheckpointBytes), zoomBytes(plan.TableBytes), zoomBytes(plan.RewriteBytes), len(plan.Recapture), plan.Captures)
 	for _, g := range plan.Groups {
 		for _, sg := range g.Segments {
 			var pts []string
@@ -221,7 +221,7 @@ func printZoomPlan(w io.Writer, dir string, spec train.Spec, windows int, plan t
 	}
 }
 
-func humanBytes(n int64) string {
+func zoomBytes(n int64) string {
 	switch {
 	case n >= 1<<30:
 		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
