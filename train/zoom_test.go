@@ -294,3 +294,74 @@ func TestZoomPoints(t *testing.T) {
 		}
 	}
 }
+
+// TestZoomOfAZoomedWindow zooms both cells into 9..20 (points 10, 12, 15, 18), then cell s0 into
+// 12..15 with 2 points: the replay resumes from zoom checkpoint 12 and is verified against zoom
+// checkpoint 15, and its points 13, 14 (the only free steps) equal a straight run's state there.
+// Then it rebuilds what a kill between moving a replay's checkpoints in and recording them leaves
+// (s1's zoom.json gone, its zoom checkpoint files still there): the rerun replays the window
+// again and ends with s1's metrics row for row as before.
+func TestZoomOfAZoomedWindow(t *testing.T) {
+	b := testBackend(t)
+	s, dir := zoomSweep(t, b)
+	cells, _ := s.Cells()
+	zoom := func(ws []ZoomWindow, k int) ZoomPlan {
+		t.Helper()
+		opt := ZoomOptions{Points: k, Backend: b.String()}
+		plan, err := PlanZoom(dir, s, ws, opt, 4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := RunZoom(context.Background(), b, dir, s, plan, opt); err != nil {
+			t.Fatal(err)
+		}
+		return plan
+	}
+	zoom([]ZoomWindow{{Cell: cells[0].ID, Lo: 9, Hi: 20}, {Cell: cells[1].ID, Lo: 9, Hi: 20}}, 4)
+	s1 := CellDir(dir, cells[1].ID)
+	s1Metrics := readCells[data.MetricRow](t, dir, data.MetricsFile)
+
+	inner := zoom([]ZoomWindow{{Cell: cells[0].ID, Lo: 12, Hi: 15}}, 2)
+	if len(inner.Groups) != 1 || len(inner.Groups[0].Segments) != 1 {
+		t.Fatalf("inner plan %+v", inner)
+	}
+	if sg := inner.Groups[0].Segments[0]; sg.From != 12 || sg.To != 15 || !slices.Equal(sg.Verify, []int{15}) || !slices.Equal(sg.Points[cells[0].ID], []int{13, 14}) {
+		t.Fatalf("inner segment %+v: want 12→15 verified at [15], points [13 14]", sg)
+	}
+	task, _ := data.NewTask(s.Task.Name, s.Task.Params)
+	straight, err := NewRun(b, RunConfig{Task: task, Model: cells[0].Model, Optim: s.Train.Optimizer, Seeds: []uint64{0, 1}, Steps: 60, BatchSize: 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []int{13, 14} {
+		if err := straight.TrainTo(context.Background(), p, nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := straight.SameAsCheckpoint(checkpointPath(CellDir(dir, cells[0].ID), p), 0); err != nil {
+			t.Fatalf("inner zoom checkpoint %d vs a straight run: %v", p, err)
+		}
+	}
+
+	// A kill after s1's checkpoints were moved in, before zoom.json was written.
+	if err := os.Remove(filepath.Join(s1, zoomFile)); err != nil {
+		t.Fatal(err)
+	}
+	again := zoom([]ZoomWindow{{Cell: cells[1].ID, Lo: 9, Hi: 20}}, 4)
+	if again.NewCheckpoints != 4 {
+		t.Fatalf("rerun after the simulated kill: %d new checkpoints, want the 4 unrecorded ones again", again.NewCheckpoints)
+	}
+	var before, after []data.MetricRow
+	for _, r := range s1Metrics {
+		if r.Cell == cells[1].ID {
+			before = append(before, r)
+		}
+	}
+	for _, r := range readCells[data.MetricRow](t, dir, data.MetricsFile) {
+		if r.Cell == cells[1].ID {
+			after = append(after, r)
+		}
+	}
+	if len(before) == 0 || !slices.Equal(before, after) {
+		t.Fatalf("s1's metrics after the rerun differ from before the simulated kill (%d vs %d rows)", len(after), len(before))
+	}
+}
