@@ -232,7 +232,7 @@ func zoomPoints(a, b, k int, have map[int]bool) []int {
 	return out
 }
 
-// ZoomGroupOf returns the ensemble a cell trained in: the seeds recorded in its last checkpoint
+// zoomGroupOf returns the ensemble a cell trained in: the seeds recorded in its last checkpoint
 // (in their order, as cells of the same shape), or, when ensemble > 0 or the checkpoint predates
 // the record, the sweep's grouping of the cells into ensembles of that size.
 func zoomGroupOf(cells []Cell, c Cell, runDir string, ensemble, fallback int) ([]Cell, error) {
