@@ -64,6 +64,9 @@ type cellInfo struct {
 	Dir        string
 	HasMetrics bool  // metrics.parquet exists
 	Diverged   int64 // the step training diverged at; -1 when it did not
+	// Zoomed are the windows (from, to) that phaseprobe zoom replayed with extra checkpoints
+	// (checkpoints.parquet rows of schedule "zoom").
+	Zoomed [][2]int64
 }
 
 // run is everything the report reads from a run folder. Metrics exclude the per-step training
@@ -164,6 +167,9 @@ func loadRun(ctx context.Context, dir string) (*run, error) {
 			return nil, err
 		}
 		r.HasInternal = r.HasInternal || found
+		if c.Zoomed, err = zoomedWindows(cd); err != nil {
+			return nil, err
+		}
 		r.Cells = append(r.Cells, c)
 	}
 	analysis := filepath.Join(dir, "analysis")

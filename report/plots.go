@@ -273,7 +273,7 @@ func (b *builder) taskFigure() figure {
 		shapes = shapes[:maxShapes]
 	}
 	var grid [][]*plot.Plot
-	warm, marked := false, false
+	warm, marked, zoomed := false, false, false
 	for _, sh := range shapes {
 		var row []*plot.Plot
 		for _, m := range metrics {
@@ -286,6 +286,7 @@ func (b *builder) taskFigure() figure {
 				title += fmt.Sprintf(", n_layers %d, n_heads %d", sh[0], sh[1])
 			}
 			p := newPlot(title, stepAxisLabel, metricUnit(m))
+			zoomed = b.zoomBands(p, sh) || zoomed
 			for _, c := range curvesOf(b.r.Task, taskSeries(b.split, m)) {
 				if c.NLayers != sh[0] || c.NHeads != sh[1] {
 					continue
@@ -314,6 +315,10 @@ func (b *builder) taskFigure() figure {
 	if marked {
 		leg.add("onset (abrupt curve)", lineThumb(onsetStyle(color.Black)))
 		f.Caption += " Dashed vertical lines: onsets (midpoints of the largest jump) of the curves the analysis found abrupt, in the cell's colour."
+	}
+	if zoomed {
+		leg.add("zoomed window", zoomThumb{})
+		f.Caption += " Shaded bands: windows that phaseprobe zoom replayed with extra checkpoints (docs/zoom.md), in the cell's colour."
 	}
 	if warm {
 		leg.add("onset in warm-up", lineThumb(warmupStyle()))

@@ -105,9 +105,9 @@ func isNilWriter(a any) bool {
 	return true
 }
 
-// CaptureCell evaluates and captures every saved checkpoint of a cell into its Parquet tables
-// (metrics, activations, attention, outputs, probe_set, labels), streaming one checkpoint at a time,
-// then writes done.json. Tables are written under temporary names and renamed only when complete,
+// CaptureCell evaluates and captures every checkpoint of a cell (the schedule's and the verified
+// zoom ones) into its Parquet tables (metrics, activations, attention, outputs, probe_set, labels,
+// checkpoints), streaming one checkpoint at a time, then writes done.json. Tables are written under temporary names and renamed only when complete,
 // so a killed capture leaves no partial table and a rerun starts the capture again.
 func CaptureCell(ctx context.Context, b *Backend, s Spec, cellDir string, c Cell, log *slog.Logger) error {
 	start := time.Now()
@@ -137,7 +137,16 @@ func CaptureCell(ctx context.Context, b *Backend, s Spec, cellDir string, c Cell
 	if err := writeProbeSet(cellDir, meta, coords, task, capBatch); err != nil {
 		return err
 	}
-	steps := slices.DeleteFunc(checkpointSteps(cellDir), func(st int) bool { return !slices.Contains(s.Checkpoints.Steps, st) })
+	// The schedule's checkpoints and the zoom's verified ones (zoom.json); any other file in
+	// checkpoints/ (a zoom checkpoint a killed zoom moved in but did not record) is not read.
+	zoomed, err := zoomSteps(cellDir)
+	if err != nil {
+		return err
+	}
+	steps := slices.DeleteFunc(checkpointSteps(cellDir), func(st int) bool {
+		_, zoom := zoomed[st]
+		return !zoom && !slices.Contains(s.Checkpoints.Steps, st)
+	})
 	if len(steps) == 0 {
 		return fmt.Errorf("no checkpoints in %s", filepath.Join(cellDir, "checkpoints"))
 	}
@@ -169,6 +178,7 @@ func CaptureCell(ctx context.Context, b *Backend, s Spec, cellDir string, c Cell
 		diverged = d.Step
 	}
 	prevStep := 0
+	var marks []data.CheckpointRow
 	for _, step := range steps {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -187,11 +197,19 @@ func CaptureCell(ctx context.Context, b *Backend, s Spec, cellDir string, c Cell
 			rows = append(rows, data.MetricRow{Coords: coords, Step: int64(step), Split: split, Layer: data.NA, Head: data.NA,
 				Position: int32(pos), Metric: name, Value: data.F(v)})
 		}
-		for i, l := range hdr.Losses { // the training-batch loss of every step since the last checkpoint
-			rows = append(rows, data.MetricRow{Coords: coords, Step: int64(prevStep + 1 + i), Split: "train_batch", Layer: data.NA,
-				Head: data.NA, Position: data.NA, Metric: "loss", Value: data.F(float64(l))})
+		mark := data.CheckpointRow{Coords: coords, Step: int64(step), Schedule: data.ScheduleLog, WindowFrom: data.NA, WindowTo: data.NA}
+		if w, zoom := zoomed[step]; zoom && !slices.Contains(s.Checkpoints.Steps, step) {
+			mark.Schedule, mark.WindowFrom, mark.WindowTo = data.ScheduleZoom, int64(w.From), int64(w.To)
+		} else {
+			// The training-batch loss of every step since the schedule's previous checkpoint (a zoom
+			// checkpoint's losses are the replay's, equal to these: they are not written twice).
+			for i, l := range hdr.Losses {
+				rows = append(rows, data.MetricRow{Coords: coords, Step: int64(prevStep + 1 + i), Split: "train_batch", Layer: data.NA,
+					Head: data.NA, Position: data.NA, Metric: "loss", Value: data.F(float64(l))})
+			}
+			prevStep = step
 		}
-		prevStep = step
+		marks = append(marks, mark)
 		for _, set := range []struct {
 			split string
 			b     data.Batch
@@ -253,8 +271,11 @@ func CaptureCell(ctx context.Context, b *Backend, s Spec, cellDir string, c Cell
 		}
 	}
 	ok = true
+	if err := data.WriteTable(filepath.Join(cellDir, data.CheckpointsFile), meta, marks); err != nil {
+		return err
+	}
 	var bytes int64
-	for _, f := range []string{data.MetricsFile, data.ActivationsFile, data.AttentionFile, data.OutputsFile, data.ProbeSetFile, data.LabelsFile} {
+	for _, f := range []string{data.MetricsFile, data.ActivationsFile, data.AttentionFile, data.OutputsFile, data.ProbeSetFile, data.LabelsFile, data.CheckpointsFile} {
 		if st, err := os.Stat(filepath.Join(cellDir, f)); err == nil {
 			bytes += st.Size()
 		}

@@ -41,6 +41,12 @@ type CheckpointHeader struct {
 	// Losses are the training-batch losses of the steps since the previous checkpoint, in order.
 	Losses  []float32 `json:"losses,omitempty"`
 	Tensors []ckTen   `json:"tensors"`
+	// How the checkpoint was computed, so that a replay (phaseprobe zoom) can say why it differs:
+	// the backend (Backend.String), the seeds trained together in one ensemble, and the binary
+	// (BinaryID). Absent in checkpoints written before they were recorded.
+	Backend  string   `json:"backend,omitempty"`
+	Ensemble []uint64 `json:"ensemble,omitempty"`
+	Binary   string   `json:"binary,omitempty"`
 }
 
 type ckTen struct {
@@ -50,7 +56,8 @@ type ckTen struct {
 
 // SaveCheckpoint writes member k's weights and optimizer state to path atomically.
 func (t *Trainer) SaveCheckpoint(path string, k, totalSteps int, dataRNG []byte, losses []float32) error {
-	h := CheckpointHeader{Config: t.cfg, Optim: t.opt, Seed: t.seeds[k], Step: t.step, TotalSteps: totalSteps, DataRNG: dataRNG, Losses: losses}
+	h := CheckpointHeader{Config: t.cfg, Optim: t.opt, Seed: t.seeds[k], Step: t.step, TotalSteps: totalSteps, DataRNG: dataRNG, Losses: losses,
+		Backend: t.b.String(), Ensemble: t.seeds, Binary: BinaryID()}
 	for _, ps := range t.specs {
 		h.Tensors = append(h.Tensors, ckTen{ps.Name, ps.Shape})
 	}

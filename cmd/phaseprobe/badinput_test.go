@@ -563,6 +563,29 @@ func TestBadInput(t *testing.T) {
 				e.t.Errorf("plan on a missing GPU backend: exit %d\n%s%s", code, stdout, stderr)
 			}
 		}},
+		// zoom (issue 15): windows, points and cells refused with the value named, before any work.
+		{name: "zoom --window with STEP_A > STEP_B", setup: func(e badEnv) []string { return []string{"zoom", e.run(true), "--window", "11:6"} }, code: 2, want: []string{"--window 11:6", "empty", "STEP_A must be less than STEP_B"}},
+		{name: "zoom --window with STEP_A = STEP_B", setup: func(e badEnv) []string { return []string{"zoom", e.run(true), "--window", "6:6"} }, code: 2, want: []string{"--window 6:6", "empty"}},
+		{name: "zoom --window past the run", setup: func(e badEnv) []string { return []string{"zoom", e.run(true), "--window", "6:50"} }, code: 2, want: []string{"--window 6:50", "outside the run", "steps 0 to 20"}},
+		{name: "zoom --window before step 0", setup: func(e badEnv) []string { return []string{"zoom", e.run(true), "--window", "-3:6"} }, code: 2, want: []string{"--window -3:6", "outside the run"}},
+		{name: "zoom --window not a range", setup: func(e badEnv) []string { return []string{"zoom", e.run(true), "--window", "6"} }, code: 2, want: []string{`--window "6"`, "STEP_A:STEP_B"}},
+		{name: "zoom --window between adjacent checkpoints", setup: func(e badEnv) []string { return []string{"zoom", e.run(true), "--window", "0:1"} }, code: 2, want: []string{"--window 0:1", "is empty", "from checkpoint 0 to 1"}},
+		{name: "zoom --points 1", setup: func(e badEnv) []string { return []string{"zoom", e.run(true), "--points", "1"} }, code: 2, want: []string{"--points 1", "at least 2"}},
+		{name: "zoom an unknown cell", setup: func(e badEnv) []string { return []string{"zoom", e.run(true), "--cells", "addition-d8-L1-H2-s9"} }, code: 2, want: []string{`"addition-d8-L1-H2-s9"`, "not in sweep fx"}},
+		{name: "zoom --kind bogus", setup: func(e badEnv) []string { return []string{"zoom", e.run(true), "--kind", "bogus"} }, code: 2, want: []string{`--kind "bogus"`}},
+		{name: "zoom --window auto before analyze", setup: func(e badEnv) []string { return []string{"zoom", e.run(false)} }, code: 2, want: []string{data.TransitionsFile, "phaseprobe analyze"}},
+		{name: "zoom in another grouping", setup: func(e badEnv) []string { return []string{"zoom", e.run(true), "--window", "3:11", "--ensemble", "1"} }, code: 2, want: []string{"another grouping", "[0 1]", "drop --ensemble"}},
+		{name: "zoom on another backend", setup: func(e badEnv) []string { return []string{"zoom", e.run(true), "--window", "3:11", "--backend", "go"} }, code: 2, want: []string{"another backend", "trained on cpu", "replay on go"}},
+		{name: "zoom an unfinished cell", setup: func(e badEnv) []string {
+			run := e.run(true)
+			os.Remove(filepath.Join(run, cell0, "done.json"))
+			return []string{"zoom", run, "--window", "3:11"}
+		}, code: 2, want: []string{"addition-d8-L1-H2-s0", "has not finished"}},
+		{name: "zoom a folder that is not a run folder", setup: func(e badEnv) []string {
+			os.MkdirAll(filepath.Join(e.dir, "notrun"), 0o755)
+			return []string{"zoom", filepath.Join(e.dir, "notrun")}
+		}, code: 2, want: []string{"notrun", "not a run folder"}},
+		{name: "zoom --dry-run changes nothing", setup: func(e badEnv) []string { return []string{"zoom", e.run(true), "--window", "3:11", "--dry-run"} }, code: 0},
 
 		// report.
 		{name: "report on a folder that is not a run folder", setup: func(e badEnv) []string {

@@ -59,6 +59,8 @@ func readTableFile(path string) (rows any, ok bool, err error) {
 		rows, err = readRows[data.ProbeSetRow](path)
 	case name == data.LabelsFile:
 		rows, err = readRows[data.LabelRow](path)
+	case name == data.CheckpointsFile:
+		rows, err = readRows[data.CheckpointRow](path)
 	default:
 		return nil, false, nil
 	}
@@ -321,6 +323,110 @@ func TestCrash(t *testing.T) {
 	spec, straight := crashSweep(t)
 	t.Run("KillAnywhere", func(t *testing.T) { killAnywhere(t, spec, straight) })
 	t.Run("KillBetweenMemberCheckpoints", func(t *testing.T) { killBetweenMembers(t, spec, straight) })
+	t.Run("KillZoom", func(t *testing.T) { killZoom(t, straight) })
+}
+
+// killZoom zooms a copy of the finished run (--window 9:86, 6 points, every cell: one replay of
+// each ensemble from step 9 to 86, verified at 16, 28, 49 and 86), SIGKILLs the same zoom of
+// another copy again and again (while a replay's checkpoints are staged, while a table is
+// rewritten, after seeded random delays), checks after every kill that nothing is torn and no
+// checkpoint of the run was lost, and whenever a rerun finishes compares every table with the
+// uninterrupted zoom's, row for row (then starts again from a fresh copy).
+func killZoom(t *testing.T, straight string) {
+	base := t.TempDir()
+	want := filepath.Join(base, "want", "crash")
+	copyDir(t, straight, want)
+	zoomArgs := func(run string) []string { return []string{"zoom", run, "--window", "9:86", "--points", "6"} }
+	t0 := time.Now()
+	if code, _, stderr := runCLI(t, zoomArgs(want)...); code != 0 {
+		t.Fatalf("uninterrupted zoom: exit %d\n%s", code, stderr)
+	}
+	t.Logf("uninterrupted zoom: %v", time.Since(t0).Round(time.Millisecond))
+	marks, err := readRows[data.CheckpointRow](filepath.Join(want, "cells", "addition-d8-L1-H2-s0", data.CheckpointsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	zoomed := 0
+	for _, m := range marks {
+		if m.Schedule == data.ScheduleZoom {
+			zoomed++
+		}
+	}
+	if zoomed != 6 || len(marks) != 17 {
+		t.Fatalf("uninterrupted zoom: %d zoom checkpoints of %d; want 6 of 17 (11 scheduled)", zoomed, len(marks))
+	}
+
+	run := filepath.Join(base, "killed", "crash")
+	copyDir(t, straight, run)
+	exists := func(pattern string) func() bool {
+		return func() bool {
+			m, _ := filepath.Glob(filepath.Join(run, pattern))
+			return len(m) > 0
+		}
+	}
+	staged := exists("cells/*/zoom-staging/step-*.ckpt")
+	tableWrite := exists("cells/*/*.parquet.tmp-*")
+	rng := rand.New(rand.NewPCG(2025, 15))
+	prev := checkNothingTorn(t, run, "before the kills")
+	kills, finished := 0, 0
+	for i, point := range []string{"staged checkpoint", "table write", "random", "table write", "random", "staged checkpoint", "random", "table write", "random"} {
+		var delay time.Duration
+		poll := func() bool { return false }
+		switch point {
+		case "staged checkpoint":
+			poll = staged
+		case "table write":
+			poll = tableWrite
+		default:
+			delay = time.Duration(50+rng.IntN(1500)) * time.Millisecond
+		}
+		killed, code, stderr := killRun(t, func(el time.Duration) bool { return (delay > 0 && el >= delay) || poll() }, zoomArgs(run)...)
+		if !killed {
+			if code != 0 {
+				t.Fatalf("zoom exited %d before kill point %d (%s):\n%s", code, i, point, stderr)
+			}
+			// The zoom finished after the kills before it: its tables must be the uninterrupted
+			// zoom's. The next kill points start again from a fresh copy of the run.
+			t.Logf("zoom finished before kill point %d (%s): comparing, then starting again", i, point)
+			sameTables(t, want, run)
+			finished++
+			os.RemoveAll(run)
+			copyDir(t, straight, run)
+			prev = checkNothingTorn(t, run, "fresh copy")
+			continue
+		}
+		kills++
+		t.Logf("kill %d at %s %v", kills, point, delay)
+		ck := checkNothingTorn(t, run, fmt.Sprintf("after zoom kill %d", kills))
+		for c := range prev {
+			if !ck[c] && !strings.Contains(c, "zoom-staging") {
+				t.Errorf("after zoom kill %d: checkpoint %s was lost", kills, c)
+			}
+		}
+		prev = ck
+		if t.Failed() {
+			t.FailNow()
+		}
+	}
+	if kills < 4 {
+		t.Fatalf("only %d zoom kills landed (want at least 4)", kills)
+	}
+	t.Logf("%d zoom kills, %d zooms finished after kills", kills, finished)
+	if code, _, stderr := runCLI(t, zoomArgs(run)...); code != 0 {
+		t.Fatalf("rerun of zoom: exit %d\n%s", code, stderr)
+	}
+	// Once finished, the same zoom again has nothing to do.
+	if code, stdout, stderr := runCLI(t, zoomArgs(run)...); code != 0 || !strings.Contains(stdout, "nothing to do") {
+		t.Fatalf("zoom of a zoomed run: exit %d, stdout %q; want 0 and nothing to do\n%s", code, stdout, stderr)
+	}
+	checkNothingTorn(t, run, "at the end")
+	if tmp := tempFiles(run, "*.tmp-*"); len(tmp) > 0 {
+		t.Errorf("temporary files left behind after the zoom reruns: %v", tmp)
+	}
+	if st, _ := filepath.Glob(filepath.Join(run, "cells", "*", "zoom-staging")); len(st) > 0 {
+		t.Errorf("staging folders left behind: %v", st)
+	}
+	sameTables(t, want, run)
 }
 
 func killAnywhere(t *testing.T, spec, straight string) {
@@ -498,9 +604,9 @@ func killAnywhere(t *testing.T, spec, straight string) {
 	if tmp := tempFiles(run, "*.tmp-*"); len(tmp) > 0 {
 		t.Errorf("temporary files left behind after the reruns: %v", tmp)
 	}
-	// 7 tables per cell (with internal_metrics) and 5 in analysis/ (metrics, transitions, jumps,
-	// mirage, verdicts).
-	if want := tableFiles(t, straight); len(want) != nCells*7+5 || !slices.Contains(want, filepath.Join("analysis", data.VerdictsFile)) {
+	// 8 tables per cell (with internal_metrics and checkpoints) and 5 in analysis/ (metrics,
+	// transitions, jumps, mirage, verdicts).
+	if want := tableFiles(t, straight); len(want) != nCells*8+5 || !slices.Contains(want, filepath.Join("analysis", data.VerdictsFile)) {
 		t.Fatalf("the uninterrupted run lacks tables: %v", want)
 	}
 	sameTables(t, straight, run)

@@ -38,6 +38,7 @@ func commands() []command {
 		{"export", "write a cell's model at a checkpoint step for another library (--format transformerlens)", runExport},
 		{"status", "show a run folder's state: each cell's progress and disk use, whether analysis and report are current", runStatus},
 		{"version", "print phaseprobe's version, its Go and GoMLX versions and the source revision it was built from", runVersion},
+		{"zoom", "replay a stretch of a finished run with extra checkpoints across each transition, verified bit for bit", runZoom},
 	}
 }
 

@@ -196,6 +196,10 @@ func TestCLIExitCodes(t *testing.T) {
 		{[]string{"export", "--help"}, 0, "-format"},
 		{[]string{"status"}, 2, "one run folder"},
 		{[]string{"plan"}, 2, "one spec file"},
+		{[]string{"zoom", "--help"}, 0, "-window"},
+		{[]string{"zoom", "--help"}, 0, "-dry-run"},
+		{[]string{"help"}, 0, "zoom"},
+		{[]string{"zoom"}, 2, "want exactly one run folder"},
 	}
 	for _, c := range cases {
 		code, _, stderr := runCLI(t, c.args...)

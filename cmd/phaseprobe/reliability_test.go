@@ -25,8 +25,8 @@ func sweepFixture(t *testing.T, dir string) (spec, run string) {
 	return spec, filepath.Join(dir, "runs", "fx")
 }
 
-// TestCleanupKeepsUserFiles (issue 12, case 11): a resumed sweep and an analysis remove only
-// phaseprobe's own stale temporaries. Files a user put into a cell, its checkpoints/ and analysis/
+// TestCleanupKeepsUserFiles (issue 12, case 11): a resumed sweep, an analysis and a zoom remove
+// only phaseprobe's own stale temporaries. Files a user put into a cell, its checkpoints/ and analysis/
 // whose names merely contain ".tmp-" survive, and with analysis/ a symbolic link out of the run
 // folder nothing outside the run folder is removed, not even a file named like a temporary.
 func TestCleanupKeepsUserFiles(t *testing.T) {
@@ -65,6 +65,14 @@ func TestCleanupKeepsUserFiles(t *testing.T) {
 	}
 	if code, _, stderr := runCLI(t, "analyze", run); code != 0 {
 		t.Fatalf("analyze: exit %d\n%s", code, stderr)
+	}
+	// A zoom empties its staging folder of what a killed zoom left, and of nothing else.
+	staging := filepath.Join(cell, "zoom-staging")
+	os.MkdirAll(staging, 0o755)
+	user = append(user, writeFile(t, filepath.Join(staging, "notes.tmp-mine"), "keep"))
+	stale = append(stale, writeFile(t, filepath.Join(staging, ".step-00000004.ckpt.tmp-phaseprobe-789"), "half"))
+	if code, _, stderr := runCLI(t, "zoom", run, "--window", "3:11", "--points", "2"); code != 0 {
+		t.Fatalf("zoom: exit %d\n%s", code, stderr)
 	}
 	for _, p := range user {
 		if _, err := os.Stat(p); err != nil {
@@ -123,8 +131,8 @@ func startUntilLocked(t *testing.T, lockPath string, args ...string) *exec.Cmd {
 	}
 }
 
-// TestOneWriterPerRunFolder (issue 12, case 12): while a sweep writes a run folder, a second sweep
-// or an analysis of it exits 1 at once, naming the holder's pid, and changes nothing; the first
+// TestOneWriterPerRunFolder (issue 12, case 12): while a sweep writes a run folder, a second sweep,
+// an analysis or a zoom of it exits 1 at once, naming the holder's pid, and changes nothing; the first
 // sweep finishes. A lock left by a SIGKILLed sweep does not block the rerun. Sweeps of different
 // cells (Slurm array tasks) run side by side; two of the same cell do not.
 func TestOneWriterPerRunFolder(t *testing.T) {
@@ -139,7 +147,7 @@ func TestOneWriterPerRunFolder(t *testing.T) {
 
 	first := startUntilLocked(t, lockPath, "sweep", spec, "--out", out)
 	pid := strconv.Itoa(first.Process.Pid)
-	for _, args := range [][]string{{"sweep", spec, "--out", out}, {"analyze", run}, {"sweep", spec, "--out", out, "--cells", "addition-d16-L1-H2-s1"}} {
+	for _, args := range [][]string{{"sweep", spec, "--out", out}, {"analyze", run}, {"zoom", run, "--window", "10:100"}, {"sweep", spec, "--out", out, "--cells", "addition-d16-L1-H2-s1"}} {
 		code, _, stderr := runCLI(t, args...)
 		if code != 1 || !strings.Contains(stderr, "in use") || !strings.Contains(stderr, "pid "+pid) {
 			t.Errorf("phaseprobe %v while pid %s sweeps: exit %d, want 1 with a message naming pid %s\n%s", args, pid, code, pid, stderr)

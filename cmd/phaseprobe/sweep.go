@@ -100,7 +100,7 @@ func reorder(args []string) []string {
 // isBoolFlag lists the boolean flags, which take no separate value.
 func isBoolFlag(a string) bool {
 	switch strings.TrimLeft(a, "-") {
-	case "h", "help", "attn-only", "json", "slurm", "force":
+	case "h", "help", "attn-only", "json", "slurm", "force", "dry-run":
 		return true
 	}
 	return false
