@@ -126,7 +126,10 @@ func runZoom(ctx context.Context, args []string, stdout io.Writer) error {
 
 // zoomWindows turns --window into windows per cell: STEP_A:STEP_B for every chosen cell, or with
 // auto the window from the 10 % to the 90 % point of every transition the analysis found
-// (transitions.parquet rows with abrupt = true, of the chosen kind, controls excluded).
+// (transitions.parquet rows with abrupt = true, of the chosen kind, controls excluded) and, for the
+// task kind, of every jump of every task curve in jumps.parquet, whatever its p: the candidate
+// jumps a coarse grid could not resolve are where the extra checkpoints are most needed
+// (transition/zoom_sim_test.go measures this two-stage procedure's size and power).
 func zoomWindows(dir string, spec train.Spec, cells []train.Cell, chosen []string, window, kind string) ([]train.ZoomWindow, error) {
 	if len(chosen) == 0 {
 		for _, c := range cells {
@@ -180,6 +183,39 @@ func zoomWindows(dir string, spec train.Spec, cells []train.Cell, chosen []strin
 				name = r.Site + " " + name
 			}
 			w.Source = fmt.Sprintf("%s %s transition", r.Split, name)
+			out = append(out, w)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if kind == "internal" {
+		return out, nil
+	}
+	jpath := filepath.Join(dir, "analysis", data.JumpsFile)
+	if _, err := os.Stat(jpath); err != nil {
+		return out, nil // an analysis from before candidate jumps were listed: the abrupt transitions only
+	}
+	_, err = data.ReadTable(jpath, func(rows []data.JumpRow) error {
+		for _, r := range rows {
+			if r.Kind != data.KindTask || !slices.Contains(chosen, r.Cell) {
+				continue
+			}
+			lo, hi := min(r.Onset10, r.Onset90), max(r.Onset10, r.Onset90)
+			if math.IsNaN(lo) || math.IsNaN(hi) {
+				continue
+			}
+			w := train.ZoomWindow{Cell: r.Cell, Lo: max(0, int(math.Floor(lo))), Hi: min(spec.Train.Steps, int(math.Ceil(hi)))}
+			if w.Hi <= w.Lo {
+				w.Hi = min(w.Lo+1, spec.Train.Steps)
+				w.Lo = w.Hi - 1
+			}
+			if seen[w] {
+				continue
+			}
+			seen[w] = true
+			w.Source = fmt.Sprintf("%s %s jump %d", r.Split, r.Metric, r.Jump)
 			out = append(out, w)
 		}
 		return nil
