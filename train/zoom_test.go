@@ -8,6 +8,7 @@ import (
 	"hash/crc32"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -150,7 +151,7 @@ func TestZoomReplaysTheSameRun(t *testing.T) {
 		t.Fatalf("%d rows besides the zoom's, %d before (train_batch losses written twice?)", len(kept), len(before))
 	}
 	for i := range kept {
-		if kept[i] != before[i] {
+		if !reflect.DeepEqual(kept[i], before[i]) {
 			t.Fatalf("row %d changed: %+v, before %+v", i, kept[i], before[i])
 		}
 	}
@@ -361,7 +362,7 @@ func TestZoomOfAZoomedWindow(t *testing.T) {
 			after = append(after, r)
 		}
 	}
-	if len(before) == 0 || !slices.Equal(before, after) {
+	if len(before) == 0 || !reflect.DeepEqual(before, after) {
 		t.Fatalf("s1's metrics after the rerun differ from before the simulated kill (%d vs %d rows)", len(after), len(before))
 	}
 }
