@@ -840,28 +840,33 @@ func TestTableMemoryBounded(t *testing.T) {
 	}
 }
 
-// BenchmarkWriteActivations writes d_model=128 standard-normal activations; MB/s counts float
-// payload bytes.
+// BenchmarkWriteActivations writes standard-normal activation rows (batches of 1,024 rows) at
+// d_model 32 (bench/capture_bench.sh's sweep) and 128; MB/s counts the rows' float payload bytes
+// (d_model × 4 per row), the file also holds the coordinates, step, site, example and position.
 func BenchmarkWriteActivations(b *testing.B) {
-	const dModel, batch = 128, 1024
-	rows := make([]ActivationRow, batch)
-	for i := range rows {
-		rows[i].Vector = make([]float32, 0, dModel)
-	}
-	tblRandomActivations(rows, rand.New(rand.NewPCG(5, 6)), dModel)
-	w, err := CreateTable[ActivationRow](filepath.Join(b.TempDir(), ActivationsFile), Meta{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer w.Abort()
-	b.SetBytes(batch * dModel * 4)
-	b.ReportAllocs()
-	for b.Loop() {
-		if err := w.Write(rows...); err != nil {
-			b.Fatal(err)
-		}
-	}
-	if err := w.Close(); err != nil {
-		b.Fatal(err)
+	for _, dModel := range []int{32, 128} {
+		b.Run(fmt.Sprintf("d_model=%d", dModel), func(b *testing.B) {
+			const batch = 1024
+			rows := make([]ActivationRow, batch)
+			for i := range rows {
+				rows[i].Vector = make([]float32, 0, dModel)
+			}
+			tblRandomActivations(rows, rand.New(rand.NewPCG(5, 6)), dModel)
+			w, err := CreateTable[ActivationRow](filepath.Join(b.TempDir(), ActivationsFile), Meta{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer w.Abort()
+			b.SetBytes(int64(batch * dModel * 4))
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := w.Write(rows...); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if err := w.Close(); err != nil {
+				b.Fatal(err)
+			}
+		})
 	}
 }
