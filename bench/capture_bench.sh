@@ -29,5 +29,5 @@ for line in open(sys.argv[1]):
 print(f"training {train:.1f} s, evaluation + capture {cap:.1f} s: capture overhead {cap/train:.1%} of training time")
 print(f"Parquet written: {nbytes/1e6:.1f} MB in {cap:.1f} s of capture ({nbytes/1e6/cap:.1f} MB/s including the forward passes)")
 PYEOF
-printf '\n== Parquet write rate of activation rows (list<float32>, byte-stream-split + zstd) ==\n'
-go test ./data/ -run '^$' -bench 'BenchmarkWrite' -benchtime 3x -count 1 | grep -E '^Benchmark' || true
+printf '\n== Parquet write rate of activation rows (list<float32>, byte-stream-split + Snappy; MB/s of float payload) ==\n'
+go test ./data/ -run '^$' -bench 'BenchmarkWriteActivations' -benchtime 200x -count 1 | grep -E '^Benchmark'

@@ -211,7 +211,7 @@ func TestTableFileColumns(t *testing.T) {
 		"site BYTE_ARRAY ZSTD PLAIN+RLE_DICTIONARY",
 		"example INT32 ZSTD PLAIN",
 		"pos INT32 ZSTD PLAIN",
-		"vector.list.element FLOAT ZSTD RLE+BYTE_STREAM_SPLIT",
+		"vector.list.element FLOAT SNAPPY RLE+BYTE_STREAM_SPLIT",
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("activations.parquet columns:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
@@ -732,15 +732,17 @@ type plainActivationRow struct {
 	Site    string    `parquet:"site,dict"`
 	Example int32     `parquet:"example"`
 	Pos     int32     `parquet:"pos"`
-	Vector  []float32 `parquet:"vector,list"`
+	Vector  []float32 `parquet:"vector,list" parquet-element:",snappy"`
 }
 
 func (plainActivationRow) TableName() string { return "activations" }
 
 // TestTableCompression measures the file size of standard-normal activations as a fraction of
 // their raw float32 bytes. Byte-stream-split puts the four bytes of every float in separate
-// streams, so zstd finds the redundancy of the sign-and-exponent byte: the expected fraction is
-// about 0.885, against about 1.0 for zstd over plain floats (random mantissas do not compress).
+// streams, so Snappy finds the repeats in the sign-and-exponent byte (a standard normal's exponent
+// takes a handful of values): the fraction measured is 0.917, against about 1.0 for Snappy over
+// plain floats, whose random mantissas hide the repeats. (zstd, which also entropy-codes, gave
+// 0.885; activations use Snappy because zstd took 3× as long to write them, see CreateTable.)
 func TestTableCompression(t *testing.T) {
 	const n, dModel = 8192, 128
 	rows := make([]ActivationRow, n)
@@ -764,10 +766,10 @@ func TestTableCompression(t *testing.T) {
 		}
 		return float64(st.Size()) / raw
 	}
-	split, plainZstd := size(splitPath), size(plainPath)
-	t.Logf("file size / raw float bytes: byte-stream-split+zstd %.3f, plain+zstd %.3f", split, plainZstd)
-	if split > 0.91 || plainZstd < 0.97 || split >= plainZstd {
-		t.Errorf("size fractions: split %.3f (want ≈ 0.885), plain %.3f (want ≈ 1.0)", split, plainZstd)
+	split, plainSnappy := size(splitPath), size(plainPath)
+	t.Logf("file size / raw float bytes: byte-stream-split+snappy %.3f, plain+snappy %.3f", split, plainSnappy)
+	if split > 0.93 || plainSnappy < 0.97 || split >= plainSnappy {
+		t.Errorf("size fractions: split %.3f (want ≈ 0.917), plain %.3f (want ≈ 1.0)", split, plainSnappy)
 	}
 }
 
@@ -838,28 +840,33 @@ func TestTableMemoryBounded(t *testing.T) {
 	}
 }
 
-// BenchmarkWriteActivations writes d_model=128 standard-normal activations; MB/s counts float
-// payload bytes.
+// BenchmarkWriteActivations writes standard-normal activation rows (batches of 1,024 rows) at
+// d_model 32 (bench/capture_bench.sh's sweep) and 128; MB/s counts the rows' float payload bytes
+// (d_model × 4 per row), the file also holds the coordinates, step, site, example and position.
 func BenchmarkWriteActivations(b *testing.B) {
-	const dModel, batch = 128, 1024
-	rows := make([]ActivationRow, batch)
-	for i := range rows {
-		rows[i].Vector = make([]float32, 0, dModel)
-	}
-	tblRandomActivations(rows, rand.New(rand.NewPCG(5, 6)), dModel)
-	w, err := CreateTable[ActivationRow](filepath.Join(b.TempDir(), ActivationsFile), Meta{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer w.Abort()
-	b.SetBytes(batch * dModel * 4)
-	b.ReportAllocs()
-	for b.Loop() {
-		if err := w.Write(rows...); err != nil {
-			b.Fatal(err)
-		}
-	}
-	if err := w.Close(); err != nil {
-		b.Fatal(err)
+	for _, dModel := range []int{32, 128} {
+		b.Run(fmt.Sprintf("d_model=%d", dModel), func(b *testing.B) {
+			const batch = 1024
+			rows := make([]ActivationRow, batch)
+			for i := range rows {
+				rows[i].Vector = make([]float32, 0, dModel)
+			}
+			tblRandomActivations(rows, rand.New(rand.NewPCG(5, 6)), dModel)
+			w, err := CreateTable[ActivationRow](filepath.Join(b.TempDir(), ActivationsFile), Meta{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer w.Abort()
+			b.SetBytes(int64(batch * dModel * 4))
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := w.Write(rows...); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if err := w.Close(); err != nil {
+				b.Fatal(err)
+			}
+		})
 	}
 }

@@ -70,7 +70,7 @@ type ActivationRow struct {
 	Site    string    `parquet:"site,dict"` // TransformerLens site name, e.g. "blocks.0.hook_resid_post"
 	Example int32     `parquet:"example"`   // index into the probe set
 	Pos     int32     `parquet:"pos"`
-	Vector  []float32 `parquet:"vector,list" parquet-element:",split"` // d_model values
+	Vector  []float32 `parquet:"vector,list" parquet-element:",split,snappy"` // d_model values; Snappy, not zstd: see CreateTable
 }
 
 // TableName returns "activations".

@@ -75,34 +75,116 @@ func captureSites(s Spec, cfg Config) ([]Site, error) {
 	return out, nil
 }
 
-// tableSet holds a cell's open table writers; all are committed together or aborted together.
+// tableWriter is the part of a data.TableWriter that tableSet needs.
+type tableWriter[T data.TableRow] interface {
+	Write(rows ...T) error
+	Close() error
+	Abort() error
+}
+
+// asyncTable writes batches of rows to a table in a goroutine of its own, in the order they were
+// sent, so encoding and compressing one table runs alongside the next checkpoint's forward passes
+// and the other tables. At most queueDepth batches wait; send blocks beyond that, which bounds the
+// memory held. After the first write error the goroutine drops every later batch, and finish and
+// abort return that error.
+type asyncTable[T data.TableRow] struct {
+	w    tableWriter[T]
+	ch   chan []T
+	done chan error
+	err  error
+	fin  bool
+}
+
+// queueDepth is how many batches of rows a table's writer goroutine may lag behind.
+const queueDepth = 4
+
+func startTable[T data.TableRow](w tableWriter[T]) *asyncTable[T] {
+	a := &asyncTable[T]{w: w, ch: make(chan []T, queueDepth), done: make(chan error, 1)}
+	go func() {
+		var err error
+		for rows := range a.ch {
+			if err == nil {
+				err = w.Write(rows...)
+			}
+		}
+		a.done <- err
+	}()
+	return a
+}
+
+// send queues rows; the caller must not change them afterwards.
+func (a *asyncTable[T]) send(rows []T) {
+	if len(rows) > 0 {
+		a.ch <- rows
+	}
+}
+
+// wait closes the queue and waits until every queued batch is written.
+func (a *asyncTable[T]) wait() error {
+	if !a.fin {
+		a.fin = true
+		close(a.ch)
+		a.err = <-a.done
+	}
+	return a.err
+}
+
+// finish writes what is queued and closes the table (rename to its final name).
+func (a *asyncTable[T]) finish() error {
+	if err := a.wait(); err != nil {
+		a.w.Abort()
+		return err
+	}
+	return a.w.Close()
+}
+
+// abort stops the writer and drops its temporary file.
+func (a *asyncTable[T]) abort() {
+	a.wait()
+	a.w.Abort()
+}
+
+// tableSet holds a cell's open tables; all are committed together or aborted together.
 type tableSet struct {
-	metrics *data.TableWriter[data.MetricRow]
-	acts    *data.TableWriter[data.ActivationRow]
-	attn    *data.TableWriter[data.AttentionRow]
-	outs    *data.TableWriter[data.OutputRow]
+	metrics *asyncTable[data.MetricRow]
+	acts    *asyncTable[data.ActivationRow]
+	attn    *asyncTable[data.AttentionRow]
+	outs    *asyncTable[data.OutputRow]
 }
 
 func (ts *tableSet) abort() {
-	for _, a := range []interface{ Abort() error }{ts.metrics, ts.acts, ts.attn, ts.outs} {
-		if a != nil && !isNilWriter(a) {
-			a.Abort()
-		}
+	if ts.metrics != nil {
+		ts.metrics.abort()
+	}
+	if ts.acts != nil {
+		ts.acts.abort()
+	}
+	if ts.attn != nil {
+		ts.attn.abort()
+	}
+	if ts.outs != nil {
+		ts.outs.abort()
 	}
 }
 
-func isNilWriter(a any) bool {
-	switch w := a.(type) {
-	case *data.TableWriter[data.MetricRow]:
-		return w == nil
-	case *data.TableWriter[data.ActivationRow]:
-		return w == nil
-	case *data.TableWriter[data.AttentionRow]:
-		return w == nil
-	case *data.TableWriter[data.OutputRow]:
-		return w == nil
+// finish closes every table, in a fixed order, and returns the first error (the caller's abort
+// then drops the tables not yet closed).
+func (ts *tableSet) finish() error {
+	for _, f := range []func() error{ts.metrics.finish, ts.acts.finish, ts.attn.finish, ts.outs.finish} {
+		if err := f(); err != nil {
+			return err
+		}
 	}
-	return true
+	return nil
+}
+
+// openTable creates a cell table and starts its writer goroutine.
+func openTable[T data.TableRow](path string, meta data.Meta) (*asyncTable[T], error) {
+	w, err := data.CreateTable[T](path, meta)
+	if err != nil {
+		return nil, err
+	}
+	return startTable[T](w), nil
 }
 
 // CaptureCell evaluates and captures every checkpoint of a cell (the schedule's and the verified
@@ -157,18 +239,22 @@ func CaptureCell(ctx context.Context, b *Backend, s Spec, cellDir string, c Cell
 			ts.abort()
 		}
 	}()
-	if ts.metrics, err = data.CreateTable[data.MetricRow](filepath.Join(cellDir, data.MetricsFile), meta); err != nil {
+	if ts.metrics, err = openTable[data.MetricRow](filepath.Join(cellDir, data.MetricsFile), meta); err != nil {
 		return err
 	}
-	if ts.acts, err = data.CreateTable[data.ActivationRow](filepath.Join(cellDir, data.ActivationsFile), meta); err != nil {
+	if ts.acts, err = openTable[data.ActivationRow](filepath.Join(cellDir, data.ActivationsFile), meta); err != nil {
 		return err
 	}
-	if ts.attn, err = data.CreateTable[data.AttentionRow](filepath.Join(cellDir, data.AttentionFile), meta); err != nil {
+	if ts.attn, err = openTable[data.AttentionRow](filepath.Join(cellDir, data.AttentionFile), meta); err != nil {
 		return err
 	}
-	if ts.outs, err = data.CreateTable[data.OutputRow](filepath.Join(cellDir, data.OutputsFile), meta); err != nil {
+	if ts.outs, err = openTable[data.OutputRow](filepath.Join(cellDir, data.OutputsFile), meta); err != nil {
 		return err
 	}
+	// The capture graph's logits are the evaluation graph's, bit for bit
+	// (TestCaptureLogitsEqualEval), so when the capture examples are the whole probe set one
+	// forward pass serves both.
+	shared := capN == probe.N
 	diverged := -1
 	if raw, err := os.ReadFile(filepath.Join(cellDir, "diverged.json")); err == nil {
 		var d struct{ Step int }
@@ -210,6 +296,12 @@ func CaptureCell(ctx context.Context, b *Backend, s Spec, cellDir string, c Cell
 			prevStep = step
 		}
 		marks = append(marks, mark)
+		var capOut Outputs
+		if shared {
+			if capOut, err = tr.Forward([]data.Batch{capBatch}, true); err != nil {
+				return err
+			}
+		}
 		for _, set := range []struct {
 			split string
 			b     data.Batch
@@ -217,9 +309,11 @@ func CaptureCell(ctx context.Context, b *Backend, s Spec, cellDir string, c Cell
 			if set.split == "train" && s.Probe.Split == "train" {
 				continue
 			}
-			out, err := tr.Forward([]data.Batch{set.b}, false)
-			if err != nil {
-				return err
+			out := capOut
+			if !shared || set.split != s.Probe.Split {
+				if out, err = tr.Forward([]data.Batch{set.b}, false); err != nil {
+					return err
+				}
 			}
 			sc := Score(out.Logits, out.V, set.b)
 			metric(set.split, "exact_match", data.NA, sc.ExactMatch)
@@ -232,43 +326,36 @@ func CaptureCell(ctx context.Context, b *Backend, s Spec, cellDir string, c Cell
 				metric(set.split, "position_accuracy", j, a)
 			}
 			if set.split == s.Probe.Split {
-				if err := ts.outs.Write(outputRows(coords, step, out, set.b)...); err != nil {
-					return err
-				}
+				ts.outs.send(outputRows(coords, step, out, set.b))
 			}
 		}
-		if err := ts.metrics.Write(rows...); err != nil {
-			return err
-		}
+		ts.metrics.send(rows)
 		// Activations and attention of the capture examples.
-		out, err := tr.Forward([]data.Batch{capBatch}, true)
-		if err != nil {
-			return err
-		}
-		for _, site := range sites {
-			sv := out.Sites[site.String()]
-			if site.IsPattern() {
-				if err := ts.attn.Write(attentionRows(coords, step, site.Layer, sv)...); err != nil {
-					return err
-				}
-				continue
-			}
-			if err := ts.acts.Write(activationRows(coords, step, site.String(), sv, capBatch, positions)...); err != nil {
+		if !shared {
+			if capOut, err = tr.Forward([]data.Batch{capBatch}, true); err != nil {
 				return err
 			}
 		}
+		acts := make([]data.ActivationRow, 0, len(sites)*capBatch.N*capBatch.SeqLen)
+		var attn []data.AttentionRow
+		for _, site := range sites {
+			sv := capOut.Sites[site.String()]
+			if site.IsPattern() {
+				attn = appendAttentionRows(attn, coords, step, site.Layer, sv)
+				continue
+			}
+			acts = appendActivationRows(acts, coords, step, site.String(), sv, capBatch, positions)
+		}
+		ts.acts.send(acts)
+		ts.attn.send(attn)
 		log.Debug("captured", "cell", c.ID, "step", step)
 	}
 	if diverged >= 0 {
-		if err := ts.metrics.Write([]data.MetricRow{{Coords: coords, Step: int64(diverged), Split: "train", Layer: data.NA, Head: data.NA,
-			Position: data.NA, Metric: "diverged", Value: data.F(1)}}...); err != nil {
-			return err
-		}
+		ts.metrics.send([]data.MetricRow{{Coords: coords, Step: int64(diverged), Split: "train", Layer: data.NA, Head: data.NA,
+			Position: data.NA, Metric: "diverged", Value: data.F(1)}})
 	}
-	for _, w := range []interface{ Close() error }{ts.metrics, ts.acts, ts.attn, ts.outs} {
-		if err := w.Close(); err != nil {
-			return err
-		}
+	if err := ts.finish(); err != nil {
+		return err
 	}
 	ok = true
 	if err := data.WriteTable(filepath.Join(cellDir, data.CheckpointsFile), meta, marks); err != nil {
@@ -310,8 +397,17 @@ func writeProbeSet(cellDir string, meta data.Meta, coords data.Coords, task data
 
 func outputRows(coords data.Coords, step int, out Outputs, b data.Batch) []data.OutputRow {
 	T, V := out.T, out.V
-	var rows []data.OutputRow
+	n := 0
+	for i := range b.N {
+		for p := range T {
+			if b.Mask[i*T+p] != 0 {
+				n++
+			}
+		}
+	}
+	rows := make([]data.OutputRow, 0, n)
 	probs := make([]float64, V)
+	all := make([]float32, n*V) // every row's probabilities, one allocation
 	for i := range b.N {
 		for p := range T {
 			j := i*T + p
@@ -320,7 +416,8 @@ func outputRows(coords data.Coords, step int, out Outputs, b data.Batch) []data.
 			}
 			row := out.Logits[j*V : (j+1)*V]
 			arg, logZ := softmaxTo(probs, row)
-			pf := make([]float32, V)
+			k := len(rows) * V
+			pf := all[k : k+V : k+V]
 			for v := range pf {
 				pf[v] = float32(probs[v])
 			}
@@ -331,12 +428,11 @@ func outputRows(coords data.Coords, step int, out Outputs, b data.Batch) []data.
 	return rows
 }
 
-// activationRows writes [example, pos, width] rows of one site for the chosen positions (nil = the
-// answer positions of each example).
-func activationRows(coords data.Coords, step int, site string, sv SiteValues, b data.Batch, positions []int) []data.ActivationRow {
+// appendActivationRows appends the [example, pos, width] rows of one site for the chosen positions
+// (nil = the answer positions of each example) to dst. The rows' vectors point into sv.Data.
+func appendActivationRows(dst []data.ActivationRow, coords data.Coords, step int, site string, sv SiteValues, b data.Batch, positions []int) []data.ActivationRow {
 	N, T, W := sv.Dims[1], sv.Dims[2], sv.Dims[3]
 	x := sv.Member(0)
-	var rows []data.ActivationRow
 	for i := range N {
 		for p := range T {
 			if positions == nil {
@@ -346,26 +442,28 @@ func activationRows(coords data.Coords, step int, site string, sv SiteValues, b 
 			} else if _, found := slices.BinarySearch(positions, p); !found {
 				continue
 			}
-			rows = append(rows, data.ActivationRow{Coords: coords, Step: int64(step), Site: site, Example: int32(i), Pos: int32(p),
-				Vector: slices.Clone(x[(i*T+p)*W : (i*T+p+1)*W])})
+			off := (i*T + p) * W
+			dst = append(dst, data.ActivationRow{Coords: coords, Step: int64(step), Site: site, Example: int32(i), Pos: int32(p),
+				Vector: x[off : off+W : off+W]})
 		}
 	}
-	return rows
+	return dst
 }
 
-// attentionRows writes a layer's pattern [example, head, query, key] as one row per query.
-func attentionRows(coords data.Coords, step, layer int, sv SiteValues) []data.AttentionRow {
+// appendAttentionRows appends a layer's pattern [example, head, query, key] as one row per query
+// to dst. The rows' patterns point into sv.Data.
+func appendAttentionRows(dst []data.AttentionRow, coords data.Coords, step, layer int, sv SiteValues) []data.AttentionRow {
 	N, H, T := sv.Dims[1], sv.Dims[2], sv.Dims[3]
 	x := sv.Member(0)
-	rows := make([]data.AttentionRow, 0, N*H*T)
+	dst = slices.Grow(dst, N*H*T)
 	for i := range N {
 		for h := range H {
 			for q := range T {
 				off := ((i*H+h)*T + q) * T
-				rows = append(rows, data.AttentionRow{Coords: coords, Step: int64(step), Layer: int32(layer), Head: int32(h), Example: int32(i),
-					QueryPos: int32(q), Pattern: slices.Clone(x[off : off+T])})
+				dst = append(dst, data.AttentionRow{Coords: coords, Step: int64(step), Layer: int32(layer), Head: int32(h), Example: int32(i),
+					QueryPos: int32(q), Pattern: x[off : off+T : off+T]})
 			}
 		}
 	}
-	return rows
+	return dst
 }
