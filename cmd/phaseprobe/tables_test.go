@@ -84,10 +84,15 @@ func duckAll(node, script, dir, sql string) ([][]map[string]any, error) {
 	return res, nil
 }
 
+// metricColumns are metrics.parquet's columns, in order.
+var metricColumns = []string{"sweep", "cell", "task", "d_model", "n_layers", "n_heads", "seed", "step", "split", "site", "layer", "head", "position", "concept", "metric", "value"}
+
 // docsColumns is, for every SQL statement in the docs (keyed by its first comment line), the
 // columns its rows must have. A statement the map lacks, or an entry no statement has, fails the
 // test, so a new or renamed query is added here.
 var docsColumns = map[string][]string{
+	"-- The curves on the sweep's own schedule only (without a zoom's checkpoints).":                            metricColumns,
+	"-- The original schedule's rows, with the training-batch losses of every step.":                            metricColumns,
 	"-- Task curves of a whole sweep: no joins, the coordinates are columns.":                                   {"task", "d_model", "seed", "step", "metric", "value"},
 	"-- Per-position accuracy on the test split at the last step of every cell.":                                {"cell", "position", "value"},
 	"-- Task and internal metrics together: analyze writes internal_metrics.parquet beside metrics.parquet.":    {"cell", "step", "split", "site", "metric", "value"},
