@@ -22,7 +22,7 @@ func runZoom(ctx context.Context, args []string, stdout io.Writer) error {
 	cellsFlag := fs.String("cells", "", "comma-separated cell IDs to zoom (default every cell)")
 	window := fs.String("window", "auto", "auto (every transition in analysis/transitions.parquet) or STEP_A:STEP_B")
 	points := fs.Int("points", 8, "extra checkpoints per window (>= 2), log-spaced in step between the window's enclosing checkpoints")
-	kind := fs.String("kind", "all", "with --window auto: the transitions to zoom into: task, internal or all")
+	kind := fs.String("kind", "capability", "with --window auto: what to zoom into: capability (the default: every jump of held-out exact match), task (every task scoring), internal or all")
 	ensemble := fs.Int("ensemble", 0, "seeds per replayed ensemble; 0 = the grouping the run trained with (any other is refused)")
 	backend := fs.String("backend", "", "backend of the replay (default: the one the run's checkpoints record, else cpu); another than the run's is refused")
 	jobs := fs.Int("jobs", 1, "ensembles replayed at once")
@@ -46,8 +46,8 @@ func runZoom(ctx context.Context, args []string, stdout io.Writer) error {
 	if *ensemble < 0 {
 		return usagef("--ensemble %d: must be >= 0", *ensemble)
 	}
-	if !slices.Contains([]string{"task", "internal", "all"}, *kind) {
-		return usagef("--kind %q: want task, internal or all", *kind)
+	if !slices.Contains([]string{"capability", "task", "internal", "all"}, *kind) {
+		return usagef("--kind %q: want capability, task, internal or all", *kind)
 	}
 	spec, err := train.LoadSpec(filepath.Join(dir, "sweep.yaml"))
 	if err != nil {
@@ -127,7 +127,8 @@ func runZoom(ctx context.Context, args []string, stdout io.Writer) error {
 // zoomWindows turns --window into windows per cell: STEP_A:STEP_B for every chosen cell, or with
 // auto the window from the 10 % to the 90 % point of every transition the analysis found
 // (transitions.parquet rows with abrupt = true, of the chosen kind, controls excluded) and, for the
-// task kind, of every jump of every task curve in jumps.parquet, whatever its p: the candidate
+// capability and task kinds, of every jump of those task curves in jumps.parquet, whatever its p
+// (capability, the default: held-out exact match only): the candidate
 // jumps a coarse grid could not resolve are where the extra checkpoints are most needed
 // (transition/zoom_sim_test.go measures this two-stage procedure's size and power).
 func zoomWindows(dir string, spec train.Spec, cells []train.Cell, chosen []string, window, kind string) ([]train.ZoomWindow, error) {
@@ -165,7 +166,10 @@ func zoomWindows(dir string, spec train.Spec, cells []train.Cell, chosen []strin
 			if !r.Abrupt || r.Onset10 == nil || r.Onset90 == nil || r.Kind == data.KindControl || !slices.Contains(chosen, r.Cell) {
 				continue
 			}
-			if kind != "all" && r.Kind != kind {
+			if kind == "capability" && !isCapability(r.Series) {
+				continue
+			}
+			if kind != "all" && kind != "capability" && r.Kind != kind {
 				continue
 			}
 			lo, hi := min(*r.Onset10, *r.Onset90), max(*r.Onset10, *r.Onset90)
@@ -199,7 +203,7 @@ func zoomWindows(dir string, spec train.Spec, cells []train.Cell, chosen []strin
 	}
 	_, err = data.ReadTable(jpath, func(rows []data.JumpRow) error {
 		for _, r := range rows {
-			if r.Kind != data.KindTask || !slices.Contains(chosen, r.Cell) {
+			if r.Kind != data.KindTask || !slices.Contains(chosen, r.Cell) || (kind == "capability" && !isCapability(r.Series)) {
 				continue
 			}
 			lo, hi := min(r.Onset10, r.Onset90), max(r.Onset10, r.Onset90)
@@ -224,6 +228,12 @@ func zoomWindows(dir string, spec train.Spec, cells []train.Cell, chosen []strin
 		return nil, err
 	}
 	return out, nil
+}
+
+// isCapability reports whether a curve is the capability itself: exact match on the held-out
+// split, the curve the task-jump and mirage verdicts rest on.
+func isCapability(s data.Series) bool {
+	return s.Kind == data.KindTask && s.Metric == "exact_match" && s.Split == "test"
 }
 
 func printZoomPlan(w io.Writer, dir string, spec train.Spec, windows int, plan train.ZoomPlan, points int) {
