@@ -287,3 +287,67 @@ func TestVerdictsOneTokenAnswer(t *testing.T) {
 		t.Logf("d%d: %s — %s", r.DModel, r.Verdict, r.Reason)
 	}
 }
+
+// TestVerdictsScaleDirectionAndOneSeed: over 6 widths × 4 seeds (final exact match; the task curves
+// are flat so that only the scale question differs), a step up between d_model 24 and 32 in every
+// seed is "jumps with width"; a family whose largest width has two of four seeds that failed to
+// learn (final 0.05–0.06, as in examples/addition-mirage.yaml's run at d_model 64) is "drops at a
+// width (not emergence)" — before the rule a significant step down was reported as "jumps with
+// width"; and a step carried by one seed is not read as emergence.
+func TestVerdictsScaleDirectionAndOneSeed(t *testing.T) {
+	widths := []int32{8, 12, 16, 24, 32, 48}
+	run := func(final func(w int32, seed int64) float64) []data.VerdictRow {
+		s := newSynthSweep(7)
+		for _, w := range widths {
+			for seed := range int64(4) {
+				c := s.cell("addition", w, 2, seed)
+				v := final(w, seed)
+				s.addTask(c, 2, func(j int, x float64) float64 { return math.Sqrt(v) * (0.2 + 0.8*x/logStep(600)) })
+			}
+		}
+		_, _, rows := s.analyse(t)
+		var out []data.VerdictRow
+		for _, r := range verdictsOf(rows, data.QuestionScale) {
+			if r.Metric == "exact_match" {
+				out = append(out, r)
+			}
+		}
+		if len(out) != 1 {
+			t.Fatalf("%d exact-match scale rows, want 1", len(out))
+		}
+		return out
+	}
+	step := func(w int32, seed int64) float64 {
+		if w >= 32 {
+			return 0.9 + 0.01*float64(seed)
+		}
+		return 0.1 + 0.01*float64(seed)
+	}
+	if r := run(step)[0]; r.Verdict != "jumps with width" {
+		t.Errorf("a step up in every seed: %q (%s), want jumps with width", r.Verdict, r.Reason)
+	}
+	failed := func(w int32, seed int64) float64 {
+		if w == 48 && seed >= 2 {
+			return 0.05 + 0.01*float64(seed)
+		}
+		return min(0.99, 0.3+0.35*float64(slices.Index(widths, w))) - 0.002*float64(seed)
+	}
+	r := run(failed)[0]
+	if r.Verdict != "drops at a width (not emergence)" {
+		t.Errorf("two failed seeds at the largest width: %q (%s), want drops at a width", r.Verdict, r.Reason)
+	}
+	t.Logf("two failed seeds: %s — %s", r.Verdict, r.Reason)
+	// One seed carries a step up: at d_model 32 one seed jumps to 0.9 while the others stay near
+	// their smooth trend.
+	lone := func(w int32, seed int64) float64 {
+		if w == 32 && seed == 1 {
+			return 0.95
+		}
+		return 0.1 + 0.02*float64(slices.Index(widths, w)) + 0.002*float64(seed)
+	}
+	r = run(lone)[0]
+	t.Logf("one seed: %s — %s", r.Verdict, r.Reason)
+	if r.Verdict == "jumps with width" {
+		t.Errorf("a step carried by one seed read as emergence: %q (%s)", r.Verdict, r.Reason)
+	}
+}
