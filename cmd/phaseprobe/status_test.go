@@ -288,7 +288,9 @@ func TestKeepLastSurvivesSIGKILL(t *testing.T) {
 	if got := ckptNames(t, cell(0)); !slices.Equal(got, []string{final}) {
 		t.Errorf("captured cell s0 after the kill: checkpoints %v, want [%s]", got, final)
 	}
-	got := ckptNames(t, cell(training))
+	// A kill can land while a checkpoint is being written: its temporary file is expected here
+	// (the resumed sweep must remove it, which the check after the resume asserts).
+	got := slices.DeleteFunc(ckptNames(t, cell(training)), func(n string) bool { return strings.Contains(n, ".tmp-") })
 	if len(got) < 2 || slices.Contains(got, final) || got[0] != "step-00000000.ckpt" {
 		t.Errorf("cell s%d, training when killed: checkpoints %v, want every one from step 0 up to the kill", training, got)
 	}
