@@ -350,7 +350,8 @@ func mirageVerdict(rows []data.MirageRow) (verdict, reason string) {
 		}
 	}
 	note := ""
-	if !slices.ContainsFunc(rows, func(r data.MirageRow) bool { return sameAsExactMatch[r.Metric] }) {
+	if !slices.ContainsFunc(rows, func(r data.MirageRow) bool { return sameAsExactMatch[r.Metric] }) &&
+		slices.ContainsFunc(rows, func(r data.MirageRow) bool { return !r.Discrete }) {
 		note = " (a one-token answer: token and position accuracy and edit distance are exact match itself and are not asked)"
 	}
 	switch {

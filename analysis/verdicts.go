@@ -362,7 +362,9 @@ func rangeText(v []float64) string {
 var betterSign = map[string]float64{"exact_match": 1, "token_accuracy": 1, "logprob": 1, "brier": -1, "edit_distance": -1}
 
 // oneSeedStep returns which seed the scale test's step rests on: the first value of the two widths
-// beside the step whose removal leaves the step non-significant (the test rerun, p > alpha), as
+// beside the step whose removal leaves the step non-significant (the test rerun: p > alpha, and
+// more than ten times the full data's p, so that the loss of one seed's degrees of freedom alone
+// does not count), as
 // "d_model W seed value V"; "" when no single seed carries it. TestScale's pure error assumes
 // Gaussian seeds, and one seed that fails to learn (a bimodal width) can make a step on its own.
 func oneSeedStep(widths []float64, values [][]float64, t transition.ScaleTest, alpha float64, rng *rand.Rand) string {
@@ -374,7 +376,7 @@ func oneSeedStep(widths []float64, values [][]float64, t transition.ScaleTest, a
 			vs := slices.Clone(values)
 			vs[k] = slices.Delete(slices.Clone(values[k]), j, j+1)
 			r, err := transition.TestScale(widths, vs, transition.DefaultScaleConfig(), rng)
-			if err == nil && r.P > alpha {
+			if err == nil && r.P > alpha && r.P > 10*t.P {
 				return fmt.Sprintf("the d_model %g seed at %.2f", widths[k], values[k][j])
 			}
 		}

@@ -9,7 +9,7 @@ import "math"
 const (
 	InternalMetricsFile = "internal_metrics.parquet" // per cell, MetricRow schema
 	TransitionsFile     = "transitions.parquet"      // analysis/: TransitionRow, one per curve
-	JumpsFile           = "jumps.parquet"            // analysis/: JumpRow, one per jump found in a curve
+	JumpsFile           = "jumps.parquet"            // analysis/: JumpRow, every jump of an abrupt curve and the candidate jumps of every task curve
 	MirageFile          = "mirage.parquet"           // analysis/: MirageRow, one per shape × scoring
 	VerdictsFile        = "verdicts.parquet"         // analysis/: VerdictRow, one per question asked
 	AllMetricsFile      = "metrics.parquet"          // analysis/: every cell's task and internal MetricRows
@@ -53,7 +53,7 @@ type TransitionRow struct {
 	NoiseAR1   *float64 `parquet:"noise_ar1,optional"`    // residual AR(1) coefficient used by the bootstrap
 	Replicates int32    `parquet:"replicates"`            // bootstrap replicates drawn
 	Abrupt     bool     `parquet:"abrupt"`                // q ≤ the FDR level and the jump is large enough
-	Jumps      int32    `parquet:"jumps"`                 // jumps found (see jumps.parquet); 0 if none
+	Jumps      int32    `parquet:"jumps"`                 // this curve's rows in jumps.parquet (an abrupt curve's jumps, a task curve's candidates); 0 if none
 	MidStep    *float64 `parquet:"onset_step,optional"`   // the largest jump's midpoint
 	Onset10    *float64 `parquet:"onset10_step,optional"` // its 10 % point
 	Onset90    *float64 `parquet:"onset90_step,optional"` // its 90 % point
