@@ -12,7 +12,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -259,33 +258,7 @@ func RunSweep(ctx context.Context, b *Backend, s Spec, opt SweepOptions) error {
 		return err
 	}
 	log.Info("sweep", "dir", dir, "cells", len(cells), "ensembles", len(groups), "ensemble_size", k, "jobs", jobs, "backend", b.String())
-	work := make(chan Group)
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var errs []error
-	for range jobs {
-		wg.Go(func() {
-			for g := range work {
-				if err := runGroup(ctx, b, s, dir, g, opt, log); err != nil {
-					mu.Lock()
-					errs = append(errs, fmt.Errorf("ensemble %s: %w", g.Label(), err))
-					mu.Unlock()
-				}
-			}
-		})
-	}
-	for _, g := range groups {
-		if ctx.Err() != nil {
-			break
-		}
-		work <- g
-	}
-	close(work)
-	wg.Wait()
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	return errors.Join(errs...)
+	return eachEnsemble(ctx, jobs, groups, func(g Group) error { return runGroup(ctx, b, s, dir, g, opt, log) })
 }
 
 // sweepMemory refuses a sweep whose jobs ensembles at once would need more than limit bytes

@@ -565,29 +565,7 @@ func RunZoom(ctx context.Context, b *Backend, runDir string, s Spec, plan ZoomPl
 		return err
 	}
 	jobs := min(max(opt.Jobs, 1), max(len(plan.Groups), 1))
-	work := make(chan ZoomGroup)
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var errs []error
-	for range jobs {
-		wg.Go(func() {
-			for g := range work {
-				if err := replayGroup(ctx, b, runDir, s, task, g, opt, log); err != nil {
-					mu.Lock()
-					errs = append(errs, fmt.Errorf("ensemble %s: %w", g.Label(), err))
-					mu.Unlock()
-				}
-			}
-		})
-	}
-	for _, g := range plan.Groups {
-		if ctx.Err() != nil {
-			break
-		}
-		work <- g
-	}
-	close(work)
-	wg.Wait()
+	replayErr := eachEnsemble(ctx, jobs, plan.Groups, func(g ZoomGroup) error { return replayGroup(ctx, b, runDir, s, task, g, opt, log) })
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -615,10 +593,10 @@ func RunZoom(ctx context.Context, b *Backend, runDir string, s Spec, plan ZoomPl
 		}
 		removeStaleTemps(runDir, dir)
 		if err := CaptureCell(ctx, b, s, dir, cells[i], log); err != nil {
-			return errors.Join(append(errs, fmt.Errorf("capture %s: %w", id, err))...)
+			return errors.Join(replayErr, fmt.Errorf("capture %s: %w", id, err))
 		}
 	}
-	return errors.Join(errs...)
+	return replayErr
 }
 
 func replayGroup(ctx context.Context, b *Backend, runDir string, s Spec, task data.Task, g ZoomGroup, opt ZoomOptions, log *slog.Logger) error {
