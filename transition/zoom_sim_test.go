@@ -178,33 +178,11 @@ func TestZoomPower(t *testing.T) {
 	if *tuneSims {
 		seed, trials = tuneSeed, 200
 	}
-	rng := rand.New(rand.NewPCG(seed, 31))
-	x1 := make([]float64, len(demo29Steps))
-	for i, s := range demo29Steps {
-		x1[i] = math.Log10(float64(s) + 1)
-	}
 	var found1, found2, quiet, quiet1, quiet2 int
-	for trial := 0; trial < trials; trial++ {
-		truth, m := zoomTrial(rng)
-		sd := 0.01 + 0.04*rng.Float64()
-		e := stepNoise(rng, 600, sd, trial%2 == 1)
-		r1, r2, _ := twoStage(t, demo29Steps, truth, e, 8, cfg, rng)
-		f1 := r1.P <= 0.05 && located(r1, x1, m)
-		f2 := r2.P <= 0.05 && located(r2, x1, m)
-		if f1 {
-			found1++
-		}
-		if f2 {
-			found2++
-		}
-		if sd <= 0.02 {
-			quiet++
-			if f1 {
-				quiet1++
-			}
-			if f2 {
-				quiet2++
-			}
+	for _, r := range zoomPowerTrials(t, rand.New(rand.NewPCG(seed, 31)), trials, 0.01, 0.04, cfg) {
+		found1, found2 = found1+b2i(r.grid), found2+b2i(r.zoom)
+		if r.sd <= 0.02 {
+			quiet, quiet1, quiet2 = quiet+1, quiet1+b2i(r.grid), quiet2+b2i(r.zoom)
 		}
 	}
 	t.Logf("demo grid: found %d/%d; after zoom K=8: %d/%d; with noise sd ≤ 0.02 (the demo's exact match: σ̂ ≤ 0.017): %d/%d and %d/%d",
@@ -330,22 +308,9 @@ func TestZoomPowerDemoNoise(t *testing.T) {
 	if *tuneSims {
 		seed, trials = tuneSeed, 150
 	}
-	rng := rand.New(rand.NewPCG(seed, 43))
-	x1 := make([]float64, len(demo29Steps))
-	for i, s := range demo29Steps {
-		x1[i] = math.Log10(float64(s) + 1)
-	}
 	var found1, found2 int
-	for trial := 0; trial < trials; trial++ {
-		truth, m := zoomTrial(rng)
-		e := stepNoise(rng, 600, 0.01+0.01*rng.Float64(), trial%2 == 1)
-		r1, r2, _ := twoStage(t, demo29Steps, truth, e, 8, cfg, rng)
-		if r1.P <= 0.05 && located(r1, x1, m) {
-			found1++
-		}
-		if r2.P <= 0.05 && located(r2, x1, m) {
-			found2++
-		}
+	for _, r := range zoomPowerTrials(t, rand.New(rand.NewPCG(seed, 43)), trials, 0.01, 0.01, cfg) {
+		found1, found2 = found1+b2i(r.grid), found2+b2i(r.zoom)
 	}
 	t.Logf("demo noise: demo grid found %d/%d; after zoom K=8: %d/%d", found1, trials, found2, trials)
 	if r := float64(found2) / float64(trials); r < 0.884 {
@@ -354,4 +319,38 @@ func TestZoomPowerDemoNoise(t *testing.T) {
 	if r := float64(found1) / float64(trials); r < 0.87 {
 		t.Errorf("on the demo grid found %d/%d = %.3f, want ≥ 0.87", found1, trials, r)
 	}
+}
+
+// powerTrial is one trial of zoomPowerTrials: its noise sd, and whether the
+// jump was found on the demo grid and after the zoom.
+type powerTrial struct {
+	sd         float64
+	grid, zoom bool
+}
+
+// zoomPowerTrials runs trials of the two-stage procedure on jump curves of
+// zoomTrial with noise sd U[sdLo, sdLo+sdSpan] (stepNoise, correlated in every
+// other trial): found means P ≤ 0.05 and a jump with P ≤ 0.05 within one
+// original checkpoint spacing of the true midpoint.
+func zoomPowerTrials(t *testing.T, rng *rand.Rand, trials int, sdLo, sdSpan float64, cfg CurveConfig) []powerTrial {
+	x1 := make([]float64, len(demo29Steps))
+	for i, s := range demo29Steps {
+		x1[i] = math.Log10(float64(s) + 1)
+	}
+	out := make([]powerTrial, trials)
+	for trial := range out {
+		truth, m := zoomTrial(rng)
+		sd := sdLo + sdSpan*rng.Float64()
+		e := stepNoise(rng, 600, sd, trial%2 == 1)
+		r1, r2, _ := twoStage(t, demo29Steps, truth, e, 8, cfg, rng)
+		out[trial] = powerTrial{sd, r1.P <= 0.05 && located(r1, x1, m), r2.P <= 0.05 && located(r2, x1, m)}
+	}
+	return out
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
