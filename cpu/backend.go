@@ -49,9 +49,13 @@ type Config struct {
 	Workers int
 	// NoFusion disables element-wise fusion (for tests that compare the fused and unfused plans).
 	NoFusion bool
+	// NoAVX512 keeps matrix products on the 16-column AVX2 micro-kernel on CPUs that have AVX-512
+	// (the results are bit-identical either way; this is for timing the two).
+	NoAVX512 bool
 }
 
-// New returns a backend. config is a comma-separated list of options: "workers=N", "nofusion".
+// New returns a backend. config is a comma-separated list of options: "workers=N", "nofusion",
+// "noavx512".
 func New(config string) (*Backend, error) {
 	cfg, err := parseConfig(config)
 	if err != nil {

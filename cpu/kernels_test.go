@@ -221,3 +221,64 @@ func TestFusionMergesChains(t *testing.T) {
 		}
 	}
 }
+
+// TestWideKernelBitIdentical: products planned with the 32-column AVX-512 kernel equal those planned
+// with the 16-column AVX2 kernel bit for bit (the wide kernel performs the same operations on every
+// element), for every n from 1 to 70 (full 32-column panels, panels of 17–31 columns, of exactly 16
+// and of fewer), k across chunk boundaries, partial row panels, B read in place (row-contiguous) and
+// B transposed (packed), and A transposed (read through strides).
+func TestWideKernelBitIdentical(t *testing.T) {
+	if !useAVX512 {
+		t.Skip("no AVX-512 on this CPU (or built with noasm): only the 16-column kernel exists")
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	var pool bufferPool
+	for n := 1; n <= 70; n++ {
+		for _, k := range []int{1, 7, 8, 9, 16, 33} {
+			for _, m := range []int{1, 6, 13} {
+				for _, tr := range []struct{ a, b bool }{{false, false}, {true, false}, {false, true}} {
+					const batch = 2
+					a := make([]float32, batch*m*k+3)
+					b := make([]float32, batch*k*n+3)
+					for i := range a {
+						a[i] = float32(rng.NormFloat64())
+					}
+					for i := range b {
+						b[i] = float32(rng.NormFloat64())
+					}
+					p := matmulPlan{batch: batch, m: m, n: n, k: k, workers: 1,
+						a: matView{m * k, k, 1}, b: matView{k * n, n, 1}}
+					if tr.a { // A stored as [batch, k, m]
+						p.a = matView{m * k, 1, m}
+					}
+					if tr.b { // B stored as [batch, n, k]
+						p.b = matView{k * n, 1, k}
+					}
+					wide, narrow := make([]float32, batch*m*n), make([]float32, batch*m*n)
+					matmulRun(&p, &pool, wide, a, b)
+					p.narrow = true
+					matmulRun(&p, &pool, narrow, a, b)
+					for bi := range batch { // and both are the product (float64 reference)
+						for i := range m {
+							for j := range n {
+								var sum, abs float64
+								for kk := range k {
+									x := float64(a[bi*p.a.bs+i*p.a.rs+kk*p.a.cs]) * float64(b[bi*p.b.bs+kk*p.b.rs+j*p.b.cs])
+									sum, abs = sum+x, abs+math.Abs(x)
+								}
+								if got := float64(wide[(bi*m+i)*n+j]); math.Abs(got-sum) > 1e-5*abs+1e-30 {
+									t.Fatalf("m=%d n=%d k=%d transposed %+v: C[%d,%d,%d] = %v, want %v", m, n, k, tr, bi, i, j, got, sum)
+								}
+							}
+						}
+					}
+					for i := range wide {
+						if math.Float32bits(wide[i]) != math.Float32bits(narrow[i]) {
+							t.Fatalf("m=%d n=%d k=%d transposed %+v: element %d wide %v narrow %v", m, n, k, tr, i, wide[i], narrow[i])
+						}
+					}
+				}
+			}
+		}
+	}
+}

@@ -28,7 +28,8 @@ type matView struct {
 type matmulPlan struct {
 	batch, m, n, k int
 	a, b           matView
-	workers        int // 0: GOMAXPROCS when run
+	workers        int  // 0: GOMAXPROCS when run
+	narrow         bool // no 32-column AVX-512 kernel (Config.NoAVX512)
 }
 
 // parallelFlops is the size (2·batch·m·n·k) above which a product is split over workers.
@@ -59,21 +60,31 @@ func matmulRun[T float](p *matmulPlan, pool *bufferPool, c, a, b []T) {
 		clear(c[:p.batch*p.m*p.n])
 		return
 	}
-	nPanels := (p.n + nr - 1) / nr
+	strided := hasStridedKernel && dtypeOf[T]() == dtypeOf[float32]()
+	// Column panels are pw wide: 32 when the 6 × 32 AVX-512 kernel runs them (a panel of at most 16
+	// columns then goes to the 16-column kernel), else nr.
+	pw := nr
+	if strided && useAVX512 && !p.narrow {
+		pw = 2 * nr
+	}
+	nPanels := (p.n + pw - 1) / pw
 	// B's panels are packed once per batch element, before the row panels are split over workers,
-	// except full panels of a B whose rows are contiguous: the strided kernel reads those in place
-	// (when A is read in place too, i.e. for full row panels).
-	bInPlace := p.b.cs == 1 && hasStridedKernel && dtypeOf[T]() == dtypeOf[float32]() && p.k > 0
-	bpLen := nPanels * p.k * nr
+	// except panels of a B whose rows are contiguous that the strided kernels can read in place:
+	// full panels, and a last panel of exactly nr columns.
+	bRows := p.b.cs == 1 && strided
+	inPlace := func(jp int) bool {
+		cols := min(pw, p.n-jp*pw)
+		return bRows && (cols == pw || cols == nr)
+	}
+	bpLen := nPanels * p.k * pw
 	bpAny := pool.get(dtypeOf[T](), p.batch*bpLen)
 	bp := bpAny.([]T)
-	strided := hasStridedKernel && dtypeOf[T]() == dtypeOf[float32]()
 	for bi := range p.batch {
-		first := 0
-		if bInPlace {
-			first = p.n / nr // only the partial last panel is packed
+		for jp := range nPanels {
+			if !inPlace(jp) {
+				packPanel(bp[bi*bpLen+jp*p.k*pw:], b[bi*p.b.bs:], p.b, p.k, jp*pw, min(pw, p.n-jp*pw), pw)
+			}
 		}
-		packB(bp[bi*bpLen:(bi+1)*bpLen], b[bi*p.b.bs:], p.b, p.k, p.n, first)
 	}
 	w := min(p.workerCount(), p.tiles())
 	rowPanels := (p.m + mr - 1) / mr
@@ -82,6 +93,7 @@ func matmulRun[T float](p *matmulPlan, pool *bufferPool, c, a, b []T) {
 		apAny := pool.get(dtypeOf[T](), p.k*mr)
 		ap := apAny.([]T)
 		var tile [mr * nr]T
+		var wide [mr * 2 * nr]float32
 		for {
 			t := int(next.Add(1) - 1)
 			if t >= p.tiles() {
@@ -93,24 +105,35 @@ func matmulRun[T float](p *matmulPlan, pool *bufferPool, c, a, b []T) {
 			asub := a[bi*p.a.bs+i0*p.a.rs:]
 			cb := c[bi*p.m*p.n:]
 			if strided {
-				// The strided kernel reads A in place when the panel is full; a partial panel is
+				// The strided kernels read A in place when the panel is full; a partial panel is
 				// copied into zero-padded rows first (rs = k, ks = 1).
 				ars, aks := p.a.rs, p.a.cs
 				if rows < mr || !useStrided(any(asub).([]float32), p.a, p.k) {
 					packRows(ap, asub, p.a, rows, p.k)
 					asub, ars, aks = ap, p.k, 1
 				}
+				a32 := any(asub).([]float32)
 				for jp := range nPanels {
-					j0 := jp * nr
-					cols := min(nr, p.n-j0)
-					bpanel, ldb := bp[bi*bpLen+jp*p.k*nr:], nr
-					if bInPlace && cols == nr {
+					j0 := jp * pw
+					cols := min(pw, p.n-j0)
+					bpanel, ldb := bp[bi*bpLen+jp*p.k*pw:], pw
+					if inPlace(jp) {
 						bpanel, ldb = b[bi*p.b.bs+j0:], p.b.rs
 					}
-					microKernelStrided32(p.k, any(asub).([]float32), ars, aks, any(bpanel).([]float32), ldb,
-						any(&tile).(*[mr * nr]float32))
-					for r := range rows {
-						copy(cb[(i0+r)*p.n+j0:(i0+r)*p.n+j0+cols], tile[r*nr:r*nr+cols])
+					b32 := any(bpanel).([]float32)
+					if cols > nr && microKernelWide32(p.k, a32, ars, aks, b32, ldb, &wide) {
+						c32 := any(cb).([]float32)
+						for r := range rows {
+							copy(c32[(i0+r)*p.n+j0:(i0+r)*p.n+j0+cols], wide[r*2*nr:r*2*nr+cols])
+						}
+						continue
+					}
+					for h := 0; h < cols; h += nr { // pw = nr, or a last panel of ≤ nr columns
+						microKernelStrided32(p.k, a32, ars, aks, b32[h:], ldb, any(&tile).(*[mr * nr]float32))
+						hc := min(nr, cols-h)
+						for r := range rows {
+							copy(cb[(i0+r)*p.n+j0+h:(i0+r)*p.n+j0+h+hc], tile[r*nr:r*nr+hc])
+						}
 					}
 				}
 				continue
@@ -146,25 +169,20 @@ func useStrided(a []float32, v matView, k int) bool {
 	return hasStridedKernel && k > 0 && (mr-1)*v.rs+(k-1)*v.cs < len(a)
 }
 
-// packB writes the k × n matrix read through v into panels of nr columns, zero-padded, from
-// panel first on (earlier panels are left as they are).
-func packB[T float](dst, src []T, v matView, k, n, first int) {
-	o := first * k * nr
-	for j0 := first * nr; j0 < n; j0 += nr {
-		cols := min(nr, n-j0)
-		for kk := range k {
-			row := dst[o : o+nr]
-			base := kk*v.rs + j0*v.cs
-			if v.cs == 1 {
-				copy(row[:cols], src[base:base+cols])
-			} else {
-				for j := range cols {
-					row[j] = src[base+j*v.cs]
-				}
+// packPanel writes columns [j0, j0+cols) of the k × n matrix read through v as one panel of
+// width pw (k rows of pw values), zero-padded.
+func packPanel[T float](dst, src []T, v matView, k, j0, cols, pw int) {
+	for kk := range k {
+		row := dst[kk*pw : kk*pw+pw]
+		base := kk*v.rs + j0*v.cs
+		if v.cs == 1 {
+			copy(row[:cols], src[base:base+cols])
+		} else {
+			for j := range cols {
+				row[j] = src[base+j*v.cs]
 			}
-			clear(row[cols:])
-			o += nr
 		}
+		clear(row[cols:])
 	}
 }
 

@@ -7,6 +7,9 @@ import "golang.org/x/sys/cpu"
 // useAVX2 selects the assembly micro-kernel on CPUs with AVX2 and FMA.
 var useAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
+// useAVX512 selects the 32-column AVX-512 micro-kernel for column panels wider than 16.
+var useAVX512 = useAVX2 && cpu.X86.HasAVX512F
+
 // hasStridedKernel: the strided micro-kernel exists when the AVX2 one does.
 var hasStridedKernel = useAVX2
 
@@ -41,5 +44,24 @@ func microKernelStrided32(k int, a []float32, rs, ks int, b []float32, ldb int, 
 	_ = a[(mr-1)*rs+(k-1)*ks]
 	_ = b[(k-1)*ldb+nr-1]
 	kernel6x16StridedAVX2(k, &a[0], rs, ks, &b[0], ldb, tile)
+	return true
+}
+
+// kernel6x32StridedAVX512 computes a 6 × 32 tile the way kernel6x16StridedAVX2 computes each of its
+// two 16-column halves, with the same operations on every element (so the results are bit-identical).
+// B's row kk (32 contiguous values) is at b[kk·ldb:].
+//
+//go:noescape
+func kernel6x32StridedAVX512(k int, a *float32, rs, ks int, b *float32, ldb int, tile *[mr * 2 * nr]float32)
+
+// microKernelWide32 computes a full 6 × 32 tile from A and B read in place, reporting false when
+// the CPU has no AVX-512 (the caller then uses the 16-column kernel twice).
+func microKernelWide32(k int, a []float32, rs, ks int, b []float32, ldb int, tile *[mr * 2 * nr]float32) bool {
+	if !useAVX512 || k == 0 {
+		return false
+	}
+	_ = a[(mr-1)*rs+(k-1)*ks]
+	_ = b[(k-1)*ldb+2*nr-1]
+	kernel6x32StridedAVX512(k, &a[0], rs, ks, &b[0], ldb, tile)
 	return true
 }

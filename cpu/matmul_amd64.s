@@ -213,3 +213,117 @@ sinner:
 	JNZ   schunk
 	VZEROUPPER
 	RET
+
+// func kernel6x32StridedAVX512(k int, a *float32, rs, ks int, b *float32, ldb int, tile *[192]float32)
+//
+// The 6 × 32 tile of kernel6x16StridedAVX2's arithmetic with 16-lane registers: A's element (r, kk)
+// at a + r·rs + kk·ks, B's row kk (32 contiguous values) at b + kk·ldb. Z0..Z11 hold a chunk's
+// partial tile (row r in Z(2r), Z(2r+1)), summed from zero over kChunk (8) steps; Z12..Z23 hold the
+// tile, to which each chunk is added. Every element therefore sees exactly the operations the
+// AVX2 kernel performs on it (the same fused multiply-adds in ascending k, the same chunk sums),
+// so the two kernels' results are bit-identical.
+TEXT ·kernel6x32StridedAVX512(SB), NOSPLIT, $0-56
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ rs+16(FP), R13
+	MOVQ ks+24(FP), R14
+	MOVQ b+32(FP), DI
+	MOVQ ldb+40(FP), R15
+	SHLQ $2, R15
+	MOVQ tile+48(FP), DX
+	SHLQ $2, R13
+	SHLQ $2, R14
+	LEAQ (SI)(R13*1), R8
+	LEAQ (R8)(R13*1), R9
+	LEAQ (R9)(R13*1), R10
+	LEAQ (R10)(R13*1), R11
+	LEAQ (R11)(R13*1), R12
+	XORQ AX, AX
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+
+wchunk:
+	MOVQ $8, BX
+	CMPQ CX, BX
+	JGE  wfull
+	MOVQ CX, BX
+
+wfull:
+	SUBQ BX, CX
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+
+winner:
+	VMOVUPS (DI), Z24
+	VMOVUPS 64(DI), Z25
+	VBROADCASTSS (SI)(AX*1), Z26
+	VFMADD231PS Z24, Z26, Z0
+	VFMADD231PS Z25, Z26, Z1
+	VBROADCASTSS (R8)(AX*1), Z27
+	VFMADD231PS Z24, Z27, Z2
+	VFMADD231PS Z25, Z27, Z3
+	VBROADCASTSS (R9)(AX*1), Z26
+	VFMADD231PS Z24, Z26, Z4
+	VFMADD231PS Z25, Z26, Z5
+	VBROADCASTSS (R10)(AX*1), Z27
+	VFMADD231PS Z24, Z27, Z6
+	VFMADD231PS Z25, Z27, Z7
+	VBROADCASTSS (R11)(AX*1), Z26
+	VFMADD231PS Z24, Z26, Z8
+	VFMADD231PS Z25, Z26, Z9
+	VBROADCASTSS (R12)(AX*1), Z27
+	VFMADD231PS Z24, Z27, Z10
+	VFMADD231PS Z25, Z27, Z11
+	ADDQ R14, AX
+	ADDQ R15, DI
+	DECQ BX
+	JNZ  winner
+
+	VADDPS Z0, Z12, Z12
+	VADDPS Z1, Z13, Z13
+	VADDPS Z2, Z14, Z14
+	VADDPS Z3, Z15, Z15
+	VADDPS Z4, Z16, Z16
+	VADDPS Z5, Z17, Z17
+	VADDPS Z6, Z18, Z18
+	VADDPS Z7, Z19, Z19
+	VADDPS Z8, Z20, Z20
+	VADDPS Z9, Z21, Z21
+	VADDPS Z10, Z22, Z22
+	VADDPS Z11, Z23, Z23
+	TESTQ CX, CX
+	JNZ   wchunk
+	VMOVUPS Z12, 0(DX)
+	VMOVUPS Z13, 64(DX)
+	VMOVUPS Z14, 128(DX)
+	VMOVUPS Z15, 192(DX)
+	VMOVUPS Z16, 256(DX)
+	VMOVUPS Z17, 320(DX)
+	VMOVUPS Z18, 384(DX)
+	VMOVUPS Z19, 448(DX)
+	VMOVUPS Z20, 512(DX)
+	VMOVUPS Z21, 576(DX)
+	VMOVUPS Z22, 640(DX)
+	VMOVUPS Z23, 704(DX)
+	VZEROUPPER
+	RET

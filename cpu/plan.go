@@ -298,7 +298,7 @@ func (e *Executable) planDot(n *node, st step) (step, error) {
 	ls, rs := n.inputs[0].shape.Dimensions, n.inputs[1].shape.Dimensions
 	lfree := freeAxes(len(ls), p.lc, p.lb)
 	rfree := freeAxes(len(rs), p.rc, p.rb)
-	mp := &matmulPlan{workers: e.backend.cfg.Workers}
+	mp := &matmulPlan{workers: e.backend.cfg.Workers, narrow: e.backend.cfg.NoAVX512}
 	view := func(dims, batch, rows, cols []int) (v matView, l layout, direct bool) {
 		strides := rowMajorStrides(dims)
 		nb, bs, ok1 := groupStride(dims, strides, batch)
