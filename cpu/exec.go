@@ -34,7 +34,9 @@ type step struct {
 	// scalars, or through ewIn[i] when that is non-nil (a broadcast read in place).
 	ew   bool
 	ewIn [2]*layout
-	free []int // storage roots released after this step
+	dot  *dotPlan // for DotGeneral: its plan (foldDotTransposes rewrites its output view)
+	perm []int    // for Transpose: the permutation
+	free []int    // storage roots released after this step
 }
 
 // Executable is a compiled plan.
@@ -144,6 +146,7 @@ func (b *Builder) Compile(outputs []backends.Op, _ []*backends.ShardingSpec) (ba
 		e.outputs = append(e.outputs, slot[o.id])
 		e.outShapes = append(e.outShapes, o.shape)
 	}
+	e.foldDotTransposes()
 	if !b.backend.cfg.NoFusion {
 		e.fuse()
 	}

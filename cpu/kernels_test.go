@@ -247,12 +247,12 @@ func TestWideKernelBitIdentical(t *testing.T) {
 						b[i] = float32(rng.NormFloat64())
 					}
 					p := matmulPlan{batch: batch, m: m, n: n, k: k, workers: 1,
-						a: matView{m * k, k, 1}, b: matView{k * n, n, 1}}
+						a: matView{bs: m * k, rs: k, cs: 1}, b: matView{bs: k * n, rs: n, cs: 1}, c: matView{bs: m * n, rs: n, cs: 1}}
 					if tr.a { // A stored as [batch, k, m]
-						p.a = matView{m * k, 1, m}
+						p.a = matView{bs: m * k, rs: 1, cs: m}
 					}
 					if tr.b { // B stored as [batch, n, k]
-						p.b = matView{k * n, 1, k}
+						p.b = matView{bs: k * n, rs: 1, cs: k}
 					}
 					wide, narrow := make([]float32, batch*m*n), make([]float32, batch*m*n)
 					matmulRun(&p, &pool, wide, a, b)
@@ -275,6 +275,72 @@ func TestWideKernelBitIdentical(t *testing.T) {
 					for i := range wide {
 						if math.Float32bits(wide[i]) != math.Float32bits(narrow[i]) {
 							t.Fatalf("m=%d n=%d k=%d transposed %+v: element %d wide %v narrow %v", m, n, k, tr, i, wide[i], narrow[i])
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestDotTransposeFolded: attention's z = pattern · V as GoMLX builds it (a DotGeneral with batch
+// axes k, b, h giving [k, b, h, q, d], then a Transpose to [k, b, q, h, d]) plans as one step that
+// writes the transposed order directly, reading V's batch axes through an offset table, and gives
+// the same numbers as the product followed by a separate transpose (computed here by hand).
+func TestDotTransposeFolded(t *testing.T) {
+	const K, B, H, T, D = 2, 3, 4, 5, 6
+	be, err := New("workers=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := be.Builder("attn")
+	pat, _ := b.Parameter("pattern", shapes.Make(dtypes.Float32, K, B, H, T, T), nil)  // [k, b, h, q, s]
+	v, _ := b.Parameter("v", shapes.Make(dtypes.Float32, K, B, T, H, D), nil)          // [k, b, s, h, d]
+	z, err := b.DotGeneral(pat, []int{4}, []int{0, 1, 2}, v, []int{2}, []int{0, 1, 3}) // [k, b, h, q, d]
+	if err != nil {
+		t.Fatal(err)
+	}
+	z, _ = b.Transpose(z, 0, 1, 3, 2, 4) // [k, b, q, h, d]
+	ex, err := b.Compile([]backends.Op{z}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kinds []string
+	for _, st := range ex.(*Executable).steps {
+		if st.kind == kindCompute {
+			kinds = append(kinds, st.op.String())
+		}
+	}
+	if len(kinds) != 1 || kinds[0] != backends.OpTypeDotGeneral.String() {
+		t.Fatalf("compute steps %v, want one DotGeneral", kinds)
+	}
+	rng := rand.New(rand.NewPCG(7, 8))
+	pv, vv := make([]float32, K*B*H*T*T), make([]float32, K*B*T*H*D)
+	for i := range pv {
+		pv[i] = float32(rng.NormFloat64())
+	}
+	for i := range vv {
+		vv[i] = float32(rng.NormFloat64())
+	}
+	pb, _ := be.BufferFromFlatData(0, pv, shapes.Make(dtypes.Float32, K, B, H, T, T))
+	vb, _ := be.BufferFromFlatData(0, vv, shapes.Make(dtypes.Float32, K, B, T, H, D))
+	out, err := ex.Execute([]backends.Buffer{pb, vb}, nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := out[0].(*Buffer).flat.([]float32)
+	for k := range K {
+		for bb := range B {
+			for q := range T {
+				for h := range H {
+					for d := range D {
+						var want float64
+						for s := range T {
+							want += float64(pv[(((k*B+bb)*H+h)*T+q)*T+s]) * float64(vv[(((k*B+bb)*T+s)*H+h)*D+d])
+						}
+						g := got[(((k*B+bb)*T+q)*H+h)*D+d]
+						if math.Abs(float64(g)-want) > 1e-5*(1+math.Abs(want)) {
+							t.Fatalf("z[%d,%d,%d,%d,%d] = %v, want %v", k, bb, q, h, d, g, want)
 						}
 					}
 				}

@@ -19,17 +19,27 @@ const (
 	nr = 16
 )
 
-// matView is a batch of matrices: element (b, i, j) is at off + b*bs + i*rs + j*cs.
+// matView is a batch of matrices: element (b, i, j) is at off(b) + i*rs + j*cs, where off(b) is
+// b*bs, or boff[b] when the batch axes cannot be walked with one stride.
 type matView struct {
 	bs, rs, cs int
+	boff       []int
+}
+
+func (v *matView) off(b int) int {
+	if v.boff != nil {
+		return v.boff[b]
+	}
+	return b * v.bs
 }
 
 // matmulPlan is a product planned at compile time.
 type matmulPlan struct {
 	batch, m, n, k int
 	a, b           matView
-	workers        int  // 0: GOMAXPROCS when run
-	narrow         bool // no 32-column AVX-512 kernel (Config.NoAVX512)
+	c              matView // the output: cs = 1 (row-major [batch, m, n] unless a transpose was folded in)
+	workers        int     // 0: GOMAXPROCS when run
+	narrow         bool    // no 32-column AVX-512 kernel (Config.NoAVX512)
 }
 
 // parallelFlops is the size (2·batch·m·n·k) above which a product is split over workers.
@@ -82,7 +92,7 @@ func matmulRun[T float](p *matmulPlan, pool *bufferPool, c, a, b []T) {
 	for bi := range p.batch {
 		for jp := range nPanels {
 			if !inPlace(jp) {
-				packPanel(bp[bi*bpLen+jp*p.k*pw:], b[bi*p.b.bs:], p.b, p.k, jp*pw, min(pw, p.n-jp*pw), pw)
+				packPanel(bp[bi*bpLen+jp*p.k*pw:], b[p.b.off(bi):], p.b, p.k, jp*pw, min(pw, p.n-jp*pw), pw)
 			}
 		}
 	}
@@ -102,8 +112,8 @@ func matmulRun[T float](p *matmulPlan, pool *bufferPool, c, a, b []T) {
 			bi, rp := t/rowPanels, t%rowPanels
 			i0 := rp * mr
 			rows := min(mr, p.m-i0)
-			asub := a[bi*p.a.bs+i0*p.a.rs:]
-			cb := c[bi*p.m*p.n:]
+			asub := a[p.a.off(bi)+i0*p.a.rs:]
+			cb, crs := c[p.c.off(bi):], p.c.rs
 			if strided {
 				// The strided kernels read A in place when the panel is full; a partial panel is
 				// copied into zero-padded rows first (rs = k, ks = 1).
@@ -118,13 +128,13 @@ func matmulRun[T float](p *matmulPlan, pool *bufferPool, c, a, b []T) {
 					cols := min(pw, p.n-j0)
 					bpanel, ldb := bp[bi*bpLen+jp*p.k*pw:], pw
 					if inPlace(jp) {
-						bpanel, ldb = b[bi*p.b.bs+j0:], p.b.rs
+						bpanel, ldb = b[p.b.off(bi)+j0:], p.b.rs
 					}
 					b32 := any(bpanel).([]float32)
 					if cols > nr && microKernelWide32(p.k, a32, ars, aks, b32, ldb, &wide) {
 						c32 := any(cb).([]float32)
 						for r := range rows {
-							copy(c32[(i0+r)*p.n+j0:(i0+r)*p.n+j0+cols], wide[r*2*nr:r*2*nr+cols])
+							copy(c32[(i0+r)*crs+j0:(i0+r)*crs+j0+cols], wide[r*2*nr:r*2*nr+cols])
 						}
 						continue
 					}
@@ -132,7 +142,7 @@ func matmulRun[T float](p *matmulPlan, pool *bufferPool, c, a, b []T) {
 						microKernelStrided32(p.k, a32, ars, aks, b32[h:], ldb, any(&tile).(*[mr * nr]float32))
 						hc := min(nr, cols-h)
 						for r := range rows {
-							copy(cb[(i0+r)*p.n+j0+h:(i0+r)*p.n+j0+h+hc], tile[r*nr:r*nr+hc])
+							copy(cb[(i0+r)*crs+j0+h:(i0+r)*crs+j0+h+hc], tile[r*nr:r*nr+hc])
 						}
 					}
 				}
@@ -144,7 +154,7 @@ func matmulRun[T float](p *matmulPlan, pool *bufferPool, c, a, b []T) {
 				cols := min(nr, p.n-j0)
 				microKernel(p.k, ap, bp[bi*bpLen+jp*p.k*nr:], &tile)
 				for r := range rows {
-					copy(cb[(i0+r)*p.n+j0:(i0+r)*p.n+j0+cols], tile[r*nr:r*nr+cols])
+					copy(cb[(i0+r)*crs+j0:(i0+r)*crs+j0+cols], tile[r*nr:r*nr+cols])
 				}
 			}
 		}

@@ -66,6 +66,7 @@ func (e *Executable) plan(n *node, ins []int) (step, error) {
 			strides[i] = src[p]
 		}
 		l := newLayout(n.shape.Dimensions, strides, 0)
+		st.perm = perm
 		st.run = func(_ *Backend, out any, in []any) { copyStrided(out, in[0], l) }
 	case op == backends.OpTypeBroadcastInDim:
 		l := broadcastLayout(inShape(0), n.shape.Dimensions, n.aux.([]int))
@@ -287,8 +288,9 @@ func groupStride(dims, strides, axes []int) (size, stride int, ok bool) {
 }
 
 // planDot plans a DotGeneral as a batched [batch, m, k] · [batch, k, n] product. When an operand's
-// batch, free and contracting axes can each be walked with one stride, the product reads it in
-// place; otherwise it is first copied into that order.
+// free and contracting axes can each be walked with one stride, the product reads it in place (its
+// batch axes through a table of offsets when they cannot be walked with one stride); otherwise it is
+// first copied into that order.
 func (e *Executable) planDot(n *node, st step) (step, error) {
 	p := n.aux.(*dotParams)
 	dt := n.shape.DType
@@ -298,72 +300,113 @@ func (e *Executable) planDot(n *node, st step) (step, error) {
 	ls, rs := n.inputs[0].shape.Dimensions, n.inputs[1].shape.Dimensions
 	lfree := freeAxes(len(ls), p.lc, p.lb)
 	rfree := freeAxes(len(rs), p.rc, p.rb)
-	mp := &matmulPlan{workers: e.backend.cfg.Workers, narrow: e.backend.cfg.NoAVX512}
-	view := func(dims, batch, rows, cols []int) (v matView, l layout, direct bool) {
-		strides := rowMajorStrides(dims)
-		nb, bs, ok1 := groupStride(dims, strides, batch)
-		nrw, rst, ok2 := groupStride(dims, strides, rows)
-		ncl, cst, ok3 := groupStride(dims, strides, cols)
-		_, _, _ = nb, nrw, ncl
-		if ok1 && ok2 && ok3 {
-			return matView{bs, rst, cst}, layout{}, true
-		}
-		order := append(append(slices.Clone(batch), rows...), cols...)
-		od := make([]int, len(order))
-		os := make([]int, len(order))
-		for i, a := range order {
-			od[i], os[i] = dims[a], strides[a]
-		}
-		nb, _, _ = groupStride(dims, strides, batch)
-		nrw, _, _ = groupSize(dims, rows)
-		ncl, _, _ = groupSize(dims, cols)
-		return matView{nrw * ncl, ncl, 1}, newLayout(od, os, 0), false
-	}
-	prod := func(dims, axes []int) int {
-		x := 1
-		for _, a := range axes {
-			x *= dims[a]
-		}
-		return x
-	}
-	mp.batch, mp.m, mp.k, mp.n = prod(ls, p.lb), prod(ls, lfree), prod(ls, p.lc), prod(rs, rfree)
-	var la, lb layout
-	var da, db bool
-	mp.a, la, da = view(ls, p.lb, lfree, p.lc)
-	mp.b, lb, db = view(rs, p.rb, p.rc, rfree)
-	aSize, bSize := n.inputs[0].shape.Size(), n.inputs[1].shape.Size()
-	bk := e.backend
-	st.run = func(_ *Backend, out any, in []any) {
-		a, b := in[0], in[1]
-		var ta, tb any
-		if !da {
-			ta = bk.pool.get(dt, aSize)
-			copyStrided(ta, a, la)
-			a = ta
-		}
-		if !db {
-			tb = bk.pool.get(dt, bSize)
-			copyStrided(tb, b, lb)
-			b = tb
-		}
-		switch o := out.(type) {
-		case []float32:
-			matmulRun(mp, &bk.pool, o, a.([]float32), b.([]float32))
-		case []float64:
-			matmulRun(mp, &bk.pool, o, a.([]float64), b.([]float64))
-		}
-		bk.pool.put(ta)
-		bk.pool.put(tb)
-	}
+	d := &dotPlan{dt: dt, backend: e.backend, aSize: n.inputs[0].shape.Size(), bSize: n.inputs[1].shape.Size(),
+		outBatch: len(p.lb), outRows: len(lfree)}
+	d.mp = matmulPlan{workers: e.backend.cfg.Workers, narrow: e.backend.cfg.NoAVX512}
+	mp := &d.mp
+	mp.batch, mp.m, mp.k, mp.n = axesSize(ls, p.lb), axesSize(ls, lfree), axesSize(ls, p.lc), axesSize(rs, rfree)
+	mp.a, d.la, d.da = operandView(ls, p.lb, lfree, p.lc)
+	mp.b, d.lb, d.db = operandView(rs, p.rb, p.rc, rfree)
+	mp.c = matView{bs: mp.m * mp.n, rs: mp.n, cs: 1}
+	st.dot = d
+	st.run = d.run
 	return st, nil
 }
 
-func groupSize(dims, axes []int) (int, int, bool) {
+// dotPlan is a planned DotGeneral: the product, and for an operand that cannot be read in place
+// the layout it is first copied through.
+type dotPlan struct {
+	mp           matmulPlan
+	la, lb       layout
+	da, db       bool // operand read in place
+	aSize, bSize int
+	// The output's axes are [batch…, lhs free…, rhs free…]: outBatch and outRows count the first two.
+	outBatch, outRows int
+	dt                dtypes.DType
+	backend           *Backend
+}
+
+func (d *dotPlan) run(_ *Backend, out any, in []any) {
+	bk := d.backend
+	a, b := in[0], in[1]
+	var ta, tb any
+	if !d.da {
+		ta = bk.pool.get(d.dt, d.aSize)
+		copyStrided(ta, a, d.la)
+		a = ta
+	}
+	if !d.db {
+		tb = bk.pool.get(d.dt, d.bSize)
+		copyStrided(tb, b, d.lb)
+		b = tb
+	}
+	switch o := out.(type) {
+	case []float32:
+		matmulRun(&d.mp, &bk.pool, o, a.([]float32), b.([]float32))
+	case []float64:
+		matmulRun(&d.mp, &bk.pool, o, a.([]float64), b.([]float64))
+	}
+	bk.pool.put(ta)
+	bk.pool.put(tb)
+}
+
+// operandView reads a row-major operand of dimensions dims as a batch of [rows, cols] matrices. It
+// is read in place (direct) when the rows and the cols axes can each be walked with one stride; the
+// batch axes are then walked with one stride or through a table of offsets. Otherwise the operand
+// is copied through the returned layout into [batch, rows, cols] order first.
+func operandView(dims, batch, rows, cols []int) (v matView, l layout, direct bool) {
+	strides := rowMajorStrides(dims)
+	if v, ok := stridedView(dims, strides, batch, rows, cols); ok {
+		return v, layout{}, true
+	}
+	order := append(append(slices.Clone(batch), rows...), cols...)
+	od := make([]int, len(order))
+	os := make([]int, len(order))
+	for i, a := range order {
+		od[i], os[i] = dims[a], strides[a]
+	}
+	nrw, ncl := axesSize(dims, rows), axesSize(dims, cols)
+	return matView{bs: nrw * ncl, rs: ncl, cs: 1}, newLayout(od, os, 0), false
+}
+
+// stridedView is the view of a tensor (dims, strides) as a batch of [rows, cols] matrices, when the
+// rows and the cols axes can each be walked with one stride.
+func stridedView(dims, strides, batch, rows, cols []int) (matView, bool) {
+	_, rst, ok2 := groupStride(dims, strides, rows)
+	_, cst, ok3 := groupStride(dims, strides, cols)
+	if !ok2 || !ok3 {
+		return matView{}, false
+	}
+	v := matView{rs: rst, cs: cst}
+	if _, bs, ok := groupStride(dims, strides, batch); ok {
+		v.bs = bs
+	} else {
+		v.boff = batchOffsets(dims, strides, batch)
+	}
+	return v, true
+}
+
+// batchOffsets lists the offset of every combination of the batch axes, in row-major order.
+func batchOffsets(dims, strides, axes []int) []int {
+	offs := []int{0}
+	for _, a := range axes {
+		next := make([]int, 0, len(offs)*dims[a])
+		for _, o := range offs {
+			for i := range dims[a] {
+				next = append(next, o+i*strides[a])
+			}
+		}
+		offs = next
+	}
+	return offs
+}
+
+func axesSize(dims, axes []int) int {
 	x := 1
 	for _, a := range axes {
 		x *= dims[a]
 	}
-	return x, 0, true
+	return x
 }
 
 func (e *Executable) planGather(n *node, st step) (step, error) {
@@ -613,5 +656,55 @@ func (e *Executable) removeDead() {
 			}
 			st.kind, st.ins, st.run = kindDead, nil, nil
 		}
+	}
+}
+
+// foldDotTransposes lets a DotGeneral whose only reader is a Transpose write its result in the
+// transposed order directly, when in that order the product's rows and columns can each be walked
+// with one stride and the columns are contiguous (the batch axes may need a table of offsets). The
+// Transpose step then runs the product and the product's own step is dropped: the result is the same
+// numbers in the same places, without the pass that moved them.
+func (e *Executable) foldDotTransposes() {
+	uses := make([]int, len(e.steps))
+	for _, st := range e.steps {
+		for _, in := range st.ins {
+			uses[in]++
+		}
+	}
+	for _, o := range e.outputs {
+		uses[o] += 2
+	}
+	for i := range e.steps {
+		t := &e.steps[i]
+		if t.kind != kindCompute || t.perm == nil {
+			continue
+		}
+		d := &e.steps[t.ins[0]]
+		if d.kind != kindCompute || d.dot == nil || uses[t.ins[0]] != 1 {
+			continue
+		}
+		dd := d.shape.Dimensions
+		tstr := rowMajorStrides(t.shape.Dimensions)
+		str := make([]int, len(dd)) // stride in t's output of each of d's axes
+		for j, a := range t.perm {
+			str[a] = tstr[j]
+		}
+		axes := func(lo, hi int) []int {
+			x := make([]int, 0, hi-lo)
+			for a := lo; a < hi; a++ {
+				x = append(x, a)
+			}
+			return x
+		}
+		nb, nrw := d.dot.outBatch, d.dot.outRows
+		v, ok := stridedView(dd, str, axes(0, nb), axes(nb, nb+nrw), axes(nb+nrw, len(dd)))
+		if !ok || (v.cs != 1 && d.dot.mp.n > 1) {
+			continue
+		}
+		v.cs = 1
+		nd := *d.dot
+		nd.mp.c = v
+		t.op, t.ins, t.run, t.dot, t.perm = backends.OpTypeDotGeneral, d.ins, nd.run, &nd, nil
+		d.kind, d.ins, d.run, d.dot = kindDead, nil, nil, nil
 	}
 }
