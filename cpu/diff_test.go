@@ -306,6 +306,21 @@ func opCases() []opCase {
 		einsumCase("kbd,kdf->kbf", 1e-3, func(rng *rand.Rand) ([]int, []int) {
 			return []int{2, 150 + rng.IntN(50), 64}, []int{2, 64, 256}
 		}),
+		// (Last, so that the earlier cases' random draws stay as they were.)
+		// The attention mask: a [q, s] condition and a scalar fill, both broadcast to the scores' shape
+		// (read in place through their broadcast layouts).
+		{"Where with broadcast operands", false, 0, func(rng *rand.Rand) []*tensors.Tensor {
+			return []*tensors.Tensor{randTensor(rng, -2, 2, 1+rng.IntN(3), 2, 1+rng.IntN(40), 1+rng.IntN(40))}
+		}, func(in []*Node) []*Node {
+			x := in[0]
+			dims := x.Shape().Dimensions
+			q, s := dims[2], dims[3]
+			g := x.Graph()
+			mask := GreaterOrEqual(Iota(g, shapes.Make(dtypes.Int32, q, s), 0), Iota(g, shapes.Make(dtypes.Int32, q, s), 1))
+			full := BroadcastPrefix(mask, dims[:2]...)
+			fill := BroadcastToDims(Scalar(g, dtypes.Float32, -1e9), dims...)
+			return []*Node{Where(full, x, fill), Where(full, fill, Neg(x))}
+		}},
 	}
 	return cases
 }

@@ -191,7 +191,10 @@ func btoi(b bool) int {
 }
 
 // layoutRange writes dst[j] = src[offset of index start+j of l's row-major iteration].
-func layoutRange(dst, src []float32, l layout, start int) {
+func layoutRange(dst, src []float32, l layout, start int) { layoutRangeOf(dst, src, l, start) }
+
+// layoutRangeOf is layoutRange for any element type.
+func layoutRangeOf[T any](dst, src []T, l layout, start int) {
 	r := len(l.dims)
 	if r == 0 {
 		for j := range dst {

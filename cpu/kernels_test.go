@@ -348,3 +348,63 @@ func TestDotTransposeFolded(t *testing.T) {
 		}
 	}
 }
+
+// TestDotTransposeFoldedSwapped: a weight gradient as GoMLX builds it, dW = xᵀ·dy with batch axis k
+// giving [k, d, f], then a Transpose to [k, f, d]. The transposed order is Cᵀ, so the product is
+// planned as dyᵀ·x written row by row: one compute step, the same numbers as by hand.
+func TestDotTransposeFoldedSwapped(t *testing.T) {
+	const K, N, D, F = 2, 37, 19, 40
+	be, err := New("workers=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := be.Builder("dw")
+	x, _ := b.Parameter("x", shapes.Make(dtypes.Float32, K, N, D), nil)
+	dy, _ := b.Parameter("dy", shapes.Make(dtypes.Float32, K, N, F), nil)
+	w, err := b.DotGeneral(x, []int{1}, []int{0}, dy, []int{1}, []int{0}) // [k, d, f]
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, _ = b.Transpose(w, 0, 2, 1) // [k, f, d]
+	ex, err := b.Compile([]backends.Op{w}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var steps []*step
+	for i := range ex.(*Executable).steps {
+		if st := &ex.(*Executable).steps[i]; st.kind == kindCompute {
+			steps = append(steps, st)
+		}
+	}
+	if len(steps) != 1 || steps[0].dot == nil || !steps[0].dot.swap {
+		t.Fatalf("%d compute steps, want one swapped DotGeneral", len(steps))
+	}
+	rng := rand.New(rand.NewPCG(9, 10))
+	xv, dv := make([]float32, K*N*D), make([]float32, K*N*F)
+	for i := range xv {
+		xv[i] = float32(rng.NormFloat64())
+	}
+	for i := range dv {
+		dv[i] = float32(rng.NormFloat64())
+	}
+	xb, _ := be.BufferFromFlatData(0, xv, shapes.Make(dtypes.Float32, K, N, D))
+	db, _ := be.BufferFromFlatData(0, dv, shapes.Make(dtypes.Float32, K, N, F))
+	out, err := ex.Execute([]backends.Buffer{xb, db}, nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := out[0].(*Buffer).flat.([]float32)
+	for k := range K {
+		for f := range F {
+			for d := range D {
+				var want float64
+				for n := range N {
+					want += float64(xv[(k*N+n)*D+d]) * float64(dv[(k*N+n)*F+f])
+				}
+				if g := got[(k*F+f)*D+d]; math.Abs(float64(g)-want) > 1e-5*(1+math.Abs(want)) {
+					t.Fatalf("dW[%d,%d,%d] = %v, want %v", k, f, d, g, want)
+				}
+			}
+		}
+	}
+}

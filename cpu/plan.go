@@ -55,7 +55,7 @@ func (e *Executable) plan(n *node, ins []int) (step, error) {
 	case slices.Contains(binaryOps, op):
 		return e.planBinary(n, st)
 	case op == backends.OpTypeWhere:
-		st.run = func(_ *Backend, out any, in []any) { runWhere(out, in[0], in[1], in[2]) }
+		return e.planWhere(n, st), nil
 	case op == backends.OpTypeClamp:
 		st.run = func(_ *Backend, out any, in []any) { runClamp(out, in[0], in[1], in[2]) }
 	case op == backends.OpTypeTranspose:
@@ -322,6 +322,7 @@ type dotPlan struct {
 	aSize, bSize int
 	// The output's axes are [batch…, lhs free…, rhs free…]: outBatch and outRows count the first two.
 	outBatch, outRows int
+	swap              bool // the product computed is Bᵀ·Aᵀ (run passes the operands swapped)
 	dt                dtypes.DType
 	backend           *Backend
 }
@@ -339,6 +340,9 @@ func (d *dotPlan) run(_ *Backend, out any, in []any) {
 		tb = bk.pool.get(d.dt, d.bSize)
 		copyStrided(tb, b, d.lb)
 		b = tb
+	}
+	if d.swap {
+		a, b = b, a
 	}
 	switch o := out.(type) {
 	case []float32:
@@ -698,13 +702,109 @@ func (e *Executable) foldDotTransposes() {
 		}
 		nb, nrw := d.dot.outBatch, d.dot.outRows
 		v, ok := stridedView(dd, str, axes(0, nb), axes(nb, nb+nrw), axes(nb+nrw, len(dd)))
-		if !ok || (v.cs != 1 && d.dot.mp.n > 1) {
+		nd := *d.dot
+		switch {
+		case !ok:
+			continue
+		case v.cs == 1 || nd.mp.n == 1:
+			v.cs = 1
+			nd.mp.c = v
+		case v.rs == 1 || nd.mp.m == 1:
+			// The transposed order is Cᵀ: compute Cᵀ = Bᵀ·Aᵀ, whose rows are contiguous. Every
+			// element is the same sum of the same products in the same order (x·y = y·x exactly).
+			mp := &nd.mp
+			mp.m, mp.n = mp.n, mp.m
+			mp.a, mp.b = matView{bs: mp.b.bs, boff: mp.b.boff, rs: mp.b.cs, cs: mp.b.rs},
+				matView{bs: mp.a.bs, boff: mp.a.boff, rs: mp.a.cs, cs: mp.a.rs}
+			mp.c = matView{bs: v.bs, boff: v.boff, rs: v.cs, cs: 1}
+			nd.swap = true
+		default:
 			continue
 		}
-		v.cs = 1
-		nd := *d.dot
-		nd.mp.c = v
 		t.op, t.ins, t.run, t.dot, t.perm = backends.OpTypeDotGeneral, d.ins, nd.run, &nd, nil
 		d.kind, d.ins, d.run, d.dot = kindDead, nil, nil, nil
+	}
+}
+
+// planWhere plans Where(cond, onTrue, onFalse). An operand made by BroadcastInDim is read in place:
+// a broadcast scalar as a scalar, any other through the broadcast's layout (the attention mask and
+// its -inf fill then never exist at full size).
+func (e *Executable) planWhere(n *node, st step) step {
+	st.ins = slices.Clone(st.ins)
+	var ls [3]*layout
+	strided := false
+	for i := range 3 {
+		src := e.steps[st.ins[i]]
+		if src.kind != kindCompute || src.bcast == nil {
+			continue
+		}
+		st.ins[i] = src.ins[0]
+		if e.steps[src.ins[0]].shape.Size() != 1 || n.shape.Size() == 1 {
+			ls[i], strided = src.bcast, true
+		}
+	}
+	if !strided {
+		st.run = func(_ *Backend, out any, in []any) { runWhere(out, in[0], in[1], in[2]) }
+		return st
+	}
+	size := n.shape.Size()
+	st.run = func(_ *Backend, out any, in []any) { runWhereStrided(out, in, ls, size) }
+	return st
+}
+
+func runWhereStrided(out any, in []any, ls [3]*layout, size int) {
+	c := in[0].([]bool)
+	switch o := out.(type) {
+	case []float32:
+		whereStrided(o, c, in[1].([]float32), in[2].([]float32), ls)
+	case []float64:
+		whereStrided(o, c, in[1].([]float64), in[2].([]float64), ls)
+	case []int32:
+		whereStrided(o, c, in[1].([]int32), in[2].([]int32), ls)
+	case []int64:
+		whereStrided(o, c, in[1].([]int64), in[2].([]int64), ls)
+	case []bool:
+		whereStrided(o, c, in[1].([]bool), in[2].([]bool), ls)
+	default: // other types: materialise the broadcasts
+		full := make([]any, 3)
+		for i, l := range ls {
+			full[i] = in[i]
+			if l != nil {
+				full[i] = makeFlat(flatDType(in[i]), size)
+				copyStrided(full[i], in[i], *l)
+			}
+		}
+		runWhere(out, full[0], full[1], full[2])
+	}
+}
+
+// whereStrided is where with operands read through layouts (nil: whole or scalar), fuseChunk
+// elements at a time.
+func whereStrided[T any](out []T, c []bool, a, b []T, ls [3]*layout) {
+	var cc [fuseChunk]bool
+	var ca, cb [fuseChunk]T
+	n := len(out)
+	for i0 := 0; i0 < n; i0 += fuseChunk {
+		m := min(fuseChunk, n-i0)
+		ci, ai, bi := c, a, b
+		if ls[0] != nil {
+			layoutRangeOf(cc[:m], c, *ls[0], i0)
+			ci = cc[:m]
+		} else if len(c) > 1 {
+			ci = c[i0 : i0+m]
+		}
+		if ls[1] != nil {
+			layoutRangeOf(ca[:m], a, *ls[1], i0)
+			ai = ca[:m]
+		} else if len(a) > 1 {
+			ai = a[i0 : i0+m]
+		}
+		if ls[2] != nil {
+			layoutRangeOf(cb[:m], b, *ls[2], i0)
+			bi = cb[:m]
+		} else if len(b) > 1 {
+			bi = b[i0 : i0+m]
+		}
+		where(out[i0:i0+m], ci, ai, bi)
 	}
 }
