@@ -28,13 +28,17 @@
 // Builder.Compile plans a computation once: nodes that no output depends on are dropped,
 // duplicate nodes (same op, inputs and parameters) are merged, small computations on constants are
 // evaluated at compile time, every op's strides and loop layout are computed (axes that can be
-// walked as one are merged), a broadcast operand of an element-wise op is read in place through its
-// strides instead of being materialised, chains of element-wise float32 ops whose intermediates
-// have one reader are fused into one step that runs in L1-sized chunks (bit-identical to the unfused
-// ops: TestCPUBackendFusionIsExact), a DotGeneral whose operands can be read with one stride per
-// axis group reads them in place (no transpose), and each buffer's last reader is found so that the
-// buffer returns to a pool (at most 1 GiB) right after it; a step therefore reuses the previous
-// step's memory. Reshape is free (an alias of its input). The executor then runs the plan.
+// walked as one are merged), a broadcast operand of an element-wise op or of Where is read in place
+// through its strides instead of being materialised, and element-wise float32 ops are fused into
+// groups that run in L1-sized chunks: a step joins a group when each of its readers is a member or
+// comes after the group, so an intermediate read only inside the group never exists in memory, and
+// one read later (or returned) is written to its own buffer by the group (bit-identical to the
+// unfused ops: TestCPUBackendFusionIsExact). A DotGeneral whose operands can be read with one stride
+// per axis group (batch axes also through a table of offsets) reads them in place, and one whose only
+// reader is a Transpose writes its result straight into the transposed order (as Bᵀ·Aᵀ when that
+// order is Cᵀ). Each buffer's last reader is found so that the buffer returns to a pool (at most
+// 1 GiB) right after it; a step therefore reuses the previous step's memory. Reshape is free (an
+// alias of its input). The executor then runs the plan.
 //
 // # Element-wise kernels
 //
@@ -48,9 +52,13 @@
 // DotGeneral is a batched product over its batch axes (the ensemble and head axes of phaseprobe's
 // models). It is blocked in the manner of GotoBLAS: a 6×16 micro-kernel keeps the tile in twelve
 // AVX2 registers with fused multiply-adds (Go assembly, amd64, when the CPU has AVX2 and FMA),
-// summing k in chunks of 8 (rounding error growing like 8 + k/8 rather than k). It reads full row
-// panels of A and full 16-column panels of a row-contiguous B in place; only partial panels and
-// column-strided B are packed (panels of 16 columns, zero-padded). A pure-Go micro-kernel over
+// summing k in chunks of 8 (rounding error growing like 8 + k/8 rather than k). On CPUs with
+// AVX-512 a 6×32 kernel takes panels of 32 columns with sixteen-lane registers, performing the same
+// operations on every element, so its results are bit-identical to the 6×16 kernel's
+// (TestWideKernelBitIdentical, train's TestCPUBackendWideKernelIsExact); a panel of at most 16
+// columns still goes to the 6×16 kernel. Full row panels of A and full column panels of a
+// row-contiguous B are read in place; only partial panels and column-strided B are packed
+// (zero-padded). A pure-Go micro-kernel over
 // packed panels is used on other platforms and with the noasm or purego build tags. Products of at
 // least 2²¹ flops, and fused element-wise groups of at least 2¹⁶ elements, are split over
 // GOMAXPROCS goroutines (or "cpu:workers=N") started for that op; the product's goroutines claim
@@ -60,5 +68,6 @@
 // # Options
 //
 // "cpu:workers=N" bounds an op's goroutines (1: every op sequential); "cpu:nofusion" turns
-// element-wise fusion off (for tests that compare plans).
+// element-wise fusion off (for tests that compare plans); "cpu:noavx512" keeps matrix products on
+// the AVX2 kernel (for timing the two).
 package cpu

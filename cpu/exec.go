@@ -16,7 +16,8 @@ const (
 	kindConst
 	kindAlias
 	kindCompute
-	kindDead // removed from the plan: nothing reads it
+	kindDead     // removed from the plan: nothing reads it
+	kindExported // computed by the fused group at step fusedAt, which writes it to its own buffer
 )
 
 // step is one entry of an execution plan. Slot i of the value table holds step i's output.
@@ -37,6 +38,9 @@ type step struct {
 	dot  *dotPlan // for DotGeneral: its plan (foldDotTransposes rewrites its output view)
 	perm []int    // for Transpose: the permutation
 	free []int    // storage roots released after this step
+	// For a fused group: the members it also writes to their own buffers (kindExported steps).
+	exports []int
+	fusedAt int // for a kindExported step: the fused group that computes it
 }
 
 // Executable is a compiled plan.
@@ -225,6 +229,9 @@ func (e *Executable) planFrees() {
 		if l < 0 { // never read (e.g. an unused parameter or a computed node read only by aliases)
 			l = r
 		}
+		if e.steps[r].kind == kindExported {
+			l = max(l, e.steps[r].fusedAt)
+		}
 		e.steps[l].free = append(e.steps[l].free, r)
 	}
 }
@@ -259,15 +266,20 @@ func (e *Executable) Execute(inputs []backends.Buffer, donate []bool, _ backends
 	for i := range e.steps {
 		st := &e.steps[i]
 		switch st.kind {
-		case kindParam, kindDead:
+		case kindParam, kindDead, kindExported:
 		case kindConst:
 			vals[i] = st.value
 		case kindAlias:
 			vals[i] = vals[st.ins[0]]
 		case kindCompute:
-			ins := make([]any, len(st.ins))
+			ins := make([]any, len(st.ins), len(st.ins)+len(st.exports))
 			for j, s := range st.ins {
 				ins[j] = vals[s]
+			}
+			for _, m := range st.exports {
+				x := pool.get(e.steps[m].shape.DType, e.steps[m].shape.Size())
+				vals[m], owned[m] = x, true
+				ins = append(ins, x)
 			}
 			out := pool.get(st.shape.DType, st.shape.Size())
 			st.run(e.backend, out, ins)

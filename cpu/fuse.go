@@ -33,18 +33,21 @@ type fusedInstr struct {
 	args   [2]fusedOperand
 }
 
-// fuse merges chains of element-wise float32 ops into one step each. A step joins its consumer's
-// group when the consumer is its only reader, it is not an output, and it has the consumer's size;
-// the group then runs chunk by chunk, so its intermediate tensors never exist in memory.
+// fuse merges chains of element-wise float32 ops into one step each. A step joins a group when it
+// has the group's size and each of its readers is either a member that reads it whole or a step
+// after the group's last member (its root); the group then runs chunk by chunk, so a member read only
+// inside the group never exists in memory. A member that is read after the group, or is an output,
+// is exported: the group also writes it to its own buffer.
 func (e *Executable) fuse() {
-	uses := make([]int, len(e.steps))
-	for _, st := range e.steps {
+	readers := make([][]int, len(e.steps))
+	for i, st := range e.steps {
 		for _, in := range st.ins {
-			uses[in]++
+			readers[in] = append(readers[in], i)
 		}
 	}
+	isOutput := make([]bool, len(e.steps))
 	for _, o := range e.outputs {
-		uses[o] += 2 // an output is never absorbed
+		isOutput[o] = true
 	}
 	inGroup := make([]bool, len(e.steps))
 	for r := len(e.steps) - 1; r >= 0; r-- {
@@ -53,29 +56,52 @@ func (e *Executable) fuse() {
 			continue
 		}
 		size := root.shape.Size()
-		// Collect the members: steps reachable through single-use element-wise inputs.
-		members := []int{r}
-		var grow func(s int)
-		grow = func(s int) {
-			for i, in := range e.steps[s].ins {
-				st := &e.steps[in]
-				if e.steps[s].ewIn[i] != nil || !st.ew || st.kind != kindCompute || inGroup[in] ||
-					uses[in] != 1 || st.shape.Size() != size || slices.Contains(members, in) {
+		member := map[int]bool{r: true}
+		// joins reports whether step in may join: every reader is a member reading it whole, or
+		// comes after the root (and then reads the exported buffer).
+		joins := func(in int) bool {
+			st := &e.steps[in]
+			if !st.ew || st.kind != kindCompute || inGroup[in] || member[in] || st.shape.Size() != size {
+				return false
+			}
+			for _, j := range readers[in] {
+				if j > r {
 					continue
 				}
-				members = append(members, in)
-				inGroup[in] = true
-				grow(in)
+				if !member[j] {
+					return false
+				}
+				for i, x := range e.steps[j].ins {
+					if x == in && e.steps[j].ewIn[i] != nil {
+						return false
+					}
+				}
+			}
+			return true
+		}
+		// Grow to a fixed point: a step read by two members joins once both have.
+		for grown := true; grown; {
+			grown = false
+			for m := range member {
+				for _, in := range e.steps[m].ins {
+					if joins(in) {
+						member[in], grown = true, true
+					}
+				}
 			}
 		}
-		inGroup[r] = true
-		grow(r)
-		if len(members) == 1 {
+		if len(member) == 1 {
 			continue
+		}
+		members := make([]int, 0, len(member))
+		for m := range member {
+			members = append(members, m)
+			inGroup[m] = true
 		}
 		slices.Sort(members) // plan order is a topological order
 		pos := map[int]int{}
-		var exts []int
+		var exts, exports []int
+		var exportOf []int // instruction index of each export
 		extIdx := map[int]int{}
 		var prog []fusedInstr
 		for k, m := range members {
@@ -83,7 +109,7 @@ func (e *Executable) fuse() {
 			st := &e.steps[m]
 			ins := fusedInstr{op: st.op, binary: len(st.ins) == 2}
 			for i, in := range st.ins {
-				if k2, ok := pos[in]; ok && slices.Contains(members, in) {
+				if k2, ok := pos[in]; ok && member[in] {
 					ins.args[i] = fusedOperand{internal: k2}
 					continue
 				}
@@ -97,14 +123,24 @@ func (e *Executable) fuse() {
 					scalar: st.ewIn[i] == nil && e.steps[in].shape.Size() == 1 && size != 1}
 			}
 			prog = append(prog, ins)
+			if m != r && (isOutput[m] || slices.ContainsFunc(readers[m], func(j int) bool { return j > r })) {
+				exports = append(exports, m)
+				exportOf = append(exportOf, k)
+			}
 		}
 		for _, m := range members[:len(members)-1] {
-			e.steps[m].kind, e.steps[m].ins, e.steps[m].run = kindDead, nil, nil
+			st := &e.steps[m]
+			st.ins, st.run = nil, nil
+			st.kind = kindDead
+			if slices.Contains(exports, m) {
+				st.kind, st.fusedAt = kindExported, r
+			}
 		}
 		root.ins = exts
+		root.exports = exports
 		root.op = backends.OpTypeInvalid // a fused group
-		p := prog
-		root.run = func(b *Backend, out any, in []any) { runFused(b, p, out.([]float32), in) }
+		p, xo, ne := prog, exportOf, len(exts)
+		root.run = func(b *Backend, out any, in []any) { runFused(b, p, xo, out.([]float32), in[:ne], in[ne:]) }
 	}
 }
 
@@ -114,14 +150,15 @@ const parallelFused = 1 << 16
 
 // runFused executes a fused group chunk by chunk; the last instruction writes the output. Large
 // groups are split over goroutines started for this call only, as matrix products are.
-func runFused(b *Backend, prog []fusedInstr, out []float32, ins []any) {
+// exportOf[i] is the instruction whose values go to exports[i].
+func runFused(b *Backend, prog []fusedInstr, exportOf []int, out []float32, ins, exports []any) {
 	n := len(out)
 	w := b.cfg.Workers
 	if w == 0 {
 		w = runtime.GOMAXPROCS(0)
 	}
 	if w <= 1 || n < parallelFused {
-		runFusedRange(b, prog, out, ins, 0, n)
+		runFusedRange(b, prog, exportOf, out, ins, exports, 0, n)
 		return
 	}
 	chunks := (n + fuseChunk - 1) / fuseChunk
@@ -131,15 +168,15 @@ func runFused(b *Backend, prog []fusedInstr, out []float32, ins []any) {
 		wg.Add(1)
 		go func(lo int) {
 			defer wg.Done()
-			runFusedRange(b, prog, out, ins, lo, min(n, lo+per))
+			runFusedRange(b, prog, exportOf, out, ins, exports, lo, min(n, lo+per))
 		}(lo)
 	}
-	runFusedRange(b, prog, out, ins, 0, min(n, per))
+	runFusedRange(b, prog, exportOf, out, ins, exports, 0, min(n, per))
 	wg.Wait()
 }
 
 // runFusedRange computes elements [lo, hi) of a fused group; lo is a multiple of fuseChunk.
-func runFusedRange(b *Backend, prog []fusedInstr, out []float32, ins []any, lo, hi int) {
+func runFusedRange(b *Backend, prog []fusedInstr, exportOf []int, out []float32, ins, exports []any, lo, hi int) {
 	n := hi
 	scratchAny := b.pool.get(dtypeOf[float32](), (len(prog)+2)*fuseChunk)
 	scratch := scratchAny.([]float32)
@@ -178,6 +215,9 @@ func runFusedRange(b *Backend, prog []fusedInstr, out []float32, ins []any, lo, 
 			} else {
 				unaryFloat(in.op, dst, args[0])
 			}
+		}
+		for x, k := range exportOf {
+			copy(exports[x].([]float32)[i0:i0+c], chunk(k)[:c])
 		}
 	}
 	b.pool.put(scratchAny)

@@ -408,3 +408,59 @@ func TestDotTransposeFoldedSwapped(t *testing.T) {
 		}
 	}
 }
+
+// TestFusionExportsSharedMembers: a member read twice inside the group, and a member that is also
+// an output and is read by a later op, are computed by the group (one pass) and written to their
+// own buffers; the results equal the unfused plan's bit for bit.
+func TestFusionExportsSharedMembers(t *testing.T) {
+	const size = 3000
+	count := func(cfg string) (int, [][]float32) {
+		be, err := New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := be.Builder("shared")
+		x, _ := b.Parameter("x", shapes.Make(dtypes.Float32, size), nil)
+		sq, _ := b.Mul(x, x)  // read twice inside the group
+		e1, _ := b.Exp(sq)    // an output, and read by sum below
+		d, _ := b.Sub(e1, sq) // the group's root
+		z, _ := b.Add(d, sq)
+		red, _ := b.ReduceSum(e1, 0) // a reader after the group
+		ex, err := b.Compile([]backends.Op{z, e1, red}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, st := range ex.(*Executable).steps {
+			if st.kind == kindCompute && st.shape.Size() == size {
+				n++
+			}
+		}
+		in := make([]float32, size)
+		for i := range in {
+			in[i] = float32(i%300)/300 - 0.5
+		}
+		buf, _ := be.BufferFromFlatData(0, in, shapes.Make(dtypes.Float32, size))
+		out, err := ex.Execute([]backends.Buffer{buf}, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var vals [][]float32
+		for _, o := range out {
+			vals = append(vals, o.(*Buffer).flat.([]float32))
+		}
+		return n, vals
+	}
+	nf, vf := count("workers=1")
+	nu, vu := count("nofusion")
+	if nf != 1 || nu != 4 {
+		t.Fatalf("full-size compute steps: %d fused, %d unfused; want 1 and 4", nf, nu)
+	}
+	for o := range vf {
+		for i := range vf[o] {
+			if math.Float32bits(vf[o][i]) != math.Float32bits(vu[o][i]) {
+				t.Fatalf("output %d element %d: fused %v, unfused %v", o, i, vf[o][i], vu[o][i])
+			}
+		}
+	}
+}
