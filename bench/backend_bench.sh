@@ -3,20 +3,25 @@
 # count, in one run: training ms/step and tokens/s for the bench model (d_model 32..256) and the
 # attention-only induction model (d_model 32..128), single models and ensembles K = 1, 4, 8.
 # The runs alternate (PyTorch, then Go, per model and thread count); the load average is printed
-# before and after, since other work on the machine slows everything.
+# before and after, since other work on the machine slows everything. Each peer is pinned with
+# taskset to as many cores as it has threads: PyTorch told to use 1 thread still keeps a second core
+# busy (its CPU time is about twice its wall time unpinned), which is not the same thread count.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=/usr/bin/python3
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+# pin N CMD...: run CMD on cores 0..N-1 (unpinned where taskset is missing).
+pin() { local n=$1; shift; if command -v taskset >/dev/null; then taskset -c "0-$((n - 1))" "$@"; else "$@"; fi; }
+go test -c -o "$tmp/train.test" ./train/
 printf '\n== Backends: phaseprobe cpu vs SimpleGo vs PyTorch CPU, per thread count ==\n'
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
 : > "$tmp/go.txt"; : > "$tmp/torch.jsonl"
 for model in bench induction; do
   widths="32 64 128 256"; [ "$model" = induction ] && widths="32 64 128"
   for th in 1 2; do
-    $PY bench/torch_step.py --model "$model" --threads "$th" --d-model $widths --steps 20 >> "$tmp/torch.jsonl"
-    go test ./train/ -run '^$' -bench "BenchmarkBackends/model=$model/" -benchtime 5x -benchmem -cpu "$th" -count 1 \
-      -timeout 30m >> "$tmp/go.txt"
+    pin "$th" $PY bench/torch_step.py --model "$model" --threads "$th" --d-model $widths --steps 20 >> "$tmp/torch.jsonl"
+    (cd train && pin "$th" "$tmp/train.test" -test.run '^$' -test.bench "BenchmarkBackends/model=$model/" -test.benchtime 5x \
+      -test.benchmem -test.cpu "$th" -test.count 1 -test.timeout 30m) >> "$tmp/go.txt"
   done
 done
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -6,13 +6,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 printf '\n== Seed ensembles: family throughput, 2 layers, 4 heads, batch 64 x 16 (phaseprobe cpu backend vs PyTorch CPU sequential) ==\n'
-go test ./train/ -run '^$' -bench 'BenchmarkEnsembleStep' -benchtime 5x -count 1 > "$tmp/go.txt"
-/usr/bin/python3 bench/torch_step.py --d-model 32 64 128 --steps 20 > "$tmp/torch.jsonl"
+go test ./train/ -run '^$' -bench 'BenchmarkEnsembleStep' -benchtime 5x -cpu 1 -count 1 > "$tmp/go.txt"
+# One core each: phaseprobe with GOMAXPROCS=1, PyTorch (1 thread) pinned, since unpinned it keeps a
+# second core busy too.
+if command -v taskset >/dev/null; then pin=(taskset -c 0); else pin=(); fi
+"${pin[@]}" /usr/bin/python3 bench/torch_step.py --d-model 32 64 128 --steps 20 > "$tmp/torch.jsonl"
 /usr/bin/python3 - "$tmp/go.txt" "$tmp/torch.jsonl" <<'PYEOF'
 import json, re, sys
 go = {}
 for line in open(sys.argv[1]):
-    m = re.match(r'BenchmarkEnsembleStep/d_model=(\d+)/K=(\d+)-\d+\s+\d+\s+\d+ ns/op\s+([\d.]+) ms/step\s+([\d.e+]+) tokens/s', line)
+    m = re.match(r'BenchmarkEnsembleStep/d_model=(\d+)/K=(\d+)(?:-\d+)?\s+\d+\s+\d+ ns/op\s+([\d.]+) ms/step\s+([\d.e+]+) tokens/s', line)
     if m:
         go[(int(m.group(1)), int(m.group(2)))] = (float(m.group(3)), float(m.group(4)))
 torch = {j["d_model"]: j["tokens_per_s"] for j in map(json.loads, open(sys.argv[2]))}

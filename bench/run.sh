@@ -8,15 +8,18 @@ export GOMLX_NO_AUTO_INSTALL=1
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 
 section() { printf '\n== %s ==\n' "$*"; }
+# pin1 CMD...: run CMD on one core. PyTorch told to use one thread still keeps a second core busy
+# (its CPU time is about twice its wall time unpinned); phaseprobe runs with GOMAXPROCS=1 (-cpu 1).
+pin1() { if command -v taskset >/dev/null; then taskset -c 0 "$@"; else "$@"; fi; }
 
 section "Training step: 2 layers, 4 heads, batch 64 x 16 tokens (phaseprobe cpu backend vs PyTorch CPU, 1 thread)"
-go test ./train/ -run '^$' -bench 'BenchmarkTrainStep$' -benchtime 10x -count 1 | tee "$tmp/go.txt" | grep -E '^Benchmark' >/dev/null || true
-$PY bench/torch_step.py --d-model 32 64 128 256 --steps 20 > "$tmp/torch.jsonl"
+go test ./train/ -run '^$' -bench 'BenchmarkTrainStep$' -benchtime 10x -cpu 1 -count 1 | tee "$tmp/go.txt" | grep -E '^Benchmark' >/dev/null || true
+pin1 $PY bench/torch_step.py --d-model 32 64 128 256 --steps 20 > "$tmp/torch.jsonl"
 $PY - "$tmp/go.txt" "$tmp/torch.jsonl" <<'PYEOF'
 import json, re, sys
 go = {}
 for line in open(sys.argv[1]):
-    m = re.match(r'BenchmarkTrainStep/d_model=(\d+)/grad=(\w+)-\d+\s+\d+\s+\d+ ns/op\s+([\d.]+) ms/step', line)
+    m = re.match(r'BenchmarkTrainStep/d_model=(\d+)/grad=(\w+)(?:-\d+)?\s+\d+\s+\d+ ns/op\s+([\d.]+) ms/step', line)
     if m:
         go[(int(m.group(1)), m.group(2))] = float(m.group(3))
 torch = {j["d_model"]: j["ms_per_step"] for j in map(json.loads, open(sys.argv[2]))}
