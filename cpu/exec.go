@@ -40,7 +40,9 @@ type step struct {
 	free []int    // storage roots released after this step
 	// For a fused group: the members it also writes to their own buffers (kindExported steps).
 	exports []int
-	fusedAt int // for a kindExported step: the fused group that computes it
+	fusedAt int          // for a kindExported step: the fused group that computes it
+	prog    []fusedInstr // for a fused group: its instructions
+	rowSum  int          // for a float32 ReduceSum over contiguous rows: the row length (see fuseIntoRowSums)
 }
 
 // Executable is a compiled plan.

@@ -99,30 +99,10 @@ func (e *Executable) fuse() {
 			inGroup[m] = true
 		}
 		slices.Sort(members) // plan order is a topological order
-		pos := map[int]int{}
-		var exts, exports []int
+		prog, exts := e.program(members, member)
+		var exports []int
 		var exportOf []int // instruction index of each export
-		extIdx := map[int]int{}
-		var prog []fusedInstr
 		for k, m := range members {
-			pos[m] = k
-			st := &e.steps[m]
-			ins := fusedInstr{op: st.op, binary: len(st.ins) == 2}
-			for i, in := range st.ins {
-				if k2, ok := pos[in]; ok && member[in] {
-					ins.args[i] = fusedOperand{internal: k2}
-					continue
-				}
-				x, ok := extIdx[in]
-				if !ok {
-					x = len(exts)
-					exts = append(exts, in)
-					extIdx[in] = x
-				}
-				ins.args[i] = fusedOperand{internal: -1, ext: x, bl: st.ewIn[i],
-					scalar: st.ewIn[i] == nil && e.steps[in].shape.Size() == 1 && size != 1}
-			}
-			prog = append(prog, ins)
 			if m != r && (isOutput[m] || slices.ContainsFunc(readers[m], func(j int) bool { return j > r })) {
 				exports = append(exports, m)
 				exportOf = append(exportOf, k)
@@ -139,8 +119,72 @@ func (e *Executable) fuse() {
 		root.ins = exts
 		root.exports = exports
 		root.op = backends.OpTypeInvalid // a fused group
+		root.prog = prog
 		p, xo, ne := prog, exportOf, len(exts)
-		root.run = func(b *Backend, out any, in []any) { runFused(b, p, xo, out.([]float32), in[:ne], in[ne:]) }
+		root.run = func(b *Backend, out any, in []any) { runFused(b, p, xo, out.([]float32), in[:ne], in[ne:], 0) }
+	}
+	e.fuseIntoRowSums(readers, isOutput)
+}
+
+// program turns the members of a fused group (sorted, in plan order) into its instructions and
+// its external inputs.
+func (e *Executable) program(members []int, member map[int]bool) ([]fusedInstr, []int) {
+	size := e.steps[members[len(members)-1]].shape.Size()
+	pos := map[int]int{}
+	var exts []int
+	extIdx := map[int]int{}
+	var prog []fusedInstr
+	for k, m := range members {
+		pos[m] = k
+		st := &e.steps[m]
+		ins := fusedInstr{op: st.op, binary: len(st.ins) == 2}
+		for i, in := range st.ins {
+			if k2, ok := pos[in]; ok && member[in] {
+				ins.args[i] = fusedOperand{internal: k2}
+				continue
+			}
+			x, ok := extIdx[in]
+			if !ok {
+				x = len(exts)
+				exts = append(exts, in)
+				extIdx[in] = x
+			}
+			ins.args[i] = fusedOperand{internal: -1, ext: x, bl: st.ewIn[i],
+				scalar: st.ewIn[i] == nil && e.steps[in].shape.Size() == 1 && size != 1}
+		}
+		prog = append(prog, ins)
+	}
+	return prog, exts
+}
+
+// fuseIntoRowSums folds an element-wise step, or a fused group without exports, into the ReduceSum
+// that is its only reader when that sum adds up contiguous rows whose length divides fuseChunk
+// (LayerNorm's mean and variance, and their gradients): each chunk's rows are summed as soon as the
+// chunk is computed, so the summed tensor never exists in memory. Each row is summed by the same
+// code in the same order as by the unfused ReduceSum, so the results are bit-identical.
+func (e *Executable) fuseIntoRowSums(readers [][]int, isOutput []bool) {
+	for i := range e.steps {
+		red := &e.steps[i]
+		if red.kind != kindCompute || red.rowSum == 0 {
+			continue
+		}
+		x := red.ins[0]
+		src := &e.steps[x]
+		if src.kind != kindCompute || len(readers[x]) != 1 || isOutput[x] || len(src.exports) > 0 {
+			continue
+		}
+		prog, exts := src.prog, src.ins
+		switch {
+		case src.op == backends.OpTypeInvalid: // a fused group
+		case src.ew:
+			prog, exts = e.program([]int{x}, map[int]bool{x: true})
+		default:
+			continue
+		}
+		p, rowLen := prog, red.rowSum
+		red.ins, red.op, red.prog = exts, backends.OpTypeInvalid, prog
+		red.run = func(b *Backend, out any, in []any) { runFused(b, p, nil, out.([]float32), in, nil, rowLen) }
+		src.kind, src.ins, src.run, src.prog = kindDead, nil, nil, nil
 	}
 }
 
@@ -150,15 +194,16 @@ const parallelFused = 1 << 16
 
 // runFused executes a fused group chunk by chunk; the last instruction writes the output. Large
 // groups are split over goroutines started for this call only, as matrix products are.
-// exportOf[i] is the instruction whose values go to exports[i].
-func runFused(b *Backend, prog []fusedInstr, exportOf []int, out []float32, ins, exports []any) {
-	n := len(out)
+// exportOf[i] is the instruction whose values go to exports[i]. With rowSum > 0 the last
+// instruction's values are not stored: out[r] is the sum of its r-th row of rowSum values.
+func runFused(b *Backend, prog []fusedInstr, exportOf []int, out []float32, ins, exports []any, rowSum int) {
+	n := len(out) * max(rowSum, 1)
 	w := b.cfg.Workers
 	if w == 0 {
 		w = runtime.GOMAXPROCS(0)
 	}
 	if w <= 1 || n < parallelFused {
-		runFusedRange(b, prog, exportOf, out, ins, exports, 0, n)
+		runFusedRange(b, prog, exportOf, out, ins, exports, rowSum, 0, n)
 		return
 	}
 	chunks := (n + fuseChunk - 1) / fuseChunk
@@ -168,15 +213,15 @@ func runFused(b *Backend, prog []fusedInstr, exportOf []int, out []float32, ins,
 		wg.Add(1)
 		go func(lo int) {
 			defer wg.Done()
-			runFusedRange(b, prog, exportOf, out, ins, exports, lo, min(n, lo+per))
+			runFusedRange(b, prog, exportOf, out, ins, exports, rowSum, lo, min(n, lo+per))
 		}(lo)
 	}
-	runFusedRange(b, prog, exportOf, out, ins, exports, 0, min(n, per))
+	runFusedRange(b, prog, exportOf, out, ins, exports, rowSum, 0, min(n, per))
 	wg.Wait()
 }
 
 // runFusedRange computes elements [lo, hi) of a fused group; lo is a multiple of fuseChunk.
-func runFusedRange(b *Backend, prog []fusedInstr, exportOf []int, out []float32, ins, exports []any, lo, hi int) {
+func runFusedRange(b *Backend, prog []fusedInstr, exportOf []int, out []float32, ins, exports []any, rowSum, lo, hi int) {
 	n := hi
 	scratchAny := b.pool.get(dtypeOf[float32](), (len(prog)+2)*fuseChunk)
 	scratch := scratchAny.([]float32)
@@ -186,7 +231,7 @@ func runFusedRange(b *Backend, prog []fusedInstr, exportOf []int, out []float32,
 		c := min(fuseChunk, n-i0)
 		for k, in := range prog {
 			dst := chunk(k)[:c]
-			if k == len(prog)-1 {
+			if k == len(prog)-1 && rowSum == 0 {
 				dst = out[i0 : i0+c]
 			}
 			var args [2][]float32
@@ -218,6 +263,13 @@ func runFusedRange(b *Backend, prog []fusedInstr, exportOf []int, out []float32,
 		}
 		for x, k := range exportOf {
 			copy(exports[x].([]float32)[i0:i0+c], chunk(k)[:c])
+		}
+		if rowSum > 0 {
+			last := chunk(len(prog) - 1)
+			var zero float32 // ReduceSum starts every output at zero: 0 + s turns -0 into +0
+			for r := 0; r < c/rowSum; r++ {
+				out[i0/rowSum+r] = zero + sumRun(last[r*rowSum:(r+1)*rowSum])
+			}
 		}
 	}
 	b.pool.put(scratchAny)

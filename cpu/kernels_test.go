@@ -464,3 +464,60 @@ func TestFusionExportsSharedMembers(t *testing.T) {
 		}
 	}
 }
+
+// TestFusionIntoRowSums: LayerNorm's variance, ReduceSum((x − mean)², last axis), is planned as one
+// step that sums each chunk's rows as it computes them (the squared deviations never exist in
+// memory), for rows of 64 and of 512 values (the latter split over two workers); a row length that does not divide the chunk (48) keeps
+// the product and the sum apart. Results equal the unfused plan's bit for bit.
+func TestFusionIntoRowSums(t *testing.T) {
+	for _, c := range []struct{ rows, n, want int }{{300, 64, 1}, {200, 512, 1}, {100, 48, 2}} {
+		plan := func(cfg string) (int, []float32) {
+			be, err := New(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b := be.Builder("var")
+			x, _ := b.Parameter("x", shapes.Make(dtypes.Float32, c.rows, c.n), nil)
+			m, _ := b.Parameter("mean", shapes.Make(dtypes.Float32, c.rows, 1), nil)
+			mb, _ := b.BroadcastInDim(m, shapes.Make(dtypes.Float32, c.rows, c.n), []int{0, 1})
+			d, _ := b.Sub(x, mb)
+			sq, _ := b.Mul(d, d)
+			v, _ := b.ReduceSum(sq, 1)
+			ex, err := b.Compile([]backends.Op{v}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			steps := 0
+			for _, st := range ex.(*Executable).steps {
+				if st.kind == kindCompute {
+					steps++
+				}
+			}
+			rng := rand.New(rand.NewPCG(uint64(c.n), 1))
+			xv, mv := make([]float32, c.rows*c.n), make([]float32, c.rows)
+			for i := range xv {
+				xv[i] = float32(rng.NormFloat64())
+			}
+			for i := range mv {
+				mv[i] = float32(rng.NormFloat64())
+			}
+			xb, _ := be.BufferFromFlatData(0, xv, shapes.Make(dtypes.Float32, c.rows, c.n))
+			mbuf, _ := be.BufferFromFlatData(0, mv, shapes.Make(dtypes.Float32, c.rows, 1))
+			out, err := ex.Execute([]backends.Buffer{xb, mbuf}, nil, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return steps, out[0].(*Buffer).flat.([]float32)
+		}
+		nf, vf := plan("workers=2")
+		_, vu := plan("nofusion")
+		if nf != c.want {
+			t.Errorf("rows of %d: %d compute steps, want %d", c.n, nf, c.want)
+		}
+		for i := range vf {
+			if math.Float32bits(vf[i]) != math.Float32bits(vu[i]) {
+				t.Fatalf("rows of %d, row %d: fused %v, unfused %v", c.n, i, vf[i], vu[i])
+			}
+		}
+	}
+}

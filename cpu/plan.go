@@ -106,6 +106,9 @@ func (e *Executable) plan(n *node, ins []int) (step, error) {
 			}
 		}
 		l := newLayout(dims, strides, 0)
+		if op == backends.OpTypeReduceSum && n.shape.DType == dtypes.Float32 && n.inputs[0].shape.Size() > 0 {
+			st.rowSum = rowSumLength(l)
+		}
 		if n.inputs[0].shape.Size() == 0 {
 			l = layout{dims: []int{0}, strides: []int{0}}
 		}
@@ -807,4 +810,22 @@ func whereStrided[T any](out []T, c []bool, a, b []T, ls [3]*layout) {
 		}
 		where(out[i0:i0+m], ci, ai, bi)
 	}
+}
+
+// rowSumLength is the row length when a reduction's layout adds up contiguous rows of at most
+// fuseChunk values into consecutive outputs (fuseChunk a multiple of the row length); else 0.
+func rowSumLength(l layout) int {
+	var n int
+	switch {
+	case len(l.dims) == 1 && l.strides[0] == 0:
+		n = l.dims[0]
+	case len(l.dims) == 2 && l.strides[0] == 1 && l.strides[1] == 0:
+		n = l.dims[1]
+	default:
+		return 0
+	}
+	if n == 0 || fuseChunk%n != 0 || l.base != 0 {
+		return 0
+	}
+	return n
 }
