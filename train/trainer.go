@@ -79,11 +79,11 @@ func initParams(cfg Config, specs []ParamSpec, seed uint64) []float32 {
 		n := shapeSize(ps.Shape)
 		for range n {
 			switch ps.Init {
-			case 'n':
+			case InitNormal:
 				out = append(out, float32(rng.NormFloat64()*cfg.InitRange))
-			case '1':
+			case InitOnes:
 				out = append(out, 1)
-			default:
+			default: // InitZeros
 				out = append(out, 0)
 			}
 		}
@@ -139,17 +139,13 @@ func (b *Backend) exec(key string, build func() (*graph.Exec, error)) (*graph.Ex
 
 func (t *Trainer) stepExec() (*graph.Exec, error) {
 	n := len(t.specs)
-	cfg, opt, decay, specs := t.cfg, t.opt, t.decay, t.specs
+	cfg, opt, decay := t.cfg, t.opt, t.decay
 	return t.b.exec(t.execKey("step"), func() (*graph.Exec, error) {
 		fn := func(in []*graph.Node) []*graph.Node {
 			params, m, v := in[:n], in[n:2*n], in[2*n:3*n]
 			tokens, targets, mask, lr, bc1, bc2 := in[3*n], in[3*n+1], in[3*n+2], in[3*n+3], in[3*n+4], in[3*n+5]
-			pm := make(map[string]*graph.Node, n)
-			for i, ps := range specs {
-				pm[ps.Name] = params[i]
-			}
-			logits := forward(cfg, pm, tokens, nil)     // [K, B, T, V]
-			losses := maskedLoss(logits, targets, mask) // [K]
+			logits := forward(cfg, cfg.bindParams(params), tokens, nil) // [K, batch, pos, d_vocab]
+			losses := maskedLoss(logits, targets, mask)                 // [K]
 			grads := graph.Gradient(graph.ReduceAllSum(losses), params...)
 			np, nm, nv, gnorm := adamW(opt, decay, params, m, v, grads, lr, bc1, bc2)
 			out := append(append(append(np, nm...), nv...), losses, gnorm)
@@ -275,20 +271,16 @@ func (t *Trainer) Forward(batches []data.Batch, capture bool) (Outputs, error) {
 		kind = "capture"
 	}
 	n := len(t.specs)
-	cfg, specs := t.cfg, t.specs
+	cfg := t.cfg
 	sites := cfg.Sites()
 	e, err := t.b.exec(t.execKey(kind), func() (*graph.Exec, error) {
 		fn := func(in []*graph.Node) []*graph.Node {
-			pm := make(map[string]*graph.Node, n)
-			for i, ps := range specs {
-				pm[ps.Name] = in[i]
-			}
 			captured := map[Site]*graph.Node{}
 			var hook func(Site, *graph.Node)
 			if capture {
 				hook = func(s Site, x *graph.Node) { captured[s] = x }
 			}
-			out := []*graph.Node{forward(cfg, pm, in[n], hook)}
+			out := []*graph.Node{forward(cfg, cfg.bindParams(in[:n]), in[n], hook)}
 			if capture {
 				for _, s := range sites {
 					out = append(out, captured[s])
