@@ -34,8 +34,6 @@ func (b *Backend) Close() { b.b.Finalize() }
 // newXLA is set by backend_xla.go when the binary is built with the "xla" tag (make build-gpu).
 var newXLA func(pluginPath string) (backends.Backend, error)
 
-var installGradOnce sync.Once
-
 // goConfig is the pure-Go backend configuration used for "go".
 //
 // "parallelism=-1" makes the worker pool unbounded: a task that waits for a worker from inside the
@@ -51,10 +49,7 @@ const goConfig = "parallelism=-1"
 //	go                      GoMLX's pure-Go backend SimpleGo, the reference cpu is tested against
 //	go:OPTS                 SimpleGo with its options, e.g. go:ops_sequential
 //	xla:/abs/path/plugin.so XLA through a PJRT plugin (binary built with `make build-gpu`)
-//
-// It also installs phaseprobe's matrix-product DotGeneral gradient (see SetDotGradient).
 func NewBackend(spec string) (*Backend, error) {
-	installGradOnce.Do(func() { SetDotGradient(MatmulDotGradient) })
 	name, cfg, _ := strings.Cut(spec, ":")
 	switch name {
 	case "", "cpu":

@@ -35,7 +35,7 @@ func stepGradients(t *testing.T, b *Backend, tr *Trainer, rng *rand.Rand) [][]fl
 	fn := func(in []*graph.Node) []*graph.Node {
 		logits := forward(cfg, cfg.bindParams(in[:n]), in[n], nil)
 		losses := maskedLoss(logits, in[n+1], in[n+2])
-		return graph.Gradient(graph.ReduceAllSum(losses), in[:n]...)
+		return gradient(matmulDotGradient, graph.ReduceAllSum(losses), in[:n]...)
 	}
 	e, err := graph.NewExecAny(b.b, fn)
 	if err != nil {

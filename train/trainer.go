@@ -26,6 +26,9 @@ type Trainer struct {
 	// state holds params, then Adam's m, then v: 3·len(specs) tensors, each [K, ...shape].
 	state []*tensors.Tensor
 	step  int
+	// dotGrad is how the training step differentiates matrix products: matmulDotGradient (the zero
+	// value) except in benchmarks of the stock gradient.
+	dotGrad dotGradient
 }
 
 // initStream is the PCG stream used for parameter initialisation; data uses others (see Runner).
@@ -106,11 +109,12 @@ func (t *Trainer) K() int { return len(t.seeds) }
 // StepCount is the number of updates applied so far.
 func (t *Trainer) StepCount() int { return t.step }
 
-// execKey identifies a compiled computation: graphs depend on the config and the optimizer's
-// constants, not on the learning rate (an input) or the seeds. Cells of the same shape share them.
+// execKey identifies a compiled computation: graphs depend on the config, the optimizer's
+// constants and the DotGeneral gradient, not on the learning rate (an input) or the seeds. Cells of
+// the same shape share them.
 func (t *Trainer) execKey(kind string) string {
 	o := t.opt
-	return fmt.Sprintf("%s|%+v|wd=%g,b1=%g,b2=%g,eps=%g,clip=%g", kind, t.cfg, o.WeightDecay, o.Beta1, o.Beta2, o.Eps, o.GradClip)
+	return fmt.Sprintf("%s|%+v|wd=%g,b1=%g,b2=%g,eps=%g,clip=%g|dotgrad=%d", kind, t.cfg, o.WeightDecay, o.Beta1, o.Beta2, o.Eps, o.GradClip, t.dotGrad)
 }
 
 // execCache holds compiled computations per backend; graph.Exec itself caches per input shape.
@@ -139,14 +143,14 @@ func (b *Backend) exec(key string, build func() (*graph.Exec, error)) (*graph.Ex
 
 func (t *Trainer) stepExec() (*graph.Exec, error) {
 	n := len(t.specs)
-	cfg, opt, decay := t.cfg, t.opt, t.decay
+	cfg, opt, decay, dotGrad := t.cfg, t.opt, t.decay, t.dotGrad
 	return t.b.exec(t.execKey("step"), func() (*graph.Exec, error) {
 		fn := func(in []*graph.Node) []*graph.Node {
 			params, m, v := in[:n], in[n:2*n], in[2*n:3*n]
 			tokens, targets, mask, lr, bc1, bc2 := in[3*n], in[3*n+1], in[3*n+2], in[3*n+3], in[3*n+4], in[3*n+5]
 			logits := forward(cfg, cfg.bindParams(params), tokens, nil) // [K, batch, pos, d_vocab]
 			losses := maskedLoss(logits, targets, mask)                 // [K]
-			grads := graph.Gradient(graph.ReduceAllSum(losses), params...)
+			grads := gradient(dotGrad, graph.ReduceAllSum(losses), params...)
 			np, nm, nv, gnorm := adamW(opt, decay, params, m, v, grads, lr, bc1, bc2)
 			out := append(append(append(np, nm...), nv...), losses, gnorm)
 			return out
