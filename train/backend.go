@@ -9,15 +9,20 @@ import (
 
 	"github.com/gomlx/gomlx/backends"
 	"github.com/gomlx/gomlx/backends/simplego"
+	"github.com/gomlx/gomlx/pkg/core/graph"
 
 	"github.com/phaseprobe/phaseprobe/cpu"
 )
 
 // Backend is a compute backend for training and capture. It wraps a GoMLX backend so that no GoMLX
-// type crosses this package's API.
+// type crosses this package's API, and holds the computations compiled on it.
 type Backend struct {
 	spec string
 	b    backends.Backend
+
+	mu     sync.Mutex
+	execs  map[string]*graph.Exec // compiled computations by Trainer.execKey
+	closed bool
 }
 
 // String returns the spec the backend was made from, e.g. "go" or "xla:/path/plugin.so".
@@ -28,8 +33,44 @@ func (b *Backend) IsGo() bool {
 	return strings.HasPrefix(b.spec, "go") || strings.HasPrefix(b.spec, "cpu")
 }
 
-// Close releases the backend's resources.
-func (b *Backend) Close() { b.b.Finalize() }
+// Close releases the computations compiled on the backend and the backend itself. Call it once no
+// step or forward pass runs on the backend any more: trainers made on it fail afterwards with an
+// error. A second Close does nothing.
+func (b *Backend) Close() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return
+	}
+	for _, e := range b.execs {
+		e.Finalize()
+	}
+	b.execs = nil
+	b.closed = true
+	b.b.Finalize()
+}
+
+// exec returns the computation compiled under key, building it with build the first time. Trainers
+// of the same shape share it; graph.Exec itself compiles once per input shape.
+func (b *Backend) exec(key string, build func() (*graph.Exec, error)) (*graph.Exec, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return nil, fmt.Errorf("train: backend %s is closed", b.spec)
+	}
+	if e, ok := b.execs[key]; ok {
+		return e, nil
+	}
+	e, err := build()
+	if err != nil {
+		return nil, err
+	}
+	if b.execs == nil {
+		b.execs = map[string]*graph.Exec{}
+	}
+	b.execs[key] = e
+	return e, nil
+}
 
 // newXLA is set by backend_xla.go when the binary is built with the "xla" tag (make build-gpu).
 var newXLA func(pluginPath string) (backends.Backend, error)
@@ -49,6 +90,8 @@ const goConfig = "parallelism=-1"
 //	go                      GoMLX's pure-Go backend SimpleGo, the reference cpu is tested against
 //	go:OPTS                 SimpleGo with its options, e.g. go:ops_sequential
 //	xla:/abs/path/plugin.so XLA through a PJRT plugin (binary built with `make build-gpu`)
+//
+// Close the backend when done with it.
 func NewBackend(spec string) (*Backend, error) {
 	name, cfg, _ := strings.Cut(spec, ":")
 	switch name {

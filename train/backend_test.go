@@ -1,11 +1,47 @@
 package train
 
 import (
+	"math/rand/v2"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/gomlx/gomlx/pkg/core/graph"
+	"github.com/phaseprobe/phaseprobe/data"
 )
+
+// TestCloseReleasesCompiledSteps: Close drops the computations compiled on a backend, a trainer on a
+// closed backend fails with an error that says so, and a second Close is harmless.
+func TestCloseReleasesCompiledSteps(t *testing.T) {
+	for _, spec := range []string{"cpu", "go"} {
+		t.Run(spec, func(t *testing.T) {
+			b := newBackendT(t, spec)
+			tr, err := NewTrainer(b, tinyCfg, Optim{}, []uint64{1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rng := rand.New(rand.NewPCG(1, 1))
+			batches := []data.Batch{copyBatch(rng, 4, tinyCfg.NCtx, tinyCfg.DVocab)}
+			if _, err := tr.Step(batches, 2); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := tr.Forward(batches, true); err != nil {
+				t.Fatal(err)
+			}
+			if n := len(b.execs); n != 2 {
+				t.Fatalf("%d compiled computations after a step and a capture, want 2", n)
+			}
+			b.Close()
+			if b.execs != nil {
+				t.Fatalf("Close kept %d compiled computations", len(b.execs))
+			}
+			if _, err := tr.Step(batches, 2); err == nil || !strings.Contains(err.Error(), "closed") {
+				t.Fatalf("step on a closed backend: err = %v, want one saying it is closed", err)
+			}
+			b.Close()
+		})
+	}
+}
 
 // TestGradientScopesDotGeneralVJP: gradient differentiates DotGeneral with the matrix-product VJP
 // only while it builds. With matmulDotGradient no node of the gradient graph of a [6, 7]·[7, 5]

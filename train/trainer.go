@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"sync"
 
 	"github.com/gomlx/gomlx/pkg/core/graph"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
@@ -115,30 +114,6 @@ func (t *Trainer) StepCount() int { return t.step }
 func (t *Trainer) execKey(kind string) string {
 	o := t.opt
 	return fmt.Sprintf("%s|%+v|wd=%g,b1=%g,b2=%g,eps=%g,clip=%g|dotgrad=%d", kind, t.cfg, o.WeightDecay, o.Beta1, o.Beta2, o.Eps, o.GradClip, t.dotGrad)
-}
-
-// execCache holds compiled computations per backend; graph.Exec itself caches per input shape.
-type execCache struct {
-	mu sync.Mutex
-	m  map[string]*graph.Exec
-}
-
-var caches sync.Map // *Backend → *execCache
-
-func (b *Backend) exec(key string, build func() (*graph.Exec, error)) (*graph.Exec, error) {
-	c, _ := caches.LoadOrStore(b, &execCache{m: map[string]*graph.Exec{}})
-	ec := c.(*execCache)
-	ec.mu.Lock()
-	defer ec.mu.Unlock()
-	if e, ok := ec.m[key]; ok {
-		return e, nil
-	}
-	e, err := build()
-	if err != nil {
-		return nil, err
-	}
-	ec.m[key] = e
-	return e, nil
 }
 
 func (t *Trainer) stepExec() (*graph.Exec, error) {
