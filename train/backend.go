@@ -75,20 +75,28 @@ func (b *Backend) exec(key string, build func() (*graph.Exec, error)) (*graph.Ex
 // newXLA is set by backend_xla.go when the binary is built with the "xla" tag (make build-gpu).
 var newXLA func(pluginPath string) (backends.Backend, error)
 
-// goConfig is the pure-Go backend configuration used for "go".
+// goConfig is the SimpleGo configuration used for "go".
 //
-// "parallelism=-1" makes the worker pool unbounded: a task that waits for a worker from inside the
-// pool (an op whose kernel splits its work, run by the parallel op scheduler) can then never wait
-// forever, which is the deadlock GOMLX.md describes on 2 cores. Goroutines stay cheap and GOMAXPROCS
-// still bounds the threads. TestNoDeadlockTwoCores keeps this honest.
-const goConfig = "parallelism=-1"
+// SimpleGo's worker pool is bounded (about twice runtime.NumCPU tasks) and, by default, its op
+// scheduler runs ops as pool tasks whose kernels then wait for more workers from inside the pool:
+// on 2 cores that can deadlock (`--backend go:parallelism=2` hung even at d_model 32).
+// "ops_sequential" runs the ops one after another on the calling goroutine, so a kernel waits for
+// workers only from outside the pool, and a task inside it starts more work only when a worker is
+// free, never waiting for one: no wait can be circular. Measured on 2 cores (BenchmarkTrainStep
+// with PHASEPROBE_TEST_BACKEND): 212 and 1,772 ms per step at d_model 32 and 128, against 251 and
+// 2,254 ms with an unbounded pool ("parallelism=-1"), with bit-identical losses, gradients and
+// activations. With it SimpleGo prints nothing on stdout (it prints a line for "parallelism=N").
+// TestNoDeadlockTwoCores runs it.
+const goConfig = "ops_sequential"
 
 // NewBackend opens a backend from a spec:
 //
 //	cpu, cpu:OPTS           phaseprobe's own CPU backend (package cpu; the default, also for "");
 //	                        deterministic; needs nothing installed; options e.g. cpu:workers=1
 //	go                      GoMLX's pure-Go backend SimpleGo, the reference cpu is tested against
-//	go:OPTS                 SimpleGo with its options, e.g. go:ops_sequential
+//	                        (run with goConfig)
+//	go:OPTS                 SimpleGo with its options instead, e.g. go:parallelism=2 (SimpleGo
+//	                        itself prints a line on stdout for that one)
 //	xla:/abs/path/plugin.so XLA through a PJRT plugin (binary built with `make build-gpu`)
 //
 // Close the backend when done with it.
@@ -108,7 +116,7 @@ func NewBackend(spec string) (*Backend, error) {
 		if cfg == "" {
 			cfg = goConfig
 		}
-		b, err := newSimpleGo(cfg)
+		b, err := simplego.New(cfg)
 		if err != nil {
 			return nil, fmt.Errorf("backend %q: %w", spec, err)
 		}
@@ -132,19 +140,4 @@ func NewBackend(spec string) (*Backend, error) {
 	default:
 		return nil, fmt.Errorf("unknown backend %q: want go, go:OPTIONS, cpu, cpu:OPTIONS or xla:/abs/path/plugin.so", spec)
 	}
-}
-
-var stdoutMu sync.Mutex
-
-// newSimpleGo creates a SimpleGo backend. SimpleGo prints "parallelism set to" on stdout when the
-// parallelism option is given; phaseprobe's stdout carries results, so that line is discarded.
-func newSimpleGo(cfg string) (backends.Backend, error) {
-	stdoutMu.Lock()
-	defer stdoutMu.Unlock()
-	saved := os.Stdout
-	if devnull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0); err == nil {
-		os.Stdout = devnull
-		defer func() { os.Stdout = saved; devnull.Close() }()
-	}
-	return simplego.New(cfg)
 }

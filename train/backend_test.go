@@ -2,6 +2,7 @@ package train
 
 import (
 	"math/rand/v2"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -40,6 +41,30 @@ func TestCloseReleasesCompiledSteps(t *testing.T) {
 			}
 			b.Close()
 		})
+	}
+}
+
+// TestGoBackendPrintsNothing: creating the SimpleGo backend writes nothing on stdout (phaseprobe's
+// stdout carries results), with no redirection of os.Stdout by phaseprobe.
+func TestGoBackendPrintsNothing(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	saved := os.Stdout
+	os.Stdout = w
+	b, err := NewBackend("go")
+	os.Stdout = saved
+	w.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	out := make([]byte, 4096)
+	n, _ := r.Read(out)
+	r.Close()
+	if n > 0 {
+		t.Fatalf("NewBackend(\"go\") printed %q on stdout", out[:n])
 	}
 }
 
