@@ -154,10 +154,12 @@ type DivergedError struct {
 	Members []int
 }
 
+// Error says which members diverged at which step.
 func (e *DivergedError) Error() string {
 	return fmt.Sprintf("members %v diverged at step %d: %v", e.Members, e.Step, ErrDiverged)
 }
 
+// Unwrap returns ErrDiverged, so errors.Is(err, ErrDiverged) holds.
 func (e *DivergedError) Unwrap() error { return ErrDiverged }
 
 // TrainTo trains until step `until` (≤ Config.Steps), calling onStep after every update. It stops
