@@ -24,8 +24,9 @@ type Config struct {
 	AttnOnly bool `json:"attn_only"`
 	// Normalization is NormLN ("LN", pre-LayerNorm, the default) or NormNone ("none").
 	Normalization Normalization `json:"normalization_type"`
-	// ActFn is the MLP non-linearity: "gelu" (exact, erf-based; default) or "relu".
-	ActFn string `json:"act_fn"`
+	// ActFn is the MLP non-linearity: ActGELU ("gelu", exact, erf-based; the default) or ActReLU
+	// ("relu").
+	ActFn ActFn `json:"act_fn"`
 	// InitRange is the standard deviation of the normal initialisation of every weight matrix;
 	// default 0.8/sqrt(d_model), TransformerLens's default.
 	InitRange float64 `json:"initializer_range"`
@@ -52,7 +53,7 @@ func (c Config) Resolve() (Config, error) {
 		c.Normalization = NormLN
 	}
 	if c.ActFn == "" {
-		c.ActFn = "gelu"
+		c.ActFn = ActGELU
 	}
 	if c.InitRange == 0 && c.DModel > 0 {
 		c.InitRange = 0.8 / math.Sqrt(float64(c.DModel))
@@ -81,7 +82,7 @@ func (c Config) Resolve() (Config, error) {
 	if c.Normalization != NormLN && c.Normalization != NormNone {
 		return c, fmt.Errorf("model config: normalization_type = %q: want \"LN\" or \"none\"", c.Normalization)
 	}
-	if c.ActFn != "gelu" && c.ActFn != "relu" {
+	if c.ActFn != ActGELU && c.ActFn != ActReLU {
 		return c, fmt.Errorf("model config: act_fn = %q: want \"gelu\" or \"relu\"", c.ActFn)
 	}
 	if c.InitRange <= 0 || math.IsNaN(c.InitRange) {
@@ -104,6 +105,17 @@ const (
 	NormLN Normalization = "LN"
 	// NormNone leaves the residual stream unnormalised and has no LayerNorm parameters.
 	NormNone Normalization = "none"
+)
+
+// ActFn is the MLP's non-linearity (TransformerLens's act_fn).
+type ActFn string
+
+// The non-linearities phaseprobe builds.
+const (
+	// ActGELU is the exact GELU of torch.nn.GELU(): 0.5·x·(1 + erf(x/√2)) (Hendrycks & Gimpel 2016).
+	ActGELU ActFn = "gelu"
+	// ActReLU is max(x, 0).
+	ActReLU ActFn = "relu"
 )
 
 // InitKind is how a parameter is initialised.
@@ -466,13 +478,12 @@ func forward(c Config, p modelParams, tokens *Node, capture func(Site, *Node)) *
 	return Add(Einsum("kbtd,kdv->kbtv", x, p.wU), perPosition(p.bU)) // [K, batch, pos, d_vocab]
 }
 
-// activation applies the MLP non-linearity named by Config.ActFn: "relu", or exact GELU for "gelu".
-func activation(name string, x *Node) *Node {
-	if name == "relu" {
+// activation applies the MLP non-linearity fn to x (any shape): ActReLU, or else ActGELU.
+func activation(fn ActFn, x *Node) *Node {
+	if fn == ActReLU {
 		return Max(x, ZerosLike(x))
 	}
-	// Exact GELU, as torch.nn.GELU(): 0.5·x·(1 + erf(x/√2)).
-	return Mul(MulScalar(x, 0.5), OnePlus(Erf(MulScalar(x, 1/math.Sqrt2))))
+	return Mul(MulScalar(x, 0.5), OnePlus(Erf(MulScalar(x, 1/math.Sqrt2)))) // 0.5·x·(1 + erf(x/√2))
 }
 
 // maskedLoss is the mean cross-entropy over answer positions, per ensemble member: logits
