@@ -8,7 +8,7 @@ import (
 	"github.com/phaseprobe/phaseprobe/data"
 )
 
-// benchStep times one training step of the GOMLX.md reference model: 2 layers, 4 heads, batch
+// benchStep times one training step of the reference model: 2 layers, 4 heads, batch
 // 64 × 16 tokens, d_vocab 16, ensemble of K.
 func benchStep(b *testing.B, dModel, K int, grad dotGradient) {
 	be := testBackend(b)

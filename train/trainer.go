@@ -30,7 +30,7 @@ type Trainer struct {
 	dotGrad dotGradient
 }
 
-// initStream is the PCG stream used for parameter initialisation; data uses others (see Runner).
+// initStream is the PCG stream used for parameter initialisation; data uses others (see Run).
 const initStream = 0x5eed_1417
 
 // NewTrainer initialises one model per seed. Parameters are drawn in Go from PCG(seed, initStream)
