@@ -9,15 +9,20 @@ import (
 
 	"github.com/gomlx/gomlx/backends"
 	"github.com/gomlx/gomlx/backends/simplego"
+	"github.com/gomlx/gomlx/pkg/core/graph"
 
 	"github.com/phaseprobe/phaseprobe/cpu"
 )
 
 // Backend is a compute backend for training and capture. It wraps a GoMLX backend so that no GoMLX
-// type crosses this package's API.
+// type crosses this package's API, and holds the computations compiled on it.
 type Backend struct {
 	spec string
 	b    backends.Backend
+
+	mu     sync.Mutex
+	execs  map[string]*graph.Exec // compiled computations by Trainer.execKey
+	closed bool
 }
 
 // String returns the spec the backend was made from, e.g. "go" or "xla:/path/plugin.so".
@@ -28,33 +33,74 @@ func (b *Backend) IsGo() bool {
 	return strings.HasPrefix(b.spec, "go") || strings.HasPrefix(b.spec, "cpu")
 }
 
-// Close releases the backend's resources.
-func (b *Backend) Close() { b.b.Finalize() }
+// Close releases the computations compiled on the backend and the backend itself. Call it once no
+// step or forward pass runs on the backend any more: trainers made on it fail afterwards with an
+// error. A second Close does nothing.
+func (b *Backend) Close() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return
+	}
+	for _, e := range b.execs {
+		e.Finalize()
+	}
+	b.execs = nil
+	b.closed = true
+	b.b.Finalize()
+}
+
+// exec returns the computation compiled under key, building it with build the first time. Trainers
+// of the same shape share it; graph.Exec itself compiles once per input shape.
+func (b *Backend) exec(key string, build func() (*graph.Exec, error)) (*graph.Exec, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return nil, fmt.Errorf("train: backend %s is closed", b.spec)
+	}
+	if e, ok := b.execs[key]; ok {
+		return e, nil
+	}
+	e, err := build()
+	if err != nil {
+		return nil, err
+	}
+	if b.execs == nil {
+		b.execs = map[string]*graph.Exec{}
+	}
+	b.execs[key] = e
+	return e, nil
+}
 
 // newXLA is set by backend_xla.go when the binary is built with the "xla" tag (make build-gpu).
 var newXLA func(pluginPath string) (backends.Backend, error)
 
-var installGradOnce sync.Once
-
-// goConfig is the pure-Go backend configuration used for "go".
+// goConfig is the SimpleGo configuration used for "go".
 //
-// "parallelism=-1" makes the worker pool unbounded: a task that waits for a worker from inside the
-// pool (an op whose kernel splits its work, run by the parallel op scheduler) can then never wait
-// forever, which is the deadlock GOMLX.md describes on 2 cores. Goroutines stay cheap and GOMAXPROCS
-// still bounds the threads. TestNoDeadlockTwoCores keeps this honest.
-const goConfig = "parallelism=-1"
+// SimpleGo's worker pool is bounded (about twice runtime.NumCPU tasks) and, by default, its op
+// scheduler runs ops as pool tasks whose kernels then wait for more workers from inside the pool:
+// on 2 cores that can deadlock (`--backend go:parallelism=2` hung even at d_model 32).
+// "ops_sequential" runs the ops one after another on the calling goroutine, so a kernel waits for
+// workers only from outside the pool, and a task inside it starts more work only when a worker is
+// free, never waiting for one: no wait can be circular. Measured on 2 cores (BenchmarkTrainStep
+// with PHASEPROBE_TEST_BACKEND): 212 and 1,772 ms per step at d_model 32 and 128, against 251 and
+// 2,254 ms with an unbounded pool ("parallelism=-1"), with bit-identical losses, gradients and
+// activations. With it SimpleGo prints nothing on stdout (it prints a line for "parallelism=N").
+// TestNoDeadlockTwoCores runs it.
+const goConfig = "ops_sequential"
 
 // NewBackend opens a backend from a spec:
 //
 //	cpu, cpu:OPTS           phaseprobe's own CPU backend (package cpu; the default, also for "");
 //	                        deterministic; needs nothing installed; options e.g. cpu:workers=1
 //	go                      GoMLX's pure-Go backend SimpleGo, the reference cpu is tested against
-//	go:OPTS                 SimpleGo with its options, e.g. go:ops_sequential
+//	                        (run with goConfig)
+//	go:OPTS                 SimpleGo with its options instead, e.g. go:parallelism=2 (SimpleGo
+//	                        itself prints a line on stdout for that one)
 //	xla:/abs/path/plugin.so XLA through a PJRT plugin (binary built with `make build-gpu`)
 //
-// It also installs phaseprobe's matrix-product DotGeneral gradient (see SetDotGradient).
+// Close the backend when done with it.
 func NewBackend(spec string) (*Backend, error) {
-	installGradOnce.Do(func() { SetDotGradient(MatmulDotGradient) })
 	name, cfg, _ := strings.Cut(spec, ":")
 	switch name {
 	case "", "cpu":
@@ -70,7 +116,7 @@ func NewBackend(spec string) (*Backend, error) {
 		if cfg == "" {
 			cfg = goConfig
 		}
-		b, err := newSimpleGo(cfg)
+		b, err := simplego.New(cfg)
 		if err != nil {
 			return nil, fmt.Errorf("backend %q: %w", spec, err)
 		}
@@ -94,19 +140,4 @@ func NewBackend(spec string) (*Backend, error) {
 	default:
 		return nil, fmt.Errorf("unknown backend %q: want go, go:OPTIONS, cpu, cpu:OPTIONS or xla:/abs/path/plugin.so", spec)
 	}
-}
-
-var stdoutMu sync.Mutex
-
-// newSimpleGo creates a SimpleGo backend. SimpleGo prints "parallelism set to" on stdout when the
-// parallelism option is given; phaseprobe's stdout carries results, so that line is discarded.
-func newSimpleGo(cfg string) (backends.Backend, error) {
-	stdoutMu.Lock()
-	defer stdoutMu.Unlock()
-	saved := os.Stdout
-	if devnull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0); err == nil {
-		os.Stdout = devnull
-		defer func() { os.Stdout = saved; devnull.Close() }()
-	}
-	return simplego.New(cfg)
 }

@@ -11,7 +11,7 @@ import (
 	"github.com/phaseprobe/phaseprobe/data"
 )
 
-// benchModels are the two models of `make bench`'s backend comparison: GOMLX.md's reference model
+// benchModels are the two models of `make bench`'s backend comparison: the reference model
 // (2 layers, 4 heads, GELU MLP, batch 64 × 16 tokens) and the attention-only induction model
 // (2 layers, 2 heads, batch 64 × 32 tokens; Olsson et al. 2022's setting).
 var benchModels = map[string]struct {

@@ -31,15 +31,11 @@ func newBackendT(t *testing.T, spec string) *Backend {
 func stepGradients(t *testing.T, b *Backend, tr *Trainer, rng *rand.Rand) [][]float32 {
 	t.Helper()
 	n := len(tr.specs)
-	cfg, specs := tr.cfg, tr.specs
+	cfg := tr.cfg
 	fn := func(in []*graph.Node) []*graph.Node {
-		pm := make(map[string]*graph.Node, n)
-		for i, ps := range specs {
-			pm[ps.Name] = in[i]
-		}
-		logits := forward(cfg, pm, in[n], nil)
+		logits := forward(cfg, cfg.bindParams(in[:n]), in[n], nil)
 		losses := maskedLoss(logits, in[n+1], in[n+2])
-		return graph.Gradient(graph.ReduceAllSum(losses), in[:n]...)
+		return gradient(matmulDotGradient, graph.ReduceAllSum(losses), in[:n]...)
 	}
 	e, err := graph.NewExecAny(b.b, fn)
 	if err != nil {

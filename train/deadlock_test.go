@@ -3,6 +3,7 @@ package train
 import (
 	"math/rand/v2"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -11,17 +12,28 @@ import (
 )
 
 // TestNoDeadlockTwoCores runs the configuration that deadlocked GoMLX's pure-Go backend on 2 cores
-// (GOMLX.md, problem 2: an op waiting for a worker from inside the worker pool, made likely by large
-// DotGenerals) — d_model 128 steps, two trainers executing concurrently as `sweep --jobs 2` does —
-// with GOMAXPROCS = 2. With the default bounded pool this can hang; with phaseprobe's configuration
-// (an unbounded pool, see goConfig) no worker ever waits for another. A hang fails the test after a
+// (an op waiting for a worker from inside the worker pool, made likely by large DotGenerals) —
+// d_model 128 steps, two trainers executing concurrently as `sweep --jobs 2` does — with
+// GOMAXPROCS = 2, on the test backend and on SimpleGo with phaseprobe's configuration (goConfig:
+// ops run sequentially, so no worker ever waits for another). A hang fails the test after a
 // watchdog delay, with every goroutine's stack, instead of stalling CI.
 func TestNoDeadlockTwoCores(t *testing.T) {
 	if testing.Short() {
 		t.Skip("slow: trains d_model 128 models")
 	}
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
-	b := testBackend(t)
+	backends := []*Backend{testBackend(t)}
+	if !strings.HasPrefix(backends[0].String(), "go") {
+		backends = append(backends, newBackendT(t, "go"))
+	}
+	for _, b := range backends {
+		t.Run(b.String(), func(t *testing.T) { trainConcurrently(t, b) })
+	}
+}
+
+// trainConcurrently trains two d_model 128 ensembles at once on b, failing if they do not finish
+// within the watchdog delay.
+func trainConcurrently(t *testing.T, b *Backend) {
 	cfg := Config{DVocab: 16, NCtx: 16, DModel: 128, NLayers: 2, NHeads: 4}
 	done := make(chan struct{})
 	var wg sync.WaitGroup

@@ -75,12 +75,12 @@ func randTensor(rng *rand.Rand, dims []int) []float64 {
 // dotEvaluator returns a function that evaluates L = Σ DotGeneral(lhs, rhs)·w (w fixed, random) and
 // dL/dlhs, dL/drhs in float64 with the given gradient implementation. The graph is built (with that
 // gradient) on the first call and reused afterwards.
-func dotEvaluator(t *testing.T, b *Backend, kind DotGradient, c dotCase) func(lhs, rhs []float64) (float64, []float64, []float64) {
+func dotEvaluator(t *testing.T, b *Backend, kind dotGradient, c dotCase) func(lhs, rhs []float64) (float64, []float64, []float64) {
 	t.Helper()
 	e, err := graph.NewExecAny(b.b, func(l, r, w *graph.Node) []*graph.Node {
 		out := graph.DotGeneral(l, c.lhsContract, c.lhsBatch, r, c.rhsContract, c.rhsBatch)
 		loss := graph.ReduceAllSum(graph.Mul(out, w))
-		g := graph.Gradient(loss, l, r)
+		g := gradient(kind, loss, l, r)
 		return []*graph.Node{loss, g[0], g[1]}
 	})
 	if err != nil {
@@ -97,8 +97,6 @@ func dotEvaluator(t *testing.T, b *Backend, kind DotGradient, c dotCase) func(lh
 			dims := out.Shape().Dimensions
 			w = tensors.FromFlatDataAndDimensions(randTensor(rand.New(rand.NewPCG(7, 7)), dims), dims...)
 		}
-		SetDotGradient(kind)
-		defer SetDotGradient(MatmulDotGradient)
 		res, err := e.Exec(lt, rt, w)
 		if err != nil {
 			t.Fatalf("%v: %v", c, err)
@@ -130,9 +128,9 @@ func TestDotGeneralGradient(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.String(), func(t *testing.T) {
 			lhs, rhs := randTensor(rng, c.lhsDims), randTensor(rng, c.rhsDims)
-			ours := dotEvaluator(t, b, MatmulDotGradient, c)
+			ours := dotEvaluator(t, b, matmulDotGradient, c)
 			_, dl, dr := ours(lhs, rhs)
-			_, sl, sr := dotEvaluator(t, b, StockDotGradient, c)(lhs, rhs)
+			_, sl, sr := dotEvaluator(t, b, stockDotGradient, c)(lhs, rhs)
 			assertClose(t, "dlhs vs stock", dl, sl, 1e-12)
 			assertClose(t, "drhs vs stock", dr, sr, 1e-12)
 			const h = 1e-5

@@ -98,7 +98,7 @@ func TransformerLensConfig(c Config, modelName string) (TLConfig, error) {
 	}
 	switch c.ActFn {
 	case "gelu", "relu":
-		tc.ActFn = c.ActFn
+		tc.ActFn = string(c.ActFn)
 	default:
 		return TLConfig{}, fmt.Errorf("act_fn %q has no TransformerLens equivalent this exporter knows", c.ActFn)
 	}

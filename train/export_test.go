@@ -57,9 +57,9 @@ func exportCell(t *testing.T, b *Backend, cfg Config, step int, seed uint64) (st
 		for j := range flat {
 			z := rng.NormFloat64()
 			switch ps.Init {
-			case '1':
+			case InitOnes:
 				flat[j] = float32(1 + 0.3*z)
-			case '0':
+			case InitZeros:
 				flat[j] = float32(0.2 * z)
 			default:
 				flat[j] = float32(0.5 * z)

@@ -4,12 +4,22 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"math/rand/v2"
 	"slices"
 
 	"github.com/phaseprobe/phaseprobe/data"
 )
+
+// logger returns l, or a logger that discards every record when l is nil: train writes only to a
+// log its caller gives it, never to slog.Default().
+func logger(l *slog.Logger) *slog.Logger {
+	if l == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return l
+}
 
 // dataStream is the PCG stream of each member's training batches (initialisation uses initStream).
 const dataStream = 0xda7a
@@ -144,10 +154,12 @@ type DivergedError struct {
 	Members []int
 }
 
+// Error says which members diverged at which step.
 func (e *DivergedError) Error() string {
 	return fmt.Sprintf("members %v diverged at step %d: %v", e.Members, e.Step, ErrDiverged)
 }
 
+// Unwrap returns ErrDiverged, so errors.Is(err, ErrDiverged) holds.
 func (e *DivergedError) Unwrap() error { return ErrDiverged }
 
 // TrainTo trains until step `until` (≤ Config.Steps), calling onStep after every update. It stops

@@ -551,7 +551,7 @@ func (s Spec) modelConfigs(task data.Task) []Config {
 		for _, l := range s.Model.NLayers {
 			for _, h := range s.Model.NHeads {
 				out = append(out, Config{DVocab: task.VocabSize(), NCtx: task.SeqLen(), DModel: d, NLayers: l, NHeads: h,
-					DMLP: s.Model.DMLP, AttnOnly: s.Model.AttnOnly, Normalization: s.Model.Normalization, ActFn: s.Model.ActFn})
+					DMLP: s.Model.DMLP, AttnOnly: s.Model.AttnOnly, Normalization: Normalization(s.Model.Normalization), ActFn: ActFn(s.Model.ActFn)})
 			}
 		}
 	}

@@ -32,7 +32,7 @@ type SweepOptions struct {
 	// Progress, if set, receives (label, step, total, mean loss) after every step of every group and
 	// (label, -1, ...) when a group finishes.
 	Progress func(label string, step, total int, loss float64)
-	// Log receives structured logs (default slog.Default()).
+	// Log receives structured logs; nil discards them.
 	Log *slog.Logger
 }
 
@@ -202,10 +202,7 @@ func specDiff(path string, old, new any) []string {
 // resumes: finished cells are skipped, training continues from each ensemble's last checkpoint, and
 // tables are rebuilt from the saved checkpoints.
 func RunSweep(ctx context.Context, b *Backend, s Spec, opt SweepOptions) error {
-	log := opt.Log
-	if log == nil {
-		log = slog.Default()
-	}
+	log := logger(opt.Log)
 	cells, err := s.Cells()
 	if err != nil {
 		return err

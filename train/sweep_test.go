@@ -89,14 +89,9 @@ func TestCompiledStepsAreShared(t *testing.T) {
 		t.Fatal(err)
 	}
 	count := func() int {
-		c, ok := caches.Load(b)
-		if !ok {
-			return 0
-		}
-		ec := c.(*execCache)
-		ec.mu.Lock()
-		defer ec.mu.Unlock()
-		return len(ec.m)
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		return len(b.execs)
 	}
 	var execs []any
 	for _, seed := range []uint64{1, 2, 3} {

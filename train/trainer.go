@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"sync"
 
 	"github.com/gomlx/gomlx/pkg/core/graph"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
@@ -26,9 +25,12 @@ type Trainer struct {
 	// state holds params, then Adam's m, then v: 3·len(specs) tensors, each [K, ...shape].
 	state []*tensors.Tensor
 	step  int
+	// dotGrad is how the training step differentiates matrix products: matmulDotGradient (the zero
+	// value) except in benchmarks of the stock gradient.
+	dotGrad dotGradient
 }
 
-// initStream is the PCG stream used for parameter initialisation; data uses others (see Runner).
+// initStream is the PCG stream used for parameter initialisation; data uses others (see Run).
 const initStream = 0x5eed_1417
 
 // NewTrainer initialises one model per seed. Parameters are drawn in Go from PCG(seed, initStream)
@@ -79,11 +81,11 @@ func initParams(cfg Config, specs []ParamSpec, seed uint64) []float32 {
 		n := shapeSize(ps.Shape)
 		for range n {
 			switch ps.Init {
-			case 'n':
+			case InitNormal:
 				out = append(out, float32(rng.NormFloat64()*cfg.InitRange))
-			case '1':
+			case InitOnes:
 				out = append(out, 1)
-			default:
+			default: // InitZeros
 				out = append(out, 0)
 			}
 		}
@@ -106,51 +108,24 @@ func (t *Trainer) K() int { return len(t.seeds) }
 // StepCount is the number of updates applied so far.
 func (t *Trainer) StepCount() int { return t.step }
 
-// execKey identifies a compiled computation: graphs depend on the config and the optimizer's
-// constants, not on the learning rate (an input) or the seeds. Cells of the same shape share them.
+// execKey identifies a compiled computation: graphs depend on the config, the optimizer's
+// constants and the DotGeneral gradient, not on the learning rate (an input) or the seeds. Cells of
+// the same shape share them.
 func (t *Trainer) execKey(kind string) string {
 	o := t.opt
-	return fmt.Sprintf("%s|%+v|wd=%g,b1=%g,b2=%g,eps=%g,clip=%g", kind, t.cfg, o.WeightDecay, o.Beta1, o.Beta2, o.Eps, o.GradClip)
-}
-
-// execCache holds compiled computations per backend; graph.Exec itself caches per input shape.
-type execCache struct {
-	mu sync.Mutex
-	m  map[string]*graph.Exec
-}
-
-var caches sync.Map // *Backend → *execCache
-
-func (b *Backend) exec(key string, build func() (*graph.Exec, error)) (*graph.Exec, error) {
-	c, _ := caches.LoadOrStore(b, &execCache{m: map[string]*graph.Exec{}})
-	ec := c.(*execCache)
-	ec.mu.Lock()
-	defer ec.mu.Unlock()
-	if e, ok := ec.m[key]; ok {
-		return e, nil
-	}
-	e, err := build()
-	if err != nil {
-		return nil, err
-	}
-	ec.m[key] = e
-	return e, nil
+	return fmt.Sprintf("%s|%+v|wd=%g,b1=%g,b2=%g,eps=%g,clip=%g|dotgrad=%d", kind, t.cfg, o.WeightDecay, o.Beta1, o.Beta2, o.Eps, o.GradClip, t.dotGrad)
 }
 
 func (t *Trainer) stepExec() (*graph.Exec, error) {
 	n := len(t.specs)
-	cfg, opt, decay, specs := t.cfg, t.opt, t.decay, t.specs
+	cfg, opt, decay, dotGrad := t.cfg, t.opt, t.decay, t.dotGrad
 	return t.b.exec(t.execKey("step"), func() (*graph.Exec, error) {
 		fn := func(in []*graph.Node) []*graph.Node {
 			params, m, v := in[:n], in[n:2*n], in[2*n:3*n]
 			tokens, targets, mask, lr, bc1, bc2 := in[3*n], in[3*n+1], in[3*n+2], in[3*n+3], in[3*n+4], in[3*n+5]
-			pm := make(map[string]*graph.Node, n)
-			for i, ps := range specs {
-				pm[ps.Name] = params[i]
-			}
-			logits := forward(cfg, pm, tokens, nil)     // [K, B, T, V]
-			losses := maskedLoss(logits, targets, mask) // [K]
-			grads := graph.Gradient(graph.ReduceAllSum(losses), params...)
+			logits := forward(cfg, cfg.bindParams(params), tokens, nil) // [K, batch, pos, d_vocab]
+			losses := maskedLoss(logits, targets, mask)                 // [K]
+			grads := gradient(dotGrad, graph.ReduceAllSum(losses), params...)
 			np, nm, nv, gnorm := adamW(opt, decay, params, m, v, grads, lr, bc1, bc2)
 			out := append(append(append(np, nm...), nv...), losses, gnorm)
 			return out
@@ -275,20 +250,16 @@ func (t *Trainer) Forward(batches []data.Batch, capture bool) (Outputs, error) {
 		kind = "capture"
 	}
 	n := len(t.specs)
-	cfg, specs := t.cfg, t.specs
+	cfg := t.cfg
 	sites := cfg.Sites()
 	e, err := t.b.exec(t.execKey(kind), func() (*graph.Exec, error) {
 		fn := func(in []*graph.Node) []*graph.Node {
-			pm := make(map[string]*graph.Node, n)
-			for i, ps := range specs {
-				pm[ps.Name] = in[i]
-			}
 			captured := map[Site]*graph.Node{}
 			var hook func(Site, *graph.Node)
 			if capture {
 				hook = func(s Site, x *graph.Node) { captured[s] = x }
 			}
-			out := []*graph.Node{forward(cfg, pm, in[n], hook)}
+			out := []*graph.Node{forward(cfg, cfg.bindParams(in[:n]), in[n], hook)}
 			if capture {
 				for _, s := range sites {
 					out = append(out, captured[s])

@@ -62,7 +62,7 @@ type ZoomOptions struct {
 	// Progress, if set, receives (label, step, total, mean loss) after every replayed step and
 	// (label, -1, ...) when an ensemble's replay ends.
 	Progress func(label string, step, total int, loss float64)
-	// Log receives structured logs (default slog.Default()).
+	// Log receives structured logs; nil discards them.
 	Log *slog.Logger
 }
 
@@ -556,10 +556,7 @@ var ErrReplayDiffers = errors.New("the replay does not reproduce the run bit for
 // and binary compare with the run's; segments verified before it, and other groups, stay merged
 // and are captured.
 func RunZoom(ctx context.Context, b *Backend, runDir string, s Spec, plan ZoomPlan, opt ZoomOptions) error {
-	log := opt.Log
-	if log == nil {
-		log = slog.Default()
-	}
+	log := logger(opt.Log)
 	task, err := data.NewTask(s.Task.Name, s.Task.Params)
 	if err != nil {
 		return err

@@ -79,7 +79,7 @@ func runTrain(ctx context.Context, args []string, stdout io.Writer) error {
 	if set["attn-only"] {
 		cfg.AttnOnly = *attnOnly
 	}
-	cfg.Normalization = *norm
+	cfg.Normalization = train.Normalization(*norm)
 	if *nSeeds < 1 {
 		return usagef("--seeds %d: must be at least 1", *nSeeds)
 	}
