@@ -64,7 +64,7 @@ func (o Options) resolve() Options {
 		o.ProbeC = 1
 	}
 	if len(o.ProbeSites) == 0 {
-		o.ProbeSites = []string{"hook_resid_post", "ln_final.hook_normalized"}
+		o.ProbeSites = []string{string(data.HookResidPost), string(data.HookLnFinal)}
 	}
 	if o.RankTol == 0 {
 		o.RankTol = 1e-3
@@ -167,7 +167,7 @@ func checkNotEmpty(dir, cell string) error {
 	}
 	acts, attn := len(cfg.Probe.Sites) == 0, len(cfg.Probe.Sites) == 0
 	for _, s := range cfg.Probe.Sites {
-		if strings.HasSuffix(s, "hook_pattern") {
+		if strings.HasSuffix(s, string(data.HookPattern)) {
 			attn = true
 		} else {
 			acts = true
@@ -495,7 +495,7 @@ func headScores(out *metricOut, ci *cellInputs) error {
 			return fmt.Errorf("cell %s step %d layer %d: %w", ci.coords.Cell, cur.step, cur.layer, err)
 		}
 		hs := probes.ScoreHeads(p, tokens)
-		site := fmt.Sprintf("blocks.%d.attn.hook_pattern", cur.layer)
+		site := data.Site{Layer: int(cur.layer), Hook: data.HookPattern}.String()
 		for h := range heads {
 			out.add(cur.step, site, int(cur.layer), h, data.NA, "", "entropy", hs.Entropy[h])
 			out.add(cur.step, site, int(cur.layer), h, data.NA, "", "prev_token_score", hs.PrevToken[h])

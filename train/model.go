@@ -3,10 +3,11 @@ package train
 import (
 	"fmt"
 	"math"
-	"strings"
 
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:revive // model code reads better with graph ops unqualified
+
+	"github.com/phaseprobe/phaseprobe/data"
 )
 
 // Config describes one member of the model family: a decoder-only transformer in the layout of
@@ -146,18 +147,18 @@ func (c Config) NumParams() int {
 }
 
 // Sites lists the activation sites the model produces, TransformerLens names, in forward order.
-func (c Config) Sites() []Site {
-	var s []Site
-	s = append(s, Site{Layer: -1, Hook: HookEmbed}, Site{Layer: -1, Hook: HookPosEmbed})
+func (c Config) Sites() []data.Site {
+	var s []data.Site
+	s = append(s, data.Site{Layer: -1, Hook: data.HookEmbed}, data.Site{Layer: -1, Hook: data.HookPosEmbed})
 	for l := range c.NLayers {
-		s = append(s, Site{l, HookResidPre}, Site{l, HookPattern}, Site{l, HookAttnOut})
+		s = append(s, data.Site{Layer: l, Hook: data.HookResidPre}, data.Site{Layer: l, Hook: data.HookPattern}, data.Site{Layer: l, Hook: data.HookAttnOut})
 		if !c.AttnOnly {
-			s = append(s, Site{l, HookResidMid}, Site{l, HookMLPPost}, Site{l, HookMLPOut})
+			s = append(s, data.Site{Layer: l, Hook: data.HookResidMid}, data.Site{Layer: l, Hook: data.HookMLPPost}, data.Site{Layer: l, Hook: data.HookMLPOut})
 		}
-		s = append(s, Site{l, HookResidPost})
+		s = append(s, data.Site{Layer: l, Hook: data.HookResidPost})
 	}
 	if c.Normalization == "LN" {
-		s = append(s, Site{Layer: -1, Hook: HookLnFinal})
+		s = append(s, data.Site{Layer: -1, Hook: data.HookLnFinal})
 	}
 	return s
 }
@@ -170,77 +171,19 @@ func shapeSize(s []int) int {
 	return n
 }
 
-// Hook names a kind of activation site.
-type Hook string
-
-// The TransformerLens hook names phaseprobe captures.
-const (
-	HookEmbed     Hook = "hook_embed"
-	HookPosEmbed  Hook = "hook_pos_embed"
-	HookResidPre  Hook = "hook_resid_pre"
-	HookResidMid  Hook = "hook_resid_mid"
-	HookResidPost Hook = "hook_resid_post"
-	HookPattern   Hook = "attn.hook_pattern"
-	HookAttnOut   Hook = "hook_attn_out"
-	HookMLPPost   Hook = "mlp.hook_post"
-	HookMLPOut    Hook = "hook_mlp_out"
-	HookLnFinal   Hook = "ln_final.hook_normalized"
-)
-
-// Site is an activation site: a hook, inside block Layer or (Layer = -1) outside the blocks.
-type Site struct {
-	Layer int
-	Hook  Hook
-}
-
-// String returns the TransformerLens name, e.g. "blocks.0.hook_resid_post" or "hook_embed".
-func (s Site) String() string {
-	if s.Layer < 0 {
-		return string(s.Hook)
-	}
-	return fmt.Sprintf("blocks.%d.%s", s.Layer, s.Hook)
-}
-
-// IsPattern reports whether the site is an attention pattern ([example, head, query_pos, key_pos])
-// rather than a residual-like activation ([example, pos, width]).
-func (s Site) IsPattern() bool { return s.Hook == HookPattern }
-
-// ParseSite parses a TransformerLens site name.
-func ParseSite(name string) (Site, error) {
-	global := []Hook{HookEmbed, HookPosEmbed, HookLnFinal}
-	for _, h := range global {
-		if name == string(h) {
-			return Site{Layer: -1, Hook: h}, nil
-		}
-	}
-	rest, ok := strings.CutPrefix(name, "blocks.")
-	if ok {
-		num, hook, ok2 := strings.Cut(rest, ".")
-		var l int
-		if _, err := fmt.Sscanf(num, "%d", &l); ok2 && err == nil && l >= 0 && fmt.Sprint(l) == num {
-			for _, h := range []Hook{HookResidPre, HookResidMid, HookResidPost, HookPattern, HookAttnOut, HookMLPPost, HookMLPOut} {
-				if hook == string(h) {
-					return Site{Layer: l, Hook: h}, nil
-				}
-			}
-		}
-	}
-	return Site{}, fmt.Errorf("unknown activation site %q: want a TransformerLens name such as hook_embed, blocks.0.hook_resid_post, blocks.1.attn.hook_pattern or ln_final.hook_normalized", name)
-}
-
 // forward runs the model on tokens [K, batch, pos] (int32) with parameters p (each [K, ...shape]).
 // It returns logits [K, batch, pos, d_vocab]. If capture is non-nil, it is called with every site's
 // activation, [K, batch, pos, width] or, for patterns, [K, batch, head, query_pos, key_pos].
-func forward(c Config, p map[string]*Node, tokens *Node, capture func(Site, *Node)) *Node {
+func forward(c Config, p map[string]*Node, tokens *Node, capture func(data.Site, *Node)) *Node {
 	g := tokens.Graph()
 	dims := tokens.Shape().Dimensions
 	K, B, T := dims[0], dims[1], dims[2]
 	if T != c.NCtx {
 		panic(fmt.Sprintf("train: tokens have %d positions, model n_ctx is %d", T, c.NCtx))
 	}
-	hook := func(l int, h Hook, x *Node) {
+	hook := func(l int, h data.Hook, x *Node) {
 		if capture != nil {
-			capture(Site{l, h}, x)
+			capture(data.Site{Layer: l, Hook: h}, x)
 		}
 	}
 	// bias reshapes a [K, n] parameter so it broadcasts over [K, batch, pos, n].
@@ -259,8 +202,8 @@ func forward(c Config, p map[string]*Node, tokens *Node, capture func(Site, *Nod
 	onehot := OneHot(tokens, c.DVocab, dtypes.Float32)                             // [K, B, T, d_vocab]
 	embed := Einsum("kbtv,kvd->kbtd", onehot, p["embed.W_E"])                      // [K, B, T, d_model]
 	pos := BroadcastToDims(InsertAxes(p["pos_embed.W_pos"], 1), K, B, T, c.DModel) // [K, B, T, d_model]
-	hook(-1, HookEmbed, embed)
-	hook(-1, HookPosEmbed, pos)
+	hook(-1, data.HookEmbed, embed)
+	hook(-1, data.HookPosEmbed, pos)
 	resid := Add(embed, pos) // [K, B, T, d_model]
 
 	causal := BroadcastToDims(Reshape(LowerTriangular(g, T), 1, 1, 1, T, T), K, B, c.NHeads, T, T) // [K, B, head, query, key]
@@ -268,7 +211,7 @@ func forward(c Config, p map[string]*Node, tokens *Node, capture func(Site, *Nod
 	scale := 1 / math.Sqrt(float64(c.DHead))
 	for l := range c.NLayers {
 		b := fmt.Sprintf("blocks.%d.", l)
-		hook(l, HookResidPre, resid)
+		hook(l, data.HookResidPre, resid)
 		x := layerNorm(b+"ln1", resid) // [K, B, T, d_model]
 		headBias := func(name string) *Node { return Reshape(p[name], K, 1, 1, c.NHeads, c.DHead) }
 		q := Add(Einsum("kbtd,khde->kbthe", x, p[b+"attn.W_Q"]), headBias(b+"attn.b_Q")) // [K, B, T, head, d_head]
@@ -277,27 +220,27 @@ func forward(c Config, p map[string]*Node, tokens *Node, capture func(Site, *Nod
 		scores := MulScalar(Einsum("kbqhe,kbshe->kbhqs", q, k), scale)                   // [K, B, head, query, key]
 		scores = Where(causal, scores, BroadcastToDims(negInf, K, B, c.NHeads, T, T))    // [K, B, head, query, key]
 		pattern := Softmax(scores, -1)                                                   // [K, B, head, query, key]
-		hook(l, HookPattern, pattern)
+		hook(l, data.HookPattern, pattern)
 		z := Einsum("kbhqs,kbshe->kbqhe", pattern, v)                                      // [K, B, T, head, d_head]
 		attnOut := Add(Einsum("kbthe,khed->kbtd", z, p[b+"attn.W_O"]), bias(b+"attn.b_O")) // [K, B, T, d_model]
-		hook(l, HookAttnOut, attnOut)
+		hook(l, data.HookAttnOut, attnOut)
 		resid = Add(resid, attnOut) // [K, B, T, d_model]
 		if !c.AttnOnly {
-			hook(l, HookResidMid, resid)
+			hook(l, data.HookResidMid, resid)
 			x = layerNorm(b+"ln2", resid)                                                // [K, B, T, d_model]
 			pre := Add(Einsum("kbtd,kdm->kbtm", x, p[b+"mlp.W_in"]), bias(b+"mlp.b_in")) // [K, B, T, d_mlp]
 			post := activation(c.ActFn, pre)                                             // [K, B, T, d_mlp]
-			hook(l, HookMLPPost, post)
+			hook(l, data.HookMLPPost, post)
 			mlpOut := Add(Einsum("kbtm,kmd->kbtd", post, p[b+"mlp.W_out"]), bias(b+"mlp.b_out")) // [K, B, T, d_model]
-			hook(l, HookMLPOut, mlpOut)
+			hook(l, data.HookMLPOut, mlpOut)
 			resid = Add(resid, mlpOut) // [K, B, T, d_model]
 		}
-		hook(l, HookResidPost, resid)
+		hook(l, data.HookResidPost, resid)
 	}
 	x := resid
 	if c.Normalization == "LN" {
 		x = layerNorm("ln_final", resid) // [K, B, T, d_model]
-		hook(-1, HookLnFinal, x)
+		hook(-1, data.HookLnFinal, x)
 	}
 	return Add(Einsum("kbtd,kdv->kbtv", x, p["unembed.W_U"]), bias("unembed.b_U")) // [K, B, T, d_vocab]
 }

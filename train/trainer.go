@@ -283,10 +283,10 @@ func (t *Trainer) Forward(batches []data.Batch, capture bool) (Outputs, error) {
 			for i, ps := range specs {
 				pm[ps.Name] = in[i]
 			}
-			captured := map[Site]*graph.Node{}
-			var hook func(Site, *graph.Node)
+			captured := map[data.Site]*graph.Node{}
+			var hook func(data.Site, *graph.Node)
 			if capture {
-				hook = func(s Site, x *graph.Node) { captured[s] = x }
+				hook = func(s data.Site, x *graph.Node) { captured[s] = x }
 			}
 			out := []*graph.Node{forward(cfg, pm, in[n], hook)}
 			if capture {
