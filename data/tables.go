@@ -55,7 +55,7 @@ type MetricRow struct {
 	Site     string   `parquet:"site,dict"`      // TransformerLens site name, "" when not applicable
 	Layer    int32    `parquet:"layer,dict"`     // NA when not applicable
 	Head     int32    `parquet:"head,dict"`      // NA when not applicable
-	Position int32    `parquet:"position,dict"`  // answer position, NA when not applicable
+	Position int32    `parquet:"position,dict"`  // answer position (singular_value: index in the spectrum), NA when not applicable
 	Concept  string   `parquet:"concept,dict"`   // probed concept, "" when not applicable
 	Metric   string   `parquet:"metric,dict"`    // a Metric constant, e.g. "exact_match"
 	Value    *float64 `parquet:"value,optional"` // NULL when not finite
