@@ -8,17 +8,6 @@ import (
 	"strings"
 )
 
-// File names of a cell's tables, under runs/<sweep>/cells/<cell>/. Each table's name (its
-// "phaseprobe.table" metadata value and TableName) is the file name without ".parquet".
-const (
-	MetricsFile     = "metrics.parquet"
-	ActivationsFile = "activations.parquet"
-	AttentionFile   = "attention.parquet"
-	ProbeSetFile    = "probe_set.parquet"
-	LabelsFile      = "labels.parquet"
-	OutputsFile     = "outputs.parquet"
-)
-
 // NA marks an integer coordinate that does not apply to a row (layer, head or position of a
 // metric that has none). String coordinates that do not apply are "".
 const NA = -1
@@ -142,7 +131,7 @@ func (OutputRow) TableName() string { return "outputs" }
 // CellDirs returns the cell folders of a sweep's run folder, runDir/cells/<cell>, sorted by
 // name. Entries that are not folders and names starting with "." are skipped.
 func CellDirs(runDir string) ([]string, error) {
-	cells := filepath.Join(runDir, "cells")
+	cells := filepath.Join(runDir, CellsDir)
 	entries, err := os.ReadDir(cells)
 	if err != nil {
 		return nil, fmt.Errorf("list cells of %s: %w", runDir, err)
