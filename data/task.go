@@ -15,12 +15,12 @@ const (
 	Test               // the held-out examples; each task documents how it holds them out
 )
 
-// String returns "train" or "test".
+// String returns "train" or "test" (SplitTrain, SplitTest): the split column of its task metrics.
 func (s Split) String() string {
 	if s == Test {
-		return "test"
+		return SplitTest
 	}
-	return "train"
+	return SplitTrain
 }
 
 // Concept describes one label a probe can decode.

@@ -127,7 +127,7 @@ func EstimateDisk(s Spec, jobs, ensemble int) (DiskEstimate, error) {
 		}
 	}
 	splits := int64(2)
-	if s.Probe.Split == "train" {
+	if s.Probe.Split == data.SplitTrain {
 		splits = 1
 	}
 	// Each file stores config.json in its key-value metadata.
@@ -326,7 +326,7 @@ func TimeEnsemble(ctx context.Context, b *Backend, s Spec, g Group, steps int) (
 		b       data.Batch
 		capture bool
 	}{{probe, false}, {trainEvalSet(s, task), false}, {capBatch, true}}
-	if s.Probe.Split == "train" {
+	if s.Probe.Split == data.SplitTrain {
 		passes = slices.Delete(passes, 1, 2)
 	}
 	for round := range 2 { // the first round compiles

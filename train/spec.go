@@ -498,13 +498,13 @@ func (s Spec) Resolve() (Spec, error) {
 		return fail("probe.examples", "%d: must be positive", s.Probe.Examples)
 	}
 	if s.Probe.Split == "" {
-		s.Probe.Split = "test"
+		s.Probe.Split = data.SplitTest
 	}
-	if s.Probe.Split != "test" && s.Probe.Split != "train" {
+	if s.Probe.Split != data.SplitTest && s.Probe.Split != data.SplitTrain {
 		return fail("probe.split", "%q: want test or train", s.Probe.Split)
 	}
 	probeSplit := data.Test
-	if s.Probe.Split == "train" {
+	if s.Probe.Split == data.SplitTrain {
 		probeSplit = data.Train
 	}
 	// The probe set is drawn with replacement; more examples than the split holds repeat some, and a
