@@ -89,7 +89,8 @@ type MetricInfo struct {
 	// scores each example all or nothing over its whole answer (the "discontinuous" metric of
 	// Schaeffer et al. 2023), and the integer-valued numerical rank.
 	Discrete bool
-	// LowerIsBetter is true where a smaller value is a better model (loss, Brier score, edit distance).
+	// LowerIsBetter is true where a smaller value is a better model (loss, Brier score, edit
+	// distance, probe log-loss).
 	LowerIsBetter bool
 	// Group is the group of near-identical measures that count as one finding (the rank measures
 	// of one site, a probe's accuracy, log-loss and selectivity); a metric in no group is its own.
