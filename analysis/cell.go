@@ -64,7 +64,7 @@ func (o Options) resolve() Options {
 		o.ProbeC = 1
 	}
 	if len(o.ProbeSites) == 0 {
-		o.ProbeSites = []string{"hook_resid_post", "ln_final.hook_normalized"}
+		o.ProbeSites = []string{string(data.HookResidPost), string(data.HookLnFinal)}
 	}
 	if o.RankTol == 0 {
 		o.RankTol = 1e-3
@@ -135,10 +135,10 @@ func readCellInputs(dir string) (*cellInputs, error) {
 	seen := map[int64]bool{}
 	if _, err := data.ReadTable(filepath.Join(dir, data.MetricsFile), func(rows []data.MetricRow) error {
 		for _, r := range rows {
-			if r.Metric == "diverged" {
+			if r.Metric == data.MetricDiverged {
 				ci.diverged = r.Step
 			}
-			if r.Split != "train_batch" && r.Metric != "diverged" && !seen[r.Step] {
+			if !data.IsSentinel(r) && !seen[r.Step] {
 				seen[r.Step] = true
 				ci.steps = append(ci.steps, r.Step)
 			}
@@ -167,7 +167,7 @@ func checkNotEmpty(dir, cell string) error {
 	}
 	acts, attn := len(cfg.Probe.Sites) == 0, len(cfg.Probe.Sites) == 0
 	for _, s := range cfg.Probe.Sites {
-		if strings.HasSuffix(s, "hook_pattern") {
+		if strings.HasSuffix(s, string(data.HookPattern)) {
 			attn = true
 		} else {
 			acts = true
@@ -278,7 +278,7 @@ type metricOut struct {
 }
 
 func (o *metricOut) add(step int64, site string, layer, head, pos int, concept, metric string, v float64) {
-	o.rows = append(o.rows, data.MetricRow{Coords: o.coords, Step: step, Split: "probe", Site: site, Layer: int32(layer),
+	o.rows = append(o.rows, data.MetricRow{Coords: o.coords, Step: step, Split: data.SplitProbe, Site: site, Layer: int32(layer),
 		Head: int32(head), Position: int32(pos), Concept: concept, Metric: metric, Value: data.F(v)})
 }
 
@@ -358,18 +358,18 @@ func siteMetrics(out *metricOut, ci *cellInputs, step int64, site string, m *sit
 		return err
 	}
 	r := geometry.RanksFromSpectrum(s, geometry.RankMeEpsilon, opt.RankTol)
-	out.add(step, site, data.NA, data.NA, data.NA, "", "effective_rank", r.Effective)
-	out.add(step, site, data.NA, data.NA, data.NA, "", "rankme", r.RankMe)
-	out.add(step, site, data.NA, data.NA, data.NA, "", "participation_ratio", r.Participation)
-	out.add(step, site, data.NA, data.NA, data.NA, "", "stable_rank", r.Stable)
-	out.add(step, site, data.NA, data.NA, data.NA, "", "numerical_rank", float64(r.Numerical))
+	out.add(step, site, data.NA, data.NA, data.NA, "", data.MetricEffectiveRank, r.Effective)
+	out.add(step, site, data.NA, data.NA, data.NA, "", data.MetricRankMe, r.RankMe)
+	out.add(step, site, data.NA, data.NA, data.NA, "", data.MetricParticipationRatio, r.Participation)
+	out.add(step, site, data.NA, data.NA, data.NA, "", data.MetricStableRank, r.Stable)
+	out.add(step, site, data.NA, data.NA, data.NA, "", data.MetricNumericalRank, float64(r.Numerical))
 	for i, v := range s {
-		out.add(step, site, data.NA, data.NA, i, "", "singular_value", v)
+		out.add(step, site, data.NA, data.NA, i, "", data.MetricSingularValue, v)
 	}
 	if final != nil {
 		if fr, _ := final.Dims(); fr == len(m.keys) {
 			if c, err := geometry.LinearCKA(x, final); err == nil {
-				out.add(step, site, data.NA, data.NA, data.NA, "", "cka_final", c)
+				out.add(step, site, data.NA, data.NA, data.NA, "", data.MetricCKAFinal, c)
 			}
 		}
 	}
@@ -439,15 +439,15 @@ func probeConcepts(out *metricOut, ci *cellInputs, step int64, site string, m *s
 		if err != nil {
 			return fmt.Errorf("concept %s: %w", concept, err)
 		}
-		out.add(step, site, data.NA, data.NA, data.NA, concept, "probe_accuracy", sel.Task.Accuracy)
-		out.add(step, site, data.NA, data.NA, data.NA, concept, "probe_logloss", sel.Task.LogLoss)
-		out.add(step, site, data.NA, data.NA, data.NA, concept, "probe_control_accuracy", sel.Control.Accuracy)
-		out.add(step, site, data.NA, data.NA, data.NA, concept, "probe_selectivity", sel.Selectivity)
+		out.add(step, site, data.NA, data.NA, data.NA, concept, data.MetricProbeAccuracy, sel.Task.Accuracy)
+		out.add(step, site, data.NA, data.NA, data.NA, concept, data.MetricProbeLogLoss, sel.Task.LogLoss)
+		out.add(step, site, data.NA, data.NA, data.NA, concept, data.MetricProbeControlAccuracy, sel.Control.Accuracy)
+		out.add(step, site, data.NA, data.NA, data.NA, concept, data.MetricProbeSelectivity, sel.Selectivity)
 		shuf, err := probes.CrossValidateLogistic(x, probes.ShuffledLabels(y, rng), classes, folds, lo)
 		if err != nil {
 			return fmt.Errorf("concept %s shuffled: %w", concept, err)
 		}
-		out.add(step, site, data.NA, data.NA, data.NA, concept, "probe_shuffled_accuracy", shuf.Accuracy)
+		out.add(step, site, data.NA, data.NA, data.NA, concept, data.MetricProbeShuffledAccuracy, shuf.Accuracy)
 	}
 	return nil
 }
@@ -495,14 +495,14 @@ func headScores(out *metricOut, ci *cellInputs) error {
 			return fmt.Errorf("cell %s step %d layer %d: %w", ci.coords.Cell, cur.step, cur.layer, err)
 		}
 		hs := probes.ScoreHeads(p, tokens)
-		site := fmt.Sprintf("blocks.%d.attn.hook_pattern", cur.layer)
+		site := data.Site{Layer: int(cur.layer), Hook: data.HookPattern}.String()
 		for h := range heads {
-			out.add(cur.step, site, int(cur.layer), h, data.NA, "", "entropy", hs.Entropy[h])
-			out.add(cur.step, site, int(cur.layer), h, data.NA, "", "prev_token_score", hs.PrevToken[h])
-			out.add(cur.step, site, int(cur.layer), h, data.NA, "", "induction_score", hs.Induction[h])
-			out.add(cur.step, site, int(cur.layer), h, data.NA, "", "duplicate_token_score", hs.DuplicateToken[h])
+			out.add(cur.step, site, int(cur.layer), h, data.NA, "", data.MetricEntropy, hs.Entropy[h])
+			out.add(cur.step, site, int(cur.layer), h, data.NA, "", data.MetricPrevTokenScore, hs.PrevToken[h])
+			out.add(cur.step, site, int(cur.layer), h, data.NA, "", data.MetricInductionScore, hs.Induction[h])
+			out.add(cur.step, site, int(cur.layer), h, data.NA, "", data.MetricDuplicateTokenScore, hs.DuplicateToken[h])
 		}
-		out.add(cur.step, site, int(cur.layer), data.NA, data.NA, "", "specialisation", hs.Specialisation)
+		out.add(cur.step, site, int(cur.layer), data.NA, data.NA, "", data.MetricSpecialisation, hs.Specialisation)
 		rows = rows[:0]
 		return nil
 	}
@@ -565,7 +565,7 @@ func crossWidthCKA(ci *cellInputs, nextDir string, opt Options) ([]data.MetricRo
 			if err != nil {
 				continue // e.g. a constant site (zero variance) in one model
 			}
-			out.add(step, n, data.NA, data.NA, data.NA, "", "cka_next_width", c)
+			out.add(step, n, data.NA, data.NA, data.NA, "", data.MetricCKANextWidth, c)
 		}
 	}
 	return out.rows, nil

@@ -65,12 +65,12 @@ type curves struct {
 }
 
 // Task metrics: scorings of the model's outputs. The rest of metrics.parquet's metrics are internal.
-var taskMetrics = map[string]bool{"exact_match": true, "token_accuracy": true, "position_accuracy": true, "logprob": true,
-	"loss": true, "brier": true, "edit_distance": true}
+var taskMetrics = map[string]bool{data.MetricExactMatch: true, data.MetricTokenAccuracy: true, data.MetricPositionAccuracy: true, data.MetricLogprob: true,
+	data.MetricLoss: true, data.MetricBrier: true, data.MetricEditDistance: true}
 
 // controlMetrics are baselines, never given a verdict: the control-task probe (Hewitt & Liang
 // 2019) and the shuffled-label probe.
-var controlMetrics = map[string]bool{"probe_control_accuracy": true, "probe_shuffled_accuracy": true}
+var controlMetrics = map[string]bool{data.MetricProbeControlAccuracy: true, data.MetricProbeShuffledAccuracy: true}
 
 // kindOf classifies a metric row.
 func kindOf(r data.MetricRow) string {
@@ -94,10 +94,10 @@ func mergeMetrics(dirs []string, path string) (*curves, int, error) {
 	}
 	add := func(rows []data.MetricRow) error {
 		for _, r := range rows {
-			if r.Metric == "diverged" {
+			if r.Metric == data.MetricDiverged {
 				cs.diverged[r.Cell] = r.Step
 			}
-			if r.Split == "train_batch" || r.Metric == "diverged" || r.Metric == "singular_value" {
+			if data.IsSentinel(r) || r.Metric == data.MetricSingularValue {
 				continue
 			}
 			s := data.Series{Kind: kindOf(r), Split: r.Split, Site: r.Site, Layer: r.Layer, Head: r.Head, Position: r.Position, Concept: r.Concept, Metric: r.Metric}
@@ -191,11 +191,11 @@ func taskSeries(split, metric string) data.Series {
 // have it, else "train".
 func (cs *curves) primarySplit() string {
 	for cell := range cs.cells {
-		if cs.get(cell, taskSeries("test", "exact_match")) != nil {
-			return "test"
+		if cs.get(cell, taskSeries(data.SplitTest, data.MetricExactMatch)) != nil {
+			return data.SplitTest
 		}
 	}
-	return "train"
+	return data.SplitTrain
 }
 
 // shapeKey is a model shape: the cells that differ only by seed.

@@ -22,7 +22,7 @@ const (
 
 // continuousScorings are the scorings of the same outputs that are not all-or-nothing, in the
 // order the mirage table lists them; position_accuracy has one row per answer position.
-var continuousScorings = []string{"token_accuracy", "position_accuracy", "logprob", "brier", "edit_distance", "loss"}
+var continuousScorings = []string{data.MetricTokenAccuracy, data.MetricPositionAccuracy, data.MetricLogprob, data.MetricBrier, data.MetricEditDistance, data.MetricLoss}
 
 // cellClass is what a cell's primary task curve (exact match on the primary split) says about it.
 type cellClass struct {
@@ -70,7 +70,7 @@ func capabilityJump(js []transition.Jump, alpha float64) int {
 func classifyCells(cs *curves, res map[curveKey]*curveResult, split string, d Decisions) map[string]cellClass {
 	out := map[string]cellClass{}
 	for cell := range cs.cells {
-		c := cs.get(cell, taskSeries(split, "exact_match"))
+		c := cs.get(cell, taskSeries(split, data.MetricExactMatch))
 		if c == nil {
 			continue
 		}
@@ -121,7 +121,7 @@ func mirageAtJump(cs *curves, classes map[string]cellClass, split string, opt Op
 			continue
 		}
 		shape := shapeOf(cs.cells[cell])
-		em := cs.get(cell, taskSeries(split, "exact_match"))
+		em := cs.get(cell, taskSeries(split, data.MetricExactMatch))
 		x, y, _ := em.finite()
 		lo, hi, err := transition.JumpWindow(x, y, transition.Increasing)
 		if err != nil {
@@ -142,7 +142,7 @@ func mirageAtJump(cs *curves, classes map[string]cellClass, split string, opt Op
 		// that position's accuracy and edit distance are exact match itself (or 1 − it), so only the
 		// genuinely continuous scorings (log-probability, Brier, loss) can speak to the mirage.
 		oneToken := answerPositions(cs, cell, split) == 1
-		e := get(scoring{"exact_match", data.NA})
+		e := get(scoring{data.MetricExactMatch, data.NA})
 		e.seeds++
 		e.lo, e.hi = append(e.lo, stepOf(lo)), append(e.hi, stepOf(hi))
 		if g, pw, ok := schaefferGaps(cs, cell, split, lo, hi); ok {
@@ -194,7 +194,7 @@ func mirageAtJump(cs *curves, classes map[string]cellClass, split string, opt Op
 		for _, s := range scs {
 			a := byShape[shape][s]
 			row := data.MirageRow{Sweep: cs.sweep, Task: shape.task, DModel: shape.dModel, NLayers: shape.nLayers, NHeads: shape.nHeads,
-				Split: split, Metric: s.metric, Position: s.pos, Discrete: s.metric == "exact_match", Seeds: int32(a.seeds),
+				Split: split, Metric: s.metric, Position: s.pos, Discrete: s.metric == data.MetricExactMatch, Seeds: int32(a.seeds),
 				WindowLo: data.F(median(a.lo)), WindowHi: data.F(median(a.hi))}
 			if row.Discrete {
 				row.IndepGap, row.PowerGap = data.F(mean(a.indep)), data.F(mean(a.power))
@@ -237,14 +237,14 @@ func mirageAtJump(cs *curves, classes map[string]cellClass, split string, opt Op
 
 // sameAsExactMatch are the scorings that, for a one-token answer, are exact match itself or an
 // affine function of it.
-var sameAsExactMatch = map[string]bool{"token_accuracy": true, "position_accuracy": true, "edit_distance": true}
+var sameAsExactMatch = map[string]bool{data.MetricTokenAccuracy: true, data.MetricPositionAccuracy: true, data.MetricEditDistance: true}
 
 // answerPositions returns how many answer positions a cell's position_accuracy curves cover on
 // split (0 when it has none).
 func answerPositions(cs *curves, cell, split string) int {
 	n := 0
 	for k, c := range cs.byKey {
-		if k.cell == cell && c.series.Kind == data.KindTask && c.series.Split == split && c.series.Metric == "position_accuracy" {
+		if k.cell == cell && c.series.Kind == data.KindTask && c.series.Split == split && c.series.Metric == data.MetricPositionAccuracy {
 			n++
 		}
 	}
@@ -255,11 +255,11 @@ func answerPositions(cs *curves, cell, split string) int {
 // cell (Schaeffer et al. 2023, §2: exact match over an L-token answer is p^L when tokens are right
 // independently with probability p). ok is false when the cell has no per-position accuracies.
 func schaefferGaps(cs *curves, cell, split string, lo, hi float64) (indep, power float64, ok bool) {
-	em := cs.get(cell, taskSeries(split, "exact_match"))
-	tok := cs.get(cell, taskSeries(split, "token_accuracy"))
+	em := cs.get(cell, taskSeries(split, data.MetricExactMatch))
+	tok := cs.get(cell, taskSeries(split, data.MetricTokenAccuracy))
 	var pos [][]float64
 	for j := int32(0); ; j++ {
-		s := taskSeries(split, "position_accuracy")
+		s := taskSeries(split, data.MetricPositionAccuracy)
 		s.Position = j
 		c := cs.get(cell, s)
 		if c == nil || len(c.values) != len(em.values) {
@@ -301,7 +301,7 @@ func fisherCombine(p []float64) float64 {
 }
 
 func scoringIndex(m string) int {
-	if m == "exact_match" {
+	if m == data.MetricExactMatch {
 		return -1
 	}
 	if i := slices.Index(continuousScorings, m); i >= 0 {

@@ -19,7 +19,7 @@ func familyUnits(cs *curves, f familyKey) []unitMetrics {
 		if c.series.Kind != data.KindInternal || familyOf(cs.cells[k.cell]) != f {
 			continue
 		}
-		if m := c.series.Metric; m == "probe_accuracy" || m == "probe_logloss" {
+		if m := c.series.Metric; m == data.MetricProbeAccuracy || m == data.MetricProbeLogLoss {
 			continue
 		}
 		u := unitOf(c.series)
@@ -103,9 +103,9 @@ func askUnit(b *verdictBuilder, cs *curves, res map[curveKey]*curveResult, class
 		return nil
 	}
 	// The probe's control at ceiling: its selectivity cannot be read.
-	if u.group == "probe" && controlAtCeiling(cs, jumpCells, u, d.ControlCeiling) {
+	if u.group == data.GroupProbe && controlAtCeiling(cs, jumpCells, u, d.ControlCeiling) {
 		r := row(data.QuestionCoupling, data.NA)
-		r.Metric, r.Verdict, r.Cells = "probe_selectivity", verdictCeiling, int32(len(jumpCells))
+		r.Metric, r.Verdict, r.Cells = data.MetricProbeSelectivity, verdictCeiling, int32(len(jumpCells))
 		r.Reason = fmt.Sprintf("the control task is decoded at ≥ %.2f: any function of the current token is decodable here, so the control cannot tell what the probe learned", d.ControlCeiling)
 		b.add(r)
 		return nil

@@ -57,10 +57,10 @@ func DefaultDecisions() Decisions {
 // counted twice because effective rank and RankMe of one site move together.
 func measureGroup(metric string) string {
 	switch metric {
-	case "effective_rank", "rankme", "participation_ratio", "stable_rank", "numerical_rank":
-		return "rank"
-	case "probe_accuracy", "probe_logloss", "probe_selectivity":
-		return "probe"
+	case data.MetricEffectiveRank, data.MetricRankMe, data.MetricParticipationRatio, data.MetricStableRank, data.MetricNumericalRank:
+		return data.GroupRank
+	case data.MetricProbeAccuracy, data.MetricProbeLogLoss, data.MetricProbeSelectivity:
+		return data.GroupProbe
 	}
 	return metric
 }
@@ -140,14 +140,14 @@ func verdicts(cs *curves, res map[curveKey]*curveResult, classes map[string]cell
 
 	base := func(s shapeKey, dModel int32, q string) data.VerdictRow {
 		return data.VerdictRow{Sweep: cs.sweep, Task: s.task, DModel: dModel, NLayers: s.nLayers, NHeads: s.nHeads, Question: q,
-			Layer: data.NA, Head: data.NA, TaskMetric: "exact_match"}
+			Layer: data.NA, Head: data.NA, TaskMetric: data.MetricExactMatch}
 	}
 
 	// 1. Task jump and 2. mirage, per shape.
 	for _, s := range shapeList {
 		cells := shapes[s]
 		r := base(s, s.dModel, data.QuestionTaskJump)
-		r.Subject, r.Metric, r.Seeds = "exact match ("+split+")", "exact_match", int32(len(cells))
+		r.Subject, r.Metric, r.Seeds = "exact match ("+split+")", data.MetricExactMatch, int32(len(cells))
 		var jumpSeeds, small, learned, never int
 		var sizes, finals []float64
 		for _, c := range cells {
@@ -200,7 +200,7 @@ func verdicts(cs *curves, res map[curveKey]*curveResult, classes map[string]cell
 			continue // nothing learnt: no rise to explain
 		}
 		mr := base(s, s.dModel, data.QuestionMirage)
-		mr.Subject, mr.Metric, mr.Seeds, mr.Cells = "exact match's rise", "exact_match", int32(len(cells)), int32(learned)
+		mr.Subject, mr.Metric, mr.Seeds, mr.Cells = "exact match's rise", data.MetricExactMatch, int32(len(cells)), int32(learned)
 		mr.Method = "transition.TestWindow on every continuous scoring across exact match's jump window, seeds combined by Fisher's method, BH over the mirage table"
 		mr.NullHyp = "the continuous scorings change smoothly (local quadratic) across the window"
 		mr.Verdict, mr.Reason = mirageVerdict(rows)
@@ -259,7 +259,7 @@ func verdicts(cs *curves, res map[curveKey]*curveResult, classes map[string]cell
 			widths[s.dModel] = true
 		}
 		sr := base(fs, data.NA, data.QuestionScale)
-		sr.Subject, sr.Metric, sr.Cells = "exact match and the continuous scorings over d_model", "exact_match", int32(len(widths))
+		sr.Subject, sr.Metric, sr.Cells = "exact match and the continuous scorings over d_model", data.MetricExactMatch, int32(len(widths))
 		if len(widths) < d.MinWidths {
 			sr.Verdict = fmt.Sprintf("not assessed: %d widths (need %d)", len(widths), d.MinWidths)
 			sr.Need = data.I(int32(d.MinWidths))
@@ -305,7 +305,7 @@ func checkpointTolerance(cs *curves) float64 {
 func controlAtCeiling(cs *curves, cells []string, u unitKey, ceiling float64) bool {
 	var meds []float64
 	for _, cell := range cells {
-		c := cs.get(cell, data.Series{Kind: data.KindControl, Split: u.split, Site: u.site, Layer: u.layer, Head: u.head, Position: data.NA, Concept: u.concept, Metric: "probe_control_accuracy"})
+		c := cs.get(cell, data.Series{Kind: data.KindControl, Split: u.split, Site: u.site, Layer: u.layer, Head: u.head, Position: data.NA, Concept: u.concept, Metric: data.MetricProbeControlAccuracy})
 		if c == nil {
 			continue
 		}
@@ -359,7 +359,7 @@ func rangeText(v []float64) string {
 
 // betterSign is +1 for the task metrics where higher is better and −1 where lower is: a step with
 // width is emergence only in the improving direction.
-var betterSign = map[string]float64{"exact_match": 1, "token_accuracy": 1, "logprob": 1, "brier": -1, "edit_distance": -1}
+var betterSign = map[string]float64{data.MetricExactMatch: 1, data.MetricTokenAccuracy: 1, data.MetricLogprob: 1, data.MetricBrier: -1, data.MetricEditDistance: -1}
 
 // oneSeedStep returns which seed the scale test's step rests on: the first value of the two widths
 // beside the step whose removal leaves the step non-significant (the test rerun: p > alpha, and
@@ -385,7 +385,7 @@ func oneSeedStep(widths []float64, values [][]float64, t transition.ScaleTest, a
 }
 
 // scaleMetrics are the task metrics asked the scale question, all-or-nothing first.
-var scaleMetrics = []string{"exact_match", "token_accuracy", "logprob", "brier", "edit_distance"}
+var scaleMetrics = []string{data.MetricExactMatch, data.MetricTokenAccuracy, data.MetricLogprob, data.MetricBrier, data.MetricEditDistance}
 
 // scaleRows asks, for a family of at least MinWidths widths, whether each task metric jumps with
 // d_model at the final checkpoint (transition.TestScale: a step between adjacent widths against a

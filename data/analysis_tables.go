@@ -2,18 +2,9 @@ package data
 
 import "math"
 
-// Tables written by `phaseprobe analyze`. Internal metrics go to each cell's
-// internal_metrics.parquet with the MetricRow schema (so `SELECT * FROM 'cells/*/*metrics.parquet'`
-// reads task and internal metrics together); the sweep-level tables below go to
-// runs/<sweep>/analysis/. Statistics that do not apply to a row are NULL (a nil pointer), never NaN.
-const (
-	InternalMetricsFile = "internal_metrics.parquet" // per cell, MetricRow schema
-	TransitionsFile     = "transitions.parquet"      // analysis/: TransitionRow, one per curve
-	JumpsFile           = "jumps.parquet"            // analysis/: JumpRow, every jump of an abrupt curve and the candidate jumps of every task curve
-	MirageFile          = "mirage.parquet"           // analysis/: MirageRow, one per shape × scoring
-	VerdictsFile        = "verdicts.parquet"         // analysis/: VerdictRow, one per question asked
-	AllMetricsFile      = "metrics.parquet"          // analysis/: every cell's task and internal MetricRows
-)
+// The rows of the sweep-level tables that `phaseprobe analyze` writes under runs/<sweep>/analysis/
+// (TransitionsFile, JumpsFile, MirageFile, VerdictsFile) follow. Statistics that do not apply to a
+// row are NULL (a nil pointer), never NaN.
 
 // Kinds of Series.
 const (

@@ -14,7 +14,7 @@ func (c Coords) cellID() string { return c.Cell }
 // folderCell returns the cell whose folder holds path (runs/<sweep>/cells/<cell>/<file>), or "".
 func folderCell(path string) string {
 	dir := filepath.Dir(path)
-	if filepath.Base(filepath.Dir(dir)) != "cells" {
+	if filepath.Base(filepath.Dir(dir)) != CellsDir {
 		return ""
 	}
 	return filepath.Base(dir)

@@ -8,17 +8,6 @@ import (
 	"strings"
 )
 
-// File names of a cell's tables, under runs/<sweep>/cells/<cell>/. Each table's name (its
-// "phaseprobe.table" metadata value and TableName) is the file name without ".parquet".
-const (
-	MetricsFile     = "metrics.parquet"
-	ActivationsFile = "activations.parquet"
-	AttentionFile   = "attention.parquet"
-	ProbeSetFile    = "probe_set.parquet"
-	LabelsFile      = "labels.parquet"
-	OutputsFile     = "outputs.parquet"
-)
-
 // NA marks an integer coordinate that does not apply to a row (layer, head or position of a
 // metric that has none). String coordinates that do not apply are "".
 const NA = -1
@@ -39,7 +28,10 @@ type Coords struct {
 // MetricRow is one row of metrics.parquet: one value of one metric at one step, optionally at
 // one activation site, layer, head, answer position or concept. Task metrics (exact_match,
 // token_accuracy, position_accuracy, logprob, brier, edit_distance, loss) and internal metrics
-// (effective_rank, cka_final, prev_token_score, probe_accuracy, ...) share this schema.
+// (effective_rank, cka_final, prev_token_score, probe_accuracy, ...) share this schema; the
+// Metric constants name every metric and LookupMetric describes each one. Two kinds of rows are
+// sentinels, not checkpoint values (IsSentinel): the "diverged" marker and the per-step
+// training-batch losses of split "train_batch".
 //
 // Value is NULL (nil) where the metric has no finite value: a checkpoint whose outputs are not
 // finite (a diverging cell's loss, logprob and brier), or an internal metric that cannot be computed
@@ -48,13 +40,13 @@ type Coords struct {
 type MetricRow struct {
 	Coords
 	Step     int64    `parquet:"step"`
-	Split    string   `parquet:"split,dict"`    // "train", "test" or "probe"
-	Site     string   `parquet:"site,dict"`     // TransformerLens site name, "" when not applicable
-	Layer    int32    `parquet:"layer,dict"`    // NA when not applicable
-	Head     int32    `parquet:"head,dict"`     // NA when not applicable
-	Position int32    `parquet:"position,dict"` // answer position, NA when not applicable
-	Concept  string   `parquet:"concept,dict"`  // probed concept, "" when not applicable
-	Metric   string   `parquet:"metric,dict"`
+	Split    string   `parquet:"split,dict"`     // "train", "test", "probe" or "train_batch" (the Split constants)
+	Site     string   `parquet:"site,dict"`      // TransformerLens site name, "" when not applicable
+	Layer    int32    `parquet:"layer,dict"`     // NA when not applicable
+	Head     int32    `parquet:"head,dict"`      // NA when not applicable
+	Position int32    `parquet:"position,dict"`  // answer position (singular_value: index in the spectrum), NA when not applicable
+	Concept  string   `parquet:"concept,dict"`   // probed concept, "" when not applicable
+	Metric   string   `parquet:"metric,dict"`    // a Metric constant, e.g. "exact_match"
 	Value    *float64 `parquet:"value,optional"` // NULL when not finite
 }
 
@@ -139,7 +131,7 @@ func (OutputRow) TableName() string { return "outputs" }
 // CellDirs returns the cell folders of a sweep's run folder, runDir/cells/<cell>, sorted by
 // name. Entries that are not folders and names starting with "." are skipped.
 func CellDirs(runDir string) ([]string, error) {
-	cells := filepath.Join(runDir, "cells")
+	cells := filepath.Join(runDir, CellsDir)
 	entries, err := os.ReadDir(cells)
 	if err != nil {
 		return nil, fmt.Errorf("list cells of %s: %w", runDir, err)

@@ -1,8 +1,15 @@
-// Package data holds phaseprobe's toy tasks and its Parquet schemas and streaming I/O.
+// Package data holds phaseprobe's toy tasks, its Parquet schemas and streaming I/O, and the
+// vocabulary every stage shares.
 //
 // A task produces fixed-length token sequences for next-token training, a loss mask over the
 // answer positions, and per-example concept labels that linear probes decode later. Every task is
 // deterministic given its parameters and a *rand.Rand.
+//
+// The vocabulary: activation sites by their TransformerLens names (Site, Hook, ParseSite); the
+// metric names of the tables (the Metric constants, and LookupMetric for each one's kind, unit,
+// title and the function that computes it; IsSentinel for the rows that are markers); the split
+// names (SplitTrain, ...); and the names of the files and folders of a run folder (SweepFile,
+// CellsDir, MetricsFile, ...).
 package data
 
 import "math/rand/v2"
@@ -15,12 +22,12 @@ const (
 	Test               // the held-out examples; each task documents how it holds them out
 )
 
-// String returns "train" or "test".
+// String returns "train" or "test" (SplitTrain, SplitTest): the split column of its task metrics.
 func (s Split) String() string {
 	if s == Test {
-		return "test"
+		return SplitTest
 	}
-	return "train"
+	return SplitTrain
 }
 
 // Concept describes one label a probe can decode.

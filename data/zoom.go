@@ -1,10 +1,5 @@
 package data
 
-// CheckpointsFile is a cell's table of captured checkpoints, under runs/<sweep>/cells/<cell>/:
-// which schedule each captured step belongs to, so that the original log-spaced schedule stays
-// recoverable after `phaseprobe zoom` adds checkpoints (docs/zoom.md).
-const CheckpointsFile = "checkpoints.parquet"
-
 // Schedules of CheckpointRow.
 const (
 	ScheduleLog  = "log"  // the sweep's schedule (checkpoints.steps of the spec)

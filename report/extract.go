@@ -76,7 +76,7 @@ func primarySplit(rows []data.MetricRow, preferred string) string {
 	has := map[string]bool{}
 	var first string
 	for _, m := range rows {
-		if m.Metric == "diverged" {
+		if m.Metric == data.MetricDiverged {
 			continue
 		}
 		if first == "" {
@@ -84,7 +84,7 @@ func primarySplit(rows []data.MetricRow, preferred string) string {
 		}
 		has[m.Split] = true
 	}
-	for _, s := range []string{preferred, "test", "probe", "train"} {
+	for _, s := range []string{preferred, data.SplitTest, data.SplitProbe, data.SplitTrain} {
 		if s != "" && has[s] {
 			return s
 		}
@@ -135,9 +135,9 @@ func seriesLabel(s data.Series) string {
 // familyOrder is the order internal metric families are shown in; unknown families follow,
 // alphabetically.
 var familyOrder = []string{
-	"effective_rank", "rankme", "participation_ratio", "stable_rank", "cka_final", "cka_next_width",
-	"induction_score", "prev_token_score", "duplicate_token_score", "entropy", "specialisation",
-	"probe_accuracy", "probe_selectivity", "probe_control_accuracy",
+	data.MetricEffectiveRank, data.MetricRankMe, data.MetricParticipationRatio, data.MetricStableRank, data.MetricCKAFinal, data.MetricCKANextWidth,
+	data.MetricInductionScore, data.MetricPrevTokenScore, data.MetricDuplicateTokenScore, data.MetricEntropy, data.MetricSpecialisation,
+	data.MetricProbeAccuracy, data.MetricProbeSelectivity, data.MetricProbeControlAccuracy,
 }
 
 // family is one internal metric and the series chosen to show it.
@@ -173,7 +173,7 @@ func pickFamilies(internal []data.MetricRow, trans []data.TransitionRow, max int
 		return st
 	}
 	for _, m := range internal {
-		if m.Metric == "singular_value" || isNaNOrInf(data.Float(m.Value)) {
+		if m.Metric == data.MetricSingularValue || isNaNOrInf(data.Float(m.Value)) {
 			continue
 		}
 		st := get(seriesOf(m))
@@ -321,7 +321,7 @@ type headScore struct {
 }
 
 // headMetrics are the head-level scores that mark a specialised head, in order of preference.
-var headMetrics = []string{"induction_score", "prev_token_score", "duplicate_token_score"}
+var headMetrics = []string{data.MetricInductionScore, data.MetricPrevTokenScore, data.MetricDuplicateTokenScore}
 
 // topHeads returns up to n heads to show, each the best cell of a distinct (layer, head): the
 // heads with the highest final-step induction, previous-token or duplicate-token score over all
@@ -330,7 +330,7 @@ var headMetrics = []string{"induction_score", "prev_token_score", "duplicate_tok
 func topHeads(internal []data.MetricRow, n int) []headScore {
 	last := map[string]int64{} // cell -> last step with a head score
 	for _, m := range internal {
-		if isHeadMetric(m) || m.Metric == "specialisation" {
+		if isHeadMetric(m) || m.Metric == data.MetricSpecialisation {
 			last[m.Cell] = max(last[m.Cell], m.Step)
 		}
 	}
@@ -345,7 +345,7 @@ func topHeads(internal []data.MetricRow, n int) []headScore {
 	}
 	if len(cands) == 0 {
 		for _, m := range internal {
-			if m.Step == last[m.Cell] && m.Metric == "specialisation" && m.Layer != data.NA && !isNaNOrInf(data.Float(m.Value)) {
+			if m.Step == last[m.Cell] && m.Metric == data.MetricSpecialisation && m.Layer != data.NA && !isNaNOrInf(data.Float(m.Value)) {
 				cands = append(cands, headScore{Coords: m.Coords, Layer: m.Layer, Head: 0, Metric: m.Metric, Value: data.Float(m.Value), Step: m.Step})
 			}
 		}
@@ -523,7 +523,7 @@ func spectraOf(internal []data.MetricRow, site string) (string, []spectrum) {
 	if site == "" {
 		count := map[string]int{}
 		for _, m := range internal {
-			if m.Metric == "singular_value" {
+			if m.Metric == data.MetricSingularValue {
 				count[m.Site]++
 			}
 		}
@@ -543,7 +543,7 @@ func spectraOf(internal []data.MetricRow, site string) (string, []spectrum) {
 	}
 	byKey := map[key]*spectrum{}
 	for _, m := range internal {
-		if m.Metric != "singular_value" || m.Site != site || m.Position < 0 {
+		if m.Metric != data.MetricSingularValue || m.Site != site || m.Position < 0 {
 			continue
 		}
 		k := key{m.Cell, m.Step}

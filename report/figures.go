@@ -49,7 +49,7 @@ type couplingPoint struct {
 // of v's internal curve (metric, site, layer, head and concept of the row; any split, the first
 // in name order when several), over the cells where both curves are abrupt with an onset.
 func couplingPoints(trans []data.TransitionRow, v data.VerdictRow, split string) []couplingPoint {
-	taskS := taskSeries(split, cmp.Or(v.TaskMetric, "exact_match"))
+	taskS := taskSeries(split, cmp.Or(v.TaskMetric, data.MetricExactMatch))
 	type in struct {
 		split string
 		o     onset
@@ -280,18 +280,18 @@ type scoring struct {
 // accuracies one colour with a dash pattern per position.
 func scoringStyle(s scoring) draw.LineStyle {
 	switch s.Metric {
-	case "exact_match":
+	case data.MetricExactMatch:
 		return draw.LineStyle{Color: color.Black, Width: vg.Points(2)}
-	case "token_accuracy":
+	case data.MetricTokenAccuracy:
 		return draw.LineStyle{Color: categorical[0], Width: vg.Points(1.3)}
-	case "position_accuracy":
+	case data.MetricPositionAccuracy:
 		d := dashPatterns[1+int(max(s.Position, 0))%(len(dashPatterns)-1)]
 		return draw.LineStyle{Color: categorical[1], Width: vg.Points(1.1), Dashes: d}
-	case "logprob":
+	case data.MetricLogprob:
 		return draw.LineStyle{Color: categorical[2], Width: vg.Points(1.3)}
-	case "brier":
+	case data.MetricBrier:
 		return draw.LineStyle{Color: categorical[3], Width: vg.Points(1.3), Dashes: dashPatterns[1]}
-	case "edit_distance":
+	case data.MetricEditDistance:
 		return draw.LineStyle{Color: categorical[5], Width: vg.Points(1.3), Dashes: dashPatterns[2]}
 	}
 	return draw.LineStyle{Color: grey, Width: vg.Points(1)}
@@ -299,14 +299,14 @@ func scoringStyle(s scoring) draw.LineStyle {
 
 // scoringLabel names a scoring in legends and hover texts.
 func scoringLabel(s scoring) string {
-	if s.Metric == "position_accuracy" {
+	if s.Metric == data.MetricPositionAccuracy {
 		return fmt.Sprintf("position %d accuracy", s.Position)
 	}
 	return metricTitle(s.Metric)
 }
 
 // lowerIsBetter are the scorings flipped in the window figure so that improvement is up.
-var lowerIsBetter = map[string]bool{"brier": true, "edit_distance": true, "loss": true}
+var lowerIsBetter = map[string]bool{data.MetricBrier: true, data.MetricEditDistance: true, data.MetricLoss: true}
 
 // windowColour shades exact match's jump window: Okabe–Ito orange, translucent.
 var windowColour = color.NRGBA{0xe6, 0x9f, 0x00, 0x48}
@@ -375,11 +375,11 @@ func (b *builder) windowFigure() figure {
 	// The scorings there are, in table order.
 	var scs []scoring
 	for _, m := range b.r.Task {
-		if m.Split != b.split || m.Metric == "diverged" || m.Metric == "loss" {
+		if m.Split != b.split || m.Metric == data.MetricDiverged || m.Metric == data.MetricLoss {
 			continue
 		}
 		s := scoring{m.Metric, data.NA}
-		if m.Metric == "position_accuracy" {
+		if m.Metric == data.MetricPositionAccuracy {
 			s.Position = m.Position
 		} else if m.Position != data.NA {
 			continue
@@ -525,7 +525,7 @@ func (b *builder) widthFigure() figure {
 	}
 	var series []data.Series
 	var kinds []string
-	for _, m := range []string{"exact_match", "token_accuracy", "logprob"} {
+	for _, m := range []string{data.MetricExactMatch, data.MetricTokenAccuracy, data.MetricLogprob} {
 		if len(curvesOf(b.r.Task, taskSeries(b.split, m))) > 0 {
 			series, kinds = append(series, taskSeries(b.split, m)), append(kinds, "task")
 		}
@@ -648,7 +648,7 @@ func (b *builder) widthFigure() figure {
 		}
 		p.X.Tick.Marker = plot.ConstantTicks(ticks)
 		p.X.Min, p.X.Max = lg(wlo/1.3), lg(whi*1.3)
-		if s.Metric == "exact_match" || s.Metric == "token_accuracy" {
+		if s.Metric == data.MetricExactMatch || s.Metric == data.MetricTokenAccuracy {
 			p.Y.Min, p.Y.Max = 0, 1
 		}
 		if si%cols == 0 {

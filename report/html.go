@@ -115,7 +115,7 @@ func mirageRowsOf(rows []data.MirageRow) []mirageRow {
 // scoringIndex orders the scorings of the mirage table: exact match, then the task panels'
 // order, then position accuracy, Brier score, the rest.
 func scoringIndex(m string) int {
-	order := []string{"exact_match", "token_accuracy", "position_accuracy", "logprob", "brier", "edit_distance", "loss"}
+	order := []string{data.MetricExactMatch, data.MetricTokenAccuracy, data.MetricPositionAccuracy, data.MetricLogprob, data.MetricBrier, data.MetricEditDistance, data.MetricLoss}
 	if i := slices.Index(order, m); i >= 0 {
 		return i
 	}
@@ -168,7 +168,7 @@ func header(r *run) []keyValue {
 		kv = append(kv, keyValue{"checkpoints", fmt.Sprintf("%d log-spaced, plus step 0", sp.Checkpoints.Count)})
 	}
 	if sp.Probe.Examples > 0 {
-		kv = append(kv, keyValue{"probe set", fmt.Sprintf("%d examples (%s split)", sp.Probe.Examples, cmp.Or(sp.Probe.Split, "test"))})
+		kv = append(kv, keyValue{"probe set", fmt.Sprintf("%d examples (%s split)", sp.Probe.Examples, cmp.Or(sp.Probe.Split, data.SplitTest))})
 	}
 	done := 0
 	for _, c := range r.Cells {

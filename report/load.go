@@ -19,8 +19,8 @@ import (
 // taskMetrics are the metric names that score the model's outputs (metrics.parquet); every other
 // metric name is an internal one (internal_metrics.parquet).
 var taskMetrics = map[string]bool{
-	"exact_match": true, "token_accuracy": true, "position_accuracy": true, "logprob": true,
-	"loss": true, "brier": true, "edit_distance": true, "diverged": true,
+	data.MetricExactMatch: true, data.MetricTokenAccuracy: true, data.MetricPositionAccuracy: true, data.MetricLogprob: true,
+	data.MetricLoss: true, data.MetricBrier: true, data.MetricEditDistance: true, data.MetricDiverged: true,
 }
 
 // isTaskMetric reports whether metric scores the model's outputs.
@@ -144,7 +144,7 @@ func loadRun(ctx context.Context, dir string) (*run, error) {
 		}
 		found, err := readMetrics(filepath.Join(cd, data.MetricsFile), in, func(m data.MetricRow) {
 			c.Coords = m.Coords
-			if m.Metric == "diverged" {
+			if m.Metric == data.MetricDiverged {
 				c.Diverged = m.Step
 			}
 			if isTaskMetric(m.Metric) {
@@ -282,7 +282,7 @@ func readCellConfig(dir string) data.Coords {
 // returns false, and no error, when the file does not exist.
 func readMetrics(path string, in interner, fn func(data.MetricRow)) (bool, error) {
 	return readAll(path, func(m data.MetricRow) {
-		if m.Split == "train_batch" {
+		if m.Split == data.SplitTrainBatch {
 			return
 		}
 		fn(in.metric(m))

@@ -53,22 +53,22 @@ type builder struct {
 }
 
 // taskPanels are the task metrics of figure (a), discrete first.
-var taskPanels = []string{"exact_match", "token_accuracy", "logprob", "edit_distance"}
+var taskPanels = []string{data.MetricExactMatch, data.MetricTokenAccuracy, data.MetricLogprob, data.MetricEditDistance}
 
 // metricTitle names a metric for titles and tables.
 func metricTitle(m string) string {
 	switch m {
-	case "exact_match":
+	case data.MetricExactMatch:
 		return "exact match"
-	case "token_accuracy":
+	case data.MetricTokenAccuracy:
 		return "per-token accuracy"
-	case "position_accuracy":
+	case data.MetricPositionAccuracy:
 		return "per-position accuracy"
-	case "logprob":
+	case data.MetricLogprob:
 		return "log-probability"
-	case "edit_distance":
+	case data.MetricEditDistance:
 		return "edit distance"
-	case "brier":
+	case data.MetricBrier:
 		return "Brier score"
 	}
 	return strings.ReplaceAll(m, "_", " ")
@@ -77,31 +77,31 @@ func metricTitle(m string) string {
 // metricUnit is the y-axis label of a metric, with its unit.
 func metricUnit(m string) string {
 	switch m {
-	case "exact_match":
+	case data.MetricExactMatch:
 		return "answers fully correct (fraction)"
-	case "token_accuracy", "position_accuracy":
+	case data.MetricTokenAccuracy, data.MetricPositionAccuracy:
 		return "answer tokens correct (fraction)"
-	case "logprob":
+	case data.MetricLogprob:
 		return "mean log p(answer token) (nats)"
-	case "edit_distance":
+	case data.MetricEditDistance:
 		return "token edit distance (tokens)"
-	case "loss":
+	case data.MetricLoss:
 		return "cross-entropy (nats)"
-	case "brier":
+	case data.MetricBrier:
 		return "Brier score"
-	case "effective_rank", "rankme", "participation_ratio", "stable_rank":
+	case data.MetricEffectiveRank, data.MetricRankMe, data.MetricParticipationRatio, data.MetricStableRank:
 		return metricTitle(m) + " (dimensions)"
-	case "cka_final", "cka_next_width":
+	case data.MetricCKAFinal, data.MetricCKANextWidth:
 		return "linear CKA (0–1)"
-	case "prev_token_score", "induction_score", "duplicate_token_score":
+	case data.MetricPrevTokenScore, data.MetricInductionScore, data.MetricDuplicateTokenScore:
 		return "mean attention on target (0–1)"
-	case "entropy":
+	case data.MetricEntropy:
 		return "attention entropy (nats)"
-	case "specialisation":
+	case data.MetricSpecialisation:
 		return "head specialisation (0–1)"
-	case "probe_accuracy", "probe_control_accuracy":
+	case data.MetricProbeAccuracy, data.MetricProbeControlAccuracy:
 		return "probe accuracy (fraction)"
-	case "probe_selectivity":
+	case data.MetricProbeSelectivity:
 		return "accuracy − control accuracy"
 	}
 	return metricTitle(m)
@@ -278,7 +278,7 @@ func (b *builder) taskFigure() figure {
 		var row []*plot.Plot
 		for _, m := range metrics {
 			kind := "continuous"
-			if m == "exact_match" {
+			if m == data.MetricExactMatch {
 				kind = "discrete"
 			}
 			title := fmt.Sprintf("%s (%s)", metricTitle(m), kind)
@@ -303,7 +303,7 @@ func (b *builder) taskFigure() figure {
 				}
 			}
 			setLogAxis(&p.X, 1, b.maxStep+1)
-			if m == "exact_match" || m == "token_accuracy" {
+			if m == data.MetricExactMatch || m == data.MetricTokenAccuracy {
 				p.Y.Min, p.Y.Max = 0, 1
 			}
 			row = append(row, p)
@@ -332,7 +332,7 @@ func (b *builder) taskFigure() figure {
 }
 
 // exactSeries is the exact-match series on the shown split.
-func (b *builder) exactSeries() data.Series { return taskSeries(b.split, "exact_match") }
+func (b *builder) exactSeries() data.Series { return taskSeries(b.split, data.MetricExactMatch) }
 
 // internalFigure is figure (b): one panel per internal metric family, its most relevant series,
 // with the onsets of that series and of exact match marked.

@@ -139,7 +139,7 @@ func build(ctx context.Context, r *run, imgDir string, opts Options) (page, erro
 	}
 	slices.Sort(b.seeds)
 	for _, m := range r.Task {
-		if m.Metric != "diverged" {
+		if m.Metric != data.MetricDiverged {
 			b.maxStep = math.Max(b.maxStep, float64(m.Step))
 		}
 	}

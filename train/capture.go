@@ -46,21 +46,21 @@ func headBatch(b data.Batch, n int) data.Batch {
 
 // captureSites resolves the spec's site list for one model (default: the residual stream, attention
 // and MLP outputs and every attention pattern; not mlp.hook_post, which is d_mlp wide).
-func captureSites(s Spec, cfg Config) ([]Site, error) {
+func captureSites(s Spec, cfg Config) ([]data.Site, error) {
 	if len(s.Probe.Sites) == 0 {
-		var out []Site
+		var out []data.Site
 		for _, site := range cfg.Sites() {
-			if site.Hook != HookMLPPost {
+			if site.Hook != data.HookMLPPost {
 				out = append(out, site)
 			}
 		}
 		return out, nil
 	}
-	have := map[Site]bool{}
+	have := map[data.Site]bool{}
 	for _, site := range cfg.Sites() {
 		have[site] = true
 	}
-	var out []Site
+	var out []data.Site
 	for _, name := range s.Probe.Sites {
 		sites, err := expandSite(name, cfg.NLayers)
 		if err != nil {

@@ -127,7 +127,7 @@ func EstimateDisk(s Spec, jobs, ensemble int) (DiskEstimate, error) {
 		}
 	}
 	splits := int64(2)
-	if s.Probe.Split == "train" {
+	if s.Probe.Split == data.SplitTrain {
 		splits = 1
 	}
 	// Each file stores config.json in its key-value metadata.
@@ -165,7 +165,7 @@ func EstimateDisk(s Spec, jobs, ensemble int) (DiskEstimate, error) {
 				continue
 			}
 			w := int64(c.Model.DModel)
-			if site.Hook == HookMLPPost {
+			if site.Hook == data.HookMLPPost {
 				w = int64(c.Model.DMLP)
 			}
 			d := distinctRows(site, capBatch, positions)
@@ -218,7 +218,7 @@ func EstimateDisk(s Spec, jobs, ensemble int) (DiskEstimate, error) {
 // distinctRows is the number of distinct vectors among a site's rows at one step: the token
 // embedding depends only on the token, the positional one only on the position, and
 // blocks.0.hook_resid_pre on both; every other site on the whole prefix (counted as all rows).
-func distinctRows(site Site, b data.Batch, positions []int) int64 {
+func distinctRows(site data.Site, b data.Batch, positions []int) int64 {
 	T := b.SeqLen
 	keys := map[[2]int32]bool{}
 	var rows int64
@@ -234,11 +234,11 @@ func distinctRows(site Site, b data.Batch, positions []int) int64 {
 			rows++
 			tok := b.Inputs[i*T+p]
 			switch {
-			case site.Hook == HookEmbed:
+			case site.Hook == data.HookEmbed:
 				keys[[2]int32{tok, -1}] = true
-			case site.Hook == HookPosEmbed:
+			case site.Hook == data.HookPosEmbed:
 				keys[[2]int32{-1, int32(p)}] = true
-			case site.Hook == HookResidPre && site.Layer == 0:
+			case site.Hook == data.HookResidPre && site.Layer == 0:
 				keys[[2]int32{tok, int32(p)}] = true
 			}
 		}
@@ -326,7 +326,7 @@ func TimeEnsemble(ctx context.Context, b *Backend, s Spec, g Group, steps int) (
 		b       data.Batch
 		capture bool
 	}{{probe, false}, {trainEvalSet(s, task), false}, {capBatch, true}}
-	if s.Probe.Split == "train" {
+	if s.Probe.Split == data.SplitTrain {
 		passes = slices.Delete(passes, 1, 2)
 	}
 	for round := range 2 { // the first round compiles

@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/phaseprobe/phaseprobe/data"
 )
 
 // Export of a checkpoint as a TransformerLens HookedTransformer (docs/transformerlens.md).
@@ -168,10 +170,10 @@ func DefaultExportDir(cellDir string, step int) string {
 // without a cell's config.json, *NoCheckpointError for a step without a checkpoint.
 func ExportTransformerLens(cellDir string, step int, outDir string) (TLExport, error) {
 	var meta CellMeta
-	raw, err := os.ReadFile(filepath.Join(cellDir, "config.json"))
+	raw, err := os.ReadFile(filepath.Join(cellDir, data.ConfigFile))
 	if err != nil {
-		if _, serr := os.Stat(filepath.Join(cellDir, "cells")); serr == nil {
-			return TLExport{}, fmt.Errorf("%s: %w: it is a run folder; give one of its cells, %s", cellDir, ErrNotCell, filepath.Join(cellDir, "cells", "<cell>"))
+		if _, serr := os.Stat(filepath.Join(cellDir, data.CellsDir)); serr == nil {
+			return TLExport{}, fmt.Errorf("%s: %w: it is a run folder; give one of its cells, %s", cellDir, ErrNotCell, filepath.Join(cellDir, data.CellsDir, "<cell>"))
 		}
 		return TLExport{}, fmt.Errorf("%s: %w (no config.json): want runs/<sweep>/cells/<cell>", cellDir, ErrNotCell)
 	}
@@ -214,7 +216,7 @@ func ExportTransformerLens(cellDir string, step int, outDir string) (TLExport, e
 		"phaseprobe_task":   meta.Task,
 		"phaseprobe_seed":   strconv.FormatUint(h.Seed, 10),
 		"phaseprobe_step":   strconv.Itoa(step),
-		"phaseprobe_source": filepath.ToSlash(filepath.Join("checkpoints", filepath.Base(path))),
+		"phaseprobe_source": filepath.ToSlash(filepath.Join(data.CheckpointsDir, filepath.Base(path))),
 	}
 	st, err := encodeSafetensors(tensors, metadata)
 	if err != nil {

@@ -3,10 +3,11 @@ package train
 import (
 	"fmt"
 	"math"
-	"strings"
 
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:revive // model code reads better with graph ops unqualified
+
+	"github.com/phaseprobe/phaseprobe/data"
 )
 
 // Config describes one member of the model family: a decoder-only transformer in the layout of
@@ -275,18 +276,18 @@ func (c Config) NumParams() int {
 }
 
 // Sites lists the activation sites the model produces, TransformerLens names, in forward order.
-func (c Config) Sites() []Site {
-	var s []Site
-	s = append(s, Site{Layer: -1, Hook: HookEmbed}, Site{Layer: -1, Hook: HookPosEmbed})
+func (c Config) Sites() []data.Site {
+	var s []data.Site
+	s = append(s, data.Site{Layer: -1, Hook: data.HookEmbed}, data.Site{Layer: -1, Hook: data.HookPosEmbed})
 	for l := range c.NLayers {
-		s = append(s, Site{l, HookResidPre}, Site{l, HookPattern}, Site{l, HookAttnOut})
+		s = append(s, data.Site{Layer: l, Hook: data.HookResidPre}, data.Site{Layer: l, Hook: data.HookPattern}, data.Site{Layer: l, Hook: data.HookAttnOut})
 		if !c.AttnOnly {
-			s = append(s, Site{l, HookResidMid}, Site{l, HookMLPPost}, Site{l, HookMLPOut})
+			s = append(s, data.Site{Layer: l, Hook: data.HookResidMid}, data.Site{Layer: l, Hook: data.HookMLPPost}, data.Site{Layer: l, Hook: data.HookMLPOut})
 		}
-		s = append(s, Site{l, HookResidPost})
+		s = append(s, data.Site{Layer: l, Hook: data.HookResidPost})
 	}
 	if c.Normalization == NormLN {
-		s = append(s, Site{Layer: -1, Hook: HookLnFinal})
+		s = append(s, data.Site{Layer: -1, Hook: data.HookLnFinal})
 	}
 	return s
 }
@@ -299,74 +300,16 @@ func shapeSize(s []int) int {
 	return n
 }
 
-// Hook names a kind of activation site.
-type Hook string
-
-// The TransformerLens hook names phaseprobe captures.
-const (
-	HookEmbed     Hook = "hook_embed"
-	HookPosEmbed  Hook = "hook_pos_embed"
-	HookResidPre  Hook = "hook_resid_pre"
-	HookResidMid  Hook = "hook_resid_mid"
-	HookResidPost Hook = "hook_resid_post"
-	HookPattern   Hook = "attn.hook_pattern"
-	HookAttnOut   Hook = "hook_attn_out"
-	HookMLPPost   Hook = "mlp.hook_post"
-	HookMLPOut    Hook = "hook_mlp_out"
-	HookLnFinal   Hook = "ln_final.hook_normalized"
-)
-
-// Site is an activation site: a hook, inside block Layer or (Layer = -1) outside the blocks.
-type Site struct {
-	Layer int
-	Hook  Hook
-}
-
-// String returns the TransformerLens name, e.g. "blocks.0.hook_resid_post" or "hook_embed".
-func (s Site) String() string {
-	if s.Layer < 0 {
-		return string(s.Hook)
-	}
-	return fmt.Sprintf("blocks.%d.%s", s.Layer, s.Hook)
-}
-
-// IsPattern reports whether the site is an attention pattern ([example, head, query_pos, key_pos])
-// rather than a residual-like activation ([example, pos, width]).
-func (s Site) IsPattern() bool { return s.Hook == HookPattern }
-
-// ParseSite parses a TransformerLens site name.
-func ParseSite(name string) (Site, error) {
-	global := []Hook{HookEmbed, HookPosEmbed, HookLnFinal}
-	for _, h := range global {
-		if name == string(h) {
-			return Site{Layer: -1, Hook: h}, nil
-		}
-	}
-	rest, ok := strings.CutPrefix(name, "blocks.")
-	if ok {
-		num, hook, ok2 := strings.Cut(rest, ".")
-		var l int
-		if _, err := fmt.Sscanf(num, "%d", &l); ok2 && err == nil && l >= 0 && fmt.Sprint(l) == num {
-			for _, h := range []Hook{HookResidPre, HookResidMid, HookResidPost, HookPattern, HookAttnOut, HookMLPPost, HookMLPOut} {
-				if hook == string(h) {
-					return Site{Layer: l, Hook: h}, nil
-				}
-			}
-		}
-	}
-	return Site{}, fmt.Errorf("unknown activation site %q: want a TransformerLens name such as hook_embed, blocks.0.hook_resid_post, blocks.1.attn.hook_pattern or ln_final.hook_normalized", name)
-}
-
 // The model, in reading order: layerNorm, attention, mlp, block, forward. Every tensor carries the
 // ensemble axis K first; member k's numbers are those of model k alone.
 
 // hooks passes activations to a capture callback; a nil hooks captures nothing.
-type hooks func(Site, *Node)
+type hooks func(data.Site, *Node)
 
 // at reports activation x of site (layer, hook); layer -1 is outside the blocks.
-func (h hooks) at(layer int, hook Hook, x *Node) {
+func (h hooks) at(layer int, hook data.Hook, x *Node) {
 	if h != nil {
-		h(Site{Layer: layer, Hook: hook}, x)
+		h(data.Site{Layer: layer, Hook: hook}, x)
 	}
 }
 
@@ -428,19 +371,19 @@ func mlp(c Config, p *mlpParams, x *Node) (out, post *Node) {
 // in GPT-2: resid + attention(ln1(resid)), then + mlp(ln2(·)) unless the model is attention-only.
 // It returns the new residual stream and reports the block's sites to h.
 func block(c Config, l int, p blockParams, resid *Node, mask causalMask, h hooks) *Node {
-	h.at(l, HookResidPre, resid)
+	h.at(l, data.HookResidPre, resid)
 	attnOut, pattern := attention(c, p.attn, layerNorm(c, p.ln1, resid), mask) // [K, batch, pos, d_model]
-	h.at(l, HookPattern, pattern)
-	h.at(l, HookAttnOut, attnOut)
+	h.at(l, data.HookPattern, pattern)
+	h.at(l, data.HookAttnOut, attnOut)
 	resid = Add(resid, attnOut) // [K, batch, pos, d_model]
 	if !c.AttnOnly {
-		h.at(l, HookResidMid, resid)
+		h.at(l, data.HookResidMid, resid)
 		mlpOut, post := mlp(c, p.mlp, layerNorm(c, p.ln2, resid)) // [K, batch, pos, d_model]
-		h.at(l, HookMLPPost, post)
-		h.at(l, HookMLPOut, mlpOut)
+		h.at(l, data.HookMLPPost, post)
+		h.at(l, data.HookMLPOut, mlpOut)
 		resid = Add(resid, mlpOut) // [K, batch, pos, d_model]
 	}
-	h.at(l, HookResidPost, resid)
+	h.at(l, data.HookResidPost, resid)
 	return resid
 }
 
@@ -448,7 +391,7 @@ func block(c Config, l int, p blockParams, resid *Node, mask causalMask, h hooks
 // [K, batch, pos, d_vocab]. If capture is non-nil, it is called with every site's activation,
 // [K, batch, pos, width] or, for patterns, [K, batch, head, query_pos, key_pos]. It panics if the
 // tokens do not have n_ctx positions.
-func forward(c Config, p modelParams, tokens *Node, capture func(Site, *Node)) *Node {
+func forward(c Config, p modelParams, tokens *Node, capture func(data.Site, *Node)) *Node {
 	g := tokens.Graph()
 	dims := tokens.Shape().Dimensions
 	K, B, T := dims[0], dims[1], dims[2]
@@ -460,8 +403,8 @@ func forward(c Config, p modelParams, tokens *Node, capture func(Site, *Node)) *
 	onehot := OneHot(tokens, c.DVocab, dtypes.Float32)               // [K, batch, pos, d_vocab]
 	embed := Einsum("kbtv,kvd->kbtd", onehot, p.wE)                  // [K, batch, pos, d_model]
 	pos := BroadcastToDims(InsertAxes(p.wPos, 1), K, B, T, c.DModel) // [K, batch, pos, d_model]
-	h.at(-1, HookEmbed, embed)
-	h.at(-1, HookPosEmbed, pos)
+	h.at(-1, data.HookEmbed, embed)
+	h.at(-1, data.HookPosEmbed, pos)
 	resid := Add(embed, pos) // [K, batch, pos, d_model]
 
 	mask := causalMask{
@@ -473,7 +416,7 @@ func forward(c Config, p modelParams, tokens *Node, capture func(Site, *Node)) *
 	}
 	x := layerNorm(c, p.lnFinal, resid) // [K, batch, pos, d_model]
 	if c.Normalization == NormLN {
-		h.at(-1, HookLnFinal, x)
+		h.at(-1, data.HookLnFinal, x)
 	}
 	return Add(Einsum("kbtd,kdv->kbtv", x, p.wU), perPosition(p.bU)) // [K, batch, pos, d_vocab]
 }

@@ -11,23 +11,26 @@ import (
 // Predictions are teacher-forced argmaxes at the answer positions (Mask = 1). Teacher-forced exact
 // match equals greedy-decoding exact match (if every forced position is right, greedy decoding
 // reproduces them); per-token numbers are teacher-forced.
+//
+// Each field is the metric of the same name in the tables (data.MetricExactMatch, ...), and its
+// JSON name is that metric's name, so `phaseprobe train --json` and metrics.parquet agree.
 type Scores struct {
-	N int // examples
+	N int `json:"examples"` // examples scored
 	// ExactMatch is the fraction of examples whose every answer token is the argmax.
-	ExactMatch float64
+	ExactMatch float64 `json:"exact_match"`
 	// TokenAccuracy is the fraction of answer tokens that are the argmax.
-	TokenAccuracy float64
+	TokenAccuracy float64 `json:"token_accuracy"`
 	// PositionAccuracy[j] is the accuracy at the j-th answer position of each example.
-	PositionAccuracy []float64
-	// LogProb is the mean natural-log probability of the correct answer tokens (≤ 0).
-	LogProb float64
+	PositionAccuracy []float64 `json:"position_accuracy"`
+	// LogProb is the mean natural-log probability of the correct answer tokens (≤ 0): metric logprob.
+	LogProb float64 `json:"logprob"`
 	// Loss is the mean cross-entropy over answer tokens (= −LogProb).
-	Loss float64
+	Loss float64 `json:"loss"`
 	// Brier is the mean over answer tokens of Σ_v (p_v − 1[v = target])², in [0, 2].
-	Brier float64
+	Brier float64 `json:"brier"`
 	// EditDistance is the mean Levenshtein distance between the predicted and the correct answer
 	// token sequences, in tokens.
-	EditDistance float64
+	EditDistance float64 `json:"edit_distance"`
 }
 
 // Score computes Scores from logits [N, T, V] (one member) for batch b.

@@ -1,7 +1,10 @@
 package train
 
 import (
+	"encoding/json"
+	"maps"
 	"math"
+	"slices"
 	"testing"
 
 	"github.com/phaseprobe/phaseprobe/data"
@@ -87,5 +90,23 @@ func TestLogSpacedSteps(t *testing.T) {
 	}
 	if s[len(s)-1] != 50 {
 		t.Fatalf("does not end at 50: %v", s)
+	}
+}
+
+// TestScoresJSONNamesAreMetricNames: Scores marshals under the tables' metric names (data's
+// vocabulary), so `phaseprobe train --json` reads like metrics.parquet: one key per task metric,
+// plus the example count, and no Go field names.
+func TestScoresJSONNamesAreMetricNames(t *testing.T) {
+	raw, err := json.Marshal(Scores{N: 2, PositionAccuracy: []float64{0.5, 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]any
+	if err := json.Unmarshal(raw, &got); err != nil {
+		t.Fatal(err)
+	}
+	want := append([]string{"examples"}, data.MetricNames(data.KindTask)...)
+	if keys := slices.Sorted(maps.Keys(got)); !slices.Equal(keys, slices.Sorted(slices.Values(want))) {
+		t.Errorf("Scores marshals to keys %v, want %v", keys, want)
 	}
 }

@@ -498,13 +498,13 @@ func (s Spec) Resolve() (Spec, error) {
 		return fail("probe.examples", "%d: must be positive", s.Probe.Examples)
 	}
 	if s.Probe.Split == "" {
-		s.Probe.Split = "test"
+		s.Probe.Split = data.SplitTest
 	}
-	if s.Probe.Split != "test" && s.Probe.Split != "train" {
+	if s.Probe.Split != data.SplitTest && s.Probe.Split != data.SplitTrain {
 		return fail("probe.split", "%q: want test or train", s.Probe.Split)
 	}
 	probeSplit := data.Test
-	if s.Probe.Split == "train" {
+	if s.Probe.Split == data.SplitTrain {
 		probeSplit = data.Train
 	}
 	// The probe set is drawn with replacement; more examples than the split holds repeat some, and a
@@ -591,23 +591,23 @@ func (s Spec) positions(task data.Task) ([]int, error) {
 }
 
 // expandSite expands "blocks.*.X" into every layer below nLayers, and validates names.
-func expandSite(name string, nLayers int) ([]Site, error) {
+func expandSite(name string, nLayers int) ([]data.Site, error) {
 	if rest, ok := strings.CutPrefix(name, "blocks.*."); ok {
-		var out []Site
-		for l := range nLayers {
-			s, err := ParseSite(fmt.Sprintf("blocks.%d.%s", l, rest))
-			if err != nil {
-				return nil, fmt.Errorf("unknown activation site %q", name)
-			}
-			out = append(out, s)
+		s, err := data.ParseSite("blocks.0." + rest) // validates the hook once; the layer is the loop's
+		if err != nil {
+			return nil, fmt.Errorf("unknown activation site %q", name)
+		}
+		out := make([]data.Site, nLayers)
+		for l := range out {
+			out[l] = data.Site{Layer: l, Hook: s.Hook}
 		}
 		return out, nil
 	}
-	s, err := ParseSite(name)
+	s, err := data.ParseSite(name)
 	if err != nil {
 		return nil, err
 	}
-	return []Site{s}, nil
+	return []data.Site{s}, nil
 }
 
 // Cell is one trained model: a point of the grid and a seed.

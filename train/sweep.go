@@ -91,11 +91,11 @@ func Groups(cells []Cell, k int) []Group {
 func SweepDir(out string, s Spec) string { return filepath.Join(out, s.Name) }
 
 // CellDir is a cell's folder.
-func CellDir(sweepDir, cellID string) string { return filepath.Join(sweepDir, "cells", cellID) }
+func CellDir(sweepDir, cellID string) string { return filepath.Join(sweepDir, data.CellsDir, cellID) }
 
 // checkpointPath is the checkpoint of a cell at a step.
 func checkpointPath(cellDir string, step int) string {
-	return filepath.Join(cellDir, "checkpoints", fmt.Sprintf("step-%08d.ckpt", step))
+	return filepath.Join(cellDir, data.CheckpointsDir, fmt.Sprintf(data.CheckpointFileFormat, step))
 }
 
 // CellMeta is config.json: everything needed to rebuild a cell's model and data.
@@ -117,14 +117,14 @@ type CellMeta struct {
 // folder holds the same sweep (so a rerun resumes it rather than mixing two sweeps).
 func PrepareSweep(s Spec, out string) (string, error) {
 	dir := SweepDir(out, s)
-	if err := os.MkdirAll(filepath.Join(dir, "cells"), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Join(dir, data.CellsDir), 0o755); err != nil {
 		return "", fmt.Errorf("create run folder: %w", err)
 	}
 	resolved, err := yaml.Marshal(s)
 	if err != nil {
 		return "", err
 	}
-	path := filepath.Join(dir, "sweep.yaml")
+	path := filepath.Join(dir, data.SweepFile)
 	if old, err := os.ReadFile(path); err == nil {
 		// Slurm resources do not change results: a sweep may be resubmitted with other ones.
 		var prev Spec
@@ -230,7 +230,7 @@ func RunSweep(ctx context.Context, b *Backend, s Spec, opt SweepOptions) error {
 	// One writer per run folder: a sweep of the whole grid locks it exclusively; a sweep of some
 	// cells (a Slurm array task) locks it shared and each of its cells exclusively.
 	dir := SweepDir(opt.Out, s)
-	if err := os.MkdirAll(filepath.Join(dir, "cells"), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Join(dir, data.CellsDir), 0o755); err != nil {
 		return fmt.Errorf("create run folder: %w", err)
 	}
 	lock, err := data.LockDir(dir, len(opt.Only) == 0, "sweep")
@@ -274,7 +274,7 @@ func sweepMemory(s Spec, groups []Group, jobs int, limit float64) error {
 
 // cellDone reports whether a cell finished (done.json is written last, after every table).
 func cellDone(cellDir string) bool {
-	_, err := os.Stat(filepath.Join(cellDir, "done.json"))
+	_, err := os.Stat(filepath.Join(cellDir, data.DoneFile))
 	return err == nil
 }
 
@@ -329,13 +329,13 @@ func runGroup(ctx context.Context, b *Backend, s Spec, dir string, g Group, opt 
 		dirs[i] = CellDir(dir, c.ID)
 		seeds[i] = c.Seed
 		removeStaleTemps(dir, dirs[i])
-		if err := os.MkdirAll(filepath.Join(dirs[i], "checkpoints"), 0o755); err != nil {
+		if err := os.MkdirAll(filepath.Join(dirs[i], data.CheckpointsDir), 0o755); err != nil {
 			return err
 		}
 		meta := CellMeta{Sweep: s.Name, Cell: c.ID, Task: task.Name(), Params: task.Params(), Seed: c.Seed, Model: c.Model,
 			Optim: s.Train.Optimizer, Steps: s.Train.Steps, BatchSize: s.Train.BatchSize, Capture: s.Checkpoints.Steps, Probe: s.Probe}
 		mj, _ := json.MarshalIndent(meta, "", "  ")
-		if err := WriteFileAtomic(filepath.Join(dirs[i], "config.json"), append(mj, '\n')); err != nil {
+		if err := WriteFileAtomic(filepath.Join(dirs[i], data.ConfigFile), append(mj, '\n')); err != nil {
 			return err
 		}
 	}
@@ -402,7 +402,7 @@ func runGroup(ctx context.Context, b *Backend, s Spec, dir string, g Group, opt 
 	for i, step := range run.Diverged {
 		log.Warn("cell diverged: loss is not finite", "cell", todo[i].ID, "step", step)
 		dj, _ := json.Marshal(map[string]any{"cell": todo[i].ID, "step": step})
-		if err := WriteFileAtomic(filepath.Join(dirs[i], "diverged.json"), dj); err != nil {
+		if err := WriteFileAtomic(filepath.Join(dirs[i], data.DivergedFile), dj); err != nil {
 			return err
 		}
 	}
@@ -441,11 +441,11 @@ func pruneCaptured(cellDir string, schedule []int, keep int, log *slog.Logger) e
 
 // checkpointSteps lists the steps of a cell's readable checkpoints, ascending.
 func checkpointSteps(cellDir string) []int {
-	entries, _ := os.ReadDir(filepath.Join(cellDir, "checkpoints"))
+	entries, _ := os.ReadDir(filepath.Join(cellDir, data.CheckpointsDir))
 	var out []int
 	for _, e := range entries {
 		var st int
-		if _, err := fmt.Sscanf(e.Name(), "step-%08d.ckpt", &st); err == nil && strings.HasSuffix(e.Name(), ".ckpt") && !strings.HasPrefix(e.Name(), ".") {
+		if _, err := fmt.Sscanf(e.Name(), data.CheckpointFileFormat, &st); err == nil && strings.HasSuffix(e.Name(), ".ckpt") && !strings.HasPrefix(e.Name(), ".") {
 			out = append(out, st)
 		}
 	}
@@ -458,5 +458,5 @@ func checkpointSteps(cellDir string) []int {
 // holds the cell's lock, so no live writer's file is removed.
 func removeStaleTemps(sweepDir, cellDir string) {
 	data.RemoveTemps(sweepDir, cellDir, "")
-	data.RemoveTemps(sweepDir, filepath.Join(cellDir, "checkpoints"), "")
+	data.RemoveTemps(sweepDir, filepath.Join(cellDir, data.CheckpointsDir), "")
 }

@@ -254,10 +254,10 @@ func (t *Trainer) Forward(batches []data.Batch, capture bool) (Outputs, error) {
 	sites := cfg.Sites()
 	e, err := t.b.exec(t.execKey(kind), func() (*graph.Exec, error) {
 		fn := func(in []*graph.Node) []*graph.Node {
-			captured := map[Site]*graph.Node{}
-			var hook func(Site, *graph.Node)
+			captured := map[data.Site]*graph.Node{}
+			var hook func(data.Site, *graph.Node)
 			if capture {
-				hook = func(s Site, x *graph.Node) { captured[s] = x }
+				hook = func(s data.Site, x *graph.Node) { captured[s] = x }
 			}
 			out := []*graph.Node{forward(cfg, cfg.bindParams(in[:n]), in[n], hook)}
 			if capture {

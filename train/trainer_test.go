@@ -188,13 +188,13 @@ func TestForwardCapturesSites(t *testing.T) {
 func TestSiteNamesRoundTrip(t *testing.T) {
 	cfg, _ := Config{DVocab: 5, NCtx: 4, DModel: 8, NLayers: 2, NHeads: 2}.Resolve()
 	for _, s := range cfg.Sites() {
-		got, err := ParseSite(s.String())
+		got, err := data.ParseSite(s.String())
 		if err != nil || got != s {
 			t.Fatalf("ParseSite(%q) = %v, %v", s.String(), got, err)
 		}
 	}
 	for _, bad := range []string{"blocks.x.hook_resid_pre", "blocks.01.hook_resid_pre", "hook_resid_pre", "blocks.0.hook_nope", ""} {
-		if _, err := ParseSite(bad); err == nil {
+		if _, err := data.ParseSite(bad); err == nil {
 			t.Errorf("ParseSite(%q) accepted", bad)
 		}
 	}

@@ -29,9 +29,6 @@ import (
 // cell is then captured again (same probe set, scorings and sites), so its tables hold the denser
 // curves; checkpoints.parquet marks which steps are the sweep's schedule and which the zoom's.
 
-// zoomFile is a cell's record of its verified zoom windows (zoomRecord, JSON).
-const zoomFile = "zoom.json"
-
 // zoomStaging is the folder, inside a cell's folder, where a replay's checkpoints wait until the
 // replay is verified.
 const zoomStaging = "zoom-staging"
@@ -128,7 +125,7 @@ type zoomWindowRecord struct {
 
 func readZoomRecord(cellDir string) (zoomRecord, error) {
 	var z zoomRecord
-	raw, err := os.ReadFile(filepath.Join(cellDir, zoomFile))
+	raw, err := os.ReadFile(filepath.Join(cellDir, data.ZoomFile))
 	if errors.Is(err, os.ErrNotExist) {
 		return z, nil
 	}
@@ -136,7 +133,7 @@ func readZoomRecord(cellDir string) (zoomRecord, error) {
 		return z, err
 	}
 	if err := json.Unmarshal(raw, &z); err != nil {
-		return z, fmt.Errorf("%s: %w", filepath.Join(cellDir, zoomFile), err)
+		return z, fmt.Errorf("%s: %w", filepath.Join(cellDir, data.ZoomFile), err)
 	}
 	return z, nil
 }
@@ -309,10 +306,10 @@ func PlanZoom(runDir string, s Spec, windows []ZoomWindow, opt ZoomOptions, defa
 			return plan, fmt.Errorf("cell %q is not in sweep %s", w.Cell, s.Name)
 		}
 		dir := CellDir(runDir, c.ID)
-		if !cellDone(dir) && !fileExists(filepath.Join(dir, zoomFile)) { // a zoom removes done.json while it captures again
-			return plan, fmt.Errorf("cell %s has not finished (no %s): finish the sweep first", c.ID, filepath.Join(dir, "done.json"))
+		if !cellDone(dir) && !fileExists(filepath.Join(dir, data.ZoomFile)) { // a zoom removes done.json while it captures again
+			return plan, fmt.Errorf("cell %s has not finished (no %s): finish the sweep first", c.ID, filepath.Join(dir, data.DoneFile))
 		}
-		if _, err := os.Stat(filepath.Join(dir, "diverged.json")); err == nil {
+		if _, err := os.Stat(filepath.Join(dir, data.DivergedFile)); err == nil {
 			plan.Empty = append(plan.Empty, fmt.Sprintf("cell %s diverged: its run has no checkpoints after the divergence to replay against", c.ID))
 			continue
 		}
@@ -479,7 +476,7 @@ func captureStale(cellDir string) (bool, error) {
 	if err != nil || len(zs) == 0 {
 		return false, err
 	}
-	raw, err := os.ReadFile(filepath.Join(cellDir, "done.json"))
+	raw, err := os.ReadFile(filepath.Join(cellDir, data.DoneFile))
 	if err != nil {
 		return true, nil // a zoom removed done.json to capture again and was killed
 	}
@@ -487,7 +484,7 @@ func captureStale(cellDir string) (bool, error) {
 		Checkpoints []int `json:"checkpoints"`
 	}
 	if err := json.Unmarshal(raw, &done); err != nil {
-		return false, fmt.Errorf("%s: %w", filepath.Join(cellDir, "done.json"), err)
+		return false, fmt.Errorf("%s: %w", filepath.Join(cellDir, data.DoneFile), err)
 	}
 	for st := range zs {
 		if !slices.Contains(done.Checkpoints, st) {
@@ -536,7 +533,7 @@ func RunBackend(runDir string, s Spec) string {
 	}
 	for _, c := range cells {
 		dir := CellDir(runDir, c.ID)
-		if !cellDone(dir) && !fileExists(filepath.Join(dir, zoomFile)) { // a zoom removes done.json while it captures again
+		if !cellDone(dir) && !fileExists(filepath.Join(dir, data.ZoomFile)) { // a zoom removes done.json while it captures again
 			continue
 		}
 		if h, err := ReadCheckpointHeader(checkpointPath(dir, s.Train.Steps)); err == nil {
@@ -585,7 +582,7 @@ func RunZoom(ctx context.Context, b *Backend, runDir string, s Spec, plan ZoomPl
 		}
 		// done.json goes first: until the capture ends, the cell reads as unfinished, never as
 		// tables of two captures mixed.
-		if err := os.Remove(filepath.Join(dir, "done.json")); err != nil && !errors.Is(err, os.ErrNotExist) {
+		if err := os.Remove(filepath.Join(dir, data.DoneFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return err
 		}
 		removeStaleTemps(runDir, dir)
@@ -686,7 +683,7 @@ func replayGroup(ctx context.Context, b *Backend, runDir string, s Spec, task da
 					Backend: b.String(), Ensemble: seeds, Binary: BinaryID(), Time: time.Now().UTC().Format(time.RFC3339)})
 			}
 			rj, _ := json.MarshalIndent(rec, "", "  ")
-			if err := WriteFileAtomic(filepath.Join(dirs[i], zoomFile), append(rj, '\n')); err != nil {
+			if err := WriteFileAtomic(filepath.Join(dirs[i], data.ZoomFile), append(rj, '\n')); err != nil {
 				return err
 			}
 		}
@@ -722,7 +719,7 @@ func resetStaging(runDir, cellDir string, create bool) error {
 	}()
 	for _, e := range entries {
 		var st int
-		if _, err := fmt.Sscanf(e.Name(), "step-%08d.ckpt", &st); err == nil && strings.HasSuffix(e.Name(), ".ckpt") {
+		if _, err := fmt.Sscanf(e.Name(), data.CheckpointFileFormat, &st); err == nil && strings.HasSuffix(e.Name(), ".ckpt") {
 			if err := os.Remove(filepath.Join(dir, e.Name())); err != nil {
 				return err
 			}

@@ -344,7 +344,7 @@ func TestZoomOfAZoomedWindow(t *testing.T) {
 	}
 
 	// A kill after s1's checkpoints were moved in, before zoom.json was written.
-	if err := os.Remove(filepath.Join(s1, zoomFile)); err != nil {
+	if err := os.Remove(filepath.Join(s1, data.ZoomFile)); err != nil {
 		t.Fatal(err)
 	}
 	again := zoom([]ZoomWindow{{Cell: cells[1].ID, Lo: 9, Hi: 20}}, 4)

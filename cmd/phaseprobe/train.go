@@ -179,8 +179,9 @@ func runTrain(ctx context.Context, args []string, stdout io.Writer) error {
 	fmt.Fprintf(stdout, "task %s %v  d_model %d  n_layers %d  n_heads %d  steps %d  (%.1f s, %.1f ms/step)\n",
 		task.Name(), task.Params(), m.DModel, m.NLayers, m.NHeads, rc.Steps, elapsed.Seconds(), elapsed.Seconds()*1e3/float64(rc.Steps))
 	for _, r := range results {
-		fmt.Fprintf(stdout, "seed %d on %d held-out examples: exact_match %.4f  token_accuracy %.4f  logprob %.4f  brier %.4f  edit_distance %.4f\n",
-			r.Seed, r.N, r.ExactMatch, r.TokenAccuracy, r.LogProb, r.Brier, r.EditDistance)
+		fmt.Fprintf(stdout, "seed %d on %d held-out examples: %s %.4f  %s %.4f  %s %.4f  %s %.4f  %s %.4f\n", r.Seed, r.N,
+			data.MetricExactMatch, r.ExactMatch, data.MetricTokenAccuracy, r.TokenAccuracy, data.MetricLogprob, r.LogProb,
+			data.MetricBrier, r.Brier, data.MetricEditDistance, r.EditDistance)
 	}
 	return nil
 }

@@ -233,7 +233,7 @@ func zoomWindows(dir string, spec train.Spec, cells []train.Cell, chosen []strin
 // isCapability reports whether a curve is the capability itself: exact match on the held-out
 // split, the curve the task-jump and mirage verdicts rest on.
 func isCapability(s data.Series) bool {
-	return s.Kind == data.KindTask && s.Metric == "exact_match" && s.Split == "test"
+	return s.Kind == data.KindTask && s.Metric == data.MetricExactMatch && s.Split == data.SplitTest
 }
 
 func printZoomPlan(w io.Writer, dir string, spec train.Spec, windows int, plan train.ZoomPlan, points int) {
