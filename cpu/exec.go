@@ -153,6 +153,7 @@ func (b *Builder) Compile(outputs []backends.Op, _ []*backends.ShardingSpec) (ba
 		e.outShapes = append(e.outShapes, o.shape)
 	}
 	e.foldDotTransposes()
+	e.foldDotAdds()
 	if !b.backend.cfg.NoFusion {
 		e.fuse()
 	}

@@ -255,9 +255,9 @@ func TestWideKernelBitIdentical(t *testing.T) {
 						p.b = matView{bs: k * n, rs: 1, cs: k}
 					}
 					wide, narrow := make([]float32, batch*m*n), make([]float32, batch*m*n)
-					matmulRun(&p, &pool, wide, a, b)
+					matmulRun(&p, &pool, wide, a, b, nil)
 					p.narrow = true
-					matmulRun(&p, &pool, narrow, a, b)
+					matmulRun(&p, &pool, narrow, a, b, nil)
 					for bi := range batch { // and both are the product (float64 reference)
 						for i := range m {
 							for j := range n {
@@ -517,6 +517,92 @@ func TestFusionIntoRowSums(t *testing.T) {
 		for i := range vf {
 			if math.Float32bits(vf[i]) != math.Float32bits(vu[i]) {
 				t.Fatalf("rows of %d, row %d: fused %v, unfused %v", c.n, i, vf[i], vu[i])
+			}
+		}
+	}
+}
+
+// TestDotAddFolded: a bias (broadcast), a residual (whole) and a scalar added to a product are
+// folded into the product's stores (one compute step), and every element equals the float32 sum of
+// the product, computed alone, and the addend, bit for bit.
+func TestDotAddFolded(t *testing.T) {
+	const K, M, D, F = 2, 29, 24, 40
+	be, err := New("workers=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(11, 12))
+	randf := func(n int) []float32 {
+		v := make([]float32, n)
+		for i := range v {
+			v[i] = float32(rng.NormFloat64())
+		}
+		return v
+	}
+	xv, wv, bv, rv, sv := randf(K*M*D), randf(K*D*F), randf(K*F), randf(K*M*F), randf(1)
+	compile := func(addend string) (*Executable, []backends.Buffer) {
+		b := be.Builder("dotadd")
+		x, _ := b.Parameter("x", shapes.Make(dtypes.Float32, K, M, D), nil)
+		w, _ := b.Parameter("w", shapes.Make(dtypes.Float32, K, D, F), nil)
+		y, _ := b.DotGeneral(x, []int{2}, []int{0}, w, []int{1}, []int{0}) // [K, M, F]
+		xb, _ := be.BufferFromFlatData(0, xv, shapes.Make(dtypes.Float32, K, M, D))
+		wb, _ := be.BufferFromFlatData(0, wv, shapes.Make(dtypes.Float32, K, D, F))
+		bufs := []backends.Buffer{xb, wb}
+		switch addend {
+		case "bias":
+			p, _ := b.Parameter("bias", shapes.Make(dtypes.Float32, K, 1, F), nil)
+			pb, _ := b.BroadcastInDim(p, shapes.Make(dtypes.Float32, K, M, F), []int{0, 1, 2})
+			y, _ = b.Add(y, pb)
+			buf, _ := be.BufferFromFlatData(0, bv, shapes.Make(dtypes.Float32, K, 1, F))
+			bufs = append(bufs, buf)
+		case "residual":
+			p, _ := b.Parameter("resid", shapes.Make(dtypes.Float32, K, M, F), nil)
+			y, _ = b.Add(p, y)
+			buf, _ := be.BufferFromFlatData(0, rv, shapes.Make(dtypes.Float32, K, M, F))
+			bufs = append(bufs, buf)
+		case "scalar":
+			c, _ := b.Constant(sv)
+			y, _ = b.Add(y, c)
+		}
+		ex, err := b.Compile([]backends.Op{y}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ex.(*Executable), bufs
+	}
+	runFlat := func(ex *Executable, bufs []backends.Buffer) []float32 {
+		out, err := ex.Execute(bufs, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out[0].(*Buffer).flat.([]float32)
+	}
+	plain := runFlat(compile(""))
+	for _, addend := range []string{"bias", "residual", "scalar"} {
+		ex, bufs := compile(addend)
+		steps := 0
+		for _, st := range ex.steps {
+			if st.kind == kindCompute {
+				steps++
+			}
+		}
+		if steps != 1 {
+			t.Errorf("%s: %d compute steps, want 1 (the product with the addition folded in)", addend, steps)
+		}
+		got := runFlat(ex, bufs)
+		for i := range got {
+			k, f := i/(M*F), i%F
+			var a float32
+			switch addend {
+			case "bias":
+				a = bv[k*F+f]
+			case "residual":
+				a = rv[i]
+			case "scalar":
+				a = sv[0]
+			}
+			if want := plain[i] + a; math.Float32bits(got[i]) != math.Float32bits(want) {
+				t.Fatalf("%s: element %d = %v, want %v", addend, i, got[i], want)
 			}
 		}
 	}

@@ -4,6 +4,8 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+
+	"github.com/gomlx/gomlx/backends"
 )
 
 // Matrix products C[b] = A[b] · B[b] for b < batch, C row-major [m, n], A and B read through
@@ -40,6 +42,8 @@ type matmulPlan struct {
 	c              matView // the output: cs = 1 (row-major [batch, m, n] unless a transpose was folded in)
 	workers        int     // 0: GOMAXPROCS when run
 	narrow         bool    // no 32-column AVX-512 kernel (Config.NoAVX512)
+	// epi, when set, adds a float32 addend to every element as it is stored (foldDotAdds).
+	epi *epilogue
 }
 
 // parallelFlops is the size (2·batch·m·n·k) above which a product is split over workers.
@@ -62,7 +66,7 @@ func (p *matmulPlan) tiles() int { return p.batch * ((p.m + mr - 1) / mr) }
 // run computes c = a·b. Work items are claimed from an atomic counter by goroutines started for
 // this product only; no goroutine ever waits for another to become free, so the product cannot
 // deadlock however many products run at once.
-func matmulRun[T float](p *matmulPlan, pool *bufferPool, c, a, b []T) {
+func matmulRun[T float](p *matmulPlan, pool *bufferPool, c, a, b []T, addend []float32) {
 	if p.m == 0 || p.n == 0 {
 		return
 	}
@@ -98,6 +102,14 @@ func matmulRun[T float](p *matmulPlan, pool *bufferPool, c, a, b []T) {
 	}
 	w := min(p.workerCount(), p.tiles())
 	rowPanels := (p.m + mr - 1) / mr
+	// store writes a row segment of the result at offset off of c.
+	store := func(c []T, off int, src []T) {
+		if p.epi != nil {
+			p.store(any(c).([]float32), off, any(src).([]float32), addend)
+			return
+		}
+		copy(c[off:off+len(src)], src)
+	}
 	var next atomic.Int64
 	work := func() {
 		apAny := pool.get(dtypeOf[T](), p.k*mr)
@@ -113,7 +125,7 @@ func matmulRun[T float](p *matmulPlan, pool *bufferPool, c, a, b []T) {
 			i0 := rp * mr
 			rows := min(mr, p.m-i0)
 			asub := a[p.a.off(bi)+i0*p.a.rs:]
-			cb, crs := c[p.c.off(bi):], p.c.rs
+			crs := p.c.rs
 			if strided {
 				// The strided kernels read A in place when the panel is full; a partial panel is
 				// copied into zero-padded rows first (rs = k, ks = 1).
@@ -132,9 +144,9 @@ func matmulRun[T float](p *matmulPlan, pool *bufferPool, c, a, b []T) {
 					}
 					b32 := any(bpanel).([]float32)
 					if cols > nr && microKernelWide32(p.k, a32, ars, aks, b32, ldb, &wide) {
-						c32 := any(cb).([]float32)
+						c32 := any(c).([]float32)
 						for r := range rows {
-							copy(c32[(i0+r)*crs+j0:(i0+r)*crs+j0+cols], wide[r*2*nr:r*2*nr+cols])
+							p.store(c32, p.c.off(bi)+(i0+r)*crs+j0, wide[r*2*nr:r*2*nr+cols], addend)
 						}
 						continue
 					}
@@ -142,7 +154,7 @@ func matmulRun[T float](p *matmulPlan, pool *bufferPool, c, a, b []T) {
 						microKernelStrided32(p.k, a32, ars, aks, b32[h:], ldb, any(&tile).(*[mr * nr]float32))
 						hc := min(nr, cols-h)
 						for r := range rows {
-							copy(cb[(i0+r)*crs+j0+h:(i0+r)*crs+j0+h+hc], tile[r*nr:r*nr+hc])
+							store(c, p.c.off(bi)+(i0+r)*crs+j0+h, tile[r*nr:r*nr+hc])
 						}
 					}
 				}
@@ -154,7 +166,7 @@ func matmulRun[T float](p *matmulPlan, pool *bufferPool, c, a, b []T) {
 				cols := min(nr, p.n-j0)
 				microKernel(p.k, ap, bp[bi*bpLen+jp*p.k*nr:], &tile)
 				for r := range rows {
-					copy(cb[(i0+r)*crs+j0:(i0+r)*crs+j0+cols], tile[r*nr:r*nr+cols])
+					store(c, p.c.off(bi)+(i0+r)*crs+j0, tile[r*nr:r*nr+cols])
 				}
 			}
 		}
@@ -268,5 +280,42 @@ func microKernel[T float](k int, ap, bp []T, tile *[mr * nr]T) {
 		microKernel32(k, any(ap).([]float32), any(bp).([]float32), t)
 	default:
 		microKernelGo(k, ap, bp, tile)
+	}
+}
+
+// epilogue is an element-wise addition folded into a product's stores: the addend is read whole
+// (element off+j), as a scalar, or through a broadcast layout over the result's row-major index.
+type epilogue struct {
+	scalar bool
+	bl     *layout
+}
+
+// store writes c[off+j] = src[j] + addend's element off+j (or src[j] alone without an epilogue):
+// the same float32 addition as the Add it replaces (x + y = y + x exactly).
+func (p *matmulPlan) store(c []float32, off int, src, addend []float32) {
+	dst := c[off : off+len(src)]
+	switch {
+	case p.epi == nil:
+		copy(dst, src)
+	case p.epi.scalar:
+		v := addend[0]
+		for j, x := range src {
+			dst[j] = x + v
+		}
+	case p.epi.bl != nil:
+		var buf [2 * nr]float32
+		layoutRange(buf[:len(src)], addend, *p.epi.bl, off)
+		addVV(dst, src, buf[:len(src)])
+	default:
+		addVV(dst, src, addend[off:off+len(src)])
+	}
+}
+
+// addVV is dst = x + y element-wise (the AVX kernel when there is one).
+func addVV(dst, x, y []float32) {
+	if !binaryFast32(backends.OpTypeAdd, dst, x, y) {
+		for j := range dst {
+			dst[j] = x[j] + y[j]
+		}
 	}
 }

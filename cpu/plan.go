@@ -349,9 +349,13 @@ func (d *dotPlan) run(_ *Backend, out any, in []any) {
 	}
 	switch o := out.(type) {
 	case []float32:
-		matmulRun(&d.mp, &bk.pool, o, a.([]float32), b.([]float32))
+		var addend []float32
+		if d.mp.epi != nil {
+			addend = in[2].([]float32)
+		}
+		matmulRun(&d.mp, &bk.pool, o, a.([]float32), b.([]float32), addend)
 	case []float64:
-		matmulRun(&d.mp, &bk.pool, o, a.([]float64), b.([]float64))
+		matmulRun(&d.mp, &bk.pool, o, a.([]float64), b.([]float64), nil)
 	}
 	bk.pool.put(ta)
 	bk.pool.put(tb)
@@ -828,4 +832,44 @@ func rowSumLength(l layout) int {
 		return 0
 	}
 	return n
+}
+
+// foldDotAdds folds an addition into the float32 DotGeneral that is one of its operands and has no
+// other reader: the bias added to a projection, or the residual added to a block's output. The
+// product then adds the other operand (whole, a scalar, or read through its broadcast layout) to
+// each element as it stores it, which is the same float32 addition, and the Add's step runs the
+// product. A product whose contraction is empty is left alone.
+func (e *Executable) foldDotAdds() {
+	uses := make([]int, len(e.steps))
+	for _, st := range e.steps {
+		for _, in := range st.ins {
+			uses[in]++
+		}
+	}
+	for _, o := range e.outputs {
+		uses[o] += 2
+	}
+	for i := range e.steps {
+		add := &e.steps[i]
+		if add.kind != kindCompute || add.op != backends.OpTypeAdd || add.shape.DType != dtypes.Float32 || len(add.ins) != 2 {
+			continue
+		}
+		for side := range 2 {
+			di, oi := add.ins[side], add.ins[1-side]
+			d := &e.steps[di]
+			if d.kind != kindCompute || d.dot == nil || d.dot.mp.epi != nil || uses[di] != 1 || add.ewIn[side] != nil ||
+				d.dot.dt != dtypes.Float32 || d.dot.mp.k == 0 || !d.shape.Equal(add.shape) {
+				continue
+			}
+			epi := &epilogue{bl: add.ewIn[1-side]}
+			if epi.bl == nil && e.steps[oi].shape.Size() == 1 && add.shape.Size() != 1 {
+				epi.scalar = true
+			}
+			nd := *d.dot
+			nd.mp.epi = epi
+			add.op, add.ins, add.run, add.dot, add.ew, add.ewIn = backends.OpTypeDotGeneral, []int{d.ins[0], d.ins[1], oi}, nd.run, &nd, false, [2]*layout{}
+			d.kind, d.ins, d.run, d.dot = kindDead, nil, nil, nil
+			break
+		}
+	}
 }
