@@ -145,7 +145,7 @@ func PrepareSweep(s Spec, out string) (string, error) {
 		}
 		return dir, nil
 	}
-	if err := WriteFileAtomic(path, resolved); err != nil {
+	if err := data.WriteFileAtomic(path, resolved); err != nil {
 		return "", err
 	}
 	return dir, nil
@@ -338,7 +338,7 @@ func runGroup(ctx context.Context, b *Backend, s Spec, dir string, g Group, opt 
 		meta := CellMeta{Sweep: s.Name, Cell: c.ID, Task: task.Name(), Params: task.Params(), Seed: c.Seed, Model: c.Model,
 			Optim: s.Train.Optimizer, Steps: s.Train.Steps, BatchSize: s.Train.BatchSize, Capture: s.Checkpoints.Steps, Probe: s.Probe}
 		mj, _ := json.MarshalIndent(meta, "", "  ")
-		if err := WriteFileAtomic(filepath.Join(dirs[i], "config.json"), append(mj, '\n')); err != nil {
+		if err := data.WriteFileAtomic(filepath.Join(dirs[i], "config.json"), append(mj, '\n')); err != nil {
 			return err
 		}
 	}
@@ -405,7 +405,7 @@ func runGroup(ctx context.Context, b *Backend, s Spec, dir string, g Group, opt 
 	for i, step := range run.Diverged {
 		log.Warn("cell diverged: loss is not finite", "cell", todo[i].ID, "step", step)
 		dj, _ := json.Marshal(map[string]any{"cell": todo[i].ID, "step": step})
-		if err := WriteFileAtomic(filepath.Join(dirs[i], "diverged.json"), dj); err != nil {
+		if err := data.WriteFileAtomic(filepath.Join(dirs[i], "diverged.json"), dj); err != nil {
 			return err
 		}
 	}

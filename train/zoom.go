@@ -689,7 +689,7 @@ func replayGroup(ctx context.Context, b *Backend, runDir string, s Spec, task da
 					Backend: b.String(), Ensemble: seeds, Binary: BinaryID(), Time: time.Now().UTC().Format(time.RFC3339)})
 			}
 			rj, _ := json.MarshalIndent(rec, "", "  ")
-			if err := WriteFileAtomic(filepath.Join(dirs[i], zoomFile), append(rj, '\n')); err != nil {
+			if err := data.WriteFileAtomic(filepath.Join(dirs[i], zoomFile), append(rj, '\n')); err != nil {
 				return err
 			}
 		}

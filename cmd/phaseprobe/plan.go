@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/phaseprobe/phaseprobe/data"
 	"github.com/phaseprobe/phaseprobe/train"
 )
 
@@ -252,14 +253,14 @@ func (j slurmJob) write(specPath string) (string, error) {
 		return "", fmt.Errorf("read spec: %w", err)
 	}
 	specCopy := filepath.Join(dir, "spec.yaml")
-	if err := train.WriteFileAtomic(specCopy, raw); err != nil {
+	if err := data.WriteFileAtomic(specCopy, raw); err != nil {
 		return "", err
 	}
 	if err := os.Chmod(specCopy, 0o644); err != nil {
 		return "", err
 	}
 	script := filepath.Join(dir, "sweep.sbatch")
-	if err := train.WriteFileAtomic(script, []byte(j.script(specCopy, script))); err != nil {
+	if err := data.WriteFileAtomic(script, []byte(j.script(specCopy, script))); err != nil {
 		return "", err
 	}
 	if err := os.Chmod(script, 0o755); err != nil {
