@@ -16,14 +16,14 @@ import (
 	"github.com/phaseprobe/phaseprobe/train"
 )
 
-func runAnalyze(ctx context.Context, args []string, stdout io.Writer) error {
-	fs := newFlagSet("analyze", "RUN_DIR [flags]   (RUN_DIR is runs/<sweep>)")
+func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet(stderr, "analyze", "RUN_DIR [flags]   (RUN_DIR is runs/<sweep>)")
 	jobs := fs.Int("jobs", 1, "cells analysed at once")
 	folds := fs.Int("probe-folds", 3, "k of the probes' k-fold cross-validation")
 	c := fs.Float64("probe-c", 1, "logistic probes' inverse L2 penalty (sklearn's C)")
 	seed := fs.Uint64("seed", 0, "seed of the probe folds, control tasks and bootstrap")
 	sites := fs.String("sites", "", "comma-separated activation sites to analyse (default all captured)")
-	if err := parseFlags(fs, reorder(args)); err != nil {
+	if err := parseFlags(fs, reorder(fs, args)); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
@@ -70,7 +70,7 @@ func runAnalyze(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	prog := progressFrom(ctx)
+	prog := progressOf(stderr)
 	sum, err := analysis.Analyze(ctx, dir, analysis.Options{Jobs: *jobs, ProbeFolds: *folds, ProbeC: *c, Seed: *seed, Sites: siteList,
 		Progress:      func(cell string, done, total int) { prog.Update("analyze", done, total, cell) },
 		CurveProgress: func(done, total int) { prog.Update("test curves", done, total, "") }})

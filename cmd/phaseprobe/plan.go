@@ -13,8 +13,8 @@ import (
 	"github.com/phaseprobe/phaseprobe/train"
 )
 
-func runPlan(ctx context.Context, args []string, stdout io.Writer) error {
-	fs := newFlagSet("plan", "SPEC.yaml [--out DIR] [--ensemble K] [--backend B] [--jobs N] [--no-timing | --timing-steps N] [--slurm [--partition P] [--time T] [--cpus N] [--mem M] [--gpus N] [--binary PATH]]")
+func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet(stderr, "plan", "SPEC.yaml [--out DIR] [--ensemble K] [--backend B] [--jobs N] [--no-timing | --timing-steps N] [--slurm [--partition P] [--time T] [--cpus N] [--mem M] [--gpus N] [--binary PATH]]")
 	out := fs.String("out", "runs", "runs folder: the sweep writes DIR/<spec name>/")
 	ensemble := fs.Int("ensemble", 0, "seeds per ensemble (one graph, one array task); 0 = spec's ensemble, else the backend default")
 	backend := fs.String("backend", "", "backend the jobs use: go, go:OPTIONS or xla:/abs/path/to/pjrt_plugin.so (default: spec's slurm.backend, else go)")
@@ -28,7 +28,7 @@ func runPlan(ctx context.Context, args []string, stdout io.Writer) error {
 	noTiming := fs.Bool("no-timing", false, "skip the time estimate (it trains a few steps of each ensemble shape on the backend)")
 	timingSteps := fs.Int("timing-steps", 5, "training steps timed per ensemble shape for the time estimate (at least 2)")
 	jobs := fs.Int("jobs", 1, "ensembles the sweep will train at once (bounds the disk held by checkpoints while it runs)")
-	if err := parseFlags(fs, reorder(args)); err != nil {
+	if err := parseFlags(fs, reorder(fs, args)); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
@@ -128,11 +128,11 @@ func runPlan(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	fmt.Fprintln(stdout, script)
-	fmt.Fprintf(os.Stderr, "next: sbatch %s\n", script)
-	fmt.Fprintf(os.Stderr, "      (to rerun some ensembles: sbatch --array=3,5 %s; finished cells are skipped)\n", script)
-	fmt.Fprintf(os.Stderr, "then: phaseprobe analyze %s   (merges the cells)\n", job.SweepDir)
+	fmt.Fprintf(stderr, "next: sbatch %s\n", script)
+	fmt.Fprintf(stderr, "      (to rerun some ensembles: sbatch --array=3,5 %s; finished cells are skipped)\n", script)
+	fmt.Fprintf(stderr, "then: phaseprobe analyze %s   (merges the cells)\n", job.SweepDir)
 	if len(groups) > 1000 {
-		fmt.Fprintf(os.Stderr, "note: %d array tasks; many clusters cap arrays at MaxArraySize (often 1001): raise --ensemble or split the spec\n", len(groups))
+		fmt.Fprintf(stderr, "note: %d array tasks; many clusters cap arrays at MaxArraySize (often 1001): raise --ensemble or split the spec\n", len(groups))
 	}
 	return nil
 }

@@ -17,8 +17,8 @@ import (
 	"github.com/phaseprobe/phaseprobe/train"
 )
 
-func runTrain(ctx context.Context, args []string, stdout io.Writer) error {
-	fs := newFlagSet("train", "--task NAME [--param key=value ...] [flags]")
+func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet(stderr, "train", "--task NAME [--param key=value ...] [flags]")
 	taskName := fs.String("task", "", "task: "+fmt.Sprint(data.TaskNames()))
 	params := paramFlag{}
 	fs.Var(params, "param", "task parameter key=value (repeatable), e.g. --param digits=3")
@@ -134,7 +134,7 @@ func runTrain(ctx context.Context, args []string, stdout io.Writer) error {
 	m := run.Trainer.Config()
 	slog.Info("training", "task", task.Name(), "d_model", m.DModel, "n_layers", m.NLayers, "n_heads", m.NHeads,
 		"params", m.NumParams(), "seeds", len(seeds), "steps", rc.Steps, "backend", b.String())
-	prog := progressFrom(ctx)
+	prog := progressOf(stderr)
 	label := fmt.Sprintf("%s d%d L%d", task.Name(), m.DModel, m.NLayers)
 	start := time.Now()
 	err = run.TrainTo(ctx, rc.Steps, func(step int, res train.StepResult) {

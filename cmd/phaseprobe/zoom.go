@@ -17,8 +17,8 @@ import (
 	"github.com/phaseprobe/phaseprobe/train"
 )
 
-func runZoom(ctx context.Context, args []string, stdout io.Writer) error {
-	fs := newFlagSet("zoom", "RUN_DIR [flags]   (RUN_DIR is runs/<sweep>; see docs/zoom.md)")
+func runZoom(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet(stderr, "zoom", "RUN_DIR [flags]   (RUN_DIR is runs/<sweep>; see docs/zoom.md)")
 	cellsFlag := fs.String("cells", "", "comma-separated cell IDs to zoom (default every cell)")
 	window := fs.String("window", "auto", "auto (every transition in analysis/transitions.parquet) or STEP_A:STEP_B")
 	points := fs.Int("points", 8, "extra checkpoints per window (>= 2), log-spaced in step between the window's enclosing checkpoints")
@@ -27,7 +27,7 @@ func runZoom(ctx context.Context, args []string, stdout io.Writer) error {
 	backend := fs.String("backend", "", "backend of the replay (default: the one the run's checkpoints record, else cpu); another than the run's is refused")
 	jobs := fs.Int("jobs", 1, "ensembles replayed at once")
 	dryRun := fs.Bool("dry-run", false, "print the plan and its cost, change nothing")
-	if err := parseFlags(fs, reorder(args)); err != nil {
+	if err := parseFlags(fs, reorder(fs, args)); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
@@ -81,7 +81,7 @@ func runZoom(ctx context.Context, args []string, stdout io.Writer) error {
 		return usageError{err.Error()}
 	}
 	defer b.Close()
-	prog := newProgress(os.Stderr)
+	prog := progressOf(stderr)
 	opt := train.ZoomOptions{Points: *points, Ensemble: *ensemble, Backend: b.String(), Jobs: *jobs, Log: slog.Default(),
 		Progress: func(label string, step, total int, loss float64) {
 			if step < 0 {
