@@ -35,3 +35,13 @@ func ParseBackendSpec(spec string) (BackendSpec, error) {
 // OnCPU reports whether the backend runs on the CPU (cpu or go), so it can be opened on any
 // machine.
 func (s BackendSpec) OnCPU() bool { return s.Name == "cpu" || s.Name == "go" }
+
+// backendName is a backend spec's name without its options: "cpu" of "cpu:workers=2" (and of ""),
+// "xla" of "xla:/path/plugin.so"; for a spec ParseBackendSpec refuses, the text before the first ':'.
+func backendName(spec string) string {
+	if bs, err := ParseBackendSpec(spec); err == nil {
+		return bs.Name
+	}
+	name, _, _ := strings.Cut(spec, ":")
+	return name
+}

@@ -27,7 +27,8 @@ type SweepOptions struct {
 	Jobs int
 	// Ensemble overrides spec.ensemble (0 = use the spec, then the backend default).
 	Ensemble int
-	// Only restricts the run to these cell IDs (a Slurm array task runs one group).
+	// Only restricts the run to these cell IDs (a Slurm array task runs one group); an ID the spec
+	// does not have is an error wrapping ErrUnknownCell.
 	Only []string
 	// Progress, if set, receives (label, step, total, mean loss) after every step of every group and
 	// (label, -1, ...) when a group finishes.
@@ -35,6 +36,10 @@ type SweepOptions struct {
 	// Log receives structured logs (default slog.Default()).
 	Log *slog.Logger
 }
+
+// ErrUnknownCell is wrapped by RunSweep's error when SweepOptions.Only names a cell the spec does
+// not have; it is checked before anything is written.
+var ErrUnknownCell = errors.New("not in sweep")
 
 // Group is a set of cells trained together as one ensemble: same model shape, different seeds.
 type Group struct {
@@ -213,7 +218,7 @@ func RunSweep(ctx context.Context, b *Backend, s Spec, opt SweepOptions) error {
 	if len(opt.Only) > 0 {
 		for _, id := range opt.Only {
 			if !slices.ContainsFunc(cells, func(c Cell) bool { return c.ID == id }) {
-				return fmt.Errorf("cell %q is not in sweep %s", id, s.Name)
+				return fmt.Errorf("cell %q is %w %s", id, ErrUnknownCell, s.Name)
 			}
 		}
 		cells = slices.DeleteFunc(cells, func(c Cell) bool { return !slices.Contains(opt.Only, c.ID) })

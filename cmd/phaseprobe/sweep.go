@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"slices"
 	"strings"
 
 	"github.com/phaseprobe/phaseprobe/train"
@@ -55,18 +54,12 @@ func runSweep(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}}
 	if *only != "" {
 		opt.Only = strings.Split(*only, ",")
-		cells, err := spec.Cells()
-		if err != nil {
-			return err
-		}
-		for _, id := range opt.Only {
-			if !slices.ContainsFunc(cells, func(c train.Cell) bool { return c.ID == id }) {
-				return usagef("--cells: cell %q is not in sweep %s (phaseprobe plan %s lists its cells)", id, spec.Name, fs.Arg(0))
-			}
-		}
 	}
 	if err := train.RunSweep(ctx, b, spec, opt); err != nil {
-		if errors.Is(err, train.ErrMemory) {
+		switch {
+		case errors.Is(err, train.ErrUnknownCell):
+			return usagef("--cells: %v (phaseprobe plan %s lists its cells)", err, fs.Arg(0))
+		case errors.Is(err, train.ErrMemory):
 			return usageError{err.Error()}
 		}
 		return err
