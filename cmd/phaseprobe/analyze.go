@@ -45,20 +45,8 @@ func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			}
 		}
 	}
-	// Before any work: the memory the analysis jobs need, from the largest cell's config.
-	if cells, err := data.CellDirs(dir); err == nil && len(cells) > 0 {
-		var need float64
-		for _, cd := range cells {
-			m, err := analysis.EstimateCellMemory(cd)
-			if err != nil {
-				return err
-			}
-			need = max(need, m)
-		}
-		j := min(*jobs, len(cells))
-		if err := train.CheckMemory(fmt.Sprintf("analysing %d cells with %d jobs", len(cells), j), need*float64(j), train.MachineMemory()); err != nil {
-			return usageError{err.Error()}
-		}
+	if err := checkAnalysisMemory(dir, *jobs); err != nil {
+		return err
 	}
 	// analyze writes into every cell and analysis/: it is the run folder's only writer meanwhile.
 	lock, err := data.LockDir(dir, true, "analyze")
@@ -95,6 +83,28 @@ func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	slog.Info("analysis", "cells", sum.Cells, "reused", sum.Skipped, "diverged", sum.Diverged, "internal_rows", sum.InternalRows,
 		"curves", sum.Transitions, "abrupt", sum.Abrupt, "verdict_rows", sum.VerdictRows, "verdicts", verdicts)
 	fmt.Fprintln(stdout, filepath.Join(dir, "analysis"))
+	return nil
+}
+
+// checkAnalysisMemory refuses, before any work, an analysis whose jobs would need more memory than
+// the machine has (from the largest cell's config); that refusal is a usage error.
+func checkAnalysisMemory(dir string, jobs int) error {
+	cells, err := data.CellDirs(dir)
+	if err != nil || len(cells) == 0 {
+		return nil
+	}
+	var need float64
+	for _, cd := range cells {
+		m, err := analysis.EstimateCellMemory(cd)
+		if err != nil {
+			return err
+		}
+		need = max(need, m)
+	}
+	j := min(jobs, len(cells))
+	if err := train.CheckMemory(fmt.Sprintf("analysing %d cells with %d jobs", len(cells), j), need*float64(j), train.MachineMemory()); err != nil {
+		return usageError{err.Error()}
+	}
 	return nil
 }
 
