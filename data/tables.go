@@ -48,7 +48,7 @@ type Coords struct {
 type MetricRow struct {
 	Coords
 	Step     int64    `parquet:"step"`
-	Split    string   `parquet:"split,dict"`    // "train", "test" or "probe"
+	Split    string   `parquet:"split,dict"`    // "train", "test", "probe", or "train_batch" (each step's training-batch loss)
 	Site     string   `parquet:"site,dict"`     // TransformerLens site name, "" when not applicable
 	Layer    int32    `parquet:"layer,dict"`    // NA when not applicable
 	Head     int32    `parquet:"head,dict"`     // NA when not applicable

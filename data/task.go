@@ -1,9 +1,8 @@
-// Package data holds phaseprobe's toy tasks and its Parquet schemas and streaming I/O.
-//
+package data
+
 // A task produces fixed-length token sequences for next-token training, a loss mask over the
 // answer positions, and per-example concept labels that linear probes decode later. Every task is
 // deterministic given its parameters and a *rand.Rand.
-package data
 
 import "math/rand/v2"
 

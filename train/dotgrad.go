@@ -12,8 +12,10 @@ import (
 
 // GoMLX v0.26.0 builds the gradient of DotGeneral (every Einsum and matrix product) as a
 // broadcast-multiply-sum: for a [N, D] x [D, F] product it materialises an N×F×D temporary per
-// operand. That is slow and memory hungry (GOMLX.md, problem 1). Upstream later rewrote it as matrix
-// products; we register the same idea here, from our own code, through graph.VJPRegistration.
+// operand. That is slow and memory hungry: on the pure-Go backend a training step of the 2-layer
+// model (batch 64 × 16 tokens) at d_model 256 took 13 s and 6 GB that way, and 1.15 s and 0.2 GB
+// as matrix products. GoMLX releases after v0.26.0 compute it as matrix products; this file
+// registers the same idea from our own code, through graph.VJPRegistration.
 //
 // For out = DotGeneral(lhs, rhs) with output axes [batch..., lhsCross..., rhsCross...] and incoming
 // adjoint v of the output's shape:

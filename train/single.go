@@ -70,8 +70,9 @@ type SingleResult struct {
 
 // TrainSingle trains c (which it resolves first) on backend b, scores every member on the held-out
 // set and saves the final checkpoints if c.SaveDir is set. progress, if set, receives every step
-// with the first member's loss, and step -1 when training ends; log receives what was started and saved (nil logs nothing). A
-// cancelled ctx stops training and returns ctx's error; nothing is saved then.
+// with the first member's loss, and step -1 when training ends; log receives what was started and
+// saved (nil logs nothing). A cancelled ctx stops training and returns ctx's error; nothing is
+// saved then.
 func TrainSingle(ctx context.Context, b *Backend, c SingleConfig, progress func(step, total int, loss float64), log *slog.Logger) (SingleResult, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
