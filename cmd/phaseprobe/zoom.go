@@ -105,12 +105,9 @@ func chooseCells(list string, spec train.Spec, cells []train.Cell) ([]string, er
 	if list == "" {
 		return nil, nil
 	}
-	var chosen []string
-	for _, id := range strings.Split(list, ",") {
-		if !slices.ContainsFunc(cells, func(c train.Cell) bool { return c.ID == id }) {
-			return nil, usagef("--cells: cell %q is not in sweep %s", id, spec.Name)
-		}
-		chosen = append(chosen, id)
+	chosen := strings.Split(list, ",")
+	if err := spec.CheckCellIDs(cells, chosen); err != nil {
+		return nil, usagef("--cells: %v", err)
 	}
 	return chosen, nil
 }
