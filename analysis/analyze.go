@@ -100,7 +100,7 @@ func Analyze(ctx context.Context, runDir string, opt Options) (Summary, error) {
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
 		return sum, err
 	}
-	removeTemps(runDir, outDir, "")
+	data.RemoveTemps(runDir, outDir, "") // what a killed analysis left
 	curves, diverged, err := mergeMetrics(ready, filepath.Join(outDir, data.AllMetricsFile))
 	if err != nil {
 		return sum, err
@@ -187,7 +187,7 @@ func analyzeCellDir(dir, nextWidth string, opt Options) (skipped bool, rows int,
 			}
 		}
 	}
-	removeTemps(filepath.Dir(filepath.Dir(dir)), dir, data.InternalMetricsFile)
+	data.RemoveTemps(filepath.Dir(filepath.Dir(dir)), dir, data.InternalMetricsFile) // what a killed analysis left
 	ci, err := readCellInputs(dir)
 	if err != nil {
 		return false, 0, err
@@ -234,11 +234,6 @@ func mean(v []float64) float64 {
 	}
 	return s / float64(n)
 }
-
-// removeTemps deletes the temporary files that a killed analysis left in dir (a cell folder or
-// analysis/ of runDir), those of one table if name is set: only phaseprobe's own (data.IsTemp), and
-// none when dir is a link out of runDir.
-func removeTemps(runDir, dir, name string) { data.RemoveTemps(runDir, dir, name) }
 
 // errStop ends a ReadTable early.
 var errStop = errors.New("stop")

@@ -291,7 +291,7 @@ func TestTableCloseAfterWriteError(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.f.Close()
+	w.f.f.Close() // the AtomicFile's os.File
 	var werr error
 	for i := 0; i < 1000 && werr == nil; i++ {
 		werr = w.Write(rows...)
@@ -317,7 +317,7 @@ func TestTableCloseAfterWriteError(t *testing.T) {
 	if err := w.Write(rows...); err != nil {
 		t.Fatal(err)
 	}
-	w.f.Close()
+	w.f.f.Close() // the AtomicFile's os.File
 	if err := w.Close(); err == nil || !strings.Contains(err.Error(), path) {
 		t.Errorf("Close on a closed file: err = %v, want an error naming %s", err, path)
 	}

@@ -1,16 +1,8 @@
-// Package data holds phaseprobe's toy tasks, its Parquet schemas and streaming I/O, and the
-// vocabulary every stage shares.
-//
+package data
+
 // A task produces fixed-length token sequences for next-token training, a loss mask over the
 // answer positions, and per-example concept labels that linear probes decode later. Every task is
 // deterministic given its parameters and a *rand.Rand.
-//
-// The vocabulary: activation sites by their TransformerLens names (Site, Hook, ParseSite); the
-// metric names of the tables (the Metric constants, and LookupMetric for each one's kind, unit,
-// title and the function that computes it; IsSentinel for the rows that are markers); the split
-// names (SplitTrain, ...); and the names of the files and folders of a run folder (SweepFile,
-// CellsDir, MetricsFile, ...).
-package data
 
 import "math/rand/v2"
 

@@ -33,7 +33,7 @@ func IsTemp(name string) bool { return tempRE.MatchString(name) }
 // the file named base when base is set; all of them when it is ""). It removes only regular files
 // whose name IsTemp, and nothing at all when dir, after resolving symbolic links, is not inside
 // root (a folder symlinked out of the run folder is never cleaned). The caller must hold the run
-// folder's lock (LockRun), so no live writer's temporary is removed.
+// folder's lock (LockDir), so no live writer's temporary is removed.
 func RemoveTemps(root, dir, base string) {
 	if !inside(root, dir) {
 		return

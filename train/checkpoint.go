@@ -73,36 +73,12 @@ func (t *Trainer) SaveCheckpoint(path string, k, totalSteps int, dataRNG []byte,
 		_ = binary.Write(&buf, binary.LittleEndian, memberSlice(s, k))
 	}
 	_ = binary.Write(&buf, binary.LittleEndian, crc32.ChecksumIEEE(buf.Bytes()))
-	return WriteFileAtomic(path, buf.Bytes())
+	return data.WriteFileAtomic(path, buf.Bytes())
 }
 
-// WriteFileAtomic writes content to a temporary file beside path (data.TempPattern), syncs it and
-// renames it over path.
-func WriteFileAtomic(path string, content []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), data.TempPattern(filepath.Base(path), true))
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	err = f.Chmod(0o644) // CreateTemp makes files private; run folders are shared (clusters)
-	if err == nil {
-		_, err = f.Write(content)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
-}
+// WriteFileAtomic is data.WriteFileAtomic, the one atomic write of the tree, under the name this
+// package's writers call.
+func WriteFileAtomic(path string, content []byte) error { return data.WriteFileAtomic(path, content) }
 
 // PruneCheckpoints deletes the older checkpoints of a captured cell (cellDir/done.json exists),
 // keeping the newest keep of its checkpoints at the scheduled steps (keep ≤ 0 keeps all). Resuming
@@ -134,7 +110,7 @@ func PruneCheckpoints(cellDir string, schedule []int, keep int) ([]string, error
 	if _, err := ReadCheckpointHeader(newest); err != nil {
 		return nil, fmt.Errorf("keep the older checkpoints: %w", err)
 	}
-	if err := syncDir(filepath.Dir(newest)); err != nil {
+	if err := data.SyncDir(filepath.Dir(newest)); err != nil {
 		return nil, err
 	}
 	var removed []string
@@ -161,19 +137,6 @@ func hasCheckpointMagic(path string) bool {
 	head := make([]byte, len(ckptMagic))
 	_, err = io.ReadFull(f, head)
 	return err == nil && string(head) == ckptMagic
-}
-
-// syncDir flushes a folder's entries (a rename into it) to disk.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("sync %s: %w", dir, err)
-	}
-	return nil
 }
 
 // checkpointData is a decoded checkpoint.

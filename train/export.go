@@ -231,10 +231,10 @@ func ExportTransformerLens(cellDir string, step int, outDir string) (TLExport, e
 	}
 	out := TLExport{Cell: meta.Cell, Step: step, WeightsPath: filepath.Join(outDir, TLWeightsFile),
 		ConfigPath: filepath.Join(outDir, TLConfigFile), Tensors: len(tensors), Config: tc}
-	if err := WriteFileAtomic(out.WeightsPath, st); err != nil {
+	if err := data.WriteFileAtomic(out.WeightsPath, st); err != nil {
 		return TLExport{}, err
 	}
-	if err := WriteFileAtomic(out.ConfigPath, append(cj, '\n')); err != nil {
+	if err := data.WriteFileAtomic(out.ConfigPath, append(cj, '\n')); err != nil {
 		return TLExport{}, err
 	}
 	return out, nil

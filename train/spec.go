@@ -263,34 +263,7 @@ func (w written) walk(n *yaml.Node, t reflect.Type, path string) error {
 		}
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
 		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		if n.Kind != yaml.ScalarNode || n.ShortTag() == "!!null" {
-			return nil
-		}
-		if n.ShortTag() != "!!int" {
-			if digitsRE.MatchString(n.Value) {
-				return fmt.Errorf("spec: line %d: %s: %s: out of range", n.Line, path, n.Value)
-			}
-			return fmt.Errorf("spec: line %d: %s: %s: must be an integer", n.Line, path, n.Value)
-		}
-		var v any
-		if err := n.Decode(&v); err != nil {
-			return fmt.Errorf("spec: line %d: %s: %s: %v", n.Line, path, n.Value, err)
-		}
-		field := reflect.New(t).Elem()
-		unsigned := field.CanUint()
-		ok := false
-		switch x := v.(type) {
-		case int:
-			ok = !unsigned && !field.OverflowInt(int64(x)) || unsigned && x >= 0 && !field.OverflowUint(uint64(x))
-		case uint64:
-			ok = unsigned && !field.OverflowUint(x)
-		}
-		if !ok {
-			return fmt.Errorf("spec: line %d: %s: %s: out of range", n.Line, path, n.Value)
-		}
-		if n.Value == "0" {
-			w.zero[path] = true
-		}
+		return w.checkInt(n, t, path)
 	case reflect.Float32, reflect.Float64:
 		if n.Kind != yaml.ScalarNode {
 			return nil
@@ -299,6 +272,40 @@ func (w written) walk(n *yaml.Node, t reflect.Type, path string) error {
 		if n.Decode(&x) == nil && x == 0 {
 			w.zero[path] = true
 		}
+	}
+	return nil
+}
+
+// checkInt checks a scalar that goes into the integer field type t at path: a YAML integer that
+// fits t. It records a written 0.
+func (w written) checkInt(n *yaml.Node, t reflect.Type, path string) error {
+	if n.Kind != yaml.ScalarNode || n.ShortTag() == "!!null" {
+		return nil
+	}
+	if n.ShortTag() != "!!int" {
+		if digitsRE.MatchString(n.Value) {
+			return fmt.Errorf("spec: line %d: %s: %s: out of range", n.Line, path, n.Value)
+		}
+		return fmt.Errorf("spec: line %d: %s: %s: must be an integer", n.Line, path, n.Value)
+	}
+	var v any
+	if err := n.Decode(&v); err != nil {
+		return fmt.Errorf("spec: line %d: %s: %s: %v", n.Line, path, n.Value, err)
+	}
+	field := reflect.New(t).Elem()
+	unsigned := field.CanUint()
+	ok := false
+	switch x := v.(type) {
+	case int:
+		ok = !unsigned && !field.OverflowInt(int64(x)) || unsigned && x >= 0 && !field.OverflowUint(uint64(x))
+	case uint64:
+		ok = unsigned && !field.OverflowUint(x)
+	}
+	if !ok {
+		return fmt.Errorf("spec: line %d: %s: %s: out of range", n.Line, path, n.Value)
+	}
+	if n.Value == "0" {
+		w.zero[path] = true
 	}
 	return nil
 }
@@ -371,25 +378,66 @@ func fieldAt(n *yaml.Node, path string, line int, value, key string) string {
 	return ""
 }
 
-// Resolve validates the spec and fills defaults.
+// Resolve validates the spec and fills defaults, in the order a spec reads: name and task, the
+// model grid and seeds, every model of the grid, the training recipe, the checkpoint schedule,
+// the probe set, then ensemble and Slurm. Errors name the field ("spec: train.steps: ...").
 func (s Spec) Resolve() (Spec, error) {
-	fail := func(field string, format string, args ...any) (Spec, error) {
-		return s, fmt.Errorf("spec: %s: %s", field, fmt.Sprintf(format, args...))
+	task, err := s.resolveTask()
+	if err != nil {
+		return s, err
 	}
+	if err := s.resolveGrid(); err != nil {
+		return s, err
+	}
+	deepest, err := s.resolveModels(task)
+	if err != nil {
+		return s, err
+	}
+	if err := s.resolveTrain(); err != nil {
+		return s, err
+	}
+	if err := s.resolveCheckpoints(); err != nil {
+		return s, err
+	}
+	if err := s.resolveProbe(task, deepest); err != nil {
+		return s, err
+	}
+	if s.Ensemble < 0 {
+		return s, specErr("ensemble", "%d: must be >= 0", s.Ensemble)
+	}
+	if s.Slurm.CPUs < 0 || s.Slurm.GPUs < 0 {
+		return s, specErr("slurm", "cpus and gpus must be >= 0")
+	}
+	return s, nil
+}
+
+// specErr is a validation error of the spec's field.
+func specErr(field string, format string, args ...any) error {
+	return fmt.Errorf("spec: %s: %s", field, fmt.Sprintf(format, args...))
+}
+
+// resolveTask checks the sweep's name and builds its task, whose parameters it fills in.
+func (s *Spec) resolveTask() (data.Task, error) {
 	if s.Name == "" {
 		s.Name = "sweep"
 	}
 	if !nameRE.MatchString(s.Name) || s.Name == "." || s.Name == ".." {
-		return fail("name", "%q: use letters, digits, '.', '-' and '_' only (it names a folder inside the run folder)", s.Name)
+		return nil, specErr("name", "%q: use letters, digits, '.', '-' and '_' only (it names a folder inside the run folder)", s.Name)
 	}
 	if s.Task.Name == "" {
-		return fail("task.name", "missing; one of %v", data.TaskNames())
+		return nil, specErr("task.name", "missing; one of %v", data.TaskNames())
 	}
 	task, err := data.NewTask(s.Task.Name, s.Task.Params)
 	if err != nil {
-		return fail("task", "%v", err)
+		return nil, specErr("task", "%v", err)
 	}
 	s.Task.Params = task.Params()
+	return task, nil
+}
+
+// resolveGrid fills the grid's and the seeds' defaults and checks their values: positive, none
+// listed twice, seeds that fit the tables' int64 column, and grids small enough to validate.
+func (s *Spec) resolveGrid() error {
 	if len(s.Model.DModel) == 0 {
 		s.Model.DModel = []int{64}
 	}
@@ -409,10 +457,10 @@ func (s Spec) Resolve() (Spec, error) {
 		seen := map[int]bool{}
 		for _, x := range g.v {
 			if x <= 0 {
-				return fail(g.name, "%d: must be positive", x)
+				return specErr(g.name, "%d: must be positive", x)
 			}
 			if seen[x] {
-				return fail(g.name, "%d listed twice", x)
+				return specErr(g.name, "%d listed twice", x)
 			}
 			seen[x] = true
 		}
@@ -420,59 +468,76 @@ func (s Spec) Resolve() (Spec, error) {
 	seenSeed := map[uint64]bool{}
 	for _, x := range s.Seeds {
 		if x > math.MaxInt64 {
-			return fail("seeds", "%d: must be at most 2^63-1 (the int64 seed column of every table)", x)
+			return specErr("seeds", "%d: must be at most 2^63-1 (the int64 seed column of every table)", x)
 		}
 		if seenSeed[x] {
-			return fail("seeds", "%d listed twice", x)
+			return specErr("seeds", "%d listed twice", x)
 		}
 		seenSeed[x] = true
 	}
 	if s.Model.DMLP < 0 {
-		return fail("model.d_mlp", "%d: must be >= 0", s.Model.DMLP)
+		return specErr("model.d_mlp", "%d: must be >= 0", s.Model.DMLP)
 	}
 	// Validation expands every layer's sites and the checkpoint schedule: bound what it expands.
 	if l := slices.Max(s.Model.NLayers); l > MaxLayers {
-		return fail("model.n_layers", "%d: phaseprobe trains small models (at most %d layers)", l, MaxLayers)
+		return specErr("model.n_layers", "%d: phaseprobe trains small models (at most %d layers)", l, MaxLayers)
 	}
 	if s.Checkpoints.Count > MaxCheckpoints || len(s.Checkpoints.Steps) > MaxCheckpoints {
-		return fail("checkpoints", "more than %d checkpoints", MaxCheckpoints)
+		return specErr("checkpoints", "more than %d checkpoints", MaxCheckpoints)
 	}
-	// Every cell's model must be valid: catches d_model not divisible by n_heads before training.
+	return nil
+}
+
+// resolveModels checks that every cell's model is valid (catching d_model not divisible by
+// n_heads before training) and returns the deepest, whose sites include every other model's.
+func (s *Spec) resolveModels(task data.Task) (Config, error) {
 	var deepest Config
 	for _, c := range s.modelConfigs(task) {
 		rc, err := c.Resolve()
 		if err != nil {
-			return fail("model", "%v", err)
+			return deepest, specErr("model", "%v", err)
 		}
 		if rc.NLayers > deepest.NLayers {
 			deepest = rc
 		}
 	}
+	return deepest, nil
+}
+
+// resolveTrain checks the training recipe and fills its defaults.
+func (s *Spec) resolveTrain() error {
 	if s.Train.Steps <= 0 {
-		return fail("train.steps", "%d: must be positive", s.Train.Steps)
+		return specErr("train.steps", "%d: must be positive", s.Train.Steps)
 	}
 	if s.Train.BatchSize == 0 {
 		s.Train.BatchSize = 64
 	}
 	if s.Train.BatchSize < 0 {
-		return fail("train.batch_size", "%d: must be positive", s.Train.BatchSize)
+		return specErr("train.batch_size", "%d: must be positive", s.Train.BatchSize)
 	}
+	var err error
 	if s.Train.Optimizer, err = s.Train.Optimizer.Resolve(); err != nil {
-		return fail("train.optimizer", "%v", err)
+		return specErr("train.optimizer", "%v", err)
 	}
+	return nil
+}
+
+// resolveCheckpoints turns checkpoints.count or checkpoints.steps into the sorted schedule, which
+// always ends at train.steps, and checks checkpoints.keep.
+func (s *Spec) resolveCheckpoints() error {
 	if len(s.Checkpoints.Steps) > 0 {
 		// A resolved spec (sweep.yaml) holds both; they agree, and resolving it again is a no-op.
 		if s.Checkpoints.Count != 0 && !slices.Equal(s.Checkpoints.Steps, LogSpacedSteps(s.Train.Steps, s.Checkpoints.Count)) {
-			return fail("checkpoints", "give count or steps, not both")
+			return specErr("checkpoints", "give count or steps, not both")
 		}
 		st := slices.Clone(s.Checkpoints.Steps)
 		slices.Sort(st)
 		for i, x := range st {
 			if x < 0 || x > s.Train.Steps {
-				return fail("checkpoints.steps", "%d: must be in [0, train.steps = %d]", x, s.Train.Steps)
+				return specErr("checkpoints.steps", "%d: must be in [0, train.steps = %d]", x, s.Train.Steps)
 			}
 			if i > 0 && st[i-1] == x {
-				return fail("checkpoints.steps", "%d listed twice", x)
+				return specErr("checkpoints.steps", "%d listed twice", x)
 			}
 		}
 		if st[len(st)-1] != s.Train.Steps {
@@ -484,24 +549,31 @@ func (s Spec) Resolve() (Spec, error) {
 			s.Checkpoints.Count = 20
 		}
 		if s.Checkpoints.Count < 0 {
-			return fail("checkpoints.count", "%d: must be positive", s.Checkpoints.Count)
+			return specErr("checkpoints.count", "%d: must be positive", s.Checkpoints.Count)
 		}
 		s.Checkpoints.Steps = LogSpacedSteps(s.Train.Steps, s.Checkpoints.Count)
 	}
 	if _, err := s.Checkpoints.KeepCheckpoints(); err != nil {
-		return fail("checkpoints.keep", "%v", err)
+		return specErr("checkpoints.keep", "%v", err)
 	}
+	return nil
+}
+
+// resolveProbe checks the probe set and fills its defaults: its size against the distinct
+// examples of its split, the captured examples, the positions, and the sites against those of
+// deepest, the sweep's deepest model.
+func (s *Spec) resolveProbe(task data.Task, deepest Config) error {
 	if s.Probe.Examples == 0 {
 		s.Probe.Examples = 512
 	}
 	if s.Probe.Examples < 0 {
-		return fail("probe.examples", "%d: must be positive", s.Probe.Examples)
+		return specErr("probe.examples", "%d: must be positive", s.Probe.Examples)
 	}
 	if s.Probe.Split == "" {
 		s.Probe.Split = data.SplitTest
 	}
 	if s.Probe.Split != data.SplitTest && s.Probe.Split != data.SplitTrain {
-		return fail("probe.split", "%q: want test or train", s.Probe.Split)
+		return specErr("probe.split", "%q: want test or train", s.Probe.Split)
 	}
 	probeSplit := data.Test
 	if s.Probe.Split == data.SplitTrain {
@@ -510,39 +582,33 @@ func (s Spec) Resolve() (Spec, error) {
 	// The probe set is drawn with replacement; more examples than the split holds repeat some, and a
 	// cross-validated probe then scores examples it was fitted on.
 	if have := task.SplitSize(probeSplit); float64(s.Probe.Examples) > have {
-		return fail("probe.examples", "%d: the %s split of this task has only %.0f distinct examples, so the probe set would repeat examples and k-fold probes would see the same examples in train and test folds; use at most %.0f, or a larger task", s.Probe.Examples, s.Probe.Split, have, have)
+		return specErr("probe.examples", "%d: the %s split of this task has only %.0f distinct examples, so the probe set would repeat examples and k-fold probes would see the same examples in train and test folds; use at most %.0f, or a larger task", s.Probe.Examples, s.Probe.Split, have, have)
 	}
 	if s.Probe.CaptureExamples == 0 {
 		s.Probe.CaptureExamples = min(s.Probe.Examples, 256)
 	}
 	if s.Probe.CaptureExamples < 0 || s.Probe.CaptureExamples > s.Probe.Examples {
-		return fail("probe.capture_examples", "%d: must be in [1, probe.examples = %d]", s.Probe.CaptureExamples, s.Probe.Examples)
+		return specErr("probe.capture_examples", "%d: must be in [1, probe.examples = %d]", s.Probe.CaptureExamples, s.Probe.Examples)
 	}
 	if _, err := s.positions(task); err != nil {
-		return fail("probe.positions", "%v", err)
+		return specErr("probe.positions", "%v", err)
 	}
 	maxLayers := slices.Max(s.Model.NLayers)
 	have := deepest.Sites()
 	for _, site := range s.Probe.Sites {
 		sites, err := expandSite(site, maxLayers)
 		if err != nil {
-			return fail("probe.sites", "%v", err)
+			return specErr("probe.sites", "%v", err)
 		}
 		// A site a smaller model lacks is skipped at capture; one that no model has (not even the
 		// deepest, whose sites include every other model's) is a mistake.
 		for _, st := range sites {
 			if !slices.Contains(have, st) {
-				return fail("probe.sites", "%s: no model of the sweep has this site (n_layers up to %d, attn_only %v)", st, maxLayers, s.Model.AttnOnly)
+				return specErr("probe.sites", "%s: no model of the sweep has this site (n_layers up to %d, attn_only %v)", st, maxLayers, s.Model.AttnOnly)
 			}
 		}
 	}
-	if s.Ensemble < 0 {
-		return fail("ensemble", "%d: must be >= 0", s.Ensemble)
-	}
-	if s.Slurm.CPUs < 0 || s.Slurm.GPUs < 0 {
-		return fail("slurm", "cpus and gpus must be >= 0")
-	}
-	return s, nil
+	return nil
 }
 
 func (s Spec) modelConfigs(task data.Task) []Config {

@@ -27,13 +27,29 @@ type SweepOptions struct {
 	Jobs int
 	// Ensemble overrides spec.ensemble (0 = use the spec, then the backend default).
 	Ensemble int
-	// Only restricts the run to these cell IDs (a Slurm array task runs one group).
+	// Only restricts the run to these cell IDs (a Slurm array task runs one group); an ID the spec
+	// does not have is an error wrapping ErrUnknownCell.
 	Only []string
 	// Progress, if set, receives (label, step, total, mean loss) after every step of every group and
 	// (label, -1, ...) when a group finishes.
 	Progress func(label string, step, total int, loss float64)
 	// Log receives structured logs; nil discards them.
 	Log *slog.Logger
+}
+
+// ErrUnknownCell is wrapped by RunSweep's error when SweepOptions.Only names a cell the spec does
+// not have; it is checked before anything is written.
+var ErrUnknownCell = errors.New("not in sweep")
+
+// CheckCellIDs returns an error wrapping ErrUnknownCell for the first of ids that is not one of
+// cells, the spec's cells (Cells).
+func (s Spec) CheckCellIDs(cells []Cell, ids []string) error {
+	for _, id := range ids {
+		if !slices.ContainsFunc(cells, func(c Cell) bool { return c.ID == id }) {
+			return fmt.Errorf("cell %q is %w %s", id, ErrUnknownCell, s.Name)
+		}
+	}
+	return nil
 }
 
 // Group is a set of cells trained together as one ensemble: same model shape, different seeds.
@@ -145,7 +161,7 @@ func PrepareSweep(s Spec, out string) (string, error) {
 		}
 		return dir, nil
 	}
-	if err := WriteFileAtomic(path, resolved); err != nil {
+	if err := data.WriteFileAtomic(path, resolved); err != nil {
 		return "", err
 	}
 	return dir, nil
@@ -208,10 +224,8 @@ func RunSweep(ctx context.Context, b *Backend, s Spec, opt SweepOptions) error {
 		return err
 	}
 	if len(opt.Only) > 0 {
-		for _, id := range opt.Only {
-			if !slices.ContainsFunc(cells, func(c Cell) bool { return c.ID == id }) {
-				return fmt.Errorf("cell %q is not in sweep %s", id, s.Name)
-			}
+		if err := s.CheckCellIDs(cells, opt.Only); err != nil {
+			return err
 		}
 		cells = slices.DeleteFunc(cells, func(c Cell) bool { return !slices.Contains(opt.Only, c.ID) })
 	}
@@ -295,20 +309,22 @@ func latestCommonCheckpoint(dirs []string, schedule []int) int {
 	return at
 }
 
+// runGroup trains the unfinished cells of one ensemble to the end of the schedule, saving every
+// scheduled checkpoint, then captures each of them and applies checkpoints.keep.
 func runGroup(ctx context.Context, b *Backend, s Spec, dir string, g Group, opt SweepOptions, log *slog.Logger) error {
-	var todo []Cell
-	for _, c := range g.Cells {
-		if !cellDone(CellDir(dir, c.ID)) {
-			todo = append(todo, c)
-		}
-	}
 	keep, err := s.Checkpoints.KeepCheckpoints()
 	if err != nil {
 		return err
 	}
-	// Cells captured earlier (a killed run may have stopped between a capture and its pruning).
+	var todo []Cell
 	for _, c := range g.Cells {
-		if d := CellDir(dir, c.ID); keep > 0 && cellDone(d) {
+		d := CellDir(dir, c.ID)
+		if !cellDone(d) {
+			todo = append(todo, c)
+			continue
+		}
+		// Captured earlier (a killed run may have stopped between a capture and its pruning).
+		if keep > 0 {
 			if err := pruneCaptured(d, s.Checkpoints.Steps, keep, log); err != nil {
 				return err
 			}
@@ -319,98 +335,13 @@ func runGroup(ctx context.Context, b *Backend, s Spec, dir string, g Group, opt 
 		return nil
 	}
 	g.Cells = todo
-	task, err := data.NewTask(s.Task.Name, s.Task.Params)
+	run, dirs, err := startGroup(b, s, dir, g, log)
 	if err != nil {
 		return err
 	}
-	dirs := make([]string, len(todo))
-	seeds := make([]uint64, len(todo))
-	for i, c := range todo {
-		dirs[i] = CellDir(dir, c.ID)
-		seeds[i] = c.Seed
-		removeStaleTemps(dir, dirs[i])
-		if err := os.MkdirAll(filepath.Join(dirs[i], data.CheckpointsDir), 0o755); err != nil {
-			return err
-		}
-		meta := CellMeta{Sweep: s.Name, Cell: c.ID, Task: task.Name(), Params: task.Params(), Seed: c.Seed, Model: c.Model,
-			Optim: s.Train.Optimizer, Steps: s.Train.Steps, BatchSize: s.Train.BatchSize, Capture: s.Checkpoints.Steps, Probe: s.Probe}
-		mj, _ := json.MarshalIndent(meta, "", "  ")
-		if err := WriteFileAtomic(filepath.Join(dirs[i], data.ConfigFile), append(mj, '\n')); err != nil {
-			return err
-		}
-	}
-	rc := RunConfig{Task: task, Model: g.Model, Optim: s.Train.Optimizer, Seeds: seeds, Steps: s.Train.Steps, BatchSize: s.Train.BatchSize}
-	schedule := s.Checkpoints.Steps
-	var run *Run
-	if at := latestCommonCheckpoint(dirs, schedule); at >= 0 {
-		paths := make([]string, len(dirs))
-		for i, d := range dirs {
-			paths[i] = checkpointPath(d, at)
-		}
-		if run, err = ResumeRun(b, rc, paths); err != nil {
-			return err
-		}
-		log.Info("resuming", "ensemble", g.Label(), "step", at)
-	} else if run, err = NewRun(b, rc); err != nil {
+	if err := trainGroup(ctx, run, s, dirs, g.Label(), opt, log); err != nil {
 		return err
 	}
-	run.KeepGoing = true
-	label := g.Label()
-	trainStart, fromStep := time.Now(), run.Step()
-	for _, target := range schedule {
-		if target < run.Step() {
-			continue
-		}
-		if target > run.Step() {
-			err := run.TrainTo(ctx, target, func(step int, res StepResult) {
-				if opt.Progress != nil {
-					sum, n := 0.0, 0
-					for _, l := range res.Loss {
-						if l == l { // skip NaN of diverged members
-							sum += l
-							n++
-						}
-					}
-					opt.Progress(label, step, rc.Steps, sum/float64(max(n, 1)))
-				}
-			})
-			var de *DivergedError
-			if errors.As(err, &de) {
-				log.Warn("every member diverged", "ensemble", label, "step", de.Step)
-				break
-			}
-			if err != nil {
-				return err
-			}
-		}
-		for i, d := range dirs {
-			if _, bad := run.Diverged[i]; bad {
-				continue
-			}
-			if _, err := ReadCheckpointHeader(checkpointPath(d, target)); err == nil {
-				// The checkpoint this run resumed from, or one a killed run saved for this member before
-				// the others': keep it (it holds the losses before it), and start the losses of the
-				// member's next checkpoint after it, as the uninterrupted run does.
-				run.recent[i] = run.recent[i][:0]
-				continue
-			}
-			if err := run.Save(checkpointPath(d, target), i); err != nil {
-				return err
-			}
-		}
-	}
-	for i, step := range run.Diverged {
-		log.Warn("cell diverged: loss is not finite", "cell", todo[i].ID, "step", step)
-		dj, _ := json.Marshal(map[string]any{"cell": todo[i].ID, "step": step})
-		if err := WriteFileAtomic(filepath.Join(dirs[i], data.DivergedFile), dj); err != nil {
-			return err
-		}
-	}
-	if opt.Progress != nil {
-		opt.Progress(label, -1, rc.Steps, 0)
-	}
-	log.Info("ensemble trained", "ensemble", label, "members", len(todo), "steps", run.Step()-fromStep,
-		"seconds", time.Since(trainStart).Seconds())
 	for i, c := range todo {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -422,6 +353,127 @@ func runGroup(ctx context.Context, b *Backend, s Spec, dir string, g Group, opt 
 			if err := pruneCaptured(dirs[i], s.Checkpoints.Steps, keep, log); err != nil {
 				return err
 			}
+		}
+	}
+	return nil
+}
+
+// startGroup prepares the folder of each of g's cells (stale temporaries removed, checkpoints/
+// created, config.json written) and starts the ensemble's run: resumed from the latest checkpoint
+// every member has, else from scratch. It returns the run and the cells' folders.
+func startGroup(b *Backend, s Spec, dir string, g Group, log *slog.Logger) (*Run, []string, error) {
+	task, err := data.NewTask(s.Task.Name, s.Task.Params)
+	if err != nil {
+		return nil, nil, err
+	}
+	dirs := make([]string, len(g.Cells))
+	seeds := make([]uint64, len(g.Cells))
+	for i, c := range g.Cells {
+		dirs[i] = CellDir(dir, c.ID)
+		seeds[i] = c.Seed
+		removeStaleTemps(dir, dirs[i])
+		if err := os.MkdirAll(filepath.Join(dirs[i], "checkpoints"), 0o755); err != nil {
+			return nil, nil, err
+		}
+		meta := CellMeta{Sweep: s.Name, Cell: c.ID, Task: task.Name(), Params: task.Params(), Seed: c.Seed, Model: c.Model,
+			Optim: s.Train.Optimizer, Steps: s.Train.Steps, BatchSize: s.Train.BatchSize, Capture: s.Checkpoints.Steps, Probe: s.Probe}
+		mj, _ := json.MarshalIndent(meta, "", "  ")
+		if err := data.WriteFileAtomic(filepath.Join(dirs[i], "config.json"), append(mj, '\n')); err != nil {
+			return nil, nil, err
+		}
+	}
+	rc := RunConfig{Task: task, Model: g.Model, Optim: s.Train.Optimizer, Seeds: seeds, Steps: s.Train.Steps, BatchSize: s.Train.BatchSize}
+	var run *Run
+	if at := latestCommonCheckpoint(dirs, s.Checkpoints.Steps); at >= 0 {
+		paths := make([]string, len(dirs))
+		for i, d := range dirs {
+			paths[i] = checkpointPath(d, at)
+		}
+		if run, err = ResumeRun(b, rc, paths); err != nil {
+			return nil, nil, err
+		}
+		log.Info("resuming", "ensemble", g.Label(), "step", at)
+	} else if run, err = NewRun(b, rc); err != nil {
+		return nil, nil, err
+	}
+	run.KeepGoing = true
+	return run, dirs, nil
+}
+
+// trainGroup trains run through the spec's schedule, saving each member's checkpoint at every
+// scheduled step (dirs are the members' cell folders), and records each diverged member in its
+// diverged.json. Progress gets the members' mean finite loss after every step.
+func trainGroup(ctx context.Context, run *Run, s Spec, dirs []string, label string, opt SweepOptions, log *slog.Logger) error {
+	steps := run.Config.Steps
+	trainStart, fromStep := time.Now(), run.Step()
+	for _, target := range s.Checkpoints.Steps {
+		if target < run.Step() {
+			continue
+		}
+		if target > run.Step() {
+			err := run.TrainTo(ctx, target, func(step int, res StepResult) {
+				if opt.Progress != nil {
+					opt.Progress(label, step, steps, meanFinite(res.Loss))
+				}
+			})
+			var de *DivergedError
+			if errors.As(err, &de) {
+				log.Warn("every member diverged", "ensemble", label, "step", de.Step)
+				break
+			}
+			if err != nil {
+				return err
+			}
+		}
+		if err := saveScheduled(run, dirs, target); err != nil {
+			return err
+		}
+	}
+	for i, step := range run.Diverged {
+		cell := filepath.Base(dirs[i])
+		log.Warn("cell diverged: loss is not finite", "cell", cell, "step", step)
+		dj, _ := json.Marshal(map[string]any{"cell": cell, "step": step})
+		if err := data.WriteFileAtomic(filepath.Join(dirs[i], "diverged.json"), dj); err != nil {
+			return err
+		}
+	}
+	if opt.Progress != nil {
+		opt.Progress(label, -1, steps, 0)
+	}
+	log.Info("ensemble trained", "ensemble", label, "members", len(dirs), "steps", run.Step()-fromStep,
+		"seconds", time.Since(trainStart).Seconds())
+	return nil
+}
+
+// meanFinite is the mean of the finite losses (those of members that have not diverged); 0 when
+// none is.
+func meanFinite(losses []float64) float64 {
+	sum, n := 0.0, 0
+	for _, l := range losses {
+		if l == l { // skip NaN of diverged members
+			sum += l
+			n++
+		}
+	}
+	return sum / float64(max(n, 1))
+}
+
+// saveScheduled saves each live member's checkpoint at the scheduled step target, which run has
+// reached, unless a readable one is there already.
+func saveScheduled(run *Run, dirs []string, target int) error {
+	for i, d := range dirs {
+		if _, bad := run.Diverged[i]; bad {
+			continue
+		}
+		if _, err := ReadCheckpointHeader(checkpointPath(d, target)); err == nil {
+			// The checkpoint this run resumed from, or one a killed run saved for this member before
+			// the others': keep it (it holds the losses before it), and start the losses of the
+			// member's next checkpoint after it, as the uninterrupted run does.
+			run.recent[i] = run.recent[i][:0]
+			continue
+		}
+		if err := run.Save(checkpointPath(d, target), i); err != nil {
+			return err
 		}
 	}
 	return nil

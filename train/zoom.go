@@ -498,10 +498,6 @@ func captureStale(cellDir string) (bool, error) {
 // or in another ensemble than the run's checkpoints record.
 var ErrNotTheRunsSetup = errors.New("a zoom replays a run only on the backend and in the ensembles it trained with")
 
-// backendKind is a backend spec's name without its options ("cpu" of "cpu:workers=2"; "xla" of
-// "xla:/path/plugin.so").
-func backendKind(spec string) string { k, _, _ := strings.Cut(spec, ":"); return k }
-
 // sameSetup checks the backend and ensemble recorded in a cell's checkpoint at step against the
 // replay's (nothing to check when the checkpoint predates the record).
 func sameSetup(cellDir string, step int, members []Cell, backend string) error {
@@ -517,7 +513,7 @@ func sameSetup(cellDir string, step int, members []Cell, backend string) error {
 		return fmt.Errorf("cell %s: %w: another grouping: the run trained seeds %v in one ensemble (checkpoint %d), this zoom would replay seeds %v (drop --ensemble)",
 			filepath.Base(cellDir), ErrNotTheRunsSetup, h.Ensemble, step, seeds)
 	}
-	if h.Backend != "" && backend != "" && backendKind(h.Backend) != backendKind(backend) {
+	if h.Backend != "" && backend != "" && backendName(h.Backend) != backendName(backend) {
 		return fmt.Errorf("cell %s: %w: another backend: the run trained on %s (checkpoint %d), this zoom would replay on %s (use --backend %s)",
 			filepath.Base(cellDir), ErrNotTheRunsSetup, h.Backend, step, backend, h.Backend)
 	}
@@ -683,7 +679,7 @@ func replayGroup(ctx context.Context, b *Backend, runDir string, s Spec, task da
 					Backend: b.String(), Ensemble: seeds, Binary: BinaryID(), Time: time.Now().UTC().Format(time.RFC3339)})
 			}
 			rj, _ := json.MarshalIndent(rec, "", "  ")
-			if err := WriteFileAtomic(filepath.Join(dirs[i], data.ZoomFile), append(rj, '\n')); err != nil {
+			if err := data.WriteFileAtomic(filepath.Join(dirs[i], data.ZoomFile), append(rj, '\n')); err != nil {
 				return err
 			}
 		}

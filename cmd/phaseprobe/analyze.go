@@ -16,14 +16,14 @@ import (
 	"github.com/phaseprobe/phaseprobe/train"
 )
 
-func runAnalyze(ctx context.Context, args []string, stdout io.Writer) error {
-	fs := newFlagSet("analyze", "RUN_DIR [flags]   (RUN_DIR is runs/<sweep>)")
+func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet(stderr, "analyze", "RUN_DIR [flags]   (RUN_DIR is runs/<sweep>)")
 	jobs := fs.Int("jobs", 1, "cells analysed at once")
 	folds := fs.Int("probe-folds", 3, "k of the probes' k-fold cross-validation")
 	c := fs.Float64("probe-c", 1, "logistic probes' inverse L2 penalty (sklearn's C)")
 	seed := fs.Uint64("seed", 0, "seed of the probe folds, control tasks and bootstrap")
 	sites := fs.String("sites", "", "comma-separated activation sites to analyse (default all captured)")
-	if err := parseFlags(fs, reorder(args)); err != nil {
+	if err := parseFlags(fs, reorder(fs, args)); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
@@ -45,20 +45,8 @@ func runAnalyze(ctx context.Context, args []string, stdout io.Writer) error {
 			}
 		}
 	}
-	// Before any work: the memory the analysis jobs need, from the largest cell's config.
-	if cells, err := data.CellDirs(dir); err == nil && len(cells) > 0 {
-		var need float64
-		for _, cd := range cells {
-			m, err := analysis.EstimateCellMemory(cd)
-			if err != nil {
-				return err
-			}
-			need = max(need, m)
-		}
-		j := min(*jobs, len(cells))
-		if err := train.CheckMemory(fmt.Sprintf("analysing %d cells with %d jobs", len(cells), j), need*float64(j), train.MachineMemory()); err != nil {
-			return usageError{err.Error()}
-		}
+	if err := checkAnalysisMemory(dir, *jobs); err != nil {
+		return err
 	}
 	// analyze writes into every cell and analysis/: it is the run folder's only writer meanwhile.
 	lock, err := data.LockDir(dir, true, "analyze")
@@ -70,7 +58,7 @@ func runAnalyze(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	prog := progressFrom(ctx)
+	prog := progressOf(stderr)
 	sum, err := analysis.Analyze(ctx, dir, analysis.Options{Jobs: *jobs, ProbeFolds: *folds, ProbeC: *c, Seed: *seed, Sites: siteList,
 		Progress:      func(cell string, done, total int) { prog.Update("analyze", done, total, cell) },
 		CurveProgress: func(done, total int) { prog.Update("test curves", done, total, "") }})
@@ -95,6 +83,28 @@ func runAnalyze(ctx context.Context, args []string, stdout io.Writer) error {
 	slog.Info("analysis", "cells", sum.Cells, "reused", sum.Skipped, "diverged", sum.Diverged, "internal_rows", sum.InternalRows,
 		"curves", sum.Transitions, "abrupt", sum.Abrupt, "verdict_rows", sum.VerdictRows, "verdicts", verdicts)
 	fmt.Fprintln(stdout, filepath.Join(dir, "analysis"))
+	return nil
+}
+
+// checkAnalysisMemory refuses, before any work, an analysis whose jobs would need more memory than
+// the machine has (from the largest cell's config); that refusal is a usage error.
+func checkAnalysisMemory(dir string, jobs int) error {
+	cells, err := data.CellDirs(dir)
+	if err != nil || len(cells) == 0 {
+		return nil
+	}
+	var need float64
+	for _, cd := range cells {
+		m, err := analysis.EstimateCellMemory(cd)
+		if err != nil {
+			return err
+		}
+		need = max(need, m)
+	}
+	j := min(jobs, len(cells))
+	if err := train.CheckMemory(fmt.Sprintf("analysing %d cells with %d jobs", len(cells), j), need*float64(j), train.MachineMemory()); err != nil {
+		return usageError{err.Error()}
+	}
 	return nil
 }
 

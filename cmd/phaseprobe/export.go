@@ -17,12 +17,12 @@ import (
 // exportFormats are the formats export writes.
 var exportFormats = []string{"transformerlens"}
 
-func runExport(ctx context.Context, args []string, stdout io.Writer) error {
-	fset := newFlagSet("export", "CELL_DIR --step N --format transformerlens [--out DIR]   (CELL_DIR is runs/<sweep>/cells/<cell>)")
+func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fset := newFlagSet(stderr, "export", "CELL_DIR --step N --format transformerlens [--out DIR]   (CELL_DIR is runs/<sweep>/cells/<cell>)")
 	stepFlag := fset.String("step", "", "the checkpoint step to export (required; an integer ≥ 0)")
 	format := fset.String("format", "", "output format (required): transformerlens = safetensors weights with HookedTransformer state-dict names + HookedTransformerConfig JSON (docs/transformerlens.md)")
 	out := fset.String("out", "", "output folder (default CELL_DIR/export/transformerlens-step-<N, 8 digits>)")
-	if err := parseFlags(fset, reorder(args)); err != nil {
+	if err := parseFlags(fset, reorder(fset, args)); err != nil {
 		return err
 	}
 	if fset.NArg() != 1 {

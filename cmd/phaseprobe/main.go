@@ -23,9 +23,12 @@ func (e usageError) Error() string { return e.msg }
 
 func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
 
+// command is a subcommand. run gets the arguments after the subcommand's name, stdout for results
+// and stderr for messages, flag usage and progress bars (the process's progress writer, which
+// prints messages above the live bars); it returns an error instead of exiting.
 type command struct {
 	name, summary string
-	run           func(ctx context.Context, args []string, stdout io.Writer) error
+	run           func(ctx context.Context, args []string, stdout, stderr io.Writer) error
 }
 
 func commands() []command {
@@ -90,7 +93,7 @@ func mainExit(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	err := cmd.run(withProgress(ctx, prog), args[1:], stdout)
+	err := cmd.run(ctx, args[1:], stdout, prog)
 	switch {
 	case err == nil:
 		return 0
@@ -112,10 +115,11 @@ func mainExit(args []string, stdout, stderr io.Writer) int {
 	}
 }
 
-// newFlagSet makes a subcommand's flag set whose errors come back as usage errors.
-func newFlagSet(name, usage string) *flag.FlagSet {
+// newFlagSet makes a subcommand's flag set whose errors come back as usage errors and whose
+// usage text goes to stderr.
+func newFlagSet(stderr io.Writer, name, usage string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(os.Stderr)
+	fs.SetOutput(stderr)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: phaseprobe %s %s\n\nflags:\n", name, usage)
 		fs.PrintDefaults()

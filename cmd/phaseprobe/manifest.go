@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/phaseprobe/phaseprobe/data"
-	"github.com/phaseprobe/phaseprobe/train"
 )
 
 // ManifestFile is written into analysis/ by `phaseprobe analyze` and into report/ by `phaseprobe
@@ -126,7 +125,7 @@ func writeManifest(dir, stage string, inputs, outputs []fileStamp) error {
 	if err != nil {
 		return err
 	}
-	return train.WriteFileAtomic(filepath.Join(dir, ManifestFile), append(raw, '\n'))
+	return data.WriteFileAtomic(filepath.Join(dir, ManifestFile), append(raw, '\n'))
 }
 
 // readManifest reads dir/manifest.json; ok is false when there is none.

@@ -2,10 +2,8 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -62,20 +60,13 @@ func newProgress(w io.Writer) *progress {
 	return p
 }
 
-type progressKey struct{}
-
-// withProgress returns a context carrying p, the process's progress and log writer.
-func withProgress(ctx context.Context, p *progress) context.Context {
-	return context.WithValue(ctx, progressKey{}, p)
-}
-
-// progressFrom returns the progress carried by ctx (the one the logger writes through), or a new
-// one on os.Stderr when ctx carries none.
-func progressFrom(ctx context.Context) *progress {
-	if p, ok := ctx.Value(progressKey{}).(*progress); ok {
+// progressOf returns the progress that stderr is (the process's, which the logger writes through
+// too), or a new one writing to stderr.
+func progressOf(stderr io.Writer) *progress {
+	if p, ok := stderr.(*progress); ok {
 		return p
 	}
-	return newProgress(os.Stderr)
+	return newProgress(stderr)
 }
 
 // Write writes log output: its complete lines go above the bars at once; an unfinished last line

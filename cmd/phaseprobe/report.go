@@ -12,11 +12,11 @@ import (
 	"github.com/phaseprobe/phaseprobe/report"
 )
 
-func runReport(ctx context.Context, args []string, stdout io.Writer) error {
-	fs := newFlagSet("report", "RUN_DIR [flags]")
+func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet(stderr, "report", "RUN_DIR [flags]")
 	rows := fs.Int("max-rows", report.DefaultMaxVerdictRows, "most rows shown per question of the verdict table (the most informative are kept; all are in analysis/verdicts.parquet)")
 	heads := fs.Int("heads", report.DefaultHeads, "attention heads shown as heatmaps")
-	if err := parseFlags(fs, reorder(args)); err != nil {
+	if err := parseFlags(fs, reorder(fs, args)); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {

@@ -145,7 +145,7 @@ func TestSlurmJobArrayMatchesLocalSweep(t *testing.T) {
 	if err != nil {
 		t.Fatalf("plan printed %q, not the script: %v\n%s", script, err, planOut)
 	}
-	if !strings.Contains(string(raw), "#SBATCH --array=0-3\n") || !strings.Contains(string(raw), shellQuote(bin)+" sweep ") {
+	if !strings.Contains(string(raw), "#SBATCH --array=0-3\n") || !strings.Contains(string(raw), "'"+bin+"' sweep ") {
 		t.Fatalf("script lacks the 4-task array or the built binary:\n%s", raw)
 	}
 

@@ -68,10 +68,10 @@ type sweepStatus struct {
 	Report    stageStatus    `json:"report"`
 }
 
-func runStatus(ctx context.Context, args []string, stdout io.Writer) error {
-	fs := newFlagSet("status", "RUN_DIR [--json]   (RUN_DIR is runs/<sweep>, or a runs folder: every sweep in it)")
+func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet(stderr, "status", "RUN_DIR [--json]   (RUN_DIR is runs/<sweep>, or a runs folder: every sweep in it)")
 	asJSON := fs.Bool("json", false, "print the status as JSON (one object per sweep, in a list)")
-	if err := parseFlags(fs, reorder(args)); err != nil {
+	if err := parseFlags(fs, reorder(fs, args)); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {

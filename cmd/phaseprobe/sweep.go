@@ -3,23 +3,23 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
-	"slices"
 	"strings"
 
 	"github.com/phaseprobe/phaseprobe/train"
 )
 
-func runSweep(ctx context.Context, args []string, stdout io.Writer) error {
-	fs := newFlagSet("sweep", "SPEC.yaml --out DIR [flags]")
+func runSweep(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet(stderr, "sweep", "SPEC.yaml --out DIR [flags]")
 	out := fs.String("out", "runs", "runs folder: the sweep writes DIR/<spec name>/")
 	jobs := fs.Int("jobs", 1, "ensembles trained at once")
 	ensemble := fs.Int("ensemble", 0, "seeds per ensemble (one graph); 0 = spec's ensemble, else the backend default")
 	backend := fs.String("backend", "cpu", "cpu (phaseprobe's CPU backend), cpu:OPTIONS, go (GoMLX's SimpleGo), go:OPTIONS or xla:/abs/path/to/pjrt_plugin.so")
 	only := fs.String("cells", "", "comma-separated cell IDs to run (default all)")
-	if err := parseFlags(fs, reorder(args)); err != nil {
+	if err := parseFlags(fs, reorder(fs, args)); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
@@ -43,7 +43,7 @@ func runSweep(ctx context.Context, args []string, stdout io.Writer) error {
 		return usageError{err.Error()}
 	}
 	defer b.Close()
-	prog := progressFrom(ctx)
+	prog := progressOf(stderr)
 	opt := train.SweepOptions{Out: *out, Jobs: *jobs, Ensemble: *ensemble, Log: slog.Default(),
 		Progress: func(label string, step, total int, loss float64) {
 			if step < 0 {
@@ -54,18 +54,12 @@ func runSweep(ctx context.Context, args []string, stdout io.Writer) error {
 		}}
 	if *only != "" {
 		opt.Only = strings.Split(*only, ",")
-		cells, err := spec.Cells()
-		if err != nil {
-			return err
-		}
-		for _, id := range opt.Only {
-			if !slices.ContainsFunc(cells, func(c train.Cell) bool { return c.ID == id }) {
-				return usagef("--cells: cell %q is not in sweep %s (phaseprobe plan %s lists its cells)", id, spec.Name, fs.Arg(0))
-			}
-		}
 	}
 	if err := train.RunSweep(ctx, b, spec, opt); err != nil {
-		if errors.Is(err, train.ErrMemory) {
+		switch {
+		case errors.Is(err, train.ErrUnknownCell):
+			return usagef("--cells: %v (phaseprobe plan %s lists its cells)", err, fs.Arg(0))
+		case errors.Is(err, train.ErrMemory):
 			return usageError{err.Error()}
 		}
 		return err
@@ -76,7 +70,9 @@ func runSweep(ctx context.Context, args []string, stdout io.Writer) error {
 
 // reorder moves flags after positional arguments to the front, so both `sweep spec.yaml --out x`
 // and `sweep --out x spec.yaml` work (Go's flag package stops at the first positional argument).
-func reorder(args []string) []string {
+// A flag of fs that is boolean takes no separate value; every other flag (an unknown one too, which
+// Parse then refuses) takes the next argument unless it is written --name=value.
+func reorder(fs *flag.FlagSet, args []string) []string {
 	var flags, pos []string
 	for i := 0; i < len(args); i++ {
 		a := args[i]
@@ -86,7 +82,7 @@ func reorder(args []string) []string {
 		}
 		if strings.HasPrefix(a, "-") && len(a) > 1 {
 			flags = append(flags, a)
-			if !strings.Contains(a, "=") && i+1 < len(args) && !isBoolFlag(a) {
+			if !strings.Contains(a, "=") && i+1 < len(args) && !isBoolFlag(fs, a) {
 				flags = append(flags, args[i+1])
 				i++
 			}
@@ -97,11 +93,17 @@ func reorder(args []string) []string {
 	return append(flags, pos...)
 }
 
-// isBoolFlag lists the boolean flags, which take no separate value.
-func isBoolFlag(a string) bool {
-	switch strings.TrimLeft(a, "-") {
-	case "h", "help", "attn-only", "json", "slurm", "force", "dry-run":
+// isBoolFlag reports whether the flag a ("-name" or "--name") is one of fs's boolean flags, or
+// -h / -help, which the flag package answers with the usage text.
+func isBoolFlag(fs *flag.FlagSet, a string) bool {
+	name := strings.TrimLeft(a, "-")
+	if name == "h" || name == "help" {
 		return true
 	}
-	return false
+	f := fs.Lookup(name)
+	if f == nil {
+		return false
+	}
+	b, ok := f.Value.(interface{ IsBoolFlag() bool })
+	return ok && b.IsBoolFlag()
 }

@@ -81,8 +81,8 @@ func (v buildVersion) String() string {
 	return fmt.Sprintf("%s %s gomlx %s %s/%s", s, v.Go, v.GoMLX, v.OS, v.Arch)
 }
 
-func runVersion(_ context.Context, args []string, stdout io.Writer) error {
-	fs := newFlagSet("version", "[--json]")
+func runVersion(_ context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet(stderr, "version", "[--json]")
 	asJSON := fs.Bool("json", false, "print the build information as JSON")
 	if err := parseFlags(fs, args); err != nil {
 		return err

@@ -17,37 +17,17 @@ import (
 	"github.com/phaseprobe/phaseprobe/train"
 )
 
-func runZoom(ctx context.Context, args []string, stdout io.Writer) error {
-	fs := newFlagSet("zoom", "RUN_DIR [flags]   (RUN_DIR is runs/<sweep>; see docs/zoom.md)")
-	cellsFlag := fs.String("cells", "", "comma-separated cell IDs to zoom (default every cell)")
-	window := fs.String("window", "auto", "auto (every transition in analysis/transitions.parquet) or STEP_A:STEP_B")
-	points := fs.Int("points", 8, "extra checkpoints per window (>= 2), log-spaced in step between the window's enclosing checkpoints")
-	kind := fs.String("kind", "capability", "with --window auto: what to zoom into: capability (the default: every jump of held-out exact match), task (every task scoring), internal or all")
-	ensemble := fs.Int("ensemble", 0, "seeds per replayed ensemble; 0 = the grouping the run trained with (any other is refused)")
-	backend := fs.String("backend", "", "backend of the replay (default: the one the run's checkpoints record, else cpu); another than the run's is refused")
-	jobs := fs.Int("jobs", 1, "ensembles replayed at once")
-	dryRun := fs.Bool("dry-run", false, "print the plan and its cost, change nothing")
-	if err := parseFlags(fs, reorder(args)); err != nil {
+// zoomFlags are zoom's flags.
+type zoomFlags struct {
+	cells, window, kind, backend string
+	points, ensemble, jobs       int
+	dryRun                       bool
+}
+
+func runZoom(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	f, dir, err := parseZoomFlags(stderr, args)
+	if err != nil {
 		return err
-	}
-	if fs.NArg() != 1 {
-		return usagef("want exactly one run folder (runs/<sweep>), got %d arguments", fs.NArg())
-	}
-	dir := fs.Arg(0)
-	if err := checkRunDir(dir); err != nil {
-		return err
-	}
-	if *points < 2 {
-		return usagef("--points %d: need at least 2 checkpoints per window", *points)
-	}
-	if *jobs < 1 {
-		return usagef("--jobs %d: must be at least 1", *jobs)
-	}
-	if *ensemble < 0 {
-		return usagef("--ensemble %d: must be >= 0", *ensemble)
-	}
-	if !slices.Contains([]string{"capability", "task", "internal", "all"}, *kind) {
-		return usagef("--kind %q: want capability, task, internal or all", *kind)
 	}
 	spec, err := train.LoadSpec(filepath.Join(dir, "sweep.yaml"))
 	if err != nil {
@@ -57,32 +37,27 @@ func runZoom(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	var chosen []string
-	if *cellsFlag != "" {
-		for _, id := range strings.Split(*cellsFlag, ",") {
-			if !slices.ContainsFunc(cells, func(c train.Cell) bool { return c.ID == id }) {
-				return usagef("--cells: cell %q is not in sweep %s", id, spec.Name)
-			}
-			chosen = append(chosen, id)
-		}
-	}
-	windows, err := zoomWindows(dir, spec, cells, chosen, *window, *kind)
+	chosen, err := chooseCells(f.cells, spec, cells)
 	if err != nil {
 		return err
 	}
-	if *backend == "" {
-		*backend = train.RunBackend(dir, spec)
-		if *backend == "" {
-			*backend = "cpu"
+	windows, err := zoomWindows(dir, spec, cells, chosen, f.window, f.kind)
+	if err != nil {
+		return err
+	}
+	if f.backend == "" {
+		f.backend = train.RunBackend(dir, spec)
+		if f.backend == "" {
+			f.backend = "cpu"
 		}
 	}
-	b, err := train.NewBackend(*backend)
+	b, err := train.NewBackend(f.backend)
 	if err != nil {
 		return usageError{err.Error()}
 	}
 	defer b.Close()
-	prog := newProgress(os.Stderr)
-	opt := train.ZoomOptions{Points: *points, Ensemble: *ensemble, Backend: b.String(), Jobs: *jobs, Log: slog.Default(),
+	prog := progressOf(stderr)
+	opt := train.ZoomOptions{Points: f.points, Ensemble: f.ensemble, Backend: b.String(), Jobs: f.jobs, Log: slog.Default(),
 		Progress: func(label string, step, total int, loss float64) {
 			if step < 0 {
 				prog.Done(label)
@@ -93,7 +68,7 @@ func runZoom(ctx context.Context, args []string, stdout io.Writer) error {
 	// One writer per run folder: the plan is made under the lock, so it sees the checkpoints the
 	// replay will find.
 	var lock *data.Lock
-	if !*dryRun {
+	if !f.dryRun {
 		if lock, err = data.LockDir(dir, true, "zoom"); err != nil {
 			return err
 		}
@@ -103,11 +78,11 @@ func runZoom(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return usageError{err.Error()}
 	}
-	if *window != "auto" && len(plan.Empty) > 0 {
-		return usagef("--window %s: %s", *window, plan.Empty[0])
+	if f.window != "auto" && len(plan.Empty) > 0 {
+		return usagef("--window %s: %s", f.window, plan.Empty[0])
 	}
-	printZoomPlan(stdout, dir, spec, len(windows), plan, *points)
-	if *dryRun {
+	printZoomPlan(stdout, dir, spec, len(windows), plan, f.points)
+	if f.dryRun {
 		return nil
 	}
 	if len(plan.Groups) == 0 && len(plan.Recapture) == 0 {
@@ -124,6 +99,54 @@ func runZoom(ctx context.Context, args []string, stdout io.Writer) error {
 	return nil
 }
 
+// chooseCells is the cells of --cells (a comma-separated list; nil when it is empty, for every
+// cell), each checked against the sweep.
+func chooseCells(list string, spec train.Spec, cells []train.Cell) ([]string, error) {
+	if list == "" {
+		return nil, nil
+	}
+	chosen := strings.Split(list, ",")
+	if err := spec.CheckCellIDs(cells, chosen); err != nil {
+		return nil, usagef("--cells: %v", err)
+	}
+	return chosen, nil
+}
+
+// parseZoomFlags parses and checks zoom's flags and returns them with the run folder.
+func parseZoomFlags(stderr io.Writer, args []string) (zoomFlags, string, error) {
+	fs := newFlagSet(stderr, "zoom", "RUN_DIR [flags]   (RUN_DIR is runs/<sweep>; see docs/zoom.md)")
+	var f zoomFlags
+	fs.StringVar(&f.cells, "cells", "", "comma-separated cell IDs to zoom (default every cell)")
+	fs.StringVar(&f.window, "window", "auto", "auto (every transition in analysis/transitions.parquet) or STEP_A:STEP_B")
+	fs.IntVar(&f.points, "points", 8, "extra checkpoints per window (>= 2), log-spaced in step between the window's enclosing checkpoints")
+	fs.StringVar(&f.kind, "kind", "capability", "with --window auto: what to zoom into: capability (the default: every jump of held-out exact match), task (every task scoring), internal or all")
+	fs.IntVar(&f.ensemble, "ensemble", 0, "seeds per replayed ensemble; 0 = the grouping the run trained with (any other is refused)")
+	fs.StringVar(&f.backend, "backend", "", "backend of the replay (default: the one the run's checkpoints record, else cpu); another than the run's is refused")
+	fs.IntVar(&f.jobs, "jobs", 1, "ensembles replayed at once")
+	fs.BoolVar(&f.dryRun, "dry-run", false, "print the plan and its cost, change nothing")
+	if err := parseFlags(fs, reorder(fs, args)); err != nil {
+		return f, "", err
+	}
+	if fs.NArg() != 1 {
+		return f, "", usagef("want exactly one run folder (runs/<sweep>), got %d arguments", fs.NArg())
+	}
+	dir := fs.Arg(0)
+	if err := checkRunDir(dir); err != nil {
+		return f, "", err
+	}
+	switch {
+	case f.points < 2:
+		return f, "", usagef("--points %d: need at least 2 checkpoints per window", f.points)
+	case f.jobs < 1:
+		return f, "", usagef("--jobs %d: must be at least 1", f.jobs)
+	case f.ensemble < 0:
+		return f, "", usagef("--ensemble %d: must be >= 0", f.ensemble)
+	case !slices.Contains([]string{"capability", "task", "internal", "all"}, f.kind):
+		return f, "", usagef("--kind %q: want capability, task, internal or all", f.kind)
+	}
+	return f, dir, nil
+}
+
 // zoomWindows turns --window into windows per cell: STEP_A:STEP_B for every chosen cell, or with
 // auto the window from the 10 % to the 90 % point of every transition the analysis found
 // (transitions.parquet rows with abrupt = true, of the chosen kind, controls excluded) and, for the
@@ -137,30 +160,65 @@ func zoomWindows(dir string, spec train.Spec, cells []train.Cell, chosen []strin
 			chosen = append(chosen, c.ID)
 		}
 	}
-	var out []train.ZoomWindow
 	if window != "auto" {
-		as, bs, ok := strings.Cut(window, ":")
-		a, errA := strconv.Atoi(strings.TrimSpace(as))
-		b, errB := strconv.Atoi(strings.TrimSpace(bs))
-		if !ok || errA != nil || errB != nil {
-			return nil, usagef("--window %q: want auto or STEP_A:STEP_B (two whole numbers of steps, e.g. 100:300)", window)
-		}
-		if a < 0 || b > spec.Train.Steps {
-			return nil, usagef("--window %s is outside the run: steps 0 to %d", window, spec.Train.Steps)
-		}
-		if a >= b {
-			return nil, usagef("--window %s is empty: STEP_A must be less than STEP_B", window)
-		}
-		for _, id := range chosen {
-			out = append(out, train.ZoomWindow{Cell: id, Lo: a, Hi: b, Source: "--window " + window})
-		}
-		return out, nil
+		return fixedWindows(spec, chosen, window)
 	}
 	path := filepath.Join(dir, "analysis", data.TransitionsFile)
 	if _, err := os.Stat(path); err != nil {
 		return nil, usagef("--window auto needs %s: run phaseprobe analyze %s first (or give --window STEP_A:STEP_B)", path, dir)
 	}
 	seen := map[train.ZoomWindow]bool{}
+	out, err := transitionWindows(path, spec, chosen, kind, seen)
+	if err != nil || kind == "internal" {
+		return out, err
+	}
+	jpath := filepath.Join(dir, "analysis", data.JumpsFile)
+	if _, err := os.Stat(jpath); err != nil {
+		return out, nil // an analysis from before candidate jumps were listed: the abrupt transitions only
+	}
+	jumps, err := jumpWindows(jpath, spec, chosen, kind, seen)
+	if err != nil {
+		return nil, err
+	}
+	return append(out, jumps...), nil
+}
+
+// fixedWindows is --window STEP_A:STEP_B for every chosen cell.
+func fixedWindows(spec train.Spec, chosen []string, window string) ([]train.ZoomWindow, error) {
+	as, bs, ok := strings.Cut(window, ":")
+	a, errA := strconv.Atoi(strings.TrimSpace(as))
+	b, errB := strconv.Atoi(strings.TrimSpace(bs))
+	if !ok || errA != nil || errB != nil {
+		return nil, usagef("--window %q: want auto or STEP_A:STEP_B (two whole numbers of steps, e.g. 100:300)", window)
+	}
+	if a < 0 || b > spec.Train.Steps {
+		return nil, usagef("--window %s is outside the run: steps 0 to %d", window, spec.Train.Steps)
+	}
+	if a >= b {
+		return nil, usagef("--window %s is empty: STEP_A must be less than STEP_B", window)
+	}
+	var out []train.ZoomWindow
+	for _, id := range chosen {
+		out = append(out, train.ZoomWindow{Cell: id, Lo: a, Hi: b, Source: "--window " + window})
+	}
+	return out, nil
+}
+
+// stepWindow is the window of whole steps in [0, steps] that holds [lo, hi] (at least one step
+// wide).
+func stepWindow(cell string, lo, hi float64, steps int) train.ZoomWindow {
+	w := train.ZoomWindow{Cell: cell, Lo: max(0, int(math.Floor(lo))), Hi: min(steps, int(math.Ceil(hi)))}
+	if w.Hi <= w.Lo {
+		w.Hi = min(w.Lo+1, steps)
+		w.Lo = w.Hi - 1
+	}
+	return w
+}
+
+// transitionWindows is the window of every abrupt transition of the chosen cells and kind in the
+// transitions table at path (controls excluded), each window once (seen).
+func transitionWindows(path string, spec train.Spec, chosen []string, kind string, seen map[train.ZoomWindow]bool) ([]train.ZoomWindow, error) {
+	var out []train.ZoomWindow
 	_, err := data.ReadTable(path, func(rows []data.TransitionRow) error {
 		for _, r := range rows {
 			if !r.Abrupt || r.Onset10 == nil || r.Onset90 == nil || r.Kind == data.KindControl || !slices.Contains(chosen, r.Cell) {
@@ -172,12 +230,7 @@ func zoomWindows(dir string, spec train.Spec, cells []train.Cell, chosen []strin
 			if kind != "all" && kind != "capability" && r.Kind != kind {
 				continue
 			}
-			lo, hi := min(*r.Onset10, *r.Onset90), max(*r.Onset10, *r.Onset90)
-			w := train.ZoomWindow{Cell: r.Cell, Lo: max(0, int(math.Floor(lo))), Hi: min(spec.Train.Steps, int(math.Ceil(hi)))}
-			if w.Hi <= w.Lo {
-				w.Hi = min(w.Lo+1, spec.Train.Steps)
-				w.Lo = w.Hi - 1
-			}
+			w := stepWindow(r.Cell, min(*r.Onset10, *r.Onset90), max(*r.Onset10, *r.Onset90), spec.Train.Steps)
 			if seen[w] {
 				continue
 			}
@@ -191,17 +244,14 @@ func zoomWindows(dir string, spec train.Spec, cells []train.Cell, chosen []strin
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	if kind == "internal" {
-		return out, nil
-	}
-	jpath := filepath.Join(dir, "analysis", data.JumpsFile)
-	if _, err := os.Stat(jpath); err != nil {
-		return out, nil // an analysis from before candidate jumps were listed: the abrupt transitions only
-	}
-	_, err = data.ReadTable(jpath, func(rows []data.JumpRow) error {
+	return out, err
+}
+
+// jumpWindows is the window of every candidate jump of the chosen cells' task curves (capability:
+// held-out exact match only) in the jumps table at path, whatever its p, each window once (seen).
+func jumpWindows(path string, spec train.Spec, chosen []string, kind string, seen map[train.ZoomWindow]bool) ([]train.ZoomWindow, error) {
+	var out []train.ZoomWindow
+	_, err := data.ReadTable(path, func(rows []data.JumpRow) error {
 		for _, r := range rows {
 			if r.Kind != data.KindTask || !slices.Contains(chosen, r.Cell) || (kind == "capability" && !isCapability(r.Series)) {
 				continue
@@ -210,11 +260,7 @@ func zoomWindows(dir string, spec train.Spec, cells []train.Cell, chosen []strin
 			if math.IsNaN(lo) || math.IsNaN(hi) {
 				continue
 			}
-			w := train.ZoomWindow{Cell: r.Cell, Lo: max(0, int(math.Floor(lo))), Hi: min(spec.Train.Steps, int(math.Ceil(hi)))}
-			if w.Hi <= w.Lo {
-				w.Hi = min(w.Lo+1, spec.Train.Steps)
-				w.Lo = w.Hi - 1
-			}
+			w := stepWindow(r.Cell, lo, hi, spec.Train.Steps)
 			if seen[w] {
 				continue
 			}
@@ -224,10 +270,7 @@ func zoomWindows(dir string, spec train.Spec, cells []train.Cell, chosen []strin
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
+	return out, err
 }
 
 // isCapability reports whether a curve is the capability itself: exact match on the held-out
