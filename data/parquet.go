@@ -13,6 +13,8 @@ import (
 	"strconv"
 
 	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/compress"
+	"github.com/parquet-go/parquet-go/compress/zstd"
 	"github.com/parquet-go/parquet-go/encoding/thrift"
 	"github.com/parquet-go/parquet-go/format"
 )
@@ -56,6 +58,15 @@ func RowGroupBytes(n int64) WriteOption {
 	}
 }
 
+// defaultCodecer is implemented by a row type whose table compresses its columns with another
+// codec than zstd's default level where its tags name none.
+type defaultCodecer interface {
+	defaultCodec() compress.Codec
+}
+
+// zstdFastest is zstd at its fastest level.
+var zstdFastest = zstd.Codec{Level: zstd.SpeedFastest}
+
 // TableWriter streams rows of type T into one Parquet file. Rows go to a temporary file in the
 // destination's folder, flushed a row group at a time; Close renames it to the destination, so
 // the destination either does not exist or holds a complete file. A TableWriter is not safe for
@@ -89,8 +100,8 @@ func WriteTable[T TableRow](path string, meta Meta, rows []T, opts ...WriteOptio
 
 // CreateTable starts writing the table of row type T to path. The file's key-value metadata
 // holds KeySchemaVersion (SchemaVersion), KeyTable (T's TableName) and KeyConfig (meta.Config,
-// which must be valid JSON; empty writes "null"). Columns are zstd-compressed unless T's tags name
-// another codec; list<float32> columns are byte-stream-split encoded and string columns dictionary
+// which must be valid JSON; empty writes "null"). Columns are zstd-compressed (AttentionRow's at zstd's
+// fastest level) unless T's tags name another codec; list<float32> columns are byte-stream-split encoded and string columns dictionary
 // encoded, as T's tags say. ActivationRow's vector column is Snappy-compressed: on a capture of
 // bench/capture_bench.sh's sweep (585,728 rows of d_model 32) zstd's default level wrote it in
 // 2.4 s at 48.5 MB, its fastest level in 1.4 s at 52.0 MB, Snappy in 0.7-1.1 s at 51.3 MB; the
@@ -121,8 +132,16 @@ func CreateTable[T TableRow](path string, meta Meta, opts ...WriteOption) (*Tabl
 		os.Remove(f.Name())
 		return nil, fmt.Errorf("create %s: %w", path, err)
 	}
+	var codec compress.Codec = &parquet.Zstd
+	if c, ok := any(zero).(defaultCodecer); ok {
+		codec = c.defaultCodec()
+	}
 	popts := []parquet.WriterOption{
-		parquet.Compression(&parquet.Zstd),
+		parquet.Compression(codec),
+		// Page headers carry no min/max: the column index and the column chunk's statistics
+		// hold the same bounds, and parquet-go would compute every page's bounds a second time
+		// for them (an eighth of an uncompressed activations write).
+		parquet.DataPageStatistics(false),
 		parquet.KeyValueMetadata(KeySchemaVersion, strconv.Itoa(SchemaVersion)),
 		parquet.KeyValueMetadata(KeyTable, zero.TableName()),
 		parquet.KeyValueMetadata(KeyConfig, string(config)),
