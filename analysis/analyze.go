@@ -170,8 +170,7 @@ func analyzeCellDir(dir, nextWidth string, opt Options) (skipped bool, rows int,
 	if !json.Valid(cfg) {
 		cfg = []byte("null")
 	}
-	optJSON, err := json.Marshal(map[string]any{"probe_folds": opt.ProbeFolds, "probe_c": opt.ProbeC, "probe_sites": opt.ProbeSites,
-		"sites": opt.Sites, "rank_tol": opt.RankTol, "seed": opt.Seed})
+	optJSON, err := opt.cellKey()
 	if err != nil {
 		return false, 0, err
 	}

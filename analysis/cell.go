@@ -23,64 +23,6 @@ import (
 	"github.com/phaseprobe/phaseprobe/probes"
 )
 
-// Options configure the analysis; zero values take the defaults noted.
-type Options struct {
-	// ProbeFolds is k of the probes' k-fold cross-validation (default 3).
-	ProbeFolds int
-	// ProbeC is the logistic probes' inverse L2 penalty, sklearn's C (default 1). Features are
-	// standardised per fold.
-	ProbeC float64
-	// ProbeSites selects the sites probed, by suffix (default: hook_resid_post and
-	// ln_final.hook_normalized: where each block's information has accumulated).
-	ProbeSites []string
-	// Sites restricts the geometry and probes to these activation sites (default: every site in
-	// the file); a listed site missing from a cell's activations is an error.
-	Sites []string
-	// RankTol is the relative threshold of the numerical rank (default 1e-3).
-	RankTol float64
-	// Seed seeds the folds and control tasks.
-	Seed uint64
-	// Jobs is how many cells (and, in the sweep-level stage, curves) are analysed at once
-	// (default 1).
-	Jobs int
-	// Replicates is the most parametric-bootstrap replicates a curve's transition test draws
-	// (default 199: p-values down to 0.005; smooth curves stop after 10 exceedances). The FDR step
-	// over a family of m curves can only pass p = 1/(Replicates+1) when at least
-	// m/(20·(Replicates+1)) of them are that small: raise it for sweeps where few curves jump.
-	Replicates int
-	// Decisions are the levels and thresholds of every verdict (default DefaultDecisions()).
-	Decisions Decisions
-	// Progress, if set, is called after each cell (done of total).
-	Progress func(cell string, done, total int)
-	// CurveProgress, if set, is called as the sweep-level stage tests curves (done of total).
-	CurveProgress func(done, total int)
-}
-
-func (o Options) resolve() Options {
-	if o.ProbeFolds == 0 {
-		o.ProbeFolds = 3
-	}
-	if o.ProbeC == 0 {
-		o.ProbeC = 1
-	}
-	if len(o.ProbeSites) == 0 {
-		o.ProbeSites = []string{"hook_resid_post", "ln_final.hook_normalized"}
-	}
-	if o.RankTol == 0 {
-		o.RankTol = 1e-3
-	}
-	if o.Jobs < 1 {
-		o.Jobs = 1
-	}
-	if o.Replicates == 0 {
-		o.Replicates = 199
-	}
-	if o.Decisions.Alpha == 0 {
-		o.Decisions = DefaultDecisions()
-	}
-	return o
-}
-
 // cellInputs are the small tables of a cell, read once.
 type cellInputs struct {
 	dir      string
@@ -343,7 +285,7 @@ func analyzeCell(ci *cellInputs, opt Options) ([]data.MetricRow, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := headScores(out, ci); err != nil {
+	if err := headScores(out, ci, opt.PatternTol); err != nil {
 		return nil, err
 	}
 	return out.rows, nil
@@ -357,7 +299,7 @@ func siteMetrics(out *metricOut, ci *cellInputs, step int64, site string, m *sit
 	if err != nil {
 		return err
 	}
-	r := geometry.RanksFromSpectrum(s, geometry.RankMeEpsilon, opt.RankTol)
+	r := geometry.RanksFromSpectrum(s, opt.RankMeEpsilon, opt.RankTol)
 	out.add(step, site, data.NA, data.NA, data.NA, "", "effective_rank", r.Effective)
 	out.add(step, site, data.NA, data.NA, data.NA, "", "rankme", r.RankMe)
 	out.add(step, site, data.NA, data.NA, data.NA, "", "participation_ratio", r.Participation)
@@ -401,11 +343,7 @@ func probeConcepts(out *metricOut, ci *cellInputs, step int64, site string, m *s
 		concepts = append(concepts, c)
 	}
 	slices.Sort(concepts)
-	lo := probes.DefaultLogisticOptions()
-	lo.C = opt.ProbeC
-	lo.Standardize = true
-	lo.Tol = 1e-3
-	lo.MaxIter = 200
+	lo := opt.logistic()
 	for _, concept := range concepts {
 		lab := ci.labels[concept]
 		var rows []int
@@ -452,8 +390,9 @@ func probeConcepts(out *metricOut, ci *cellInputs, step int64, site string, m *s
 	return nil
 }
 
-// headScores streams attention.parquet one (step, layer) at a time and scores every head.
-func headScores(out *metricOut, ci *cellInputs) error {
+// headScores streams attention.parquet one (step, layer) at a time and scores every head; tol is
+// probes.CheckPattern's tolerance.
+func headScores(out *metricOut, ci *cellInputs, tol float64) error {
 	path := filepath.Join(ci.dir, data.AttentionFile)
 	type key struct {
 		step  int64
@@ -487,7 +426,7 @@ func headScores(out *metricOut, ci *cellInputs) error {
 				tokens[e*T+q] = ci.tokens[[2]int32{int32(e), int32(q)}]
 			}
 		}
-		if err := probes.CheckPattern(p, 1e-3); err != nil {
+		if err := probes.CheckPattern(p, tol); err != nil {
 			if ci.diverged >= 0 {
 				rows = rows[:0] // a diverged cell's checkpoint whose patterns are broken: no head scores
 				return nil
