@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/phaseprobe/phaseprobe/data"
+	"github.com/phaseprobe/phaseprobe/internal/nanstat"
 )
 
 // curve is one metric of one cell over training steps, sorted by step.
@@ -211,7 +212,7 @@ func pickFamilies(internal []data.MetricRow, trans []data.TransitionRow, max int
 		}
 		c := cand{s: s, abrupt: st.abrupt, q: math.Inf(1)}
 		if len(st.q) > 0 {
-			c.q = medianOf(st.q)
+			c.q = nanstat.Median(st.q)
 		}
 		lo, hi, scale := math.Inf(1), math.Inf(-1), 0.0
 		for step, sum := range st.sum {
@@ -266,19 +267,6 @@ func orderIndex(metric string) int {
 }
 
 func isNaNOrInf(v float64) bool { return math.IsNaN(v) || math.IsInf(v, 0) }
-
-func medianOf(v []float64) float64 {
-	s := slices.Clone(v)
-	slices.Sort(s)
-	n := len(s)
-	if n == 0 {
-		return math.NaN()
-	}
-	if n%2 == 1 {
-		return s[n/2]
-	}
-	return (s[n/2-1] + s[n/2]) / 2
-}
 
 // onset is the onset of one curve of one cell.
 type onset struct {

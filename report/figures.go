@@ -16,6 +16,7 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 
 	"github.com/phaseprobe/phaseprobe/data"
+	"github.com/phaseprobe/phaseprobe/internal/nanstat"
 )
 
 // maxCouplingPanels caps the coupling scatter; maxWindowShapes and maxWindowSeeds the window
@@ -93,7 +94,7 @@ func theilSenIntercept(x, y []float64, slope float64) float64 {
 	for i := range x {
 		r[i] = y[i] - slope*x[i]
 	}
-	return medianOf(r)
+	return nanstat.Median(r)
 }
 
 // couplingFigure plots, for the coupling rows (coupled ones first, at most maxCouplingPanels),
@@ -241,14 +242,6 @@ func (b *builder) couplingFigure() figure {
 // that the series' points do not hide each other.
 func jitter(w float64, i, n int) float64 {
 	return lg(w) + lg(2)*0.07*(float64(i)-float64(n-1)/2)
-}
-
-func meanOf(v []float64) float64 {
-	s := 0.0
-	for _, x := range v {
-		s += x
-	}
-	return s / float64(len(v))
 }
 
 // segment is a straight line between two points in data coordinates; with Clip it is cut to the
@@ -630,7 +623,7 @@ func (b *builder) widthFigure() figure {
 			var mean plotter.XYs
 			for _, w := range b.widths {
 				if v := byWidth[w]; len(v) > 0 {
-					mean = append(mean, plotter.XY{X: jitter(float64(w), k, len(fixed)), Y: meanOf(v)})
+					mean = append(mean, plotter.XY{X: jitter(float64(w), k, len(fixed)), Y: nanstat.Mean(v)})
 				}
 			}
 			if len(mean) > 1 {
