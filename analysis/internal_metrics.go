@@ -1,16 +1,9 @@
-// Package analysis is phaseprobe's analysis stage. It reads a run folder through package data,
-// computes internal metrics per cell, checkpoint and site (geometry: ranks, spectra, CKA; probes:
-// linear probes with control tasks, attention-head scores), writes them beside the task metrics in
-// the same long format, then finds the transition in every curve and tests whether internal
-// transitions line up with task-level jumps (package transition).
 package analysis
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
-	"hash/fnv"
-	"math"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -20,197 +13,53 @@ import (
 
 	"github.com/phaseprobe/phaseprobe/data"
 	"github.com/phaseprobe/phaseprobe/geometry"
-	"github.com/phaseprobe/phaseprobe/probes"
 )
 
-// cellInputs are the small tables of a cell, read once.
-type cellInputs struct {
-	dir      string
-	coords   data.Coords
-	tokens   map[[2]int32]int32          // (example, pos) → token
-	labels   map[string]map[[2]int32]int // concept → (example, pos) → label
-	classes  map[string]int              // concept → number of classes (max label + 1)
-	examples int
-	seqLen   int
-	steps    []int64 // checkpoint steps (from metrics.parquet), ascending
-	// diverged is the step at which the cell's training loss stopped being finite (its metrics row
-	// "diverged"), -1 if it did not: its last checkpoints may hold NaN activations, which are skipped.
-	diverged int64
-}
-
-func readCellInputs(dir string) (*cellInputs, error) {
-	ci := &cellInputs{dir: dir, tokens: map[[2]int32]int32{}, labels: map[string]map[[2]int32]int{}, classes: map[string]int{}, diverged: -1}
-	found := false
-	if _, err := data.ReadTable(filepath.Join(dir, data.ProbeSetFile), func(rows []data.ProbeSetRow) error {
-		for _, r := range rows {
-			if !found {
-				ci.coords, found = r.Coords, true
-			}
-			ci.tokens[[2]int32{r.Example, r.Pos}] = r.Token
-			ci.examples = max(ci.examples, int(r.Example)+1)
-			ci.seqLen = max(ci.seqLen, int(r.Pos)+1)
-		}
-		return nil
-	}); err != nil {
-		return nil, err
+// analyzeCellDir writes a cell's internal_metrics.parquet, unless one computed with the same
+// options is already newer than the cell's capture (done.json, or activations.parquet for a cell
+// written by another tool). The file's metadata holds the cell's config and the analysis options.
+func analyzeCellDir(dir, nextWidth string, opt Options) (skipped bool, rows int, err error) {
+	out := filepath.Join(dir, data.InternalMetricsFile)
+	cfg, _ := os.ReadFile(filepath.Join(dir, "config.json"))
+	if !json.Valid(cfg) {
+		cfg = []byte("null")
 	}
-	if !found {
-		return nil, fmt.Errorf("%s: no rows", filepath.Join(dir, data.ProbeSetFile))
-	}
-	if _, err := data.ReadTable(filepath.Join(dir, data.LabelsFile), func(rows []data.LabelRow) error {
-		for _, r := range rows {
-			m := ci.labels[r.Concept]
-			if m == nil {
-				m = map[[2]int32]int{}
-				ci.labels[r.Concept] = m
-			}
-			m[[2]int32{r.Example, r.Pos}] = int(r.Label)
-			ci.classes[r.Concept] = max(ci.classes[r.Concept], int(r.Label)+1)
-		}
-		return nil
-	}); err != nil {
-		return nil, err
-	}
-	if err := checkNotEmpty(dir, ci.coords.Cell); err != nil {
-		return nil, err
-	}
-	seen := map[int64]bool{}
-	if _, err := data.ReadTable(filepath.Join(dir, data.MetricsFile), func(rows []data.MetricRow) error {
-		for _, r := range rows {
-			if r.Metric == "diverged" {
-				ci.diverged = r.Step
-			}
-			if r.Split != "train_batch" && r.Metric != "diverged" && !seen[r.Step] {
-				seen[r.Step] = true
-				ci.steps = append(ci.steps, r.Step)
-			}
-		}
-		return nil
-	}); err != nil {
-		return nil, err
-	}
-	slices.Sort(ci.steps)
-	return ci, nil
-}
-
-// checkNotEmpty: the tables a phaseprobe capture always fills must have rows. labels.parquet
-// always; activations.parquet unless config.json's probe.sites lists only attention patterns;
-// attention.parquet when probe.sites is the default or lists a pattern. An empty one would
-// silently drop the cell's internal metrics.
-func checkNotEmpty(dir, cell string) error {
-	var cfg struct {
-		Probe struct {
-			Sites []string `json:"sites"`
-		} `json:"probe"`
-	}
-	raw, err := os.ReadFile(filepath.Join(dir, "config.json"))
-	if err != nil || json.Unmarshal(raw, &cfg) != nil {
-		return nil // not a phaseprobe cell: no expectation
-	}
-	acts, attn := len(cfg.Probe.Sites) == 0, len(cfg.Probe.Sites) == 0
-	for _, s := range cfg.Probe.Sites {
-		if strings.HasSuffix(s, "hook_pattern") {
-			attn = true
-		} else {
-			acts = true
-		}
-	}
-	for _, t := range []struct {
-		file string
-		want bool
-	}{{data.LabelsFile, true}, {data.ActivationsFile, acts}, {data.AttentionFile, attn}} {
-		if !t.want {
-			continue
-		}
-		m, err := data.ReadMeta(filepath.Join(dir, t.file))
-		if err != nil {
-			return err
-		}
-		if m.Rows == 0 {
-			return fmt.Errorf("cell %s: %s has no rows (the capture wrote none or the file was replaced); rerun phaseprobe sweep for this cell", cell, filepath.Join(dir, t.file))
-		}
-	}
-	return nil
-}
-
-// siteMatrix is one site's activations at one step: rows are (example, pos) pairs in file order.
-type siteMatrix struct {
-	keys [][2]int32
-	data []float64
-	cols int
-}
-
-func (m *siteMatrix) add(r data.ActivationRow) error {
-	if m.cols == 0 {
-		m.cols = len(r.Vector)
-	}
-	if len(r.Vector) != m.cols {
-		return fmt.Errorf("site %s step %d example %d pos %d: vector has %d values, earlier rows %d", r.Site, r.Step, r.Example, r.Pos, len(r.Vector), m.cols)
-	}
-	m.keys = append(m.keys, [2]int32{r.Example, r.Pos})
-	for _, x := range r.Vector {
-		m.data = append(m.data, float64(x))
-	}
-	return nil
-}
-
-func (m *siteMatrix) dense() *mat.Dense { return mat.NewDense(len(m.keys), m.cols, m.data) }
-
-// finite reports whether every value is finite.
-func (m *siteMatrix) finite() bool {
-	for _, x := range m.data {
-		if math.IsNaN(x) || math.IsInf(x, 0) {
-			return false
-		}
-	}
-	return true
-}
-
-// readActivationSteps streams a cell's activations and calls fn with every site's matrix of one
-// step at a time (memory: one step). Rows must be grouped by step (phaseprobe writes them so; a
-// file from another tool must be sorted by step: ORDER BY step). keep, if non-nil, filters steps.
-func readActivationSteps(path string, keep func(step int64) bool, fn func(step int64, sites map[string]*siteMatrix) error) error {
-	var cur int64 = -1
-	sites := map[string]*siteMatrix{}
-	done := map[int64]bool{}
-	flush := func() error {
-		if cur < 0 || len(sites) == 0 {
-			return nil
-		}
-		done[cur] = true
-		err := fn(cur, sites)
-		sites = map[string]*siteMatrix{}
-		return err
-	}
-	_, err := data.ReadTable(path, func(rows []data.ActivationRow) error {
-		for _, r := range rows {
-			if r.Step != cur {
-				if err := flush(); err != nil {
-					return err
-				}
-				if done[r.Step] {
-					return fmt.Errorf("read %s: rows of step %d are not contiguous; write the table sorted by step", path, r.Step)
-				}
-				cur = r.Step
-			}
-			if keep != nil && !keep(r.Step) {
-				continue
-			}
-			m := sites[r.Site]
-			if m == nil {
-				m = &siteMatrix{}
-				sites[r.Site] = m
-			}
-			if err := m.add(r); err != nil {
-				return fmt.Errorf("read %s: %w", path, err)
-			}
-		}
-		return nil
-	})
+	optJSON, err := opt.cellKey()
 	if err != nil {
-		return err
+		return false, 0, err
 	}
-	return flush()
+	meta, _ := json.Marshal(map[string]json.RawMessage{"cell": cfg, "analysis": optJSON})
+	if st, err := os.Stat(out); err == nil {
+		marker := filepath.Join(dir, "done.json")
+		if _, err := os.Stat(marker); err != nil {
+			marker = filepath.Join(dir, data.ActivationsFile)
+		}
+		if dst, err := os.Stat(marker); err == nil && !st.ModTime().Before(dst.ModTime()) {
+			if m, err := data.ReadMeta(out); err == nil && bytes.Equal(m.Config, meta) {
+				return true, 0, nil
+			}
+		}
+	}
+	removeTemps(filepath.Dir(filepath.Dir(dir)), dir, data.InternalMetricsFile)
+	ci, err := readCellInputs(dir)
+	if err != nil {
+		return false, 0, err
+	}
+	ms, err := analyzeCell(ci, opt)
+	if err != nil {
+		return false, 0, err
+	}
+	if nextWidth != "" {
+		cross, err := crossWidthCKA(ci, nextWidth, opt)
+		if err != nil {
+			return false, 0, err
+		}
+		ms = append(ms, cross...)
+	}
+	if err := data.WriteTable(out, data.Meta{Config: meta}, ms); err != nil {
+		return false, 0, err
+	}
+	return false, len(ms), nil
 }
 
 // metricOut collects a cell's internal metric rows.
@@ -319,193 +168,4 @@ func siteMetrics(out *metricOut, ci *cellInputs, step int64, site string, m *sit
 		return nil
 	}
 	return probeConcepts(out, ci, step, site, m, opt)
-}
-
-func probeSite(site string, suffixes []string) bool {
-	for _, s := range suffixes {
-		if strings.HasSuffix(site, s) {
-			return true
-		}
-	}
-	return false
-}
-
-// probeConcepts fits, for every concept defined at the site's rows, a cross-validated logistic
-// probe and its Hewitt & Liang control task (types = the input token at the row), and a probe on
-// shuffled labels.
-// Each (site, concept) draws its folds, control labels and shuffle from its own stream, seeded by
-// opt.Seed and the pair's name: the same at every checkpoint (the labelled rows are the same), so a
-// probe curve changes only with the representation, and independent of which other sites or
-// concepts are analysed.
-func probeConcepts(out *metricOut, ci *cellInputs, step int64, site string, m *siteMatrix, opt Options) error {
-	concepts := make([]string, 0, len(ci.labels))
-	for c := range ci.labels {
-		concepts = append(concepts, c)
-	}
-	slices.Sort(concepts)
-	lo := opt.logistic()
-	for _, concept := range concepts {
-		lab := ci.labels[concept]
-		var rows []int
-		var y, types []int
-		for i, k := range m.keys {
-			if l, ok := lab[k]; ok {
-				rows = append(rows, i)
-				y = append(y, l)
-				types = append(types, int(ci.tokens[k]))
-			}
-		}
-		if len(rows) == 0 {
-			continue // the concept is not defined at this site's positions
-		}
-		if len(rows) < opt.ProbeFolds {
-			return fmt.Errorf("concept %s: %d labelled rows, too few for %d folds (capture more examples or lower --probe-folds)", concept, len(rows), opt.ProbeFolds)
-		}
-		x := mat.NewDense(len(rows), m.cols, nil)
-		for j, i := range rows {
-			x.SetRow(j, m.data[i*m.cols:(i+1)*m.cols])
-		}
-		classes := ci.classes[concept]
-		h := fnv.New64a()
-		h.Write([]byte(site + "\x00" + concept))
-		rng := rand.New(rand.NewPCG(opt.Seed, h.Sum64()))
-		folds, err := probes.KFold(len(rows), opt.ProbeFolds, rng)
-		if err != nil {
-			return fmt.Errorf("concept %s: %w", concept, err)
-		}
-		sel, err := probes.Selectivity(x, y, types, classes, folds, lo, rng)
-		if err != nil {
-			return fmt.Errorf("concept %s: %w", concept, err)
-		}
-		out.add(step, site, data.NA, data.NA, data.NA, concept, "probe_accuracy", sel.Task.Accuracy)
-		out.add(step, site, data.NA, data.NA, data.NA, concept, "probe_logloss", sel.Task.LogLoss)
-		out.add(step, site, data.NA, data.NA, data.NA, concept, "probe_control_accuracy", sel.Control.Accuracy)
-		out.add(step, site, data.NA, data.NA, data.NA, concept, "probe_selectivity", sel.Selectivity)
-		shuf, err := probes.CrossValidateLogistic(x, probes.ShuffledLabels(y, rng), classes, folds, lo)
-		if err != nil {
-			return fmt.Errorf("concept %s shuffled: %w", concept, err)
-		}
-		out.add(step, site, data.NA, data.NA, data.NA, concept, "probe_shuffled_accuracy", shuf.Accuracy)
-	}
-	return nil
-}
-
-// headScores streams attention.parquet one (step, layer) at a time and scores every head; tol is
-// probes.CheckPattern's tolerance.
-func headScores(out *metricOut, ci *cellInputs, tol float64) error {
-	path := filepath.Join(ci.dir, data.AttentionFile)
-	type key struct {
-		step  int64
-		layer int32
-	}
-	var cur key
-	var rows []data.AttentionRow
-	started := false
-	done := map[key]bool{}
-	flush := func() error {
-		if len(rows) == 0 {
-			return nil
-		}
-		done[cur] = true
-		heads, T, N := 0, len(rows[0].Pattern), 0
-		for _, r := range rows {
-			heads = max(heads, int(r.Head)+1)
-			N = max(N, int(r.Example)+1)
-		}
-		p := probes.Pattern{Data: make([]float32, N*heads*T*T), Examples: N, Heads: heads, Pos: T}
-		for _, r := range rows {
-			if len(r.Pattern) != T || int(r.QueryPos) >= T {
-				return fmt.Errorf("read %s: step %d layer %d: pattern rows of different lengths", path, cur.step, cur.layer)
-			}
-			off := ((int(r.Example)*heads+int(r.Head))*T + int(r.QueryPos)) * T
-			copy(p.Data[off:off+T], r.Pattern)
-		}
-		tokens := make([]int32, N*T)
-		for e := range N {
-			for q := range T {
-				tokens[e*T+q] = ci.tokens[[2]int32{int32(e), int32(q)}]
-			}
-		}
-		if err := probes.CheckPattern(p, tol); err != nil {
-			if ci.diverged >= 0 {
-				rows = rows[:0] // a diverged cell's checkpoint whose patterns are broken: no head scores
-				return nil
-			}
-			return fmt.Errorf("cell %s step %d layer %d: %w", ci.coords.Cell, cur.step, cur.layer, err)
-		}
-		hs := probes.ScoreHeads(p, tokens)
-		site := fmt.Sprintf("blocks.%d.attn.hook_pattern", cur.layer)
-		for h := range heads {
-			out.add(cur.step, site, int(cur.layer), h, data.NA, "", "entropy", hs.Entropy[h])
-			out.add(cur.step, site, int(cur.layer), h, data.NA, "", "prev_token_score", hs.PrevToken[h])
-			out.add(cur.step, site, int(cur.layer), h, data.NA, "", "induction_score", hs.Induction[h])
-			out.add(cur.step, site, int(cur.layer), h, data.NA, "", "duplicate_token_score", hs.DuplicateToken[h])
-		}
-		out.add(cur.step, site, int(cur.layer), data.NA, data.NA, "", "specialisation", hs.Specialisation)
-		rows = rows[:0]
-		return nil
-	}
-	_, err := data.ReadTable(path, func(batch []data.AttentionRow) error {
-		for _, r := range batch {
-			k := key{r.Step, r.Layer}
-			if !started || k != cur {
-				if err := flush(); err != nil {
-					return err
-				}
-				if done[k] {
-					return fmt.Errorf("read %s: rows of step %d layer %d are not contiguous; write the table sorted by step and layer", path, k.step, k.layer)
-				}
-				cur, started = k, true
-			}
-			r.Pattern = slices.Clone(r.Pattern) // the reader may reuse its buffers between batches
-			rows = append(rows, r)
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	return flush()
-}
-
-// crossWidthCKA compares each site of a cell with the same site of the next wider model of its
-// family (same task, depth, heads and seed) at every checkpoint both have: linear CKA across the
-// family (Kornblith et al. 2019), metric cka_next_width. Both cells must have captured the same
-// probe rows (the same spec), which is checked row by row. It reads one step of each file at a time.
-func crossWidthCKA(ci *cellInputs, nextDir string, opt Options) ([]data.MetricRow, error) {
-	out := &metricOut{coords: ci.coords}
-	mine := filepath.Join(ci.dir, data.ActivationsFile)
-	theirs := filepath.Join(nextDir, data.ActivationsFile)
-	for _, step := range ci.steps {
-		if ci.diverged >= 0 && step >= ci.diverged {
-			break
-		}
-		keep := func(s int64) bool { return s == step }
-		var a, b map[string]*siteMatrix
-		if err := readActivationSteps(mine, keep, func(_ int64, sites map[string]*siteMatrix) error { a = sites; return nil }); err != nil {
-			return nil, err
-		}
-		if err := readActivationSteps(theirs, keep, func(_ int64, sites map[string]*siteMatrix) error { b = sites; return nil }); err != nil {
-			return nil, err
-		}
-		names := make([]string, 0, len(a))
-		for n := range a {
-			if b[n] != nil && (len(opt.Sites) == 0 || slices.Contains(opt.Sites, n)) {
-				names = append(names, n)
-			}
-		}
-		slices.Sort(names)
-		for _, n := range names {
-			x, y := a[n], b[n]
-			if !slices.Equal(x.keys, y.keys) || !x.finite() || !y.finite() {
-				continue // other probe rows (another spec) or a diverged neighbour: not comparable
-			}
-			c, err := geometry.LinearCKA(x.dense(), y.dense())
-			if err != nil {
-				continue // e.g. a constant site (zero variance) in one model
-			}
-			out.add(step, n, data.NA, data.NA, data.NA, "", "cka_next_width", c)
-		}
-	}
-	return out.rows, nil
 }
