@@ -2,6 +2,7 @@ package analysis
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -89,7 +90,8 @@ func analyzeCells(ctx context.Context, ready []string, opt Options, sum *Summary
 }
 
 // analyzeSweep is the second stage: it merges the cells' metrics into analysis/metrics.parquet,
-// tests every curve, and writes the transitions, jumps, mirage and verdicts tables.
+// tests every curve, and writes the transitions, jumps, mirage and verdicts tables, each with the
+// settings it was computed with in its metadata (data.AnalysisSettings).
 func analyzeSweep(ctx context.Context, runDir string, ready []string, opt Options, sum *Summary) error {
 	outDir := filepath.Join(runDir, "analysis")
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
@@ -121,7 +123,11 @@ func analyzeSweep(ctx context.Context, runDir string, ready []string, opt Option
 		sum.Verdicts[v.Question+": "+v.Verdict]++
 	}
 	sum.VerdictRows = len(verd)
-	meta := data.Meta{}
+	settings, err := json.Marshal(opt.sweepSettings(sum.Split))
+	if err != nil {
+		return err
+	}
+	meta := data.Meta{Config: settings}
 	for _, t := range []struct {
 		file  string
 		write func(string) error

@@ -3,6 +3,7 @@ package analysis
 import (
 	"encoding/json"
 
+	"github.com/phaseprobe/phaseprobe/data"
 	"github.com/phaseprobe/phaseprobe/geometry"
 	"github.com/phaseprobe/phaseprobe/probes"
 )
@@ -115,4 +116,12 @@ func (o Options) cellKey() ([]byte, error) {
 		"probe_sites": o.ProbeSites, "sites": o.Sites, "rank_tol": o.RankTol, "rankme_eps": o.RankMeEpsilon,
 		"pattern_tol": o.PatternTol, "seed": o.Seed,
 	})
+}
+
+// sweepSettings are the settings of the sweep-level tables, recorded in their metadata; split is
+// the split the capability is judged on.
+func (o Options) sweepSettings(split string) data.AnalysisSettings {
+	d := o.Decisions
+	return data.AnalysisSettings{Split: split, Seed: o.Seed, Replicates: o.Replicates, Alpha: d.Alpha, FDRLevel: d.FDRLevel,
+		Learned: d.Learned, NeverLearned: d.NeverLearned, ControlCeiling: d.ControlCeiling, MinCells: d.MinCells, MinWidths: d.MinWidths}
 }

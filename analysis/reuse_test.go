@@ -2,6 +2,7 @@ package analysis
 
 import (
 	"context"
+	"path/filepath"
 	"testing"
 
 	"github.com/phaseprobe/phaseprobe/data"
@@ -55,5 +56,24 @@ func TestReuseKey(t *testing.T) {
 	analyze(base)
 	if s := analyze(Options{Jobs: 2, Replicates: 99, Decisions: Decisions{DecisionConfig: DecisionConfig{Alpha: 0.01, FDRLevel: 0.01}}}); s.Skipped != 1 {
 		t.Errorf("sweep-level settings changed: %d cells skipped, want 1 (they do not change internal metrics)", s.Skipped)
+	}
+}
+
+// TestSweepSettingsRecorded: every sweep-level table records the split the capability was judged
+// on and the levels it was decided at, for readers such as the report.
+func TestSweepSettingsRecorded(t *testing.T) {
+	run := t.TempDir()
+	c := data.Coords{Sweep: "r", Cell: "c", Task: "toy", DModel: 2, NLayers: 1, NHeads: 1}
+	writeCell(t, run, c, []int64{0, 10, 100}, func(s int64, e int) []float32 { return []float32{float32(e), float32(s % 7)} })
+	if _, err := Analyze(context.Background(), run, Options{Replicates: 99, Seed: 4}); err != nil {
+		t.Fatal(err)
+	}
+	want := data.AnalysisSettings{Split: "test", Seed: 4, Replicates: 99, Alpha: 0.05, FDRLevel: 0.05, Learned: 0.5, NeverLearned: 0.1,
+		ControlCeiling: 0.95, MinCells: 6, MinWidths: 5}
+	for _, f := range []string{data.TransitionsFile, data.JumpsFile, data.MirageFile, data.VerdictsFile} {
+		got, ok, err := data.ReadAnalysisSettings(filepath.Join(run, "analysis", f))
+		if err != nil || !ok || got != want {
+			t.Errorf("%s: settings %+v (recorded %v, %v), want %+v", f, got, ok, err, want)
+		}
 	}
 }

@@ -86,6 +86,12 @@ type run struct {
 	// HasX is true when the table file exists (it may still be empty).
 	HasInternal, HasTransitions, HasJumps, HasMirage, HasVerdicts bool
 
+	// Settings are what the analysis computed its tables with, as it recorded them in the
+	// verdicts (else the transitions) table's metadata; HasSettings is false for a run not yet
+	// analysed, or analysed by a version that recorded none.
+	Settings    data.AnalysisSettings
+	HasSettings bool
+
 	Notes []string // problems found while reading, shown in the report
 }
 
@@ -214,6 +220,9 @@ func loadRun(ctx context.Context, dir string) (*run, error) {
 	}); err != nil {
 		return nil, err
 	}
+	if err := r.readSettings(analysis); err != nil {
+		return nil, err
+	}
 	slices.SortFunc(r.Cells, func(a, b cellInfo) int { return compareCoords(a.Coords, b.Coords) })
 	if r.Spec.Name == "" {
 		r.Spec.Name = filepath.Base(filepath.Clean(dir))
@@ -225,6 +234,28 @@ func loadRun(ctx context.Context, dir string) (*run, error) {
 		r.Spec.Task.Name = r.Cells[0].Task
 	}
 	return r, ctx.Err()
+}
+
+// readSettings reads the analysis settings recorded in analysis/verdicts.parquet, else in
+// analysis/transitions.parquet; neither recording any leaves HasSettings false.
+func (r *run) readSettings(analysis string) error {
+	for _, t := range []struct {
+		file string
+		has  bool
+	}{{data.VerdictsFile, r.HasVerdicts}, {data.TransitionsFile, r.HasTransitions}} {
+		if !t.has {
+			continue
+		}
+		s, ok, err := data.ReadAnalysisSettings(filepath.Join(analysis, t.file))
+		if err != nil {
+			return err
+		}
+		if ok {
+			r.Settings, r.HasSettings = s, true
+			return nil
+		}
+	}
+	return nil
 }
 
 // compareCoords orders cells by d_model, n_layers, n_heads, seed, then cell ID.

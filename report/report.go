@@ -129,7 +129,10 @@ func replaceDir(src, dst string) error {
 
 // build draws the figures into imgDir and assembles the page.
 func build(ctx context.Context, r *run, imgDir string, opts Options) (page, error) {
-	split := primarySplit(r.Task, r.Spec.Probe.Split)
+	split := r.Settings.Split // the split the analysis judged the capability on
+	if !r.HasSettings {
+		split = primarySplit(r.Task, r.Spec.Probe.Split)
+	}
 	b := &builder{r: r, imgDir: imgDir, split: split, widths: widths(r.Cells), opts: opts, maxStep: 1}
 	b.colours = widthColours(b.widths)
 	for _, c := range r.Cells {
