@@ -58,23 +58,9 @@ func (b *builder) attentionFigure(ctx context.Context) (figure, error) {
 		Caption: "Mean attention weight over the captured probe examples, query position (rows, top = first) against key position (columns), " +
 			"at the last checkpoint before and the first after the task transition of the head's cell (exact-match onset, widened by half the transition width on each side). " +
 			"Heads are the highest induction, previous-token or duplicate-token scores at the final checkpoint, each shown in the cell where it scores highest."}
-	heads := topHeads(b.r.Internal, b.opts.Heads)
-	if len(heads) == 0 {
-		var c *cellInfo
-		for i := range b.r.Cells {
-			ci := &b.r.Cells[i]
-			if fileExists(filepath.Join(ci.Dir, data.AttentionFile)) && (c == nil || ci.DModel > c.DModel) {
-				c = ci
-			}
-		}
-		if c == nil {
-			f.Note = "No attention patterns were captured (no cell has an attention.parquet)."
-			return f, nil
-		}
-		for l := int32(0); l < max(c.NLayers, 1) && len(heads) < b.opts.Heads; l++ {
-			heads = append(heads, headScore{Coords: c.Coords, Layer: l, Head: 0, Value: math.NaN()})
-		}
-		f.Note = fmt.Sprintf("No head scores yet (run phaseprobe analyze): showing head 0 of each layer of %s.", c.Cell)
+	heads, ok := b.shownHeads(&f)
+	if !ok {
+		return f, nil
 	}
 	views := make([]headView, len(heads))
 	byCell := map[string][]int{}
@@ -86,58 +72,112 @@ func (b *builder) attentionFigure(ctx context.Context) (figure, error) {
 		if err := ctx.Err(); err != nil {
 			return f, err
 		}
-		dir := ""
-		for _, c := range b.r.Cells {
-			if c.Cell == cell {
-				dir = c.Dir
-			}
-		}
-		path := filepath.Join(dir, data.AttentionFile)
-		if dir == "" || !fileExists(path) {
-			f.Note = strings.TrimSpace(f.Note + fmt.Sprintf(" Cell %s has no attention.parquet.", cell))
-			continue
-		}
-		acc := make([]map[int64]*pattern, len(idx))
-		for j := range acc {
-			acc[j] = map[int64]*pattern{}
-		}
-		var steps []int64
-		if _, err := data.ReadTable(path, func(rows []data.AttentionRow) error {
-			for _, r := range rows {
-				if !slices.Contains(steps, r.Step) {
-					steps = append(steps, r.Step)
-				}
-			}
-			for j, i := range idx {
-				meanPatterns(rows, views[i].Layer, views[i].Head, nil, acc[j])
-			}
-			return ctx.Err()
-		}); err != nil {
+		if err := b.cellPatterns(ctx, &f, cell, idx, views); err != nil {
 			return f, err
-		}
-		slices.Sort(steps)
-		var em curve
-		if cs := curvesOf(b.r.Task, b.exactSeries()); len(cs) > 0 {
-			for _, c := range cs {
-				if c.Cell == cell {
-					em = c
-				}
-			}
-		}
-		onset, width := taskOnset(b.r.Transitions, cell, b.exactSeries(), em)
-		before, after := beforeAfter(steps, onset, width)
-		for j, i := range idx {
-			v := &views[i]
-			v.Onset, v.Before, v.After = onset, before, after
-			for _, st := range []int64{before, after} {
-				if p := acc[j][st]; p != nil {
-					v.Patterns[st] = p.mean()
-				}
-			}
 		}
 	}
 	cm := attentionMap()
-	pal := cm.Palette(256)
+	grid := attentionGrid(views, cm.Palette(256))
+	if len(grid) == 0 {
+		f.Note = strings.TrimSpace(f.Note + " No attention rows were found for the chosen heads.")
+		return f, nil
+	}
+	f.Caption += " Rows, top to bottom: " + strings.Join(attentionLabels(views), "; ") + "."
+	bar := plot.New()
+	bar.Add(&plotter.ColorBar{ColorMap: cm, Vertical: true})
+	bar.HideX()
+	bar.Y.Label.Text = "mean attention weight"
+	setFonts(bar)
+	bar.Y.Min, bar.Y.Max = 0, 1
+	b.save(&f, figureLayout{Grid: grid, Side: bar, SideWidth: 1.1 * vg.Inch, PanelsW: 2 * 3 * vg.Inch, H: vg.Length(len(grid)) * 2.9 * vg.Inch})
+	return f, nil
+}
+
+// shownHeads returns the heads the figure shows: the top-scoring ones, else (no head scores yet)
+// head 0 of each layer of the widest cell with attention patterns, saying so in f's note. ok is
+// false when no cell captured attention patterns (the note says that too).
+func (b *builder) shownHeads(f *figure) (heads []headScore, ok bool) {
+	heads = topHeads(b.r.Internal, b.opts.Heads)
+	if len(heads) > 0 {
+		return heads, true
+	}
+	var c *cellInfo
+	for i := range b.r.Cells {
+		ci := &b.r.Cells[i]
+		if fileExists(filepath.Join(ci.Dir, data.AttentionFile)) && (c == nil || ci.DModel > c.DModel) {
+			c = ci
+		}
+	}
+	if c == nil {
+		f.Note = "No attention patterns were captured (no cell has an attention.parquet)."
+		return nil, false
+	}
+	for l := int32(0); l < max(c.NLayers, 1) && len(heads) < b.opts.Heads; l++ {
+		heads = append(heads, headScore{Coords: c.Coords, Layer: l, Head: 0, Value: math.NaN()})
+	}
+	f.Note = fmt.Sprintf("No head scores yet (run phaseprobe analyze): showing head 0 of each layer of %s.", c.Cell)
+	return heads, true
+}
+
+// cellPatterns reads one cell's attention.parquet and fills in the views idx of its heads: the
+// cell's task onset, the checkpoints before and after it (beforeAfter) and the mean pattern of
+// each head there. A cell without attention.parquet gets a line in f's note.
+func (b *builder) cellPatterns(ctx context.Context, f *figure, cell string, idx []int, views []headView) error {
+	dir := ""
+	for _, c := range b.r.Cells {
+		if c.Cell == cell {
+			dir = c.Dir
+		}
+	}
+	path := filepath.Join(dir, data.AttentionFile)
+	if dir == "" || !fileExists(path) {
+		f.Note = strings.TrimSpace(f.Note + fmt.Sprintf(" Cell %s has no attention.parquet.", cell))
+		return nil
+	}
+	acc := make([]map[int64]*pattern, len(idx))
+	for j := range acc {
+		acc[j] = map[int64]*pattern{}
+	}
+	var steps []int64
+	if _, err := data.ReadTable(path, func(rows []data.AttentionRow) error {
+		for _, r := range rows {
+			if !slices.Contains(steps, r.Step) {
+				steps = append(steps, r.Step)
+			}
+		}
+		for j, i := range idx {
+			meanPatterns(rows, views[i].Layer, views[i].Head, nil, acc[j])
+		}
+		return ctx.Err()
+	}); err != nil {
+		return err
+	}
+	slices.Sort(steps)
+	var em curve
+	if cs := curvesOf(b.r.Task, b.exactSeries()); len(cs) > 0 {
+		for _, c := range cs {
+			if c.Cell == cell {
+				em = c
+			}
+		}
+	}
+	onset, width := taskOnset(b.r.Transitions, cell, b.exactSeries(), em)
+	before, after := beforeAfter(steps, onset, width)
+	for j, i := range idx {
+		v := &views[i]
+		v.Onset, v.Before, v.After = onset, before, after
+		for _, st := range []int64{before, after} {
+			if p := acc[j][st]; p != nil {
+				v.Patterns[st] = p.mean()
+			}
+		}
+	}
+	return nil
+}
+
+// attentionGrid draws one row of heat maps per view with patterns: before and after the onset (a
+// nil panel where a checkpoint has none).
+func attentionGrid(views []headView, pal palette.Palette) [][]*plot.Plot {
 	var grid [][]*plot.Plot
 	for _, v := range views {
 		if len(v.Patterns) == 0 {
@@ -172,10 +212,11 @@ func (b *builder) attentionFigure(ctx context.Context) (figure, error) {
 		}
 		grid = append(grid, row)
 	}
-	if len(grid) == 0 {
-		f.Note = strings.TrimSpace(f.Note + " No attention rows were found for the chosen heads.")
-		return f, nil
-	}
+	return grid
+}
+
+// attentionLabels names the rows of the grid: head, cell, score and task onset.
+func attentionLabels(views []headView) []string {
 	var labels []string
 	for _, v := range views {
 		if len(v.Patterns) == 0 {
@@ -190,15 +231,7 @@ func (b *builder) attentionFigure(ctx context.Context) (figure, error) {
 		}
 		labels = append(labels, s)
 	}
-	f.Caption += " Rows, top to bottom: " + strings.Join(labels, "; ") + "."
-	bar := plot.New()
-	bar.Add(&plotter.ColorBar{ColorMap: cm, Vertical: true})
-	bar.HideX()
-	bar.Y.Label.Text = "mean attention weight"
-	setFonts(bar)
-	bar.Y.Min, bar.Y.Max = 0, 1
-	b.save(&f, figureLayout{Grid: grid, Side: bar, SideWidth: 1.1 * vg.Inch, PanelsW: 2 * 3 * vg.Inch, H: vg.Length(len(grid)) * 2.9 * vg.Inch})
-	return f, nil
+	return labels
 }
 
 // intTicks labels integer positions, at most about eight labels per axis.
