@@ -44,9 +44,67 @@ func fixedSteps(steps []int64) []int64 {
 // middle and the final checkpoint: seeds as points, the seed mean as a line.
 func (b *builder) widthFigure() figure {
 	f := figure{ID: "over_width", Title: "Task and internal metrics over width at fixed steps"}
-	// The shape (n_layers, n_heads) with the most widths.
-	var best [2]int32
-	nbest := 0
+	best, nbest := b.widestShape()
+	if nbest < 2 {
+		f.Note = "The sweep has one width, so there is nothing to plot over width."
+		return f
+	}
+	series, kinds := b.widthSeries(best)
+	if len(series) == 0 {
+		f.Note = "No task metrics yet."
+		return f
+	}
+	fixed := fixedSteps(b.sharedSteps(series[0], best))
+	if len(fixed) == 0 {
+		f.Note = "The cells share no checkpoint, so there is no fixed step to compare widths at."
+		return f
+	}
+	st := stepStyles{
+		names:   []string{"early", "middle", "final"}[3-len(fixed):],
+		colours: []color.RGBA{categorical[0], categorical[1], categorical[6]}[3-len(fixed):],
+		dashes:  [][]vg.Length{dashPatterns[2], dashPatterns[1], nil}[3-len(fixed):],
+	}
+	const cols = 3
+	var grid [][]*plot.Plot
+	for si, s := range series {
+		p := b.widthPanel(s, kinds[si], best, fixed, st)
+		if si%cols == 0 {
+			grid = append(grid, nil)
+		}
+		grid[len(grid)-1] = append(grid[len(grid)-1], p)
+	}
+	leg := newLegend()
+	for k, step := range fixed {
+		leg.add(fmt.Sprintf("%s: step %d (seed mean)", st.names[k], step), lineThumb{Color: st.colours[k], Width: vg.Points(1.2), Dashes: st.dashes[k]})
+	}
+	for _, sd := range b.seeds {
+		leg.add(fmt.Sprintf("seed %d", sd), glyphThumb(draw.GlyphStyle{Color: color.Black, Radius: vg.Points(2.6), Shape: b.seedShape(sd)}))
+	}
+	var names []string
+	for k, step := range fixed {
+		names = append(names, fmt.Sprintf("%s %d", st.names[k], step))
+	}
+	f.Caption = fmt.Sprintf("n_layers %d, n_heads %d, %s split. Each panel is one metric against d_model at checkpoints %s "+
+		"(the final one and those nearest a third and two thirds of the way along log(step + 1)): one point per seed (a marker per seed), the seed mean as a line (a colour and dashes per step); "+
+		"points are spread slightly around each width. Task metrics first, then the internal curves of the coupling rows and of the internal-metric figure.",
+		best[0], best[1], b.split, andList(names))
+	ncols := min(cols, len(series))
+	b.save(&f, figureLayout{Grid: grid, Legend: leg, PanelsW: vg.Length(ncols) * 3 * vg.Inch, H: vg.Length(len(grid)) * 2.6 * vg.Inch})
+	return f
+}
+
+// stepStyles are the names, colours and dash patterns of the fixed steps of the over-width figure.
+type stepStyles struct {
+	names   []string
+	colours []color.RGBA
+	dashes  [][]vg.Length
+}
+
+// seedShape is the marker of a seed, whatever its colour.
+func (b *builder) seedShape(seed int64) draw.GlyphDrawer { return b.seedGlyph(seed, color.Black).Shape }
+
+// widestShape returns the shape (n_layers, n_heads) with the most widths and how many it has.
+func (b *builder) widestShape() (best [2]int32, nbest int) {
 	for _, sh := range b.shapes() {
 		var ws []int32
 		for _, c := range b.r.Cells {
@@ -58,18 +116,18 @@ func (b *builder) widthFigure() figure {
 			best, nbest = sh, len(ws)
 		}
 	}
-	if nbest < 2 {
-		f.Note = "The sweep has one width, so there is nothing to plot over width."
-		return f
-	}
-	var series []data.Series
-	var kinds []string
+	return best, nbest
+}
+
+// widthSeries returns the series of the over-width figure with their kinds ("task" or
+// "internal"): exact match, token accuracy and log-probability, then the curves of the shape's
+// coupling rows (coupled first) and the panels of the internal figure, at most maxWidthInternal.
+func (b *builder) widthSeries(best [2]int32) (series []data.Series, kinds []string) {
 	for _, m := range []string{"exact_match", "token_accuracy", "logprob"} {
 		if len(curvesOf(b.r.Task, taskSeries(b.split, m))) > 0 {
 			series, kinds = append(series, taskSeries(b.split, m)), append(kinds, "task")
 		}
 	}
-	// Internal: the coupling rows' curves (coupled first), then the panels of the internal figure.
 	var internal []data.Series
 	var cpl []data.VerdictRow
 	for _, v := range b.r.Verdicts {
@@ -99,15 +157,15 @@ func (b *builder) widthFigure() figure {
 	for _, s := range internal {
 		series, kinds = append(series, s), append(kinds, "internal")
 	}
-	if len(series) == 0 {
-		f.Note = "No task metrics yet."
-		return f
-	}
-	// Steps every cell of the shape has for exact match (else the first series).
+	return series, kinds
+}
+
+// sharedSteps returns, ascending, the checkpoints that every cell of the shape has for series s.
+func (b *builder) sharedSteps(s data.Series, best [2]int32) []int64 {
 	var steps []int64
 	count := map[int64]int{}
 	ncells := 0
-	for _, c := range curvesOf(b.r.Task, series[0]) {
+	for _, c := range curvesOf(b.r.Task, s) {
 		if c.NLayers != best[0] || c.NHeads != best[1] {
 			continue
 		}
@@ -122,95 +180,67 @@ func (b *builder) widthFigure() figure {
 		}
 	}
 	slices.Sort(steps)
-	fixed := fixedSteps(steps)
-	if len(fixed) == 0 {
-		f.Note = "The cells share no checkpoint, so there is no fixed step to compare widths at."
-		return f
+	return steps
+}
+
+// widthPanel draws one series of the shape against d_model at the fixed steps: a point per seed
+// and the seed mean as a line per step.
+func (b *builder) widthPanel(s data.Series, kind string, best [2]int32, fixed []int64, st stepStyles) *plot.Plot {
+	rows := b.r.Task
+	if kind == "internal" {
+		rows = b.r.Internal
 	}
-	stepNames := []string{"early", "middle", "final"}[3-len(fixed):]
-	seedGlyph := func(seed int64) draw.GlyphDrawer { return b.seedGlyph(seed, color.Black).Shape }
-	stepColours := []color.RGBA{categorical[0], categorical[1], categorical[6]}[3-len(fixed):]
-	stepDashes := [][]vg.Length{dashPatterns[2], dashPatterns[1], nil}[3-len(fixed):]
-	const cols = 3
-	var grid [][]*plot.Plot
-	for si, s := range series {
-		rows := b.r.Task
-		if kinds[si] == "internal" {
-			rows = b.r.Internal
+	title := metricTitle(s.Metric)
+	if kind == "internal" {
+		title += "\n" + strings.TrimSpace(strings.TrimPrefix(seriesLabel(s), s.Metric))
+	}
+	p := newPlot(title, "d_model (log scale)", metricUnit(s.Metric))
+	cs := curvesOf(rows, s)
+	for k, step := range fixed {
+		var pts plotter.XYs
+		byWidth := map[int32][]float64{}
+		var glyphs []draw.GlyphDrawer
+		var titles []string
+		for _, c := range cs {
+			if c.NLayers != best[0] || c.NHeads != best[1] {
+				continue
+			}
+			i := slices.Index(c.Steps, float64(step))
+			if i < 0 || isNaNOrInf(c.Values[i]) {
+				continue
+			}
+			x := jitter(float64(c.DModel), k, len(fixed))
+			pts = append(pts, plotter.XY{X: x, Y: c.Values[i]})
+			glyphs = append(glyphs, b.seedShape(c.Seed))
+			titles = append(titles, pointTitle(strings.ReplaceAll(title, "\n", " "), cellName(c.Coords), float64(step), c.Values[i]))
+			byWidth[c.DModel] = append(byWidth[c.DModel], c.Values[i])
 		}
-		title := metricTitle(s.Metric)
-		if kinds[si] == "internal" {
-			title += "\n" + strings.TrimSpace(strings.TrimPrefix(seriesLabel(s), s.Metric))
+		for i, pt := range pts {
+			p.Add(points{XYs: plotter.XYs{pt}, Titles: titles[i : i+1], Style: draw.GlyphStyle{Color: st.colours[k], Radius: vg.Points(2.6), Shape: glyphs[i]}})
 		}
-		p := newPlot(title, "d_model (log scale)", metricUnit(s.Metric))
-		cs := curvesOf(rows, s)
-		for k, st := range fixed {
-			var pts plotter.XYs
-			byWidth := map[int32][]float64{}
-			var glyphs []draw.GlyphDrawer
-			var titles []string
-			for _, c := range cs {
-				if c.NLayers != best[0] || c.NHeads != best[1] {
-					continue
-				}
-				i := slices.Index(c.Steps, float64(st))
-				if i < 0 || isNaNOrInf(c.Values[i]) {
-					continue
-				}
-				x := jitter(float64(c.DModel), k, len(fixed))
-				pts = append(pts, plotter.XY{X: x, Y: c.Values[i]})
-				glyphs = append(glyphs, seedGlyph(c.Seed))
-				titles = append(titles, pointTitle(strings.ReplaceAll(title, "\n", " "), cellName(c.Coords), float64(st), c.Values[i]))
-				byWidth[c.DModel] = append(byWidth[c.DModel], c.Values[i])
-			}
-			for i, pt := range pts {
-				p.Add(points{XYs: plotter.XYs{pt}, Titles: titles[i : i+1], Style: draw.GlyphStyle{Color: stepColours[k], Radius: vg.Points(2.6), Shape: glyphs[i]}})
-			}
-			var mean plotter.XYs
-			for _, w := range b.widths {
-				if v := byWidth[w]; len(v) > 0 {
-					mean = append(mean, plotter.XY{X: jitter(float64(w), k, len(fixed)), Y: nanstat.Mean(v)})
-				}
-			}
-			if len(mean) > 1 {
-				if l, err := plotter.NewLine(mean); err == nil {
-					l.LineStyle = draw.LineStyle{Color: stepColours[k], Width: vg.Points(1.2), Dashes: stepDashes[k]}
-					p.Add(l)
-				}
-			}
-		}
-		var ticks []plot.Tick
-		wlo, whi := math.Inf(1), math.Inf(-1)
+		var mean plotter.XYs
 		for _, w := range b.widths {
-			ticks = append(ticks, plot.Tick{Value: lg(float64(w)), Label: fmt.Sprint(w)})
-			wlo, whi = math.Min(wlo, float64(w)), math.Max(whi, float64(w))
+			if v := byWidth[w]; len(v) > 0 {
+				mean = append(mean, plotter.XY{X: jitter(float64(w), k, len(fixed)), Y: nanstat.Mean(v)})
+			}
 		}
-		p.X.Tick.Marker = plot.ConstantTicks(ticks)
-		p.X.Min, p.X.Max = lg(wlo/1.3), lg(whi*1.3)
-		if s.Metric == "exact_match" || s.Metric == "token_accuracy" {
-			p.Y.Min, p.Y.Max = 0, 1
+		if len(mean) > 1 {
+			if l, err := plotter.NewLine(mean); err == nil {
+				l.LineStyle = draw.LineStyle{Color: st.colours[k], Width: vg.Points(1.2), Dashes: st.dashes[k]}
+				p.Add(l)
+			}
 		}
-		if si%cols == 0 {
-			grid = append(grid, nil)
-		}
-		grid[len(grid)-1] = append(grid[len(grid)-1], p)
 	}
-	leg := newLegend()
-	for k, st := range fixed {
-		leg.add(fmt.Sprintf("%s: step %d (seed mean)", stepNames[k], st), lineThumb{Color: stepColours[k], Width: vg.Points(1.2), Dashes: stepDashes[k]})
+	var ticks []plot.Tick
+	wlo, whi := math.Inf(1), math.Inf(-1)
+	for _, w := range b.widths {
+		ticks = append(ticks, plot.Tick{Value: lg(float64(w)), Label: fmt.Sprint(w)})
+		wlo, whi = math.Min(wlo, float64(w)), math.Max(whi, float64(w))
 	}
-	for _, sd := range b.seeds {
-		leg.add(fmt.Sprintf("seed %d", sd), glyphThumb(draw.GlyphStyle{Color: color.Black, Radius: vg.Points(2.6), Shape: seedGlyph(sd)}))
+	p.X.Tick.Marker = plot.ConstantTicks(ticks)
+	p.X.Min, p.X.Max = lg(wlo/1.3), lg(whi*1.3)
+	if s.Metric == "exact_match" || s.Metric == "token_accuracy" {
+		p.Y.Min, p.Y.Max = 0, 1
 	}
-	var names []string
-	for k, st := range fixed {
-		names = append(names, fmt.Sprintf("%s %d", stepNames[k], st))
-	}
-	f.Caption = fmt.Sprintf("n_layers %d, n_heads %d, %s split. Each panel is one metric against d_model at checkpoints %s "+
-		"(the final one and those nearest a third and two thirds of the way along log(step + 1)): one point per seed (a marker per seed), the seed mean as a line (a colour and dashes per step); "+
-		"points are spread slightly around each width. Task metrics first, then the internal curves of the coupling rows and of the internal-metric figure.",
-		best[0], best[1], b.split, andList(names))
-	ncols := min(cols, len(series))
-	b.save(&f, figureLayout{Grid: grid, Legend: leg, PanelsW: vg.Length(ncols) * 3 * vg.Inch, H: vg.Length(len(grid)) * 2.6 * vg.Inch})
-	return f
+	return p
 }
