@@ -93,59 +93,21 @@ func (b *builder) windowFigure() figure {
 		f.Note = "No mirage table yet: run phaseprobe analyze."
 		return f
 	}
-	type shape struct {
-		d, l, h int32
-		lo, hi  float64
-	}
-	var shapes []shape
-	for _, m := range b.r.Mirage {
-		lo, okl := finite(m.WindowLo)
-		hi, okh := finite(m.WindowHi)
-		if !m.Discrete || !okl || !okh || (m.Split != b.split && slices.ContainsFunc(b.r.Mirage, func(x data.MirageRow) bool { return x.Split == b.split })) {
-			continue
-		}
-		if !slices.ContainsFunc(shapes, func(s shape) bool { return s.d == m.DModel && s.l == m.NLayers && s.h == m.NHeads }) {
-			shapes = append(shapes, shape{m.DModel, m.NLayers, m.NHeads, lo, hi})
-		}
-	}
+	shapes := b.windowShapes()
 	if len(shapes) == 0 {
 		f.Note = "The mirage table has no jump window (no shape's exact match jumps)."
 		return f
 	}
-	slices.SortFunc(shapes, func(a, b shape) int {
-		return cmp.Or(cmp.Compare(a.l, b.l), cmp.Compare(a.h, b.h), cmp.Compare(a.d, b.d))
-	})
 	if len(shapes) > maxWindowShapes {
 		f.Note = fmt.Sprintf("The first %d of %d shapes are shown.", maxWindowShapes, len(shapes))
 		shapes = shapes[:maxWindowShapes]
 	}
-	// The scorings there are, in table order.
-	var scs []scoring
-	for _, m := range b.r.Task {
-		if m.Split != b.split || m.Metric == "diverged" || m.Metric == "loss" {
-			continue
-		}
-		s := scoring{m.Metric, data.NA}
-		if m.Metric == "position_accuracy" {
-			s.Position = m.Position
-		} else if m.Position != data.NA {
-			continue
-		}
-		if !slices.Contains(scs, s) {
-			scs = append(scs, s)
-		}
-	}
-	slices.SortFunc(scs, func(a, b scoring) int {
-		return cmp.Or(cmp.Compare(scoringIndex(a.Metric), scoringIndex(b.Metric)), cmp.Compare(a.Position, b.Position))
-	})
-	series := func(s scoring) data.Series {
-		ts := taskSeries(b.split, s.Metric)
-		ts.Position = s.Position
-		return ts
-	}
+	scs := b.windowScorings()
 	curves := map[scoring][]curve{}
 	for _, s := range scs {
-		curves[s] = curvesOf(b.r.Task, series(s))
+		ts := taskSeries(b.split, s.Metric)
+		ts.Position = s.Position
+		curves[s] = curvesOf(b.r.Task, ts)
 	}
 	var grid [][]*plot.Plot
 	cols := 0
@@ -161,46 +123,7 @@ func (b *builder) windowFigure() figure {
 		}
 		var row []*plot.Plot
 		for _, cell := range cells {
-			p := newPlot(fmt.Sprintf("%s seed %d\nwindow: steps %.0f–%.0f", shapeOf(sh.d, sh.l, sh.h), cell.Seed, sh.lo, sh.hi),
-				stepAxisLabel, "normalised score")
-			band, err := plotter.NewPolygon(plotter.XYs{{X: lg(sh.lo + 1), Y: -0.05}, {X: lg(sh.hi + 1), Y: -0.05}, {X: lg(sh.hi + 1), Y: 1.05}, {X: lg(sh.lo + 1), Y: 1.05}})
-			if err == nil {
-				band.Color = windowColour
-				band.LineStyle = draw.LineStyle{}
-				p.Add(band)
-			}
-			for si, s := range scs {
-				for _, c := range curves[s] {
-					if c.Cell != cell.Cell {
-						continue
-					}
-					x := make([]float64, len(c.Steps))
-					for i, st := range c.Steps {
-						x[i] = lg(st + 1)
-					}
-					y := normalise(c.Values, lowerIsBetter[s.Metric])
-					for _, seg := range segments(x, y) {
-						l, err := plotter.NewLine(seg)
-						if err != nil {
-							continue
-						}
-						l.LineStyle = scoringStyle(s)
-						p.Add(l)
-					}
-					pts := points{Style: draw.GlyphStyle{Color: scoringStyle(s).Color, Radius: vg.Points(1.8), Shape: glyphShapes[si%len(glyphShapes)]}}
-					for i := range x {
-						if !isNaNOrInf(x[i]) && !isNaNOrInf(y[i]) {
-							pts.XYs = append(pts.XYs, plotter.XY{X: x[i], Y: y[i]})
-							pts.Titles = append(pts.Titles, pointTitle(scoringLabel(s), cellName(c.Coords), c.Steps[i], c.Values[i])+
-								fmt.Sprintf(" (normalised %.2f)", y[i]))
-						}
-					}
-					p.Add(pts)
-				}
-			}
-			setLogAxis(&p.X, 1, b.maxStep+1)
-			p.Y.Min, p.Y.Max = -0.05, 1.05
-			row = append(row, p)
+			row = append(row, b.windowPanel(sh, cell, scs, curves))
 		}
 		if len(row) > 0 {
 			grid = append(grid, row)
@@ -222,4 +145,98 @@ func (b *builder) windowFigure() figure {
 	leg.add("exact match's jump window", glyphThumb(draw.GlyphStyle{Color: windowColour, Radius: vg.Points(4), Shape: draw.BoxGlyph{}}))
 	b.save(&f, figureLayout{Grid: grid, Legend: leg, PanelsW: vg.Length(cols) * 3 * vg.Inch, H: vg.Length(len(grid)) * 2.6 * vg.Inch})
 	return f
+}
+
+// windowShape is a model shape of the mirage table with exact match's jump window (steps).
+type windowShape struct {
+	d, l, h int32
+	lo, hi  float64
+}
+
+// windowShapes returns the shapes whose exact-match row of the mirage table (on the shown split,
+// when the table has it) has a window, ordered by n_layers, n_heads and d_model.
+func (b *builder) windowShapes() []windowShape {
+	var shapes []windowShape
+	for _, m := range b.r.Mirage {
+		lo, okl := finite(m.WindowLo)
+		hi, okh := finite(m.WindowHi)
+		if !m.Discrete || !okl || !okh || (m.Split != b.split && slices.ContainsFunc(b.r.Mirage, func(x data.MirageRow) bool { return x.Split == b.split })) {
+			continue
+		}
+		if !slices.ContainsFunc(shapes, func(s windowShape) bool { return s.d == m.DModel && s.l == m.NLayers && s.h == m.NHeads }) {
+			shapes = append(shapes, windowShape{m.DModel, m.NLayers, m.NHeads, lo, hi})
+		}
+	}
+	slices.SortFunc(shapes, func(a, b windowShape) int {
+		return cmp.Or(cmp.Compare(a.l, b.l), cmp.Compare(a.h, b.h), cmp.Compare(a.d, b.d))
+	})
+	return shapes
+}
+
+// windowScorings returns the scorings of the shown split (loss left out; position accuracy per
+// position), in the mirage table's order.
+func (b *builder) windowScorings() []scoring {
+	var scs []scoring
+	for _, m := range b.r.Task {
+		if m.Split != b.split || m.Metric == "diverged" || m.Metric == "loss" {
+			continue
+		}
+		s := scoring{m.Metric, data.NA}
+		if m.Metric == "position_accuracy" {
+			s.Position = m.Position
+		} else if m.Position != data.NA {
+			continue
+		}
+		if !slices.Contains(scs, s) {
+			scs = append(scs, s)
+		}
+	}
+	slices.SortFunc(scs, func(a, b scoring) int {
+		return cmp.Or(cmp.Compare(scoringIndex(a.Metric), scoringIndex(b.Metric)), cmp.Compare(a.Position, b.Position))
+	})
+	return scs
+}
+
+// windowPanel draws one seed of a shape: its jump window as a band and every scoring, normalised.
+func (b *builder) windowPanel(sh windowShape, cell data.Coords, scs []scoring, curves map[scoring][]curve) *plot.Plot {
+	p := newPlot(fmt.Sprintf("%s seed %d\nwindow: steps %.0f–%.0f", shapeOf(sh.d, sh.l, sh.h), cell.Seed, sh.lo, sh.hi),
+		stepAxisLabel, "normalised score")
+	band, err := plotter.NewPolygon(plotter.XYs{{X: lg(sh.lo + 1), Y: -0.05}, {X: lg(sh.hi + 1), Y: -0.05}, {X: lg(sh.hi + 1), Y: 1.05}, {X: lg(sh.lo + 1), Y: 1.05}})
+	if err == nil {
+		band.Color = windowColour
+		band.LineStyle = draw.LineStyle{}
+		p.Add(band)
+	}
+	for si, s := range scs {
+		for _, c := range curves[s] {
+			if c.Cell != cell.Cell {
+				continue
+			}
+			x := make([]float64, len(c.Steps))
+			for i, st := range c.Steps {
+				x[i] = lg(st + 1)
+			}
+			y := normalise(c.Values, lowerIsBetter[s.Metric])
+			for _, seg := range segments(x, y) {
+				l, err := plotter.NewLine(seg)
+				if err != nil {
+					continue
+				}
+				l.LineStyle = scoringStyle(s)
+				p.Add(l)
+			}
+			pts := points{Style: draw.GlyphStyle{Color: scoringStyle(s).Color, Radius: vg.Points(1.8), Shape: glyphShapes[si%len(glyphShapes)]}}
+			for i := range x {
+				if !isNaNOrInf(x[i]) && !isNaNOrInf(y[i]) {
+					pts.XYs = append(pts.XYs, plotter.XY{X: x[i], Y: y[i]})
+					pts.Titles = append(pts.Titles, pointTitle(scoringLabel(s), cellName(c.Coords), c.Steps[i], c.Values[i])+
+						fmt.Sprintf(" (normalised %.2f)", y[i]))
+				}
+			}
+			p.Add(pts)
+		}
+	}
+	setLogAxis(&p.X, 1, b.maxStep+1)
+	p.Y.Min, p.Y.Max = -0.05, 1.05
+	return p
 }
