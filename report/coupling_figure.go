@@ -122,100 +122,23 @@ func (b *builder) couplingFigure() figure {
 		return f
 	}
 	rows = orderVerdicts(rows)
-	var grid [][]*plot.Plot
-	var shown []string
-	lo, hi := math.Inf(1), math.Inf(-1)
-	type panel struct {
-		p   *plot.Plot
-		pts []couplingPoint
-		v   data.VerdictRow
-	}
-	var panels []panel
-	warm := false
-	for _, v := range rows {
-		if len(panels) == maxCouplingPanels {
-			break
-		}
-		pts := couplingPoints(b.r.Transitions, v, b.split)
-		if len(pts) == 0 {
-			continue
-		}
-		title := v.Subject + "\n" + v.Verdict
-		if s, ok := finite(v.Stat); ok {
-			title += fmt.Sprintf(", τ = %.2f", s)
-		}
-		if q, ok := finite(v.Q); ok {
-			title += ", q = " + fmtP(q)
-		}
-		p := newPlot(title, "task onset: step + 1 (log scale)", "internal onset: step + 1 (log scale)")
-		for _, pt := range pts {
-			lo, hi = math.Min(lo, math.Min(pt.Task, pt.Internal)+1), math.Max(hi, math.Max(pt.Task, pt.Internal)+1)
-		}
-		panels = append(panels, panel{p, pts, v})
-		shown = append(shown, v.Subject)
-	}
+	panels, lo, hi := b.couplingPanels(rows)
 	if len(panels) == 0 {
 		f.Note = "No coupling row has cells where both the internal curve and exact match are abrupt in transitions.parquet."
 		return f
 	}
 	// Whole decades around every panel's onsets, the same on both axes and in every panel.
 	alo, ahi := math.Pow(10, math.Floor(lg(lo))), math.Pow(10, math.Ceil(lg(hi)+1e-9))
+	var grid [][]*plot.Plot
+	var shown []string
+	warm := false
 	for _, pn := range panels {
-		p := pn.p
-		p.Add(segment{X0: lg(alo), Y0: lg(alo), X1: lg(ahi), Y1: lg(ahi), Style: taskOnsetStyle()})
-		var xs, ys []float64
-		for _, w := range b.widths {
-			var pts plotter.XYs
-			var labels []string
-			for _, pt := range pn.pts {
-				if pt.DModel != w {
-					continue
-				}
-				xy := plotter.XY{X: lg(pt.Task + 1), Y: lg(pt.Internal + 1)}
-				pts = append(pts, xy)
-				labels = append(labels, fmt.Sprintf("s%d", pt.Seed))
-				xs, ys = append(xs, xy.X), append(ys, xy.Y)
-				if pt.InWarmup {
-					warm = true
-					if sc, err := plotter.NewScatter(plotter.XYs{xy}); err == nil {
-						sc.GlyphStyle = draw.GlyphStyle{Color: warmupStyle().Color, Radius: vg.Points(6), Shape: draw.RingGlyph{}}
-						p.Add(sc)
-					}
-				}
-			}
-			if len(pts) == 0 {
-				continue
-			}
-			k := 0
-			for _, pt := range pn.pts {
-				if pt.DModel != w {
-					continue
-				}
-				g := b.seedGlyph(pt.Seed, b.colours[w])
-				g.Radius = vg.Points(3.2)
-				p.Add(points{XYs: plotter.XYs{pts[k]}, Style: g, Titles: []string{fmt.Sprintf("%s against exact match · %s · task onset step %.0f · internal onset step %.0f",
-					pn.v.Subject, cellName(pt.Coords), pt.Task, pt.Internal)}})
-				k++
-			}
-			if lb, err := plotter.NewLabels(plotter.XYLabels{XYs: pts, Labels: labels}); err == nil {
-				for i := range lb.TextStyle {
-					lb.TextStyle[i] = text.Style{Font: font.From(sans, vg.Points(6.5)), Color: color.Gray{0x55}, Handler: plot.DefaultTextHandler}
-				}
-				lb.Offset = vg.Point{X: vg.Points(4), Y: vg.Points(2)}
-				p.Add(lb)
-			}
-		}
-		if slope, ok := finite(pn.v.Effect); ok && len(xs) > 0 {
-			c := theilSenIntercept(xs, ys, slope)
-			p.Add(segment{X0: lg(alo), Y0: c + slope*lg(alo), X1: lg(ahi), Y1: c + slope*lg(ahi),
-				Style: draw.LineStyle{Color: color.Black, Width: vg.Points(1.2)}, Clip: true})
-		}
-		setLogAxis(&p.X, alo, ahi)
-		setLogAxis(&p.Y, alo, ahi)
+		warm = b.drawCouplingPanel(pn, alo, ahi) || warm
 		if len(grid) == 0 {
 			grid = append(grid, nil)
 		}
-		grid[0] = append(grid[0], p)
+		grid[0] = append(grid[0], pn.p)
+		shown = append(shown, pn.v.Subject)
 	}
 	leg := newLegend()
 	for _, w := range b.widths {
@@ -236,6 +159,99 @@ func (b *builder) couplingFigure() figure {
 	}
 	b.save(&f, figureLayout{Grid: grid, Legend: leg, PanelsW: vg.Length(len(panels)) * 3.2 * vg.Inch, H: 3.4 * vg.Inch})
 	return f
+}
+
+// couplingPanel is one coupling row's panel and its points.
+type couplingPanel struct {
+	p   *plot.Plot
+	pts []couplingPoint
+	v   data.VerdictRow
+}
+
+// couplingPanels makes the (empty) panels of the first maxCouplingPanels rows that have points,
+// and returns the range of onsets (step + 1) over all of them.
+func (b *builder) couplingPanels(rows []data.VerdictRow) (panels []couplingPanel, lo, hi float64) {
+	lo, hi = math.Inf(1), math.Inf(-1)
+	for _, v := range rows {
+		if len(panels) == maxCouplingPanels {
+			break
+		}
+		pts := couplingPoints(b.r.Transitions, v, b.split)
+		if len(pts) == 0 {
+			continue
+		}
+		title := v.Subject + "\n" + v.Verdict
+		if s, ok := finite(v.Stat); ok {
+			title += fmt.Sprintf(", τ = %.2f", s)
+		}
+		if q, ok := finite(v.Q); ok {
+			title += ", q = " + fmtP(q)
+		}
+		p := newPlot(title, "task onset: step + 1 (log scale)", "internal onset: step + 1 (log scale)")
+		for _, pt := range pts {
+			lo, hi = math.Min(lo, math.Min(pt.Task, pt.Internal)+1), math.Max(hi, math.Max(pt.Task, pt.Internal)+1)
+		}
+		panels = append(panels, couplingPanel{p, pts, v})
+	}
+	return panels, lo, hi
+}
+
+// drawCouplingPanel draws a panel on the axes [alo, ahi]: the identity, a point per cell (a
+// colour per width, a marker and a label per seed, ringed when an onset is in the warm-up) and
+// the row's Theil–Sen line. It reports whether a point was ringed.
+func (b *builder) drawCouplingPanel(pn couplingPanel, alo, ahi float64) (warm bool) {
+	p := pn.p
+	p.Add(segment{X0: lg(alo), Y0: lg(alo), X1: lg(ahi), Y1: lg(ahi), Style: taskOnsetStyle()})
+	var xs, ys []float64
+	for _, w := range b.widths {
+		var pts plotter.XYs
+		var labels []string
+		for _, pt := range pn.pts {
+			if pt.DModel != w {
+				continue
+			}
+			xy := plotter.XY{X: lg(pt.Task + 1), Y: lg(pt.Internal + 1)}
+			pts = append(pts, xy)
+			labels = append(labels, fmt.Sprintf("s%d", pt.Seed))
+			xs, ys = append(xs, xy.X), append(ys, xy.Y)
+			if pt.InWarmup {
+				warm = true
+				if sc, err := plotter.NewScatter(plotter.XYs{xy}); err == nil {
+					sc.GlyphStyle = draw.GlyphStyle{Color: warmupStyle().Color, Radius: vg.Points(6), Shape: draw.RingGlyph{}}
+					p.Add(sc)
+				}
+			}
+		}
+		if len(pts) == 0 {
+			continue
+		}
+		k := 0
+		for _, pt := range pn.pts {
+			if pt.DModel != w {
+				continue
+			}
+			g := b.seedGlyph(pt.Seed, b.colours[w])
+			g.Radius = vg.Points(3.2)
+			p.Add(points{XYs: plotter.XYs{pts[k]}, Style: g, Titles: []string{fmt.Sprintf("%s against exact match · %s · task onset step %.0f · internal onset step %.0f",
+				pn.v.Subject, cellName(pt.Coords), pt.Task, pt.Internal)}})
+			k++
+		}
+		if lb, err := plotter.NewLabels(plotter.XYLabels{XYs: pts, Labels: labels}); err == nil {
+			for i := range lb.TextStyle {
+				lb.TextStyle[i] = text.Style{Font: font.From(sans, vg.Points(6.5)), Color: color.Gray{0x55}, Handler: plot.DefaultTextHandler}
+			}
+			lb.Offset = vg.Point{X: vg.Points(4), Y: vg.Points(2)}
+			p.Add(lb)
+		}
+	}
+	if slope, ok := finite(pn.v.Effect); ok && len(xs) > 0 {
+		c := theilSenIntercept(xs, ys, slope)
+		p.Add(segment{X0: lg(alo), Y0: c + slope*lg(alo), X1: lg(ahi), Y1: c + slope*lg(ahi),
+			Style: draw.LineStyle{Color: color.Black, Width: vg.Points(1.2)}, Clip: true})
+	}
+	setLogAxis(&p.X, alo, ahi)
+	setLogAxis(&p.Y, alo, ahi)
+	return warm
 }
 
 // jitter returns the log-axis coordinate of width w for series i of n, spread around lg(w) so
