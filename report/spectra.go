@@ -18,20 +18,7 @@ import (
 // width (its first seed), one line per checkpoint coloured by step.
 func (b *builder) spectraFigure() figure {
 	f := figure{ID: "spectra", Title: "Singular-value spectra over training"}
-	prefer := ""
-	for _, fam := range b.families {
-		if fam.Series.Site != "" {
-			prefer = fam.Series.Site
-			break
-		}
-	}
-	site, sp := "", []spectrum(nil)
-	if prefer != "" {
-		site, sp = spectraOf(b.r.Internal, prefer)
-	}
-	if len(sp) == 0 {
-		site, sp = spectraOf(b.r.Internal, "")
-	}
+	site, sp := b.shownSpectra()
 	if len(sp) == 0 {
 		f.Note = `No singular-value spectra in the internal metrics (metric "singular_value", position = index), so this plot is skipped.`
 		return f
@@ -67,41 +54,9 @@ func (b *builder) spectraFigure() figure {
 	}
 	var row []*plot.Plot
 	for _, cell := range cells {
-		var p *plot.Plot
-		ylo, yhi := math.Inf(1), math.Inf(-1)
-		nmax := 0
-		for _, s := range sp {
-			if s.Cell != cell {
-				continue
-			}
-			if p == nil {
-				p = newPlot(fmt.Sprintf("d_model %d\n%s", s.DModel, s.Cell), "index + 1 (log scale)", "singular value (log scale)")
-			}
-			x := make([]float64, len(s.Values))
-			y := make([]float64, len(s.Values))
-			for i, v := range s.Values {
-				x[i] = lg(float64(i + 1))
-				y[i] = lg(v)
-				if v > 0 {
-					ylo, yhi = math.Min(ylo, v), math.Max(yhi, v)
-				}
-			}
-			nmax = max(nmax, len(x))
-			for _, seg := range segments(x, y) {
-				l, err := plotter.NewLine(seg)
-				if err != nil {
-					continue
-				}
-				l.Color, l.Width = stepColour(s.Step), vg.Points(1)
-				p.Add(l)
-			}
+		if p := spectraPanel(sp, cell, stepColour); p != nil {
+			row = append(row, p)
 		}
-		if p == nil || isNaNOrInf(ylo) {
-			continue
-		}
-		setLogAxis(&p.X, 1, float64(max(nmax, 2)))
-		setLogAxis(&p.Y, ylo/1.5, yhi*1.5)
-		row = append(row, p)
 	}
 	if len(row) == 0 {
 		f.Note = "The singular values are all zero or missing, so there is nothing to plot on a log scale."
@@ -117,6 +72,66 @@ func (b *builder) spectraFigure() figure {
 	}
 	b.save(&f, figureLayout{Grid: [][]*plot.Plot{row}, Legend: leg, PanelsW: vg.Length(len(row)) * 3 * vg.Inch, H: 2.8 * vg.Inch})
 	return f
+}
+
+// shownSpectra returns the site whose spectra the figure shows and its spectra: the site of the
+// first internal-metric panel that has one, else the first site with spectra.
+func (b *builder) shownSpectra() (string, []spectrum) {
+	prefer := ""
+	for _, fam := range b.families {
+		if fam.Series.Site != "" {
+			prefer = fam.Series.Site
+			break
+		}
+	}
+	site, sp := "", []spectrum(nil)
+	if prefer != "" {
+		site, sp = spectraOf(b.r.Internal, prefer)
+	}
+	if len(sp) == 0 {
+		site, sp = spectraOf(b.r.Internal, "")
+	}
+	return site, sp
+}
+
+// spectraPanel draws one cell's spectra, a line per checkpoint coloured by stepColour, on log
+// axes; nil when the cell has no positive singular value.
+func spectraPanel(sp []spectrum, cell string, stepColour func(int64) color.RGBA) *plot.Plot {
+	var p *plot.Plot
+	ylo, yhi := math.Inf(1), math.Inf(-1)
+	nmax := 0
+	for _, s := range sp {
+		if s.Cell != cell {
+			continue
+		}
+		if p == nil {
+			p = newPlot(fmt.Sprintf("d_model %d\n%s", s.DModel, s.Cell), "index + 1 (log scale)", "singular value (log scale)")
+		}
+		x := make([]float64, len(s.Values))
+		y := make([]float64, len(s.Values))
+		for i, v := range s.Values {
+			x[i] = lg(float64(i + 1))
+			y[i] = lg(v)
+			if v > 0 {
+				ylo, yhi = math.Min(ylo, v), math.Max(yhi, v)
+			}
+		}
+		nmax = max(nmax, len(x))
+		for _, seg := range segments(x, y) {
+			l, err := plotter.NewLine(seg)
+			if err != nil {
+				continue
+			}
+			l.Color, l.Width = stepColour(s.Step), vg.Points(1)
+			p.Add(l)
+		}
+	}
+	if p == nil || isNaNOrInf(ylo) {
+		return nil
+	}
+	setLogAxis(&p.X, 1, float64(max(nmax, 2)))
+	setLogAxis(&p.Y, ylo/1.5, yhi*1.5)
+	return p
 }
 
 // spectrum is the singular values of one site of one cell at one step, largest first.
