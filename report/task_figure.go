@@ -44,35 +44,8 @@ func (b *builder) taskFigure() figure {
 	for _, sh := range shapes {
 		var row []*plot.Plot
 		for _, m := range metrics {
-			kind := "continuous"
-			if m == "exact_match" {
-				kind = "discrete"
-			}
-			title := fmt.Sprintf("%s (%s)", metricTitle(m), kind)
-			if len(shapes) > 1 {
-				title += fmt.Sprintf(", n_layers %d, n_heads %d", sh[0], sh[1])
-			}
-			p := newPlot(title, stepAxisLabel, metricUnit(m))
-			zoomed = b.zoomBands(p, sh) || zoomed
-			for _, c := range curvesOf(b.r.Task, taskSeries(b.split, m)) {
-				if c.NLayers != sh[0] || c.NHeads != sh[1] {
-					continue
-				}
-				if err := b.cellLine(p, metricTitle(m), c, b.diverged(c.Cell)); err != nil {
-					f.Note += " " + err.Error()
-				}
-			}
-			for _, o := range onsetsOf(b.r.Transitions, taskSeries(b.split, m)) {
-				if o.NLayers == sh[0] && o.NHeads == sh[1] {
-					p.Add(onsetMark(o, b.colours[o.DModel]))
-					warm = warm || o.InWarmup
-					marked = true
-				}
-			}
-			setLogAxis(&p.X, 1, b.maxStep+1)
-			if m == "exact_match" || m == "token_accuracy" {
-				p.Y.Min, p.Y.Max = 0, 1
-			}
+			p, w, mk, z := b.taskPanel(&f, sh, m, len(shapes) > 1)
+			warm, marked, zoomed = warm || w, marked || mk, zoomed || z
 			row = append(row, p)
 		}
 		grid = append(grid, row)
@@ -100,3 +73,40 @@ func (b *builder) taskFigure() figure {
 
 // exactSeries is the exact-match series on the shown split.
 func (b *builder) exactSeries() data.Series { return taskSeries(b.split, "exact_match") }
+
+// taskPanel draws one task metric of one shape (n_layers, n_heads): every cell's line, the
+// zoomed windows and the onsets of abrupt curves; inTitle adds the shape to the title. It reports
+// whether an onset in the warm-up, any onset, and a zoomed window were drawn; a cell line that
+// cannot be drawn is noted in f.
+func (b *builder) taskPanel(f *figure, sh [2]int32, m string, inTitle bool) (p *plot.Plot, warm, marked, zoomed bool) {
+	kind := "continuous"
+	if m == "exact_match" {
+		kind = "discrete"
+	}
+	title := fmt.Sprintf("%s (%s)", metricTitle(m), kind)
+	if inTitle {
+		title += fmt.Sprintf(", n_layers %d, n_heads %d", sh[0], sh[1])
+	}
+	p = newPlot(title, stepAxisLabel, metricUnit(m))
+	zoomed = b.zoomBands(p, sh)
+	for _, c := range curvesOf(b.r.Task, taskSeries(b.split, m)) {
+		if c.NLayers != sh[0] || c.NHeads != sh[1] {
+			continue
+		}
+		if err := b.cellLine(p, metricTitle(m), c, b.diverged(c.Cell)); err != nil {
+			f.Note += " " + err.Error()
+		}
+	}
+	for _, o := range onsetsOf(b.r.Transitions, taskSeries(b.split, m)) {
+		if o.NLayers == sh[0] && o.NHeads == sh[1] {
+			p.Add(onsetMark(o, b.colours[o.DModel]))
+			warm = warm || o.InWarmup
+			marked = true
+		}
+	}
+	setLogAxis(&p.X, 1, b.maxStep+1)
+	if m == "exact_match" || m == "token_accuracy" {
+		p.Y.Min, p.Y.Max = 0, 1
+	}
+	return p, warm, marked, zoomed
+}
