@@ -128,13 +128,7 @@ func (in interner) metric(r data.MetricRow) data.MetricRow {
 func loadRun(ctx context.Context, dir string) (*run, error) {
 	r := &run{Dir: dir}
 	in := interner{}
-	if raw, err := os.ReadFile(filepath.Join(dir, "sweep.yaml")); err == nil {
-		if err := yaml.Unmarshal(raw, &r.Spec); err != nil {
-			r.Notes = append(r.Notes, fmt.Sprintf("sweep.yaml could not be parsed (%v); the header is incomplete", err))
-		}
-	} else {
-		r.Notes = append(r.Notes, "sweep.yaml is missing; the header shows what the cells say")
-	}
+	r.readSpec()
 	cellDirs, err := data.CellDirs(dir)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
@@ -179,45 +173,7 @@ func loadRun(ctx context.Context, dir string) (*run, error) {
 		r.Cells = append(r.Cells, c)
 	}
 	analysis := filepath.Join(dir, "analysis")
-	if !r.HasInternal {
-		// Internal metrics may exist only in the merged table.
-		found, err := readMetrics(filepath.Join(analysis, data.AllMetricsFile), in, func(m data.MetricRow) {
-			if !isTaskMetric(m.Metric) {
-				r.Internal = append(r.Internal, m)
-			}
-		})
-		if err != nil {
-			return nil, err
-		}
-		r.HasInternal = found && len(r.Internal) > 0
-	}
-	if r.HasTransitions, err = readAll(filepath.Join(analysis, data.TransitionsFile), func(t data.TransitionRow) {
-		t.Coords = in.coords(t.Coords)
-		t.Series = in.series(t.Series)
-		t.Null, t.Reason = in.str(t.Null), in.str(t.Reason)
-		r.Transitions = append(r.Transitions, t)
-	}); err != nil {
-		return nil, err
-	}
-	if r.HasJumps, err = readAll(filepath.Join(analysis, data.JumpsFile), func(j data.JumpRow) {
-		j.Coords = in.coords(j.Coords)
-		j.Series = in.series(j.Series)
-		r.Jumps = append(r.Jumps, j)
-	}); err != nil {
-		return nil, err
-	}
-	if r.HasMirage, err = readAll(filepath.Join(analysis, data.MirageFile), func(m data.MirageRow) {
-		m.Sweep, m.Task, m.Split, m.Metric, m.Reading = in.str(m.Sweep), in.str(m.Task), in.str(m.Split), in.str(m.Metric), in.str(m.Reading)
-		r.Mirage = append(r.Mirage, m)
-	}); err != nil {
-		return nil, err
-	}
-	if r.HasVerdicts, err = readAll(filepath.Join(analysis, data.VerdictsFile), func(v data.VerdictRow) {
-		v.Sweep, v.Task, v.Question, v.Subject, v.Site = in.str(v.Sweep), in.str(v.Task), in.str(v.Question), in.str(v.Subject), in.str(v.Site)
-		v.Concept, v.Metric, v.Group, v.TaskMetric, v.Onset = in.str(v.Concept), in.str(v.Metric), in.str(v.Group), in.str(v.TaskMetric), in.str(v.Onset)
-		v.Verdict, v.Method, v.NullHyp, v.Reason = in.str(v.Verdict), in.str(v.Method), in.str(v.NullHyp), in.str(v.Reason)
-		r.Verdicts = append(r.Verdicts, v)
-	}); err != nil {
+	if err := r.readAnalysis(analysis, in); err != nil {
 		return nil, err
 	}
 	if err := r.readSettings(analysis); err != nil {
@@ -234,6 +190,67 @@ func loadRun(ctx context.Context, dir string) (*run, error) {
 		r.Spec.Task.Name = r.Cells[0].Task
 	}
 	return r, ctx.Err()
+}
+
+// readSpec reads runDir/sweep.yaml into r.Spec; a missing or unparsable spec is a note, not an
+// error.
+func (r *run) readSpec() {
+	dir := r.Dir
+	if raw, err := os.ReadFile(filepath.Join(dir, "sweep.yaml")); err == nil {
+		if err := yaml.Unmarshal(raw, &r.Spec); err != nil {
+			r.Notes = append(r.Notes, fmt.Sprintf("sweep.yaml could not be parsed (%v); the header is incomplete", err))
+		}
+	} else {
+		r.Notes = append(r.Notes, "sweep.yaml is missing; the header shows what the cells say")
+	}
+}
+
+// readAnalysis reads the tables under analysis/: the merged metrics when no cell has its own
+// internal metrics, then transitions, jumps, mirage and verdicts.
+func (r *run) readAnalysis(analysis string, in interner) error {
+	var err error
+	if !r.HasInternal {
+		// Internal metrics may exist only in the merged table.
+		found, err := readMetrics(filepath.Join(analysis, data.AllMetricsFile), in, func(m data.MetricRow) {
+			if !isTaskMetric(m.Metric) {
+				r.Internal = append(r.Internal, m)
+			}
+		})
+		if err != nil {
+			return err
+		}
+		r.HasInternal = found && len(r.Internal) > 0
+	}
+	if r.HasTransitions, err = readAll(filepath.Join(analysis, data.TransitionsFile), func(t data.TransitionRow) {
+		t.Coords = in.coords(t.Coords)
+		t.Series = in.series(t.Series)
+		t.Null, t.Reason = in.str(t.Null), in.str(t.Reason)
+		r.Transitions = append(r.Transitions, t)
+	}); err != nil {
+		return err
+	}
+	if r.HasJumps, err = readAll(filepath.Join(analysis, data.JumpsFile), func(j data.JumpRow) {
+		j.Coords = in.coords(j.Coords)
+		j.Series = in.series(j.Series)
+		r.Jumps = append(r.Jumps, j)
+	}); err != nil {
+		return err
+	}
+	if r.HasMirage, err = readAll(filepath.Join(analysis, data.MirageFile), func(m data.MirageRow) {
+		m.Sweep, m.Task, m.Split, m.Metric, m.Reading = in.str(m.Sweep), in.str(m.Task), in.str(m.Split), in.str(m.Metric), in.str(m.Reading)
+		r.Mirage = append(r.Mirage, m)
+	}); err != nil {
+		return err
+	}
+	if r.HasVerdicts, err = readAll(filepath.Join(analysis, data.VerdictsFile), func(v data.VerdictRow) {
+		v.Sweep, v.Task, v.Question, v.Subject, v.Site = in.str(v.Sweep), in.str(v.Task), in.str(v.Question), in.str(v.Subject), in.str(v.Site)
+		v.Concept, v.Metric, v.Group, v.TaskMetric, v.Onset = in.str(v.Concept), in.str(v.Metric), in.str(v.Group), in.str(v.TaskMetric), in.str(v.Onset)
+		v.Verdict, v.Method, v.NullHyp, v.Reason = in.str(v.Verdict), in.str(v.Method), in.str(v.NullHyp), in.str(v.Reason)
+		r.Verdicts = append(r.Verdicts, v)
+	}); err != nil {
+		return err
+	}
+	return nil
 }
 
 // readSettings reads the analysis settings recorded in analysis/verdicts.parquet, else in
