@@ -156,20 +156,12 @@ type family struct {
 // (which decides alone when there are no transitions), then by name. Families come in
 // familyOrder, then alphabetically; at most max (all when max ≤ 0).
 func pickFamilies(internal []data.MetricRow, trans []data.TransitionRow, max int) []family {
-	type stats struct {
-		abrupt  int
-		q       []float64
-		lo, hi  float64
-		sum     map[int64]float64
-		n       map[int64]int
-		present bool
-	}
-	bySeries := map[data.Series]*stats{}
-	get := func(s data.Series) *stats {
+	bySeries := map[data.Series]*seriesStats{}
+	get := func(s data.Series) *seriesStats {
 		s.Kind = ""
 		st := bySeries[s]
 		if st == nil {
-			st = &stats{sum: map[int64]float64{}, n: map[int64]int{}}
+			st = &seriesStats{sum: map[int64]float64{}, n: map[int64]int{}}
 			bySeries[s] = st
 		}
 		return st
@@ -200,18 +192,50 @@ func pickFamilies(internal []data.MetricRow, trans []data.TransitionRow, max int
 			st.q = append(st.q, *t.Q)
 		}
 	}
-	type cand struct {
-		s      data.Series
-		abrupt int
-		q      float64 // median q, +Inf without one
-		change float64
+	best := bestSeries(bySeries)
+	var out []family
+	for metric, c := range best {
+		out = append(out, family{Metric: metric, Series: c.s, Abrupt: c.abrupt})
 	}
-	best := map[string]cand{}
+	slices.SortFunc(out, func(a, b family) int {
+		ia, ib := orderIndex(a.Metric), orderIndex(b.Metric)
+		if ia != ib {
+			return cmp.Compare(ia, ib)
+		}
+		return strings.Compare(a.Metric, b.Metric)
+	})
+	if max > 0 && len(out) > max {
+		out = out[:max]
+	}
+	return out
+}
+
+// seriesStats is what pickFamilies gathers of one internal series (kind left out) over the cells.
+type seriesStats struct {
+	abrupt  int       // cells where the series is abrupt
+	q       []float64 // the cells' BH q-values
+	lo, hi  float64
+	sum     map[int64]float64 // step → sum over cells
+	n       map[int64]int     // step → cells
+	present bool              // the series has rows
+}
+
+// familyCandidate is a series considered for its metric's panel.
+type familyCandidate struct {
+	s      data.Series
+	abrupt int
+	q      float64 // median q, +Inf without one
+	change float64
+}
+
+// bestSeries picks, for each metric, its most relevant present series (see pickFamilies).
+func bestSeries(bySeries map[data.Series]*seriesStats) map[string]familyCandidate {
+	best := map[string]familyCandidate{}
 	for s, st := range bySeries {
 		if !st.present {
 			continue
 		}
-		c := cand{s: s, abrupt: st.abrupt, q: math.Inf(1)}
+		c := familyCandidate{s: s, abrupt: st.abrupt, q: math.Inf(1)}
 		if len(st.q) > 0 {
 			c.q = nanstat.Median(st.q)
 		}
@@ -229,21 +253,7 @@ func pickFamilies(internal []data.MetricRow, trans []data.TransitionRow, max int
 			best[s.Metric] = c
 		}
 	}
-	var out []family
-	for metric, c := range best {
-		out = append(out, family{Metric: metric, Series: c.s, Abrupt: c.abrupt})
-	}
-	slices.SortFunc(out, func(a, b family) int {
-		ia, ib := orderIndex(a.Metric), orderIndex(b.Metric)
-		if ia != ib {
-			return cmp.Compare(ia, ib)
-		}
-		return strings.Compare(a.Metric, b.Metric)
-	})
-	if max > 0 && len(out) > max {
-		out = out[:max]
-	}
-	return out
+	return best
 }
 
 // better reports whether candidate a beats candidate b.
