@@ -149,6 +149,8 @@ func (a *unitAsk) ceilingRow(cells int) {
 func (a *unitAsk) coupling(uq *unitQuestions, jumpCells []string) bool {
 	d := a.opt.Decisions
 	u := a.um.unit
+	cfg := transition.DefaultCoupleConfig() // a 95 % slope interval, 9999 permutations when onsets tie
+	cfg.MinCells = d.MinCells
 	first := true
 	for _, m := range a.um.metrics {
 		in, ta := make([]float64, len(jumpCells)), make([]float64, len(jumpCells))
@@ -159,7 +161,7 @@ func (a *unitAsk) coupling(uq *unitQuestions, jumpCells []string) bool {
 			strata[i] = int(a.cs.cells[c].DModel)
 		}
 		rng := rand.New(rand.NewPCG(a.opt.Seed, streamSeed(fmt.Sprintf("couple|%v|%v|%s", a.f, u, m))))
-		c, err := transition.Couple(in, ta, strata, transition.CoupleConfig{MinCells: d.MinCells, Level: 0.95, Resamples: 9999}, rng)
+		c, err := transition.Couple(in, ta, strata, cfg, rng)
 		if err != nil {
 			continue
 		}
