@@ -172,7 +172,7 @@ func mirageRows(byShape map[shapeKey]map[scoring]*scoringEvidence, sweep, split 
 func mirageReadings(out []data.MirageRow, fdr float64) {
 	p := make([]float64, len(out))
 	for i, r := range out {
-		p[i] = deref(r.P)
+		p[i] = data.Float(r.P)
 	}
 	q := transition.BHTo(nil, p)
 	for i := range out {
@@ -275,13 +275,6 @@ func sortedCells(cs *curves) []string {
 	}
 	slices.Sort(cells)
 	return cells
-}
-
-func deref(p *float64) float64 {
-	if p == nil {
-		return math.NaN()
-	}
-	return *p
 }
 
 // mirageVerdict reduces a shape's mirage rows to its verdict: a genuine jump when any continuous

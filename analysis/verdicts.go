@@ -246,7 +246,7 @@ func mirageRow(b *verdictBuilder, s shapeKey, seeds, learned, jumpSeeds int, mir
 		if m.Discrete {
 			mr.Effect = m.IndepGap
 			if m.IndepGap != nil {
-				mr.Reason += fmt.Sprintf("; exact match is within %.3f of Π position accuracies and %.3f of p̄^L across the window (Schaeffer et al.'s prediction)", *m.IndepGap, deref(m.PowerGap))
+				mr.Reason += fmt.Sprintf("; exact match is within %.3f of Π position accuracies and %.3f of p̄^L across the window (Schaeffer et al.'s prediction)", *m.IndepGap, data.Float(m.PowerGap))
 			}
 		}
 	}

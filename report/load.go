@@ -1,6 +1,7 @@
 package report
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -277,29 +278,8 @@ func (r *run) readSettings(analysis string) error {
 
 // compareCoords orders cells by d_model, n_layers, n_heads, seed, then cell ID.
 func compareCoords(a, b data.Coords) int {
-	if c := cmpInt(a.DModel, b.DModel); c != 0 {
-		return c
-	}
-	if c := cmpInt(a.NLayers, b.NLayers); c != 0 {
-		return c
-	}
-	if c := cmpInt(a.NHeads, b.NHeads); c != 0 {
-		return c
-	}
-	if c := cmpInt(a.Seed, b.Seed); c != 0 {
-		return c
-	}
-	return strings.Compare(a.Cell, b.Cell)
-}
-
-func cmpInt[T int32 | int64 | int](a, b T) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
+	return cmp.Or(cmp.Compare(a.DModel, b.DModel), cmp.Compare(a.NLayers, b.NLayers), cmp.Compare(a.NHeads, b.NHeads),
+		cmp.Compare(a.Seed, b.Seed), strings.Compare(a.Cell, b.Cell))
 }
 
 // readCellConfig reads the coordinates in a cell's config.json; zero values when it is missing.

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"cmp"
 	"fmt"
 	"image/color"
 	"math"
@@ -218,9 +219,9 @@ func (b *builder) shapes() [][2]int32 {
 	}
 	slices.SortFunc(s, func(a, b [2]int32) int {
 		if a[0] != b[0] {
-			return cmpInt(a[0], b[0])
+			return cmp.Compare(a[0], b[0])
 		}
-		return cmpInt(a[1], b[1])
+		return cmp.Compare(a[1], b[1])
 	})
 	return s
 }
