@@ -10,6 +10,7 @@ import (
 	"gonum.org/v1/gonum/stat/distuv"
 
 	"github.com/phaseprobe/phaseprobe/data"
+	"github.com/phaseprobe/phaseprobe/internal/nanstat"
 	"github.com/phaseprobe/phaseprobe/transition"
 )
 
@@ -24,72 +25,6 @@ const (
 // order the mirage table lists them; position_accuracy has one row per answer position.
 var continuousScorings = []string{data.MetricTokenAccuracy, data.MetricPositionAccuracy, data.MetricLogprob, data.MetricBrier, data.MetricEditDistance, data.MetricLoss}
 
-// cellClass is what a cell's primary task curve (exact match on the primary split) says about it.
-type cellClass struct {
-	learned      bool    // final exact match ≥ Decisions.Learned: the cell has the capability
-	neverLearned bool    // final exact match < Decisions.NeverLearned: a baseline for specificity
-	jump         bool    // learned, and exact match is abrupt with a rising jump: the capability jump
-	smallJump    bool    // exact match is abrupt with a rising jump but the cell does not learn
-	final        float64 // final exact match
-	onset        *curveResult
-	jumpIdx      int // index into onset.test.Jumps of the capability jump
-}
-
-// taskOnset is the cell's capability-jump onset under an onset definition (NaN without a jump).
-func (c cellClass) taskOnset(def string) float64 {
-	if !c.jump {
-		return math.NaN()
-	}
-	j := c.onset.test.Jumps[c.jumpIdx]
-	switch def {
-	case onsetMid:
-		return j.Mid
-	case onset10:
-		return j.Onset10
-	}
-	return c.onset.change
-}
-
-// capabilityJump picks the jump of an exact-match curve that stands for the capability: a rising
-// jump outside the warm-up, those significant on their own first, then the largest; -1 if none.
-func capabilityJump(js []transition.Jump, alpha float64) int {
-	rising := make([]transition.Jump, len(js))
-	for i, j := range js {
-		rising[i] = j
-		if j.Size <= 0 {
-			rising[i].InWarmup = true // excluded, as mainJump skips warm-up jumps
-		}
-	}
-	return mainJump(rising, alpha)
-}
-
-// classifyCells reads each cell's exact match on the primary split. A cell has the capability jump
-// when it learns the task (final exact match ≥ Learned: a 1-layer control that rises 0.02 → 0.10
-// has none) and its exact match is abrupt (q ≤ the FDR level) with a rising jump; the onset is that
-// jump's.
-func classifyCells(cs *curves, res map[curveKey]*curveResult, split string, d Decisions) map[string]cellClass {
-	out := map[string]cellClass{}
-	for cell := range cs.cells {
-		c := cs.get(cell, taskSeries(split, data.MetricExactMatch))
-		if c == nil {
-			continue
-		}
-		cl := cellClass{final: c.last(), jumpIdx: -1}
-		cl.learned = cl.final >= d.Learned
-		cl.neverLearned = cl.final < d.NeverLearned
-		r := res[curveKey{cell, c.series}]
-		if r != nil && r.abrupt {
-			if k := capabilityJump(r.test.Jumps, d.Alpha); k >= 0 {
-				cl.onset, cl.jumpIdx = r, k
-				cl.jump = cl.learned
-				cl.smallJump = !cl.learned
-			}
-		}
-		out[cell] = cl
-	}
-	return out
-}
-
 // mirageAtJump asks, per shape, of every continuous scoring of the same outputs whether it jumps
 // across the window where exact match rises from 10 % to 90 % of its range (transition.TestWindow
 // in each seed that learns the task). Seeds are combined by Fisher's method (independent seeds); a scoring
@@ -98,84 +33,102 @@ func classifyCells(cs *curves, res map[curveKey]*curveResult, split string, d De
 // predictions: its distance from the product of per-position accuracies and from p̄^L across the
 // window.
 func mirageAtJump(cs *curves, classes map[string]cellClass, split string, opt Options) []data.MirageRow {
-	type scoring struct {
-		metric string
-		pos    int32
-	}
-	type acc struct {
-		seeds                 int
-		p                     []float64
-		excess, frac          []float64
-		upper                 float64
-		jumpSeeds, smoothSeed int
-		lo, hi                []float64
-		indep, power          []float64
-	}
-	byShape := map[shapeKey]map[scoring]*acc{}
-	cfg := transition.DefaultWindowConfig()
+	byShape := map[shapeKey]map[scoring]*scoringEvidence{}
 	for _, cell := range sortedCells(cs) {
 		// Every cell that learns is asked, whether or not its exact match passes the curve test
 		// (a rise that a researcher reads as a jump deserves the question too); the task_jump
 		// verdict says separately whether it is abrupt.
-		if !classes[cell].learned {
+		if classes[cell].learned {
+			windowTests(byShape, cs, cell, split, opt)
+		}
+	}
+	out := mirageRows(byShape, cs.sweep, split)
+	mirageReadings(out, opt.Decisions.FDRLevel)
+	return out
+}
+
+// scoring is one row's scoring of the mirage table: a task metric at an answer position (data.NA
+// for a whole-answer metric).
+type scoring struct {
+	metric string
+	pos    int32
+}
+
+// scoringEvidence gathers a scoring's window tests over a shape's seeds.
+type scoringEvidence struct {
+	seeds                 int
+	p                     []float64
+	excess, frac          []float64
+	upper                 float64
+	jumpSeeds, smoothSeed int
+	lo, hi                []float64
+	indep, power          []float64
+}
+
+// windowTests adds one learning cell's evidence to its shape's: exact match's jump window and
+// Schaeffer et al.'s gaps, and the window test of every continuous scoring. A cell whose exact
+// match has no jump window adds nothing.
+func windowTests(byShape map[shapeKey]map[scoring]*scoringEvidence, cs *curves, cell, split string, opt Options) {
+	shape := shapeOf(cs.cells[cell])
+	em := cs.get(cell, taskSeries(split, data.MetricExactMatch))
+	x, y, _ := em.finite()
+	lo, hi, err := transition.JumpWindow(x, y, transition.Increasing)
+	if err != nil {
+		return
+	}
+	if byShape[shape] == nil {
+		byShape[shape] = map[scoring]*scoringEvidence{}
+	}
+	get := func(s scoring) *scoringEvidence {
+		a := byShape[shape][s]
+		if a == nil {
+			a = &scoringEvidence{}
+			byShape[shape][s] = a
+		}
+		return a
+	}
+	// With a one-token answer exact match is all-or-nothing over a single token: token accuracy,
+	// that position's accuracy and edit distance are exact match itself (or 1 − it), so only the
+	// genuinely continuous scorings (log-probability, Brier, loss) can speak to the mirage.
+	oneToken := answerPositions(cs, cell, split) == 1
+	e := get(scoring{data.MetricExactMatch, data.NA})
+	e.seeds++
+	e.lo, e.hi = append(e.lo, stepOf(lo)), append(e.hi, stepOf(hi))
+	if g, pw, ok := schaefferGaps(cs, cell, split, lo, hi); ok {
+		e.indep, e.power = append(e.indep, g), append(e.power, pw)
+	}
+	cfg := transition.DefaultWindowConfig()
+	for k, c := range cs.byKey {
+		if k.cell != cell || c.series.Kind != data.KindTask || c.series.Split != split || !slices.Contains(continuousScorings, c.series.Metric) {
 			continue
 		}
-		shape := shapeOf(cs.cells[cell])
-		em := cs.get(cell, taskSeries(split, data.MetricExactMatch))
-		x, y, _ := em.finite()
-		lo, hi, err := transition.JumpWindow(x, y, transition.Increasing)
+		if oneToken && sameAsExactMatch[c.series.Metric] {
+			continue
+		}
+		a := get(scoring{c.series.Metric, c.series.Position})
+		a.seeds++
+		a.lo, a.hi = append(a.lo, stepOf(lo)), append(a.hi, stepOf(hi))
+		cx, cy, _ := c.finite()
+		rng := rand.New(rand.NewPCG(opt.Seed, streamSeed("window|"+k.String())))
+		w, err := transition.TestWindow(cx, cy, lo, hi, cfg, rng)
 		if err != nil {
 			continue
 		}
-		if byShape[shape] == nil {
-			byShape[shape] = map[scoring]*acc{}
+		a.p = append(a.p, w.P)
+		a.excess, a.frac = append(a.excess, w.Jump), append(a.frac, w.RelJump)
+		a.upper = math.Max(a.upper, math.Max(math.Abs(w.RelLow), math.Abs(w.RelHigh)))
+		if w.P <= opt.Decisions.Alpha {
+			a.jumpSeeds++
 		}
-		get := func(s scoring) *acc {
-			a := byShape[shape][s]
-			if a == nil {
-				a = &acc{}
-				byShape[shape][s] = a
-			}
-			return a
-		}
-		// With a one-token answer exact match is all-or-nothing over a single token: token accuracy,
-		// that position's accuracy and edit distance are exact match itself (or 1 − it), so only the
-		// genuinely continuous scorings (log-probability, Brier, loss) can speak to the mirage.
-		oneToken := answerPositions(cs, cell, split) == 1
-		e := get(scoring{data.MetricExactMatch, data.NA})
-		e.seeds++
-		e.lo, e.hi = append(e.lo, stepOf(lo)), append(e.hi, stepOf(hi))
-		if g, pw, ok := schaefferGaps(cs, cell, split, lo, hi); ok {
-			e.indep, e.power = append(e.indep, g), append(e.power, pw)
-		}
-		for k, c := range cs.byKey {
-			if k.cell != cell || c.series.Kind != data.KindTask || c.series.Split != split || !slices.Contains(continuousScorings, c.series.Metric) {
-				continue
-			}
-			if oneToken && sameAsExactMatch[c.series.Metric] {
-				continue
-			}
-			s := scoring{c.series.Metric, c.series.Position}
-			a := get(s)
-			a.seeds++
-			a.lo, a.hi = append(a.lo, stepOf(lo)), append(a.hi, stepOf(hi))
-			cx, cy, _ := c.finite()
-			rng := rand.New(rand.NewPCG(opt.Seed, streamSeed("window|"+k.String())))
-			w, err := transition.TestWindow(cx, cy, lo, hi, cfg, rng)
-			if err != nil {
-				continue
-			}
-			a.p = append(a.p, w.P)
-			a.excess, a.frac = append(a.excess, w.Jump), append(a.frac, w.RelJump)
-			a.upper = math.Max(a.upper, math.Max(math.Abs(w.RelLow), math.Abs(w.RelHigh)))
-			if w.P <= opt.Decisions.Alpha {
-				a.jumpSeeds++
-			}
-			if w.ShownSmooth {
-				a.smoothSeed++
-			}
+		if w.ShownSmooth {
+			a.smoothSeed++
 		}
 	}
+}
+
+// mirageRows turns the evidence into the mirage table's rows, shapes in compareShapes order and
+// scorings in the table's order, before the FDR step.
+func mirageRows(byShape map[shapeKey]map[scoring]*scoringEvidence, sweep, split string) []data.MirageRow {
 	var out []data.MirageRow
 	shapes := make([]shapeKey, 0, len(byShape))
 	for s := range byShape {
@@ -193,16 +146,16 @@ func mirageAtJump(cs *curves, classes map[string]cellClass, split string, opt Op
 		})
 		for _, s := range scs {
 			a := byShape[shape][s]
-			row := data.MirageRow{Sweep: cs.sweep, Task: shape.task, DModel: shape.dModel, NLayers: shape.nLayers, NHeads: shape.nHeads,
+			row := data.MirageRow{Sweep: sweep, Task: shape.task, DModel: shape.dModel, NLayers: shape.nLayers, NHeads: shape.nHeads,
 				Split: split, Metric: s.metric, Position: s.pos, Discrete: s.metric == data.MetricExactMatch, Seeds: int32(a.seeds),
-				WindowLo: data.F(median(a.lo)), WindowHi: data.F(median(a.hi))}
+				WindowLo: data.F(nanstat.Median(a.lo)), WindowHi: data.F(nanstat.Median(a.hi))}
 			if row.Discrete {
-				row.IndepGap, row.PowerGap = data.F(mean(a.indep)), data.F(mean(a.power))
+				row.IndepGap, row.PowerGap = data.F(nanstat.Mean(a.indep)), data.F(nanstat.Mean(a.power))
 				row.Reading = "the jump (all-or-nothing scoring)"
 				out = append(out, row)
 				continue
 			}
-			row.Excess, row.ExcessFrac = data.F(median(a.excess)), data.F(median(a.frac))
+			row.Excess, row.ExcessFrac = data.F(nanstat.Median(a.excess)), data.F(nanstat.Median(a.frac))
 			if len(a.p) > 0 {
 				row.ExcessUpper = data.F(a.upper)
 				row.P = data.F(fisherCombine(a.p))
@@ -211,10 +164,15 @@ func mirageAtJump(cs *curves, classes map[string]cellClass, split string, opt Op
 			out = append(out, row)
 		}
 	}
-	// BH over every window test of the table, then the readings.
+	return out
+}
+
+// mirageReadings runs BH over every window test of the table and sets each continuous scoring's
+// reading: jumps (q ≤ fdr), smooth (every seed shown smooth) or undetermined.
+func mirageReadings(out []data.MirageRow, fdr float64) {
 	p := make([]float64, len(out))
 	for i, r := range out {
-		p[i] = deref(r.P)
+		p[i] = data.Float(r.P)
 	}
 	q := transition.BHTo(nil, p)
 	for i := range out {
@@ -224,7 +182,7 @@ func mirageAtJump(cs *curves, classes map[string]cellClass, split string, opt Op
 		}
 		r.Q = data.F(q[i])
 		switch {
-		case r.Q != nil && *r.Q <= opt.Decisions.FDRLevel:
+		case r.Q != nil && *r.Q <= fdr:
 			r.Reading = readJumps
 		case r.P != nil && r.SmoothSeeds == r.Seeds && r.Seeds > 0:
 			r.Reading = readSmooth
@@ -232,7 +190,6 @@ func mirageAtJump(cs *curves, classes map[string]cellClass, split string, opt Op
 			r.Reading = readUndetermined
 		}
 	}
-	return out
 }
 
 // sameAsExactMatch are the scorings that, for a one-token answer, are exact match itself or an
@@ -287,7 +244,7 @@ func schaefferGaps(cs *curves, cell, split string, lo, hi float64) (indep, power
 	if len(gi) == 0 {
 		return 0, 0, false
 	}
-	return mean(gi), mean(gp), true
+	return nanstat.Mean(gi), nanstat.Mean(gp), true
 }
 
 // fisherCombine is Fisher's method: X = −2 Σ ln p_i is χ² with 2k degrees of freedom when the k
@@ -318,13 +275,6 @@ func sortedCells(cs *curves) []string {
 	}
 	slices.Sort(cells)
 	return cells
-}
-
-func deref(p *float64) float64 {
-	if p == nil {
-		return math.NaN()
-	}
-	return *p
 }
 
 // mirageVerdict reduces a shape's mirage rows to its verdict: a genuine jump when any continuous

@@ -78,51 +78,90 @@ type leadLagRow struct {
 // shape under every onset definition. It adds the rows; their verdicts come from decideUnits.
 // It returns nil when no learning cell has a transition in the unit (nothing to ask).
 func askUnit(b *verdictBuilder, cs *curves, res map[curveKey]*curveResult, classes map[string]cellClass, f familyKey, fs shapeKey,
-	um unitMetrics, shapeList []shapeKey, shapes map[shapeKey][]string, jumpCells, neverCells []string, tol float64,
-	base func(s shapeKey, dModel int32, q string) data.VerdictRow, opt Options) *unitQuestions {
-	d := opt.Decisions
-	u := um.unit
-	row := func(q string, dModel int32) data.VerdictRow {
-		r := base(fs, dModel, q)
-		r.Site, r.Layer, r.Head, r.Concept, r.Group = u.site, u.layer, u.head, u.concept, u.group
-		r.Subject = unitLabel(u, um.metrics)
-		return r
-	}
-	onsetIn := func(cell, metric, def string) float64 {
-		return res[curveKey{cell, um.series(metric)}].onsetOf(def)
-	}
-	any := false
-	for _, c := range jumpCells {
-		for _, m := range um.metrics {
-			if !math.IsNaN(onsetIn(c, m, onsetMid)) {
-				any = true
-			}
-		}
-	}
-	if !any {
+	um unitMetrics, shapeList []shapeKey, shapes map[shapeKey][]string, jumpCells, neverCells []string, tol float64, opt Options) *unitQuestions {
+	a := &unitAsk{b: b, cs: cs, res: res, classes: classes, f: f, fs: fs, um: um, opt: opt}
+	if !a.hasTransition(jumpCells) {
 		return nil
 	}
 	// The probe's control at ceiling: its selectivity cannot be read.
-	if u.group == data.GroupProbe && controlAtCeiling(cs, jumpCells, u, d.ControlCeiling) {
-		r := row(data.QuestionCoupling, data.NA)
-		r.Metric, r.Verdict, r.Cells = data.MetricProbeSelectivity, verdictCeiling, int32(len(jumpCells))
-		r.Reason = fmt.Sprintf("the control task is decoded at ≥ %.2f: any function of the current token is decodable here, so the control cannot tell what the probe learned", d.ControlCeiling)
-		b.add(r)
+	if um.unit.group == "probe" && controlAtCeiling(cs, jumpCells, um.unit, opt.Decisions.ControlCeiling) {
+		a.ceilingRow(len(jumpCells))
 		return nil
 	}
 	uq := &unitQuestions{groupSize: len(um.metrics), cP: math.NaN(), sP: math.NaN()}
-	// Coupling: each member of the group, the smallest p Bonferroni-corrected for the group's size.
+	if !a.coupling(uq, jumpCells) {
+		return nil
+	}
+	a.specificity(uq, jumpCells, neverCells)
+	a.leadLag(uq, shapeList, shapes, tol)
+	return uq
+}
+
+// unitAsk is what the questions of one unit are asked with.
+type unitAsk struct {
+	b       *verdictBuilder
+	cs      *curves
+	res     map[curveKey]*curveResult
+	classes map[string]cellClass
+	f       familyKey
+	fs      shapeKey // the family as a shape (d_model NA)
+	um      unitMetrics
+	opt     Options
+}
+
+// row is a verdict row about the unit asking question q (at width dModel, data.NA for the family).
+func (a *unitAsk) row(q string, dModel int32) data.VerdictRow {
+	u := a.um.unit
+	r := a.b.base(a.fs, dModel, q)
+	r.Site, r.Layer, r.Head, r.Concept, r.Group = u.site, u.layer, u.head, u.concept, u.group
+	r.Subject = unitLabel(u, a.um.metrics)
+	return r
+}
+
+// onsetIn is the onset of the unit's curve of metric in cell under an onset definition.
+func (a *unitAsk) onsetIn(cell, metric, def string) float64 {
+	return a.res[curveKey{cell, a.um.series(metric)}].onsetOf(def)
+}
+
+// hasTransition reports whether any member of the unit has an onset in any of cells.
+func (a *unitAsk) hasTransition(cells []string) bool {
+	for _, c := range cells {
+		for _, m := range a.um.metrics {
+			if !math.IsNaN(a.onsetIn(c, m, onsetMid)) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// ceilingRow adds the coupling row of a probe unit whose control task is decoded at ceiling.
+func (a *unitAsk) ceilingRow(cells int) {
+	r := a.row(data.QuestionCoupling, data.NA)
+	r.Metric, r.Verdict, r.Cells = data.MetricProbeSelectivity, verdictCeiling, int32(cells)
+	r.Reason = fmt.Sprintf("the control task is decoded at ≥ %.2f: any function of the current token is decodable here, so the control cannot tell what the probe learned", a.opt.Decisions.ControlCeiling)
+	a.b.add(r)
+}
+
+// coupling tests each member of the group across jumpCells, keeps the one with the smallest p
+// (Bonferroni-corrected for the group's size) and adds its row; false when no member could be
+// tested.
+func (a *unitAsk) coupling(uq *unitQuestions, jumpCells []string) bool {
+	d := a.opt.Decisions
+	u := a.um.unit
+	cfg := transition.DefaultCoupleConfig() // a 95 % slope interval, 9999 permutations when onsets tie
+	cfg.MinCells = d.MinCells
 	first := true
-	for _, m := range um.metrics {
+	for _, m := range a.um.metrics {
 		in, ta := make([]float64, len(jumpCells)), make([]float64, len(jumpCells))
 		strata := make([]int, len(jumpCells))
 		for i, c := range jumpCells {
-			ta[i] = classes[c].taskOnset(onsetMid)
-			in[i] = onsetIn(c, m, onsetMid)
-			strata[i] = int(cs.cells[c].DModel)
+			ta[i] = a.classes[c].taskOnset(onsetMid)
+			in[i] = a.onsetIn(c, m, onsetMid)
+			strata[i] = int(a.cs.cells[c].DModel)
 		}
-		rng := rand.New(rand.NewPCG(opt.Seed, streamSeed(fmt.Sprintf("couple|%v|%v|%s", f, u, m))))
-		c, err := transition.Couple(in, ta, strata, transition.CoupleConfig{MinCells: d.MinCells, Level: 0.95, Resamples: 9999}, rng)
+		rng := rand.New(rand.NewPCG(a.opt.Seed, streamSeed(fmt.Sprintf("couple|%v|%v|%s", a.f, u, m))))
+		c, err := transition.Couple(in, ta, strata, cfg, rng)
 		if err != nil {
 			continue
 		}
@@ -133,10 +172,10 @@ func askUnit(b *verdictBuilder, cs *curves, res map[curveKey]*curveResult, class
 		}
 	}
 	if first {
-		return nil
+		return false
 	}
 	c := uq.coupling
-	r := row(data.QuestionCoupling, data.NA)
+	r := a.row(data.QuestionCoupling, data.NA)
 	r.Metric, r.Cells, r.Seeds = uq.metric, int32(c.N), int32(len(jumpCells))
 	r.Onset, r.Method, r.NullHyp = onsetMid, c.Method, c.Null
 	r.Stat, r.Effect, r.EffectLo, r.EffectHi = data.F(c.Tau), data.F(c.Slope), data.F(c.SlopeLow), data.F(c.SlopeHigh)
@@ -144,15 +183,19 @@ func askUnit(b *verdictBuilder, cs *curves, res map[curveKey]*curveResult, class
 		uq.cP = math.Min(1, c.P*float64(uq.groupSize))
 		r.P = data.F(uq.cP)
 	}
-	uq.cRow = b.add(r)
+	uq.cRow = a.b.add(r)
+	return true
+}
 
-	// Specificity.
+// specificity tests each member of the group for transitions in the learning cells (jumpCells)
+// against the never-learning ones, keeps the smallest p (Bonferroni-corrected) and adds its row.
+func (a *unitAsk) specificity(uq *unitQuestions, jumpCells, neverCells []string) {
 	var best *transition.Specificity
 	bestMetric := uq.metric
-	for _, m := range um.metrics {
+	for _, m := range a.um.metrics {
 		count := func(cells []string) (with, without int) {
 			for _, cell := range cells {
-				if rr := res[curveKey{cell, um.series(m)}]; rr == nil || rr.err != nil {
+				if rr := a.res[curveKey{cell, a.um.series(m)}]; rr == nil || rr.err != nil {
 					continue // no such curve (another shape), or one that could not be tested: no evidence either way
 				} else if rr.abrupt && rr.main >= 0 {
 					with++
@@ -162,15 +205,15 @@ func askUnit(b *verdictBuilder, cs *curves, res map[curveKey]*curveResult, class
 			}
 			return with, without
 		}
-		a, bb := count(jumpCells)
-		cc, dd := count(neverCells)
-		s := transition.SpecificityTest(a, bb, cc, dd)
+		a1, b1 := count(jumpCells)
+		c1, d1 := count(neverCells)
+		s := transition.SpecificityTest(a1, b1, c1, d1)
 		if best == nil || (!math.IsNaN(s.P) && (math.IsNaN(best.P) || s.P < best.P)) {
 			best, bestMetric = &s, m
 			uq.spec = best
 		}
 	}
-	sr := row(data.QuestionSpecificity, data.NA)
+	sr := a.row(data.QuestionSpecificity, data.NA)
 	sr.Metric, sr.Cells, sr.Method, sr.NullHyp = bestMetric, int32(best.N), best.Method, best.Null
 	uq.specMetric = bestMetric
 	sr.Effect = data.F(best.RateJump - best.RateNoJump)
@@ -180,13 +223,16 @@ func askUnit(b *verdictBuilder, cs *curves, res map[curveKey]*curveResult, class
 	}
 	sr.Reason = fmt.Sprintf("transition in %d/%d learning cells and %d/%d never-learning cells of the task", best.JumpWith, best.JumpWith+best.JumpWithout,
 		best.NoJumpWith, best.NoJumpWith+best.NoJumpWithout)
-	uq.sRow = b.add(sr)
+	uq.sRow = a.b.add(sr)
+}
 
-	// Lead–lag per shape under every onset definition, of the member that carried the coupling.
+// leadLag adds, per shape with learning cells, the lead–lag tests under every onset definition of
+// the member that carried the coupling.
+func (a *unitAsk) leadLag(uq *unitQuestions, shapeList []shapeKey, shapes map[shapeKey][]string, tol float64) {
 	for _, s := range shapeList {
 		var cells []string
 		for _, c := range shapes[s] {
-			if classes[c].jump {
+			if a.classes[c].jump {
 				cells = append(cells, c)
 			}
 		}
@@ -197,10 +243,10 @@ func askUnit(b *verdictBuilder, cs *curves, res map[curveKey]*curveResult, class
 		for _, def := range onsetDefs {
 			in, ta := make([]float64, len(cells)), make([]float64, len(cells))
 			for i, c := range cells {
-				ta[i] = classes[c].taskOnset(def)
-				in[i] = onsetIn(c, uq.metric, def)
+				ta[i] = a.classes[c].taskOnset(def)
+				in[i] = a.onsetIn(c, uq.metric, def)
 			}
-			rng := rand.New(rand.NewPCG(opt.Seed, streamSeed(fmt.Sprintf("leadlag|%v|%v|%s|%s", s, u, uq.metric, def))))
+			rng := rand.New(rand.NewPCG(a.opt.Seed, streamSeed(fmt.Sprintf("leadlag|%v|%v|%s|%s", s, a.um.unit, uq.metric, def))))
 			t, err := transition.LeadLagTest(in, ta, transition.DefaultLeadLagConfig(tol), rng)
 			if err != nil {
 				t = transition.LeadLag{P: math.NaN(), TOSTP: math.NaN(), MeanLag: math.NaN()}
@@ -210,12 +256,11 @@ func askUnit(b *verdictBuilder, cs *curves, res map[curveKey]*curveResult, class
 		if tests[0].N == 0 {
 			continue // the unit has no transition in this shape's learning cells
 		}
-		lr := row(data.QuestionLeadLag, s.dModel)
+		lr := a.row(data.QuestionLeadLag, s.dModel)
 		lr.Metric, lr.Seeds, lr.Cells, lr.Onset = uq.metric, int32(len(shapes[s])), int32(tests[0].N), onsetMid
 		lr.Effect, lr.Method, lr.NullHyp = data.F(tests[0].MeanLag), tests[0].Method, tests[0].Null
-		uq.leadLag = append(uq.leadLag, leadLagRow{row: b.add(lr), tests: tests})
+		uq.leadLag = append(uq.leadLag, leadLagRow{row: a.b.add(lr), tests: tests})
 	}
-	return uq
 }
 
 // decideUnits runs the FDR step of each question's family over the whole sweep — every coupling
@@ -224,7 +269,13 @@ func askUnit(b *verdictBuilder, cs *curves, res map[curveKey]*curveResult, class
 // — and writes the verdicts with DecideCoupling, DecideSpecificity and DecideLeadLag. This is the
 // procedure the whole-chain simulation (decide_sim_test.go) measures.
 func decideUnits(b *verdictBuilder, units []*unitQuestions, d Decisions) {
-	cfg := d.DecisionConfig
+	decideCouplingRows(b, units, d.DecisionConfig)
+	decideLeadLagRows(b, units, d.DecisionConfig)
+}
+
+// decideCouplingRows runs the BH step over the coupling and over the specificity tests of every
+// unit and decides their rows.
+func decideCouplingRows(b *verdictBuilder, units []*unitQuestions, cfg DecisionConfig) {
 	cp := make([]float64, len(units))
 	sp := make([]float64, len(units))
 	for i, u := range units {
@@ -252,7 +303,12 @@ func decideUnits(b *verdictBuilder, units []*unitQuestions, d Decisions) {
 		s.Q = data.F(sq[i])
 		s.Verdict = DecideSpecificity(u.specMetric, *u.spec, sq[i], cfg)
 	}
-	// Lead–lag: the family of each onset definition is the rows that can get a verdict.
+}
+
+// decideLeadLagRows runs, per onset definition, the BH step over the lead–lag tests that can get a
+// verdict (of coupled units, with enough seeds), the sign-flip and the equivalence p-values
+// separately, and decides the lead–lag rows (after decideCouplingRows: they read its verdicts).
+func decideLeadLagRows(b *verdictBuilder, units []*unitQuestions, cfg DecisionConfig) {
 	need := transition.MinSeedsFor(cfg.Alpha)
 	type ref struct{ u, l int }
 	var refs []ref

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/parquet-go/parquet-go/compress"
 )
 
 // NA marks an integer coordinate that does not apply to a row (layer, head or position of a
@@ -83,6 +85,11 @@ type AttentionRow struct {
 
 // TableName returns "attention".
 func (AttentionRow) TableName() string { return "attention" }
+
+// defaultCodec is zstd's fastest level: on bench/capture_bench.sh's capture (337,920 rows of
+// n_ctx 11) it wrote the table in 0.22 s at 8.5 MB, the default level in 0.34 s at 8.7 MB,
+// Snappy in 0.15 s at 10.6 MB.
+func (AttentionRow) defaultCodec() compress.Codec { return &zstdFastest }
 
 // ProbeSetRow is one row of probe_set.parquet: one position of one example of the fixed probe
 // set that every checkpoint is evaluated on.

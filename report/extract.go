@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/phaseprobe/phaseprobe/data"
+	"github.com/phaseprobe/phaseprobe/internal/nanstat"
 )
 
 // curve is one metric of one cell over training steps, sorted by step.
@@ -70,8 +71,9 @@ func taskSeries(split, metric string) data.Series {
 	return data.Series{Kind: "task", Split: split, Layer: data.NA, Head: data.NA, Position: data.NA, Metric: metric}
 }
 
-// primarySplit is the split the task curves are shown on: the probe split of the spec when it
-// has rows, else "test", else "train", else the first split found.
+// primarySplit is the split the task curves are shown on when the analysis recorded none (a run
+// not yet analysed): the probe split of the spec when it has rows, else "test", else "train",
+// else the first split found.
 func primarySplit(rows []data.MetricRow, preferred string) string {
 	has := map[string]bool{}
 	var first string
@@ -154,20 +156,12 @@ type family struct {
 // (which decides alone when there are no transitions), then by name. Families come in
 // familyOrder, then alphabetically; at most max (all when max ≤ 0).
 func pickFamilies(internal []data.MetricRow, trans []data.TransitionRow, max int) []family {
-	type stats struct {
-		abrupt  int
-		q       []float64
-		lo, hi  float64
-		sum     map[int64]float64
-		n       map[int64]int
-		present bool
-	}
-	bySeries := map[data.Series]*stats{}
-	get := func(s data.Series) *stats {
+	bySeries := map[data.Series]*seriesStats{}
+	get := func(s data.Series) *seriesStats {
 		s.Kind = ""
 		st := bySeries[s]
 		if st == nil {
-			st = &stats{sum: map[int64]float64{}, n: map[int64]int{}}
+			st = &seriesStats{sum: map[int64]float64{}, n: map[int64]int{}}
 			bySeries[s] = st
 		}
 		return st
@@ -198,35 +192,7 @@ func pickFamilies(internal []data.MetricRow, trans []data.TransitionRow, max int
 			st.q = append(st.q, *t.Q)
 		}
 	}
-	type cand struct {
-		s      data.Series
-		abrupt int
-		q      float64 // median q, +Inf without one
-		change float64
-	}
-	best := map[string]cand{}
-	for s, st := range bySeries {
-		if !st.present {
-			continue
-		}
-		c := cand{s: s, abrupt: st.abrupt, q: math.Inf(1)}
-		if len(st.q) > 0 {
-			c.q = medianOf(st.q)
-		}
-		lo, hi, scale := math.Inf(1), math.Inf(-1), 0.0
-		for step, sum := range st.sum {
-			v := sum / float64(st.n[step])
-			lo, hi = math.Min(lo, v), math.Max(hi, v)
-			scale = math.Max(scale, math.Abs(v))
-		}
-		if scale > 0 {
-			c.change = (hi - lo) / scale
-		}
-		old, ok := best[s.Metric]
-		if !ok || better(c.abrupt, c.q, c.change, seriesLabel(c.s), old.abrupt, old.q, old.change, seriesLabel(old.s)) {
-			best[s.Metric] = c
-		}
-	}
+	best := bestSeries(bySeries)
 	var out []family
 	for metric, c := range best {
 		out = append(out, family{Metric: metric, Series: c.s, Abrupt: c.abrupt})
@@ -242,6 +208,52 @@ func pickFamilies(internal []data.MetricRow, trans []data.TransitionRow, max int
 		out = out[:max]
 	}
 	return out
+}
+
+// seriesStats is what pickFamilies gathers of one internal series (kind left out) over the cells.
+type seriesStats struct {
+	abrupt  int       // cells where the series is abrupt
+	q       []float64 // the cells' BH q-values
+	lo, hi  float64
+	sum     map[int64]float64 // step → sum over cells
+	n       map[int64]int     // step → cells
+	present bool              // the series has rows
+}
+
+// familyCandidate is a series considered for its metric's panel.
+type familyCandidate struct {
+	s      data.Series
+	abrupt int
+	q      float64 // median q, +Inf without one
+	change float64
+}
+
+// bestSeries picks, for each metric, its most relevant present series (see pickFamilies).
+func bestSeries(bySeries map[data.Series]*seriesStats) map[string]familyCandidate {
+	best := map[string]familyCandidate{}
+	for s, st := range bySeries {
+		if !st.present {
+			continue
+		}
+		c := familyCandidate{s: s, abrupt: st.abrupt, q: math.Inf(1)}
+		if len(st.q) > 0 {
+			c.q = nanstat.Median(st.q)
+		}
+		lo, hi, scale := math.Inf(1), math.Inf(-1), 0.0
+		for step, sum := range st.sum {
+			v := sum / float64(st.n[step])
+			lo, hi = math.Min(lo, v), math.Max(hi, v)
+			scale = math.Max(scale, math.Abs(v))
+		}
+		if scale > 0 {
+			c.change = (hi - lo) / scale
+		}
+		old, ok := best[s.Metric]
+		if !ok || better(c.abrupt, c.q, c.change, seriesLabel(c.s), old.abrupt, old.q, old.change, seriesLabel(old.s)) {
+			best[s.Metric] = c
+		}
+	}
+	return best
 }
 
 // better reports whether candidate a beats candidate b.
@@ -266,19 +278,6 @@ func orderIndex(metric string) int {
 }
 
 func isNaNOrInf(v float64) bool { return math.IsNaN(v) || math.IsInf(v, 0) }
-
-func medianOf(v []float64) float64 {
-	s := slices.Clone(v)
-	slices.Sort(s)
-	n := len(s)
-	if n == 0 {
-		return math.NaN()
-	}
-	if n%2 == 1 {
-		return s[n/2]
-	}
-	return (s[n/2-1] + s[n/2]) / 2
-}
 
 // onset is the onset of one curve of one cell.
 type onset struct {
@@ -311,80 +310,6 @@ func finite(p *float64) (float64, bool) {
 	return *p, true
 }
 
-// headScore is one attention head's score at the final checkpoint of one cell.
-type headScore struct {
-	data.Coords
-	Layer, Head int32
-	Metric      string // induction_score, prev_token_score, duplicate_token_score or specialisation
-	Value       float64
-	Step        int64
-}
-
-// headMetrics are the head-level scores that mark a specialised head, in order of preference.
-var headMetrics = []string{data.MetricInductionScore, data.MetricPrevTokenScore, data.MetricDuplicateTokenScore}
-
-// topHeads returns up to n heads to show, each the best cell of a distinct (layer, head): the
-// heads with the highest final-step induction, previous-token or duplicate-token score over all
-// cells. When there are no head scores, the layers with the highest specialisation are used, each
-// with its head 0. Ties go to the lower layer, head and cell.
-func topHeads(internal []data.MetricRow, n int) []headScore {
-	last := map[string]int64{} // cell -> last step with a head score
-	for _, m := range internal {
-		if isHeadMetric(m) || m.Metric == data.MetricSpecialisation {
-			last[m.Cell] = max(last[m.Cell], m.Step)
-		}
-	}
-	var cands []headScore
-	for _, m := range internal {
-		if m.Step != last[m.Cell] || isNaNOrInf(data.Float(m.Value)) {
-			continue
-		}
-		if isHeadMetric(m) {
-			cands = append(cands, headScore{Coords: m.Coords, Layer: m.Layer, Head: m.Head, Metric: m.Metric, Value: data.Float(m.Value), Step: m.Step})
-		}
-	}
-	if len(cands) == 0 {
-		for _, m := range internal {
-			if m.Step == last[m.Cell] && m.Metric == data.MetricSpecialisation && m.Layer != data.NA && !isNaNOrInf(data.Float(m.Value)) {
-				cands = append(cands, headScore{Coords: m.Coords, Layer: m.Layer, Head: 0, Metric: m.Metric, Value: data.Float(m.Value), Step: m.Step})
-			}
-		}
-	}
-	slices.SortFunc(cands, func(a, b headScore) int {
-		if c := cmp.Compare(b.Value, a.Value); c != 0 {
-			return c
-		}
-		if c := cmp.Compare(a.Layer, b.Layer); c != 0 {
-			return c
-		}
-		if c := cmp.Compare(a.Head, b.Head); c != 0 {
-			return c
-		}
-		if c := cmp.Compare(slices.Index(headMetrics, a.Metric), slices.Index(headMetrics, b.Metric)); c != 0 {
-			return c
-		}
-		return compareCoords(a.Coords, b.Coords)
-	})
-	var out []headScore
-	seen := map[[2]int32]bool{}
-	for _, c := range cands {
-		k := [2]int32{c.Layer, c.Head}
-		if seen[k] {
-			continue
-		}
-		seen[k] = true
-		out = append(out, c)
-		if len(out) == n {
-			break
-		}
-	}
-	return out
-}
-
-func isHeadMetric(m data.MetricRow) bool {
-	return m.Layer != data.NA && m.Head != data.NA && slices.Contains(headMetrics, m.Metric)
-}
-
 // taskOnset returns the step of the task transition of a cell and its width in decades: the
 // midpoint of the largest jump of its exact-match curve in trans (abrupt or not); else the first
 // 50 % crossing of the exact-match curve em on log10(step+1), by linear interpolation; else NaN.
@@ -409,163 +334,4 @@ func taskOnset(trans []data.TransitionRow, cell string, s data.Series, em curve)
 		return math.Pow(10, x) - 1, math.NaN()
 	}
 	return math.NaN(), math.NaN()
-}
-
-// beforeAfter chooses the checkpoints to show around a transition at onset (width in decades,
-// NaN when unknown): the last checkpoint at or below onset minus half the width (at least one
-// checkpoint below the onset) and the first at or above onset plus half the width. When onset is
-// NaN they are the first and last checkpoints. steps must be sorted; before and after are equal
-// only when there is one checkpoint.
-func beforeAfter(steps []int64, onset, width float64) (before, after int64) {
-	if len(steps) == 0 {
-		return 0, 0
-	}
-	first, last := steps[0], steps[len(steps)-1]
-	if isNaNOrInf(onset) {
-		return first, last
-	}
-	half := 0.0
-	if !isNaNOrInf(width) && width > 0 {
-		half = width / 2
-	}
-	lo := math.Pow(10, math.Log10(onset+1)-half) - 1
-	hi := math.Pow(10, math.Log10(onset+1)+half) - 1
-	before, after = first, last
-	for _, s := range steps {
-		if float64(s) <= lo && float64(s) < onset {
-			before = s
-		}
-	}
-	for i := len(steps) - 1; i >= 0; i-- {
-		if float64(steps[i]) >= hi && float64(steps[i]) > onset {
-			after = steps[i]
-		}
-	}
-	if before == after && len(steps) > 1 {
-		if before == last {
-			before = steps[len(steps)-2]
-		} else {
-			after = last
-		}
-	}
-	return before, after
-}
-
-// pattern accumulates the mean attention pattern [query, key] of one head at one step.
-type pattern struct {
-	sum [][]float64
-	n   []int
-}
-
-// add adds the weights of one query position; patterns longer than seen before grow the matrix.
-func (p *pattern) add(query int, weights []float32) {
-	size := max(query+1, len(weights), len(p.sum))
-	for len(p.sum) < size {
-		p.sum = append(p.sum, nil)
-		p.n = append(p.n, 0)
-	}
-	for i := range p.sum {
-		for len(p.sum[i]) < size {
-			p.sum[i] = append(p.sum[i], 0)
-		}
-	}
-	for k, w := range weights {
-		p.sum[query][k] += float64(w)
-	}
-	p.n[query]++
-}
-
-// mean returns the mean pattern [query][key]; rows of queries never seen are NaN.
-func (p *pattern) mean() [][]float64 {
-	out := make([][]float64, len(p.sum))
-	for q, row := range p.sum {
-		out[q] = make([]float64, len(row))
-		for k, s := range row {
-			if p.n[q] == 0 {
-				out[q][k] = math.NaN()
-			} else {
-				out[q][k] = s / float64(p.n[q])
-			}
-		}
-	}
-	return out
-}
-
-// meanPatterns adds the attention rows of the given (layer, head) to acc, one mean pattern per
-// step; steps restricts the steps (nil: all). Call pattern.mean for the [query][key] average over
-// examples. Steps without rows get no entry.
-func meanPatterns(rows []data.AttentionRow, layer, head int32, steps []int64, acc map[int64]*pattern) {
-	for _, r := range rows {
-		if r.Layer != layer || r.Head != head || (steps != nil && !slices.Contains(steps, r.Step)) {
-			continue
-		}
-		p := acc[r.Step]
-		if p == nil {
-			p = &pattern{}
-			acc[r.Step] = p
-		}
-		p.add(int(r.QueryPos), r.Pattern)
-	}
-}
-
-// spectrum is the singular values of one site of one cell at one step, largest first.
-type spectrum struct {
-	data.Coords
-	Site   string
-	Step   int64
-	Values []float64 // indexed by position (the singular value's index)
-}
-
-// spectraOf returns the singular-value spectra (metric "singular_value", position = index) of
-// one site, per cell and step, sorted by cell then step. site "" picks the site with the most
-// rows (ties: the deepest name alphabetically last).
-func spectraOf(internal []data.MetricRow, site string) (string, []spectrum) {
-	if site == "" {
-		count := map[string]int{}
-		for _, m := range internal {
-			if m.Metric == data.MetricSingularValue {
-				count[m.Site]++
-			}
-		}
-		best := -1
-		for s, n := range count {
-			if n > best || (n == best && s > site) {
-				site, best = s, n
-			}
-		}
-		if best < 0 {
-			return "", nil
-		}
-	}
-	type key struct {
-		cell string
-		step int64
-	}
-	byKey := map[key]*spectrum{}
-	for _, m := range internal {
-		if m.Metric != data.MetricSingularValue || m.Site != site || m.Position < 0 {
-			continue
-		}
-		k := key{m.Cell, m.Step}
-		sp := byKey[k]
-		if sp == nil {
-			sp = &spectrum{Coords: m.Coords, Site: site, Step: m.Step}
-			byKey[k] = sp
-		}
-		for len(sp.Values) <= int(m.Position) {
-			sp.Values = append(sp.Values, math.NaN())
-		}
-		sp.Values[m.Position] = data.Float(m.Value)
-	}
-	out := make([]spectrum, 0, len(byKey))
-	for _, sp := range byKey {
-		out = append(out, *sp)
-	}
-	slices.SortFunc(out, func(a, b spectrum) int {
-		if c := compareCoords(a.Coords, b.Coords); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.Step, b.Step)
-	})
-	return site, out
 }

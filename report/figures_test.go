@@ -63,7 +63,7 @@ func TestFormatVerdict(t *testing.T) {
 
 func TestCouplingPoints(t *testing.T) {
 	v := data.VerdictRow{Task: "addition", NLayers: fxLayers, NHeads: fxHeads, Question: data.QuestionCoupling, Metric: "effective_rank",
-		Site: "blocks.1.hook_resid_post", Layer: data.NA, Head: data.NA, TaskMetric: "exact_match"}
+		Site: "blocks.1.hook_resid_post", Layer: data.NA, Head: data.NA, TaskMetric: data.MetricExactMatch}
 	var trans []data.TransitionRow
 	for _, w := range fxWidths {
 		for _, s := range fxSeeds {

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -86,6 +87,12 @@ type run struct {
 	// HasX is true when the table file exists (it may still be empty).
 	HasInternal, HasTransitions, HasJumps, HasMirage, HasVerdicts bool
 
+	// Settings are what the analysis computed its tables with, as it recorded them in the
+	// verdicts (else the transitions) table's metadata; HasSettings is false for a run not yet
+	// analysed, or analysed by a version that recorded none.
+	Settings    data.AnalysisSettings
+	HasSettings bool
+
 	Notes []string // problems found while reading, shown in the report
 }
 
@@ -122,13 +129,7 @@ func (in interner) metric(r data.MetricRow) data.MetricRow {
 func loadRun(ctx context.Context, dir string) (*run, error) {
 	r := &run{Dir: dir}
 	in := interner{}
-	if raw, err := os.ReadFile(filepath.Join(dir, "sweep.yaml")); err == nil {
-		if err := yaml.Unmarshal(raw, &r.Spec); err != nil {
-			r.Notes = append(r.Notes, fmt.Sprintf("sweep.yaml could not be parsed (%v); the header is incomplete", err))
-		}
-	} else {
-		r.Notes = append(r.Notes, "sweep.yaml is missing; the header shows what the cells say")
-	}
+	r.readSpec()
 	cellDirs, err := data.CellDirs(dir)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
@@ -173,45 +174,10 @@ func loadRun(ctx context.Context, dir string) (*run, error) {
 		r.Cells = append(r.Cells, c)
 	}
 	analysis := filepath.Join(dir, "analysis")
-	if !r.HasInternal {
-		// Internal metrics may exist only in the merged table.
-		found, err := readMetrics(filepath.Join(analysis, data.AllMetricsFile), in, func(m data.MetricRow) {
-			if !isTaskMetric(m.Metric) {
-				r.Internal = append(r.Internal, m)
-			}
-		})
-		if err != nil {
-			return nil, err
-		}
-		r.HasInternal = found && len(r.Internal) > 0
-	}
-	if r.HasTransitions, err = readAll(filepath.Join(analysis, data.TransitionsFile), func(t data.TransitionRow) {
-		t.Coords = in.coords(t.Coords)
-		t.Series = in.series(t.Series)
-		t.Null, t.Reason = in.str(t.Null), in.str(t.Reason)
-		r.Transitions = append(r.Transitions, t)
-	}); err != nil {
+	if err := r.readAnalysis(analysis, in); err != nil {
 		return nil, err
 	}
-	if r.HasJumps, err = readAll(filepath.Join(analysis, data.JumpsFile), func(j data.JumpRow) {
-		j.Coords = in.coords(j.Coords)
-		j.Series = in.series(j.Series)
-		r.Jumps = append(r.Jumps, j)
-	}); err != nil {
-		return nil, err
-	}
-	if r.HasMirage, err = readAll(filepath.Join(analysis, data.MirageFile), func(m data.MirageRow) {
-		m.Sweep, m.Task, m.Split, m.Metric, m.Reading = in.str(m.Sweep), in.str(m.Task), in.str(m.Split), in.str(m.Metric), in.str(m.Reading)
-		r.Mirage = append(r.Mirage, m)
-	}); err != nil {
-		return nil, err
-	}
-	if r.HasVerdicts, err = readAll(filepath.Join(analysis, data.VerdictsFile), func(v data.VerdictRow) {
-		v.Sweep, v.Task, v.Question, v.Subject, v.Site = in.str(v.Sweep), in.str(v.Task), in.str(v.Question), in.str(v.Subject), in.str(v.Site)
-		v.Concept, v.Metric, v.Group, v.TaskMetric, v.Onset = in.str(v.Concept), in.str(v.Metric), in.str(v.Group), in.str(v.TaskMetric), in.str(v.Onset)
-		v.Verdict, v.Method, v.NullHyp, v.Reason = in.str(v.Verdict), in.str(v.Method), in.str(v.NullHyp), in.str(v.Reason)
-		r.Verdicts = append(r.Verdicts, v)
-	}); err != nil {
+	if err := r.readSettings(analysis); err != nil {
 		return nil, err
 	}
 	slices.SortFunc(r.Cells, func(a, b cellInfo) int { return compareCoords(a.Coords, b.Coords) })
@@ -227,31 +193,93 @@ func loadRun(ctx context.Context, dir string) (*run, error) {
 	return r, ctx.Err()
 }
 
-// compareCoords orders cells by d_model, n_layers, n_heads, seed, then cell ID.
-func compareCoords(a, b data.Coords) int {
-	if c := cmpInt(a.DModel, b.DModel); c != 0 {
-		return c
+// readSpec reads runDir/sweep.yaml into r.Spec; a missing or unparsable spec is a note, not an
+// error.
+func (r *run) readSpec() {
+	dir := r.Dir
+	if raw, err := os.ReadFile(filepath.Join(dir, "sweep.yaml")); err == nil {
+		if err := yaml.Unmarshal(raw, &r.Spec); err != nil {
+			r.Notes = append(r.Notes, fmt.Sprintf("sweep.yaml could not be parsed (%v); the header is incomplete", err))
+		}
+	} else {
+		r.Notes = append(r.Notes, "sweep.yaml is missing; the header shows what the cells say")
 	}
-	if c := cmpInt(a.NLayers, b.NLayers); c != 0 {
-		return c
-	}
-	if c := cmpInt(a.NHeads, b.NHeads); c != 0 {
-		return c
-	}
-	if c := cmpInt(a.Seed, b.Seed); c != 0 {
-		return c
-	}
-	return strings.Compare(a.Cell, b.Cell)
 }
 
-func cmpInt[T int32 | int64 | int](a, b T) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
+// readAnalysis reads the tables under analysis/: the merged metrics when no cell has its own
+// internal metrics, then transitions, jumps, mirage and verdicts.
+func (r *run) readAnalysis(analysis string, in interner) error {
+	var err error
+	if !r.HasInternal {
+		// Internal metrics may exist only in the merged table.
+		found, err := readMetrics(filepath.Join(analysis, data.AllMetricsFile), in, func(m data.MetricRow) {
+			if !isTaskMetric(m.Metric) {
+				r.Internal = append(r.Internal, m)
+			}
+		})
+		if err != nil {
+			return err
+		}
+		r.HasInternal = found && len(r.Internal) > 0
 	}
-	return 0
+	if r.HasTransitions, err = readAll(filepath.Join(analysis, data.TransitionsFile), func(t data.TransitionRow) {
+		t.Coords = in.coords(t.Coords)
+		t.Series = in.series(t.Series)
+		t.Null, t.Reason = in.str(t.Null), in.str(t.Reason)
+		r.Transitions = append(r.Transitions, t)
+	}); err != nil {
+		return err
+	}
+	if r.HasJumps, err = readAll(filepath.Join(analysis, data.JumpsFile), func(j data.JumpRow) {
+		j.Coords = in.coords(j.Coords)
+		j.Series = in.series(j.Series)
+		r.Jumps = append(r.Jumps, j)
+	}); err != nil {
+		return err
+	}
+	if r.HasMirage, err = readAll(filepath.Join(analysis, data.MirageFile), func(m data.MirageRow) {
+		m.Sweep, m.Task, m.Split, m.Metric, m.Reading = in.str(m.Sweep), in.str(m.Task), in.str(m.Split), in.str(m.Metric), in.str(m.Reading)
+		r.Mirage = append(r.Mirage, m)
+	}); err != nil {
+		return err
+	}
+	if r.HasVerdicts, err = readAll(filepath.Join(analysis, data.VerdictsFile), func(v data.VerdictRow) {
+		v.Sweep, v.Task, v.Question, v.Subject, v.Site = in.str(v.Sweep), in.str(v.Task), in.str(v.Question), in.str(v.Subject), in.str(v.Site)
+		v.Concept, v.Metric, v.Group, v.TaskMetric, v.Onset = in.str(v.Concept), in.str(v.Metric), in.str(v.Group), in.str(v.TaskMetric), in.str(v.Onset)
+		v.Verdict, v.Method, v.NullHyp, v.Reason = in.str(v.Verdict), in.str(v.Method), in.str(v.NullHyp), in.str(v.Reason)
+		r.Verdicts = append(r.Verdicts, v)
+	}); err != nil {
+		return err
+	}
+	return nil
+}
+
+// readSettings reads the analysis settings recorded in analysis/verdicts.parquet, else in
+// analysis/transitions.parquet; neither recording any leaves HasSettings false.
+func (r *run) readSettings(analysis string) error {
+	for _, t := range []struct {
+		file string
+		has  bool
+	}{{data.VerdictsFile, r.HasVerdicts}, {data.TransitionsFile, r.HasTransitions}} {
+		if !t.has {
+			continue
+		}
+		s, ok, err := data.ReadAnalysisSettings(filepath.Join(analysis, t.file))
+		if err != nil {
+			return err
+		}
+		if ok {
+			r.Settings, r.HasSettings = s, true
+			return nil
+		}
+	}
+	return nil
+}
+
+// compareCoords orders cells by d_model, n_layers, n_heads, seed, then cell ID.
+func compareCoords(a, b data.Coords) int {
+	return cmp.Or(cmp.Compare(a.DModel, b.DModel), cmp.Compare(a.NLayers, b.NLayers), cmp.Compare(a.NHeads, b.NHeads),
+		cmp.Compare(a.Seed, b.Seed), strings.Compare(a.Cell, b.Cell))
 }
 
 // readCellConfig reads the coordinates in a cell's config.json; zero values when it is missing.

@@ -129,7 +129,10 @@ func replaceDir(src, dst string) error {
 
 // build draws the figures into imgDir and assembles the page.
 func build(ctx context.Context, r *run, imgDir string, opts Options) (page, error) {
-	split := primarySplit(r.Task, r.Spec.Probe.Split)
+	split := r.Settings.Split // the split the analysis judged the capability on
+	if !r.HasSettings {
+		split = primarySplit(r.Task, r.Spec.Probe.Split)
+	}
 	b := &builder{r: r, imgDir: imgDir, split: split, widths: widths(r.Cells), opts: opts, maxStep: 1}
 	b.colours = widthColours(b.widths)
 	for _, c := range r.Cells {
@@ -158,6 +161,29 @@ func build(ctx context.Context, r *run, imgDir string, opts Options) (page, erro
 	default:
 		p.Groups = verdictGroups(r.Verdicts, opts.MaxVerdictRows)
 	}
+	p.Mirage = mirageTableOf(r, split)
+	if i := slices.IndexFunc(p.Groups, func(g verdictGroup) bool { return g.ID == data.QuestionMirage }); i >= 0 {
+		p.Groups[i].Mirage, p.Mirage = p.Mirage, nil
+	}
+	if err := b.placeFigures(ctx, &p); err != nil {
+		return p, err
+	}
+	numberFigures(&p)
+	for _, c := range r.Cells {
+		shape := shapeOf(c.DModel, c.NLayers, c.NHeads)
+		if c.Diverged >= 0 {
+			p.Diverged = append(p.Diverged, cellRow{Cell: c.Cell, Shape: shape, Seed: fmt.Sprint(c.Seed), Step: fmt.Sprint(c.Diverged)})
+		}
+		if !c.HasMetrics {
+			p.NoMetrics = append(p.NoMetrics, cellRow{Cell: c.Cell, Shape: shape, Seed: fmt.Sprint(c.Seed)})
+		}
+	}
+	return p, nil
+}
+
+// mirageTableOf is the page's mirage table: the rows of the shown split (when the table has
+// others too), or the message that says why there are none.
+func mirageTableOf(r *run, split string) *mirageTable {
 	mt := &mirageTable{}
 	switch {
 	case !r.HasMirage:
@@ -172,12 +198,12 @@ func build(ctx context.Context, r *run, imgDir string, opts Options) (page, erro
 		}
 		mt.Rows = mirageRowsOf(rows)
 	}
-	p.Mirage = mt
-	if i := slices.IndexFunc(p.Groups, func(g verdictGroup) bool { return g.ID == data.QuestionMirage }); i >= 0 {
-		p.Groups[i].Mirage, p.Mirage = mt, nil
-	}
+	return mt
+}
 
-	// Each figure goes beside the question it supports; the others go to "More plots".
+// placeFigures draws every figure and puts each beside the question it supports (the scale
+// figure beside the task jump when there is no scale question); the others go to "More plots".
+func (b *builder) placeFigures(ctx context.Context, p *page) error {
 	type placed struct {
 		question string
 		draw     func() (figure, error)
@@ -194,11 +220,11 @@ func build(ctx context.Context, r *run, imgDir string, opts Options) (page, erro
 	}
 	for _, pf := range figs {
 		if err := ctx.Err(); err != nil {
-			return p, err
+			return err
 		}
 		f, err := pf.draw()
 		if err != nil {
-			return p, err
+			return err
 		}
 		i := slices.IndexFunc(p.Groups, func(g verdictGroup) bool { return g.ID == pf.question })
 		if pf.question == data.QuestionScale && i < 0 {
@@ -210,6 +236,11 @@ func build(ctx context.Context, r *run, imgDir string, opts Options) (page, erro
 			p.Figures = append(p.Figures, f)
 		}
 	}
+	return nil
+}
+
+// numberFigures numbers the figures in page order: the questions' first, then "More plots".
+func numberFigures(p *page) {
 	n := 0
 	for i := range p.Groups {
 		for j := range p.Groups[i].Figures {
@@ -221,17 +252,6 @@ func build(ctx context.Context, r *run, imgDir string, opts Options) (page, erro
 		n++
 		p.Figures[j].Num = n
 	}
-
-	for _, c := range r.Cells {
-		shape := shapeOf(c.DModel, c.NLayers, c.NHeads)
-		if c.Diverged >= 0 {
-			p.Diverged = append(p.Diverged, cellRow{Cell: c.Cell, Shape: shape, Seed: fmt.Sprint(c.Seed), Step: fmt.Sprint(c.Diverged)})
-		}
-		if !c.HasMetrics {
-			p.NoMetrics = append(p.NoMetrics, cellRow{Cell: c.Cell, Shape: shape, Seed: fmt.Sprint(c.Seed)})
-		}
-	}
-	return p, nil
 }
 
 func fileExists(path string) bool {

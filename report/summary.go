@@ -375,46 +375,7 @@ func couplingParagraph(rows []data.VerdictRow) string {
 	}
 	mirage := slices.ContainsFunc(rows, func(v data.VerdictRow) bool { return v.Question == data.QuestionMirage && v.Verdict == vMirage })
 	for _, c := range coupled {
-		u := unitOfRow(c)
-		for _, s := range rowsOf(rows, data.QuestionSpecificity) {
-			if unitOfRow(s) == u {
-				fmt.Fprintf(&b, " Specificity of %s: %s", c.Subject, s.Verdict)
-				if s.Reason != "" {
-					b.WriteString(" (" + s.Reason + ")")
-				}
-				b.WriteString(".")
-			}
-		}
-		order, groups := byVerdict(slices.DeleteFunc(rowsOf(rows, data.QuestionLeadLag), func(v data.VerdictRow) bool { return unitOfRow(v) != u }))
-		var parts []string
-		for _, v := range order {
-			var ws []string
-			for _, row := range groups[v] {
-				w := fmt.Sprint(row.DModel)
-				if e, ok := finite(row.Effect); ok && verdictClass(v) != classLimit {
-					w += fmt.Sprintf(" (mean lag %+.2f decades", e)
-					if q, ok := finite(row.Q); ok {
-						w += ", q = " + fmtP(q)
-					}
-					w += ")"
-				}
-				ws = append(ws, w)
-			}
-			phrase := v
-			switch v {
-			case "precedes", "follows":
-				phrase = v + " the task jump"
-			case "coincides":
-				phrase = "coincides with the task jump"
-			}
-			if verdictClass(v) == classClaim && !slices.ContainsFunc(groups[v], func(r data.VerdictRow) bool { return r.Robust }) {
-				phrase += " (not robust: another onset definition gives another verdict)"
-			}
-			parts = append(parts, fmt.Sprintf("%s at d_model %s", phrase, andList(ws)))
-		}
-		if len(parts) > 0 {
-			fmt.Fprintf(&b, " Lead–lag of %s: %s.", c.Subject, strings.Join(parts, "; "))
-		}
+		coupledSentences(&b, rows, c)
 	}
 	// The phase-transition reading needs a coupled measure that is also specific to the cells that
 	// learn: coupling alone could be any change that every cell makes, learning or not.
@@ -432,6 +393,50 @@ func couplingParagraph(rows []data.VerdictRow) string {
 		b.WriteString(" The coupled measures track the task jump across cells, but none is shown specific to the cells that learn, so the evidence stops short of a phase transition tied to the capability.")
 	}
 	return b.String()
+}
+
+// coupledSentences writes the specificity and lead–lag sentences of a coupled row c.
+func coupledSentences(b *strings.Builder, rows []data.VerdictRow, c data.VerdictRow) {
+	u := unitOfRow(c)
+	for _, s := range rowsOf(rows, data.QuestionSpecificity) {
+		if unitOfRow(s) == u {
+			fmt.Fprintf(b, " Specificity of %s: %s", c.Subject, s.Verdict)
+			if s.Reason != "" {
+				b.WriteString(" (" + s.Reason + ")")
+			}
+			b.WriteString(".")
+		}
+	}
+	order, groups := byVerdict(slices.DeleteFunc(rowsOf(rows, data.QuestionLeadLag), func(v data.VerdictRow) bool { return unitOfRow(v) != u }))
+	var parts []string
+	for _, v := range order {
+		var ws []string
+		for _, row := range groups[v] {
+			w := fmt.Sprint(row.DModel)
+			if e, ok := finite(row.Effect); ok && verdictClass(v) != classLimit {
+				w += fmt.Sprintf(" (mean lag %+.2f decades", e)
+				if q, ok := finite(row.Q); ok {
+					w += ", q = " + fmtP(q)
+				}
+				w += ")"
+			}
+			ws = append(ws, w)
+		}
+		phrase := v
+		switch v {
+		case "precedes", "follows":
+			phrase = v + " the task jump"
+		case "coincides":
+			phrase = "coincides with the task jump"
+		}
+		if verdictClass(v) == classClaim && !slices.ContainsFunc(groups[v], func(r data.VerdictRow) bool { return r.Robust }) {
+			phrase += " (not robust: another onset definition gives another verdict)"
+		}
+		parts = append(parts, fmt.Sprintf("%s at d_model %s", phrase, andList(ws)))
+	}
+	if len(parts) > 0 {
+		fmt.Fprintf(b, " Lead–lag of %s: %s.", c.Subject, strings.Join(parts, "; "))
+	}
 }
 
 // couplingEvidence is "τ = 0.71, slope 0.95 [0.80, 1.10], q = 0.004, 9 cells".

@@ -23,7 +23,7 @@ const (
 // ProbeSet returns the spec's fixed evaluation set: the same examples for every cell of the sweep.
 func ProbeSet(s Spec, task data.Task) data.Batch {
 	split := data.Test
-	if s.Probe.Split == "train" {
+	if s.Probe.Split == data.SplitTrain {
 		split = data.Train
 	}
 	return task.Sample(rand.New(rand.NewPCG(s.Probe.Seed, probeStream)), s.Probe.Examples, split)
@@ -197,7 +197,7 @@ func CaptureCell(ctx context.Context, b *Backend, s Spec, cellDir string, c Cell
 	if err != nil {
 		return err
 	}
-	cfgJSON, err := os.ReadFile(filepath.Join(cellDir, "config.json"))
+	cfgJSON, err := os.ReadFile(filepath.Join(cellDir, data.ConfigFile))
 	if err != nil {
 		return err
 	}
@@ -230,7 +230,7 @@ func CaptureCell(ctx context.Context, b *Backend, s Spec, cellDir string, c Cell
 		return !zoom && !slices.Contains(s.Checkpoints.Steps, st)
 	})
 	if len(steps) == 0 {
-		return fmt.Errorf("no checkpoints in %s", filepath.Join(cellDir, "checkpoints"))
+		return fmt.Errorf("no checkpoints in %s", filepath.Join(cellDir, data.CheckpointsDir))
 	}
 	var ts tableSet
 	ok := false
@@ -256,10 +256,10 @@ func CaptureCell(ctx context.Context, b *Backend, s Spec, cellDir string, c Cell
 	// forward pass serves both.
 	shared := capN == probe.N
 	diverged := -1
-	if raw, err := os.ReadFile(filepath.Join(cellDir, "diverged.json")); err == nil {
+	if raw, err := os.ReadFile(filepath.Join(cellDir, data.DivergedFile)); err == nil {
 		var d struct{ Step int }
 		if err := json.Unmarshal(raw, &d); err != nil {
-			return fmt.Errorf("%s: %w", filepath.Join(cellDir, "diverged.json"), err)
+			return fmt.Errorf("%s: %w", filepath.Join(cellDir, data.DivergedFile), err)
 		}
 		diverged = d.Step
 	}
@@ -290,8 +290,8 @@ func CaptureCell(ctx context.Context, b *Backend, s Spec, cellDir string, c Cell
 			// The training-batch loss of every step since the schedule's previous checkpoint (a zoom
 			// checkpoint's losses are the replay's, equal to these: they are not written twice).
 			for i, l := range hdr.Losses {
-				rows = append(rows, data.MetricRow{Coords: coords, Step: int64(prevStep + 1 + i), Split: "train_batch", Layer: data.NA,
-					Head: data.NA, Position: data.NA, Metric: "loss", Value: data.F(float64(l))})
+				rows = append(rows, data.MetricRow{Coords: coords, Step: int64(prevStep + 1 + i), Split: data.SplitTrainBatch, Layer: data.NA,
+					Head: data.NA, Position: data.NA, Metric: data.MetricLoss, Value: data.F(float64(l))})
 			}
 			prevStep = step
 		}
@@ -305,8 +305,8 @@ func CaptureCell(ctx context.Context, b *Backend, s Spec, cellDir string, c Cell
 		for _, set := range []struct {
 			split string
 			b     data.Batch
-		}{{s.Probe.Split, probe}, {"train", trainSet}} {
-			if set.split == "train" && s.Probe.Split == "train" {
+		}{{s.Probe.Split, probe}, {data.SplitTrain, trainSet}} {
+			if set.split == data.SplitTrain && s.Probe.Split == data.SplitTrain {
 				continue
 			}
 			out := capOut
@@ -316,14 +316,14 @@ func CaptureCell(ctx context.Context, b *Backend, s Spec, cellDir string, c Cell
 				}
 			}
 			sc := Score(out.Logits, out.V, set.b)
-			metric(set.split, "exact_match", data.NA, sc.ExactMatch)
-			metric(set.split, "token_accuracy", data.NA, sc.TokenAccuracy)
-			metric(set.split, "logprob", data.NA, sc.LogProb)
-			metric(set.split, "loss", data.NA, sc.Loss)
-			metric(set.split, "brier", data.NA, sc.Brier)
-			metric(set.split, "edit_distance", data.NA, sc.EditDistance)
+			metric(set.split, data.MetricExactMatch, data.NA, sc.ExactMatch)
+			metric(set.split, data.MetricTokenAccuracy, data.NA, sc.TokenAccuracy)
+			metric(set.split, data.MetricLogprob, data.NA, sc.LogProb)
+			metric(set.split, data.MetricLoss, data.NA, sc.Loss)
+			metric(set.split, data.MetricBrier, data.NA, sc.Brier)
+			metric(set.split, data.MetricEditDistance, data.NA, sc.EditDistance)
 			for j, a := range sc.PositionAccuracy {
-				metric(set.split, "position_accuracy", j, a)
+				metric(set.split, data.MetricPositionAccuracy, j, a)
 			}
 			if set.split == s.Probe.Split {
 				ts.outs.send(outputRows(coords, step, out, set.b))
@@ -351,8 +351,8 @@ func CaptureCell(ctx context.Context, b *Backend, s Spec, cellDir string, c Cell
 		log.Debug("captured", "cell", c.ID, "step", step)
 	}
 	if diverged >= 0 {
-		ts.metrics.send([]data.MetricRow{{Coords: coords, Step: int64(diverged), Split: "train", Layer: data.NA, Head: data.NA,
-			Position: data.NA, Metric: "diverged", Value: data.F(1)}})
+		ts.metrics.send([]data.MetricRow{{Coords: coords, Step: int64(diverged), Split: data.SplitTrain, Layer: data.NA, Head: data.NA,
+			Position: data.NA, Metric: data.MetricDiverged, Value: data.F(1)}})
 	}
 	if err := ts.finish(); err != nil {
 		return err
@@ -369,7 +369,7 @@ func CaptureCell(ctx context.Context, b *Backend, s Spec, cellDir string, c Cell
 	}
 	log.Info("cell captured", "cell", c.ID, "checkpoints", len(steps), "parquet_bytes", bytes, "seconds", time.Since(start).Seconds())
 	done, _ := json.Marshal(map[string]any{"cell": c.ID, "checkpoints": steps, "diverged_at": diverged})
-	return WriteFileAtomic(filepath.Join(cellDir, "done.json"), done)
+	return data.WriteFileAtomic(filepath.Join(cellDir, data.DoneFile), done)
 }
 
 // writeProbeSet writes the capture examples' tokens, targets, answer mask and concept labels.

@@ -76,10 +76,6 @@ func (t *Trainer) SaveCheckpoint(path string, k, totalSteps int, dataRNG []byte,
 	return data.WriteFileAtomic(path, buf.Bytes())
 }
 
-// WriteFileAtomic is data.WriteFileAtomic, the one atomic write of the tree, under the name this
-// package's writers call.
-func WriteFileAtomic(path string, content []byte) error { return data.WriteFileAtomic(path, content) }
-
 // PruneCheckpoints deletes the older checkpoints of a captured cell (cellDir/done.json exists),
 // keeping the newest keep of its checkpoints at the scheduled steps (keep ≤ 0 keeps all). Resuming
 // needs only the newest checkpoint; re-capturing a cell, exporting an older step or zooming into an

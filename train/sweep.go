@@ -372,13 +372,13 @@ func startGroup(b *Backend, s Spec, dir string, g Group, log *slog.Logger) (*Run
 		dirs[i] = CellDir(dir, c.ID)
 		seeds[i] = c.Seed
 		removeStaleTemps(dir, dirs[i])
-		if err := os.MkdirAll(filepath.Join(dirs[i], "checkpoints"), 0o755); err != nil {
+		if err := os.MkdirAll(filepath.Join(dirs[i], data.CheckpointsDir), 0o755); err != nil {
 			return nil, nil, err
 		}
 		meta := CellMeta{Sweep: s.Name, Cell: c.ID, Task: task.Name(), Params: task.Params(), Seed: c.Seed, Model: c.Model,
 			Optim: s.Train.Optimizer, Steps: s.Train.Steps, BatchSize: s.Train.BatchSize, Capture: s.Checkpoints.Steps, Probe: s.Probe}
 		mj, _ := json.MarshalIndent(meta, "", "  ")
-		if err := data.WriteFileAtomic(filepath.Join(dirs[i], "config.json"), append(mj, '\n')); err != nil {
+		if err := data.WriteFileAtomic(filepath.Join(dirs[i], data.ConfigFile), append(mj, '\n')); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -433,7 +433,7 @@ func trainGroup(ctx context.Context, run *Run, s Spec, dirs []string, label stri
 		cell := filepath.Base(dirs[i])
 		log.Warn("cell diverged: loss is not finite", "cell", cell, "step", step)
 		dj, _ := json.Marshal(map[string]any{"cell": cell, "step": step})
-		if err := data.WriteFileAtomic(filepath.Join(dirs[i], "diverged.json"), dj); err != nil {
+		if err := data.WriteFileAtomic(filepath.Join(dirs[i], data.DivergedFile), dj); err != nil {
 			return err
 		}
 	}

@@ -30,7 +30,7 @@ func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return usagef("want exactly one run folder (runs/<sweep>), got %d arguments", fs.NArg())
 	}
 	dir := fs.Arg(0)
-	if st, err := os.Stat(filepath.Join(dir, "cells")); err != nil || !st.IsDir() {
+	if st, err := os.Stat(filepath.Join(dir, data.CellsDir)); err != nil || !st.IsDir() {
 		return usagef("%s is not a run folder: it has no cells/ (give runs/<sweep>)", dir)
 	}
 	if *jobs < 1 || *folds < 2 || !(*c > 0) || math.IsInf(*c, 0) {
@@ -111,7 +111,7 @@ func checkAnalysisMemory(dir string, jobs int) error {
 // sweepCells is the number of cells of the sweep in dir: of its sweep.yaml, or (a folder written
 // by another tool) its cell folders.
 func sweepCells(dir string) int {
-	if spec, err := train.LoadSpec(filepath.Join(dir, "sweep.yaml")); err == nil {
+	if spec, err := train.LoadSpec(filepath.Join(dir, data.SweepFile)); err == nil {
 		if cells, err := spec.Cells(); err == nil {
 			return len(cells)
 		}

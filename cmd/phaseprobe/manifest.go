@@ -60,11 +60,11 @@ func analysisInputs(runDir string) ([]fileStamp, error) {
 	var out []fileStamp
 	for _, d := range dirs {
 		rel, _ := filepath.Rel(runDir, d)
-		if s, ok := stamp(runDir, filepath.Join(rel, "done.json")); ok {
+		if s, ok := stamp(runDir, filepath.Join(rel, data.DoneFile)); ok {
 			out = append(out, s)
 			continue
 		}
-		if _, err := os.Stat(filepath.Join(d, "checkpoints")); err == nil {
+		if _, err := os.Stat(filepath.Join(d, data.CheckpointsDir)); err == nil {
 			continue // still training or capturing
 		}
 		for _, f := range []string{data.MetricsFile, data.ActivationsFile} {

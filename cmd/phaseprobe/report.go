@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/phaseprobe/phaseprobe/data"
 	"github.com/phaseprobe/phaseprobe/report"
 )
 
@@ -60,7 +61,7 @@ func checkRunDir(dir string) error {
 	case !st.IsDir():
 		return usagef("run folder %s is not a folder", dir)
 	}
-	for _, name := range []string{"sweep.yaml", "cells"} {
+	for _, name := range []string{data.SweepFile, data.CellsDir} {
 		if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
 			return nil
 		}

@@ -135,7 +135,7 @@ func readSweepStatus(dir string) (sweepStatus, error) {
 	st := sweepStatus{Sweep: filepath.Base(dir), Dir: dir, States: map[string]int{}}
 	total := 0
 	var specCells []train.Cell
-	specPath := filepath.Join(dir, "sweep.yaml")
+	specPath := filepath.Join(dir, data.SweepFile)
 	if _, err := os.Stat(specPath); err == nil {
 		spec, err := train.LoadSpec(specPath)
 		if err != nil {
@@ -196,13 +196,13 @@ func readSweepStatus(dir string) (sweepStatus, error) {
 // readCellStatus reads one cell's files: done.json, diverged.json, its checkpoints and sizes.
 func readCellStatus(cellDir, id string, total int) (cellStatus, error) {
 	cs := cellStatus{Cell: id, Step: -1, TotalSteps: total}
-	if raw, err := os.ReadFile(filepath.Join(cellDir, "config.json")); err == nil && total == 0 {
+	if raw, err := os.ReadFile(filepath.Join(cellDir, data.ConfigFile)); err == nil && total == 0 {
 		var meta train.CellMeta
 		if json.Unmarshal(raw, &meta) == nil {
 			cs.TotalSteps = meta.Steps
 		}
 	}
-	entries, _ := os.ReadDir(filepath.Join(cellDir, "checkpoints"))
+	entries, _ := os.ReadDir(filepath.Join(cellDir, data.CheckpointsDir))
 	for _, e := range entries {
 		var step int
 		name := e.Name()
@@ -215,22 +215,22 @@ func readCellStatus(cellDir, id string, total int) (cellStatus, error) {
 		cs.Checkpoints++
 		if step > cs.Step {
 			cs.Step = step
-			cs.LastCheckpoint = filepath.Join(cellDir, "checkpoints", name)
+			cs.LastCheckpoint = filepath.Join(cellDir, data.CheckpointsDir, name)
 		}
 	}
-	_, err := os.Stat(filepath.Join(cellDir, "done.json"))
+	_, err := os.Stat(filepath.Join(cellDir, data.DoneFile))
 	cs.Captured = err == nil
-	if raw, err := os.ReadFile(filepath.Join(cellDir, "diverged.json")); err == nil {
+	if raw, err := os.ReadFile(filepath.Join(cellDir, data.DivergedFile)); err == nil {
 		var d struct {
 			Step *int `json:"step"`
 		}
 		if err := json.Unmarshal(raw, &d); err != nil || d.Step == nil {
-			return cs, fmt.Errorf("%s: not a phaseprobe divergence record (want {\"cell\": ..., \"step\": N})", filepath.Join(cellDir, "diverged.json"))
+			return cs, fmt.Errorf("%s: not a phaseprobe divergence record (want {\"cell\": ..., \"step\": N})", filepath.Join(cellDir, data.DivergedFile))
 		}
 		cs.DivergedAt = d.Step
 	}
 	foreign := false
-	if _, err := os.Stat(filepath.Join(cellDir, "checkpoints")); errors.Is(err, fs.ErrNotExist) {
+	if _, err := os.Stat(filepath.Join(cellDir, data.CheckpointsDir)); errors.Is(err, fs.ErrNotExist) {
 		// A cell written by another tool is finished when its metrics table exists.
 		if _, err := os.Stat(filepath.Join(cellDir, data.MetricsFile)); err == nil {
 			foreign = true
@@ -259,7 +259,7 @@ func readCellStatus(cellDir, id string, total int) (cellStatus, error) {
 		cs.Bytes += info.Size()
 		rel, _ := filepath.Rel(cellDir, p)
 		switch {
-		case strings.HasPrefix(rel, "checkpoints"+string(filepath.Separator)):
+		case strings.HasPrefix(rel, data.CheckpointsDir+string(filepath.Separator)):
 			cs.CheckpointB += info.Size()
 		case filepath.Dir(rel) == "." && strings.HasSuffix(rel, ".parquet"):
 			cs.TableB += info.Size()

@@ -29,7 +29,7 @@ func runZoom(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	spec, err := train.LoadSpec(filepath.Join(dir, "sweep.yaml"))
+	spec, err := train.LoadSpec(filepath.Join(dir, data.SweepFile))
 	if err != nil {
 		return usageError{err.Error()}
 	}

@@ -1,0 +1,110 @@
+package analysis
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+
+	"github.com/phaseprobe/phaseprobe/data"
+	"github.com/phaseprobe/phaseprobe/internal/nanstat"
+	"github.com/phaseprobe/phaseprobe/transition"
+)
+
+// betterSign is +1 for the task metrics where higher is better and −1 where lower is: a step with
+// width is emergence only in the improving direction.
+var betterSign = map[string]float64{data.MetricExactMatch: 1, data.MetricTokenAccuracy: 1, data.MetricLogprob: 1, data.MetricBrier: -1, data.MetricEditDistance: -1}
+
+// oneSeedStep returns which seed the scale test's step rests on: the first value of the two widths
+// beside the step whose removal leaves the step non-significant (the test rerun: p > alpha, and
+// more than ten times the full data's p, so that the loss of one seed's degrees of freedom alone
+// does not count), as
+// "d_model W seed value V"; "" when no single seed carries it. TestScale's pure error assumes
+// Gaussian seeds, and one seed that fails to learn (a bimodal width) can make a step on its own.
+func oneSeedStep(widths []float64, values [][]float64, t transition.ScaleTest, alpha float64, rng *rand.Rand) string {
+	for _, k := range []int{t.Gap, t.Gap + 1} {
+		if len(values[k]) < 3 {
+			continue
+		}
+		for j := range values[k] {
+			vs := slices.Clone(values)
+			vs[k] = slices.Delete(slices.Clone(values[k]), j, j+1)
+			r, err := transition.TestScale(widths, vs, transition.DefaultScaleConfig(), rng)
+			if err == nil && r.P > alpha && r.P > 10*t.P {
+				return fmt.Sprintf("the d_model %g seed at %.2f", widths[k], values[k][j])
+			}
+		}
+	}
+	return ""
+}
+
+// scaleMetrics are the task metrics asked the scale question, all-or-nothing first.
+var scaleMetrics = []string{data.MetricExactMatch, data.MetricTokenAccuracy, data.MetricLogprob, data.MetricBrier, data.MetricEditDistance}
+
+// scaleRows asks, for a family of at least MinWidths widths, whether each task metric jumps with
+// d_model at the final checkpoint (transition.TestScale: a step between adjacent widths against a
+// line in log2 width, seeds as replicates), adding BIG-bench's linearity and breakthroughness of
+// the seed means (Srivastava et al. 2022) to the reason.
+func scaleRows(b *verdictBuilder, cs *curves, shapes []shapeKey, cells map[shapeKey][]string, split string, base data.VerdictRow, opt Options) {
+	d := opt.Decisions
+	for _, m := range scaleMetrics {
+		var widths []float64
+		var values [][]float64
+		var means []float64
+		for _, s := range shapes {
+			var v []float64
+			for _, c := range cells[s] {
+				if cv := cs.get(c, taskSeries(split, m)); cv != nil {
+					if x := cv.last(); !math.IsNaN(x) {
+						v = append(v, x)
+					}
+				}
+			}
+			if len(v) == 0 {
+				continue
+			}
+			widths = append(widths, float64(s.dModel))
+			values = append(values, v)
+			means = append(means, nanstat.Mean(v))
+		}
+		r := base
+		r.Metric, r.TaskMetric, r.Subject = m, m, m+" at the final checkpoint over d_model"
+		r.Cells = int32(len(widths))
+		rng := rand.New(rand.NewPCG(opt.Seed, streamSeed(fmt.Sprintf("scale|%s|%d|%d|%s", base.Task, base.NLayers, base.NHeads, m))))
+		t, err := transition.TestScale(widths, values, transition.DefaultScaleConfig(), rng)
+		if err != nil {
+			r.Verdict = verdictUndetermined
+			r.Reason = err.Error()
+			b.add(r)
+			continue
+		}
+		r.Stat, r.P, r.Effect = data.F(t.Statistic), data.F(t.P), data.F(t.Jump)
+		r.Method, r.NullHyp = t.Method, t.Null
+		bb, bbErr := transition.BigBench(means)
+		i := b.add(r)
+		b.test(i, t.P)
+		gap := [2]float64{widths[t.Gap], widths[t.Gap+1]}
+		oneSeed := oneSeedStep(widths, values, t, d.Alpha, rng)
+		b.decide[i] = func(q float64) {
+			row := &b.rows[i]
+			improves := t.Jump*betterSign[m] > 0
+			switch {
+			case q <= d.FDRLevel && oneSeed != "":
+				row.Verdict = verdictUndetermined
+				row.Reason = fmt.Sprintf("a step of %+.3f between d_model %g and %g beyond a line in log2 width, but it rests on one seed: without %s it is not significant (p > α)", t.Jump, gap[0], gap[1], oneSeed)
+			case q <= d.FDRLevel && improves:
+				row.Verdict = "jumps with width"
+				row.Reason = fmt.Sprintf("a step of %+.3f between d_model %g and %g beyond a line in log2 width", t.Jump, gap[0], gap[1])
+			case q <= d.FDRLevel:
+				row.Verdict = "drops at a width (not emergence)"
+				row.Reason = fmt.Sprintf("a step of %+.3f between d_model %g and %g beyond a line in log2 width, in the worsening direction", t.Jump, gap[0], gap[1])
+			default:
+				row.Verdict = "smooth over width"
+				row.Reason = fmt.Sprintf("no step between adjacent widths beyond a line in log2 width (largest at d_model %g→%g, %+.3f)", gap[0], gap[1], t.Jump)
+			}
+			if bbErr == nil {
+				row.Reason += fmt.Sprintf("; BIG-bench linearity %.2f, breakthroughness %.2f of the seed means", bb.Linearity, bb.Breakthroughness)
+			}
+		}
+	}
+}
