@@ -17,6 +17,8 @@ type number interface{ float | integer }
 
 // unaryFloat computes out = op(x) element-wise. The float32 transcendental functions go through
 // float64, as Go's math package does, so results are correctly rounded float32s of the float64 value.
+// It is long only because it is one flat switch with a short loop per operation; splitting it
+// would scatter the table of operations.
 func unaryFloat[T float](op backends.OpType, out, x []T) {
 	x = x[:len(out)]
 	switch op {

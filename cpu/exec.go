@@ -81,68 +81,10 @@ func (b *Builder) Compile(outputs []backends.Op, _ []*backends.ShardingSpec) (ba
 	if err != nil {
 		return nil, err
 	}
-	// Reachable nodes: parameters always stay (they are the executable's inputs).
-	live := make([]bool, len(b.nodes))
-	var mark func(n *node)
-	mark = func(n *node) {
-		if live[n.id] {
-			return
-		}
-		live[n.id] = true
-		for _, x := range n.inputs {
-			mark(x)
-		}
-	}
-	for _, o := range outs {
-		mark(o)
-	}
-	for _, p := range b.params {
-		live[p.id] = true
-	}
 	e := &Executable{backend: b.backend, names: slices.Clone(b.names), opsUsed: map[backends.OpType]int{}}
-	slot := make([]int, len(b.nodes))
-	cse := map[string]int{}
-	for _, n := range b.nodes { // builder order is a topological order
-		if !live[n.id] {
-			continue
-		}
-		e.opsUsed[n.op]++
-		ins := make([]int, len(n.inputs))
-		for i, x := range n.inputs {
-			ins[i] = slot[x.id]
-		}
-		key := cseKey(n, ins)
-		if s, ok := cse[key]; ok && key != "" {
-			slot[n.id] = s
-			continue
-		}
-		st, err := e.plan(n, ins)
-		if err != nil {
-			return nil, err
-		}
-		// Constant folding: a small computation on constants is run now.
-		if st.kind == kindCompute && n.shape.Size() <= 1<<12 && allConst(e.steps, st.ins) {
-			vals := make([]any, len(st.ins))
-			for i, s := range st.ins {
-				vals[i] = e.steps[s].value
-			}
-			out := makeFlat(n.shape.DType, n.shape.Size())
-			st.run(e.backend, out, vals)
-			st = step{kind: kindConst, op: backends.OpTypeConstant, shape: n.shape, value: out}
-		}
-		if st.kind == kindAlias && e.steps[ins[0]].kind == kindConst {
-			st = step{kind: kindConst, op: backends.OpTypeConstant, shape: n.shape, value: e.steps[ins[0]].value}
-		}
-		s := len(e.steps)
-		st.root = s
-		if st.kind == kindAlias {
-			st.root = e.steps[ins[0]].root
-		}
-		e.steps = append(e.steps, st)
-		slot[n.id] = s
-		if key != "" {
-			cse[key] = s
-		}
+	slot, err := e.planNodes(b, b.live(outs))
+	if err != nil {
+		return nil, err
 	}
 	for _, p := range b.params {
 		e.params = append(e.params, slot[p.id])
@@ -168,6 +110,86 @@ func (b *Builder) Compile(outputs []backends.Op, _ []*backends.ShardingSpec) (ba
 	}
 	b.backend.mu.Unlock()
 	return e, nil
+}
+
+// live marks the nodes the outputs depend on; parameters always stay (they are the executable's
+// inputs).
+func (b *Builder) live(outs []*node) []bool {
+	live := make([]bool, len(b.nodes))
+	var mark func(n *node)
+	mark = func(n *node) {
+		if live[n.id] {
+			return
+		}
+		live[n.id] = true
+		for _, x := range n.inputs {
+			mark(x)
+		}
+	}
+	for _, o := range outs {
+		mark(o)
+	}
+	for _, p := range b.params {
+		live[p.id] = true
+	}
+	return live
+}
+
+// planNodes turns the live nodes, in builder order (a topological order), into steps: duplicates
+// are merged, small computations on constants are run now, and every other node is planned. It
+// returns the slot of each node's value.
+func (e *Executable) planNodes(b *Builder, live []bool) ([]int, error) {
+	slot := make([]int, len(b.nodes))
+	cse := map[string]int{}
+	for _, n := range b.nodes {
+		if !live[n.id] {
+			continue
+		}
+		e.opsUsed[n.op]++
+		ins := make([]int, len(n.inputs))
+		for i, x := range n.inputs {
+			ins[i] = slot[x.id]
+		}
+		key := cseKey(n, ins)
+		if s, ok := cse[key]; ok && key != "" {
+			slot[n.id] = s
+			continue
+		}
+		st, err := e.plan(n, ins)
+		if err != nil {
+			return nil, err
+		}
+		st = e.foldConstant(n, st)
+		s := len(e.steps)
+		st.root = s
+		if st.kind == kindAlias {
+			st.root = e.steps[ins[0]].root
+		}
+		e.steps = append(e.steps, st)
+		slot[n.id] = s
+		if key != "" {
+			cse[key] = s
+		}
+	}
+	return slot, nil
+}
+
+// foldConstant runs a small computation on constants at compile time (and makes an alias of a
+// constant a constant).
+func (e *Executable) foldConstant(n *node, st step) step {
+	if st.kind == kindCompute && n.shape.Size() <= 1<<12 && allConst(e.steps, st.ins) {
+		vals := make([]any, len(st.ins))
+		for i, s := range st.ins {
+			vals[i] = e.steps[s].value
+		}
+		out := makeFlat(n.shape.DType, n.shape.Size())
+		st.run(e.backend, out, vals)
+		return step{kind: kindConst, op: backends.OpTypeConstant, shape: n.shape, value: out}
+	}
+	if st.kind == kindAlias && e.steps[st.ins[0]].kind == kindConst {
+		return step{kind: kindConst, op: backends.OpTypeConstant, shape: n.shape, value: e.steps[st.ins[0]].value}
+	}
+	return st
 }
 
 func allConst(steps []step, ins []int) bool {

@@ -55,41 +55,7 @@ func (e *Executable) fuse() {
 		if !root.ew || root.kind != kindCompute || inGroup[r] {
 			continue
 		}
-		size := root.shape.Size()
-		member := map[int]bool{r: true}
-		// joins reports whether step in may join: every reader is a member reading it whole, or
-		// comes after the root (and then reads the exported buffer).
-		joins := func(in int) bool {
-			st := &e.steps[in]
-			if !st.ew || st.kind != kindCompute || inGroup[in] || member[in] || st.shape.Size() != size {
-				return false
-			}
-			for _, j := range readers[in] {
-				if j > r {
-					continue
-				}
-				if !member[j] {
-					return false
-				}
-				for i, x := range e.steps[j].ins {
-					if x == in && e.steps[j].ewIn[i] != nil {
-						return false
-					}
-				}
-			}
-			return true
-		}
-		// Grow to a fixed point: a step read by two members joins once both have.
-		for grown := true; grown; {
-			grown = false
-			for m := range member {
-				for _, in := range e.steps[m].ins {
-					if joins(in) {
-						member[in], grown = true, true
-					}
-				}
-			}
-		}
+		member := e.groupOf(r, readers, inGroup)
 		if len(member) == 1 {
 			continue
 		}
@@ -124,6 +90,48 @@ func (e *Executable) fuse() {
 		root.run = func(b *Backend, out any, in []any) { runFused(b, p, xo, out.([]float32), in[:ne], in[ne:], 0) }
 	}
 	e.fuseIntoRowSums(readers, isOutput)
+}
+
+// groupOf collects the members of the group whose root is step r: the steps that may join (each
+// reader a member reading them whole, or a step after r), grown to a fixed point so that a step read
+// by two members joins once both have.
+func (e *Executable) groupOf(r int, readers [][]int, inGroup []bool) map[int]bool {
+	size := e.steps[r].shape.Size()
+	member := map[int]bool{r: true}
+	// joins reports whether step in may join: every reader is a member reading it whole, or
+	// comes after the root (and then reads the exported buffer).
+	joins := func(in int) bool {
+		st := &e.steps[in]
+		if !st.ew || st.kind != kindCompute || inGroup[in] || member[in] || st.shape.Size() != size {
+			return false
+		}
+		for _, j := range readers[in] {
+			if j > r {
+				continue
+			}
+			if !member[j] {
+				return false
+			}
+			for i, x := range e.steps[j].ins {
+				if x == in && e.steps[j].ewIn[i] != nil {
+					return false
+				}
+			}
+		}
+		return true
+	}
+	// Grow to a fixed point: a step read by two members joins once both have.
+	for grown := true; grown; {
+		grown = false
+		for m := range member {
+			for _, in := range e.steps[m].ins {
+				if joins(in) {
+					member[in], grown = true, true
+				}
+			}
+		}
+	}
+	return member
 }
 
 // program turns the members of a fused group (sorted, in plan order) into its instructions and

@@ -74,100 +74,44 @@ func matmulRun[T float](p *matmulPlan, pool *bufferPool, c, a, b []T, addend []f
 		clear(c[:p.batch*p.m*p.n])
 		return
 	}
-	strided := hasStridedKernel && dtypeOf[T]() == dtypeOf[float32]()
+	x := &matmulExec[T]{p: p, c: c, a: a, b: b, addend: addend}
+	x.strided = hasStridedKernel && dtypeOf[T]() == dtypeOf[float32]()
 	// Column panels are pw wide: 32 when the 6 × 32 AVX-512 kernel runs them (a panel of at most 16
 	// columns then goes to the 16-column kernel), else nr.
-	pw := nr
-	if strided && useAVX512 && !p.narrow {
-		pw = 2 * nr
+	x.pw = nr
+	if x.strided && useAVX512 && !p.narrow {
+		x.pw = 2 * nr
 	}
-	nPanels := (p.n + pw - 1) / pw
+	x.nPanels = (p.n + x.pw - 1) / x.pw
 	// B's panels are packed once per batch element, before the row panels are split over workers,
-	// except panels of a B whose rows are contiguous that the strided kernels can read in place:
-	// full panels, and a last panel of exactly nr columns.
-	bRows := p.b.cs == 1 && strided
-	inPlace := func(jp int) bool {
-		cols := min(pw, p.n-jp*pw)
-		return bRows && (cols == pw || cols == nr)
-	}
-	bpLen := nPanels * p.k * pw
-	bpAny := pool.get(dtypeOf[T](), p.batch*bpLen)
-	bp := bpAny.([]T)
+	// except the panels the strided kernels read in place (see inPlace).
+	x.bRows = p.b.cs == 1 && x.strided
+	x.bpLen = x.nPanels * p.k * x.pw
+	bpAny := pool.get(dtypeOf[T](), p.batch*x.bpLen)
+	x.bp = bpAny.([]T)
 	for bi := range p.batch {
-		for jp := range nPanels {
-			if !inPlace(jp) {
-				packPanel(bp[bi*bpLen+jp*p.k*pw:], b[p.b.off(bi):], p.b, p.k, jp*pw, min(pw, p.n-jp*pw), pw)
+		for jp := range x.nPanels {
+			if !x.inPlace(jp) {
+				packPanel(x.bp[bi*x.bpLen+jp*p.k*x.pw:], b[p.b.off(bi):], p.b, p.k, jp*x.pw, min(x.pw, p.n-jp*x.pw), x.pw)
 			}
 		}
 	}
 	w := min(p.workerCount(), p.tiles())
 	rowPanels := (p.m + mr - 1) / mr
-	// store writes a row segment of the result at offset off of c.
-	store := func(c []T, off int, src []T) {
-		if p.epi != nil {
-			p.store(any(c).([]float32), off, any(src).([]float32), addend)
-			return
-		}
-		copy(c[off:off+len(src)], src)
-	}
 	var next atomic.Int64
 	work := func() {
 		apAny := pool.get(dtypeOf[T](), p.k*mr)
 		ap := apAny.([]T)
-		var tile [mr * nr]T
-		var wide [mr * 2 * nr]float32
 		for {
 			t := int(next.Add(1) - 1)
 			if t >= p.tiles() {
 				break
 			}
-			bi, rp := t/rowPanels, t%rowPanels
-			i0 := rp * mr
-			rows := min(mr, p.m-i0)
-			asub := a[p.a.off(bi)+i0*p.a.rs:]
-			crs := p.c.rs
-			if strided {
-				// The strided kernels read A in place when the panel is full; a partial panel is
-				// copied into zero-padded rows first (rs = k, ks = 1).
-				ars, aks := p.a.rs, p.a.cs
-				if rows < mr || !useStrided(any(asub).([]float32), p.a, p.k) {
-					packRows(ap, asub, p.a, rows, p.k)
-					asub, ars, aks = ap, p.k, 1
-				}
-				a32 := any(asub).([]float32)
-				for jp := range nPanels {
-					j0 := jp * pw
-					cols := min(pw, p.n-j0)
-					bpanel, ldb := bp[bi*bpLen+jp*p.k*pw:], pw
-					if inPlace(jp) {
-						bpanel, ldb = b[p.b.off(bi)+j0:], p.b.rs
-					}
-					b32 := any(bpanel).([]float32)
-					if cols > nr && microKernelWide32(p.k, a32, ars, aks, b32, ldb, &wide) {
-						c32 := any(c).([]float32)
-						for r := range rows {
-							p.store(c32, p.c.off(bi)+(i0+r)*crs+j0, wide[r*2*nr:r*2*nr+cols], addend)
-						}
-						continue
-					}
-					for h := 0; h < cols; h += nr { // pw = nr, or a last panel of ≤ nr columns
-						microKernelStrided32(p.k, a32, ars, aks, b32[h:], ldb, any(&tile).(*[mr * nr]float32))
-						hc := min(nr, cols-h)
-						for r := range rows {
-							store(c, p.c.off(bi)+(i0+r)*crs+j0+h, tile[r*nr:r*nr+hc])
-						}
-					}
-				}
-				continue
-			}
-			packA(ap, asub, p.a, rows, p.k)
-			for jp := range nPanels {
-				j0 := jp * nr
-				cols := min(nr, p.n-j0)
-				microKernel(p.k, ap, bp[bi*bpLen+jp*p.k*nr:], &tile)
-				for r := range rows {
-					store(c, p.c.off(bi)+(i0+r)*crs+j0, tile[r*nr:r*nr+cols])
-				}
+			bi, i0 := t/rowPanels, t%rowPanels*mr
+			if x.strided {
+				x.rowPanelStrided(bi, i0, ap)
+			} else {
+				x.rowPanelPacked(bi, i0, ap)
 			}
 		}
 		pool.put(apAny)
@@ -184,6 +128,83 @@ func matmulRun[T float](p *matmulPlan, pool *bufferPool, c, a, b []T, addend []f
 		wg.Wait()
 	}
 	pool.put(bpAny)
+}
+
+// matmulExec is one run of a planned product: its operands, B's packed panels and the panel width.
+type matmulExec[T float] struct {
+	p                  *matmulPlan
+	c, a, b, bp        []T
+	addend             []float32
+	pw, nPanels, bpLen int
+	strided, bRows     bool
+}
+
+// inPlace reports whether column panel jp of a row-contiguous B is read in place: a full panel,
+// or a last panel of exactly nr columns.
+func (x *matmulExec[T]) inPlace(jp int) bool {
+	cols := min(x.pw, x.p.n-jp*x.pw)
+	return x.bRows && (cols == x.pw || cols == nr)
+}
+
+// rowPanelStrided computes rows [i0, i0+mr) of batch element bi with the strided kernels: A is
+// read in place when the panel is full; a partial panel is first copied into zero-padded rows of
+// ap (rs = k, ks = 1).
+func (x *matmulExec[T]) rowPanelStrided(bi, i0 int, ap []T) {
+	p := x.p
+	rows := min(mr, p.m-i0)
+	asub := x.a[p.a.off(bi)+i0*p.a.rs:]
+	ars, aks := p.a.rs, p.a.cs
+	if rows < mr || !useStrided(any(asub).([]float32), p.a, p.k) {
+		packRows(ap, asub, p.a, rows, p.k)
+		asub, ars, aks = ap, p.k, 1
+	}
+	a32, c32 := any(asub).([]float32), any(x.c).([]float32)
+	var tile [mr * nr]float32
+	var wide [mr * 2 * nr]float32
+	for jp := range x.nPanels {
+		j0 := jp * x.pw
+		cols := min(x.pw, p.n-j0)
+		bpanel, ldb := x.bp[bi*x.bpLen+jp*p.k*x.pw:], x.pw
+		if x.inPlace(jp) {
+			bpanel, ldb = x.b[p.b.off(bi)+j0:], p.b.rs
+		}
+		b32 := any(bpanel).([]float32)
+		if cols > nr && microKernelWide32(p.k, a32, ars, aks, b32, ldb, &wide) {
+			for r := range rows {
+				p.store(c32, p.c.off(bi)+(i0+r)*p.c.rs+j0, wide[r*2*nr:r*2*nr+cols], x.addend)
+			}
+			continue
+		}
+		for h := 0; h < cols; h += nr { // pw = nr, or a last panel of ≤ nr columns
+			microKernelStrided32(p.k, a32, ars, aks, b32[h:], ldb, &tile)
+			hc := min(nr, cols-h)
+			for r := range rows {
+				p.store(c32, p.c.off(bi)+(i0+r)*p.c.rs+j0+h, tile[r*nr:r*nr+hc], x.addend)
+			}
+		}
+	}
+}
+
+// rowPanelPacked computes rows [i0, i0+mr) of batch element bi from packed panels of A and B with
+// the portable micro-kernel (float64, or no assembly kernel).
+func (x *matmulExec[T]) rowPanelPacked(bi, i0 int, ap []T) {
+	p := x.p
+	rows := min(mr, p.m-i0)
+	packA(ap, x.a[p.a.off(bi)+i0*p.a.rs:], p.a, rows, p.k)
+	var tile [mr * nr]T
+	for jp := range x.nPanels {
+		j0 := jp * nr
+		cols := min(nr, p.n-j0)
+		microKernel(p.k, ap, x.bp[bi*x.bpLen+jp*p.k*nr:], &tile)
+		for r := range rows {
+			off := p.c.off(bi) + (i0+r)*p.c.rs + j0
+			if p.epi != nil { // float32 only (foldDotAdds)
+				p.store(any(x.c).([]float32), off, any(tile[r*nr:r*nr+cols]).([]float32), x.addend)
+				continue
+			}
+			copy(x.c[off:off+cols], tile[r*nr:r*nr+cols])
+		}
+	}
 }
 
 // useStrided reports whether the strided kernel may read a full row panel of A in place.

@@ -41,7 +41,6 @@ var binaryOps = []backends.OpType{
 func (e *Executable) plan(n *node, ins []int) (step, error) {
 	st := step{kind: kindCompute, op: n.op, shape: n.shape, ins: ins}
 	op := n.op
-	var inShape = func(i int) []int { return n.inputs[i].shape.Dimensions }
 	switch {
 	case op == backends.OpTypeParameter:
 		st.kind, st.param = kindParam, n.aux.(int)
@@ -59,107 +58,31 @@ func (e *Executable) plan(n *node, ins []int) (step, error) {
 	case op == backends.OpTypeClamp:
 		st.run = func(_ *Backend, out any, in []any) { runClamp(out, in[0], in[1], in[2]) }
 	case op == backends.OpTypeTranspose:
-		perm := n.aux.([]int)
-		src := rowMajorStrides(inShape(0))
-		strides := make([]int, len(perm))
-		for i, p := range perm {
-			strides[i] = src[p]
-		}
-		l := newLayout(n.shape.Dimensions, strides, 0)
-		st.perm = perm
-		st.run = func(_ *Backend, out any, in []any) { copyStrided(out, in[0], l) }
+		st = planTranspose(n, st)
 	case op == backends.OpTypeBroadcastInDim:
-		l := broadcastLayout(inShape(0), n.shape.Dimensions, n.aux.([]int))
+		l := broadcastLayout(n.inputs[0].shape.Dimensions, n.shape.Dimensions, n.aux.([]int))
 		st.bcast = &l
 		st.run = func(_ *Backend, out any, in []any) { copyStrided(out, in[0], l) }
 	case op == backends.OpTypeSlice:
-		p := n.aux.(*sliceParams)
-		src := rowMajorStrides(inShape(0))
-		strides := make([]int, len(src))
-		base := 0
-		for i := range src {
-			strides[i] = src[i] * p.strides[i]
-			base += p.starts[i] * src[i]
-		}
-		l := newLayout(n.shape.Dimensions, strides, base)
-		if n.shape.Size() == 0 {
-			l = layout{dims: []int{0}, strides: []int{0}}
-		}
-		st.run = func(_ *Backend, out any, in []any) { copyStrided(out, in[0], l) }
+		st = planSlice(n, st)
 	case op == backends.OpTypeReduceSum || op == backends.OpTypeReduceMax || op == backends.OpTypeReduceMin ||
 		op == backends.OpTypeReduceProduct:
-		axes := n.aux.([]int)
-		dims := inShape(0)
-		var kept []int
-		for a, d := range dims {
-			if !slices.Contains(axes, a) {
-				kept = append(kept, d)
-			}
-		}
-		os := rowMajorStrides(kept)
-		strides := make([]int, len(dims))
-		k := 0
-		for a := range dims {
-			if !slices.Contains(axes, a) {
-				strides[a] = os[k]
-				k++
-			}
-		}
-		l := newLayout(dims, strides, 0)
-		if op == backends.OpTypeReduceSum && n.shape.DType == dtypes.Float32 && n.inputs[0].shape.Size() > 0 {
-			st.rowSum = rowSumLength(l)
-		}
-		if n.inputs[0].shape.Size() == 0 {
-			l = layout{dims: []int{0}, strides: []int{0}}
-		}
-		st.run = func(_ *Backend, out any, in []any) { runReduce(op, out, in[0], l) }
+		st = planReduce(n, st)
 	case op == backends.OpTypeDotGeneral:
 		return e.planDot(n, st)
 	case op == backends.OpTypeIota:
 		axis := n.aux.(int)
-		inner := 1
-		for _, d := range n.shape.Dimensions[axis+1:] {
-			inner *= d
-		}
+		inner := axesProduct(n.shape.Dimensions[axis+1:])
 		dim := n.shape.Dimensions[axis]
 		st.run = func(_ *Backend, out any, _ []any) { runIota(out, inner, dim) }
 	case op == backends.OpTypeConvertDType:
 		st.run = func(_ *Backend, out any, in []any) { runConvert(out, in[0]) }
 	case op == backends.OpTypeConcatenate:
-		axis := n.aux.(int)
-		outer := 1
-		for _, d := range n.shape.Dimensions[:axis] {
-			outer *= d
-		}
-		inner := 1
-		for _, d := range n.shape.Dimensions[axis+1:] {
-			inner *= d
-		}
-		blocks := make([]int, len(n.inputs))
-		for i, x := range n.inputs {
-			blocks[i] = x.shape.Dimensions[axis] * inner
-		}
-		total := n.shape.Dimensions[axis] * inner
-		st.run = func(_ *Backend, out any, in []any) {
-			off := 0
-			for i, x := range in {
-				// operand i's block o goes to out[o*total+off : ...]
-				l := layout{dims: []int{outer, blocks[i]}, strides: []int{blocks[i], 1}}
-				dst := layout{dims: []int{outer, blocks[i]}, strides: []int{total, 1}, base: off}
-				scatterCopy(out, x, dst, l)
-				off += blocks[i]
-			}
-		}
+		st = planConcatenate(n, st)
 	case op == backends.OpTypeArgMinMax:
 		p := n.aux.(*argParams)
-		dims := inShape(0)
-		outer, inner := 1, 1
-		for _, d := range dims[:p.axis] {
-			outer *= d
-		}
-		for _, d := range dims[p.axis+1:] {
-			inner *= d
-		}
+		dims := n.inputs[0].shape.Dimensions
+		outer, inner := axesProduct(dims[:p.axis]), axesProduct(dims[p.axis+1:])
 		dim := dims[p.axis]
 		st.run = func(_ *Backend, out any, in []any) { runConvert(out, runArgMinMax(in[0], outer, dim, inner, p.isMin)) }
 	case op == backends.OpTypeGather:
@@ -170,6 +93,103 @@ func (e *Executable) plan(n *node, ins []int) (step, error) {
 		return st, fmt.Errorf("cpu backend: operation %s not implemented", op)
 	}
 	return st, nil
+}
+
+// axesProduct is the product of dims (1 for none).
+func axesProduct(dims []int) int {
+	x := 1
+	for _, d := range dims {
+		x *= d
+	}
+	return x
+}
+
+// planTranspose copies its input through the permuted strides (foldDotTransposes may later fold it
+// into the product that makes its input).
+func planTranspose(n *node, st step) step {
+	perm := n.aux.([]int)
+	src := rowMajorStrides(n.inputs[0].shape.Dimensions)
+	strides := make([]int, len(perm))
+	for i, p := range perm {
+		strides[i] = src[p]
+	}
+	l := newLayout(n.shape.Dimensions, strides, 0)
+	st.perm = perm
+	st.run = func(_ *Backend, out any, in []any) { copyStrided(out, in[0], l) }
+	return st
+}
+
+// planSlice copies the slice through strides (start offset, step per axis).
+func planSlice(n *node, st step) step {
+	p := n.aux.(*sliceParams)
+	src := rowMajorStrides(n.inputs[0].shape.Dimensions)
+	strides := make([]int, len(src))
+	base := 0
+	for i := range src {
+		strides[i] = src[i] * p.strides[i]
+		base += p.starts[i] * src[i]
+	}
+	l := newLayout(n.shape.Dimensions, strides, base)
+	if n.shape.Size() == 0 {
+		l = layout{dims: []int{0}, strides: []int{0}}
+	}
+	st.run = func(_ *Backend, out any, in []any) { copyStrided(out, in[0], l) }
+	return st
+}
+
+// planReduce walks the input in row-major order with the output's strides (0 on the reduced axes).
+// A float32 sum over contiguous rows records its row length for fuseIntoRowSums.
+func planReduce(n *node, st step) step {
+	op := n.op
+	axes := n.aux.([]int)
+	dims := n.inputs[0].shape.Dimensions
+	var kept []int
+	for a, d := range dims {
+		if !slices.Contains(axes, a) {
+			kept = append(kept, d)
+		}
+	}
+	os := rowMajorStrides(kept)
+	strides := make([]int, len(dims))
+	k := 0
+	for a := range dims {
+		if !slices.Contains(axes, a) {
+			strides[a] = os[k]
+			k++
+		}
+	}
+	l := newLayout(dims, strides, 0)
+	if op == backends.OpTypeReduceSum && n.shape.DType == dtypes.Float32 && n.inputs[0].shape.Size() > 0 {
+		st.rowSum = rowSumLength(l)
+	}
+	if n.inputs[0].shape.Size() == 0 {
+		l = layout{dims: []int{0}, strides: []int{0}}
+	}
+	st.run = func(_ *Backend, out any, in []any) { runReduce(op, out, in[0], l) }
+	return st
+}
+
+// planConcatenate copies each operand's blocks into place along the axis.
+func planConcatenate(n *node, st step) step {
+	axis := n.aux.(int)
+	outer := axesProduct(n.shape.Dimensions[:axis])
+	inner := axesProduct(n.shape.Dimensions[axis+1:])
+	blocks := make([]int, len(n.inputs))
+	for i, x := range n.inputs {
+		blocks[i] = x.shape.Dimensions[axis] * inner
+	}
+	total := n.shape.Dimensions[axis] * inner
+	st.run = func(_ *Backend, out any, in []any) {
+		off := 0
+		for i, x := range in {
+			// operand i's block o goes to out[o*total+off : ...]
+			l := layout{dims: []int{outer, blocks[i]}, strides: []int{blocks[i], 1}}
+			dst := layout{dims: []int{outer, blocks[i]}, strides: []int{total, 1}, base: off}
+			scatterCopy(out, x, dst, l)
+			off += blocks[i]
+		}
+	}
+	return st
 }
 
 func identityAxes(r int) []int {
