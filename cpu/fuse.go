@@ -312,16 +312,19 @@ func layoutRangeOf[T any](dst, src []T, l layout, start int) {
 	in, is := l.dims[r-1], l.strides[r-1]
 	for j := 0; j < len(dst); {
 		run := min(in-idx[r-1], len(dst)-j)
-		if is == 0 {
+		d := dst[j : j+run]
+		switch is {
+		case 0:
 			v := src[p]
-			for q := range dst[j : j+run] {
-				dst[j+q] = v
+			for q := range d {
+				d[q] = v
 			}
-		} else if is == 1 {
-			copy(dst[j:j+run], src[p:p+run])
-		} else {
-			for q := range run {
-				dst[j+q] = src[p+q*is]
+		case 1:
+			copy(d, src[p:p+run])
+		default:
+			s := src[p : p+(run-1)*is+1]
+			for q := range d {
+				d[q] = s[q*is]
 			}
 		}
 		j += run

@@ -102,6 +102,12 @@ func matmulRun[T float](p *matmulPlan, pool *bufferPool, c, a, b []T, addend []f
 	work := func() {
 		apAny := pool.get(dtypeOf[T](), p.k*mr)
 		ap := apAny.([]T)
+		var scratch []float32 // a row of the addend read through its layout (epilogue)
+		if p.epi != nil && p.epi.bl != nil {
+			sAny := pool.get(dtypeOf[float32](), p.n)
+			defer pool.put(sAny)
+			scratch = sAny.([]float32)
+		}
 		for {
 			t := int(next.Add(1) - 1)
 			if t >= p.tiles() {
@@ -109,9 +115,9 @@ func matmulRun[T float](p *matmulPlan, pool *bufferPool, c, a, b []T, addend []f
 			}
 			bi, i0 := t/rowPanels, t%rowPanels*mr
 			if x.strided {
-				x.rowPanelStrided(bi, i0, ap)
+				x.rowPanelStrided(bi, i0, ap, scratch)
 			} else {
-				x.rowPanelPacked(bi, i0, ap)
+				x.rowPanelPacked(bi, i0, ap, scratch)
 			}
 		}
 		pool.put(apAny)
@@ -149,7 +155,7 @@ func (x *matmulExec[T]) inPlace(jp int) bool {
 // rowPanelStrided computes rows [i0, i0+mr) of batch element bi with the strided kernels: A is
 // read in place when the panel is full; a partial panel is first copied into zero-padded rows of
 // ap (rs = k, ks = 1).
-func (x *matmulExec[T]) rowPanelStrided(bi, i0 int, ap []T) {
+func (x *matmulExec[T]) rowPanelStrided(bi, i0 int, ap []T, scratch []float32) {
 	p := x.p
 	rows := min(mr, p.m-i0)
 	asub := x.a[p.a.off(bi)+i0*p.a.rs:]
@@ -171,7 +177,8 @@ func (x *matmulExec[T]) rowPanelStrided(bi, i0 int, ap []T) {
 		b32 := any(bpanel).([]float32)
 		if cols > nr && microKernelWide32(p.k, a32, ars, aks, b32, ldb, &wide) {
 			for r := range rows {
-				p.store(c32, p.c.off(bi)+(i0+r)*p.c.rs+j0, wide[r*2*nr:r*2*nr+cols], x.addend)
+				off := p.c.off(bi) + (i0+r)*p.c.rs + j0
+				copy(c32[off:off+cols], wide[r*2*nr:r*2*nr+cols])
 			}
 			continue
 		}
@@ -179,15 +186,17 @@ func (x *matmulExec[T]) rowPanelStrided(bi, i0 int, ap []T) {
 			microKernelStrided32(p.k, a32, ars, aks, b32[h:], ldb, &tile)
 			hc := min(nr, cols-h)
 			for r := range rows {
-				p.store(c32, p.c.off(bi)+(i0+r)*p.c.rs+j0+h, tile[r*nr:r*nr+hc], x.addend)
+				off := p.c.off(bi) + (i0+r)*p.c.rs + j0 + h
+				copy(c32[off:off+hc], tile[r*nr:r*nr+hc])
 			}
 		}
 	}
+	x.epilogue(bi, i0, rows, scratch)
 }
 
 // rowPanelPacked computes rows [i0, i0+mr) of batch element bi from packed panels of A and B with
 // the portable micro-kernel (float64, or no assembly kernel).
-func (x *matmulExec[T]) rowPanelPacked(bi, i0 int, ap []T) {
+func (x *matmulExec[T]) rowPanelPacked(bi, i0 int, ap []T, scratch []float32) {
 	p := x.p
 	rows := min(mr, p.m-i0)
 	packA(ap, x.a[p.a.off(bi)+i0*p.a.rs:], p.a, rows, p.k)
@@ -198,12 +207,24 @@ func (x *matmulExec[T]) rowPanelPacked(bi, i0 int, ap []T) {
 		microKernel(p.k, ap, x.bp[bi*x.bpLen+jp*p.k*nr:], &tile)
 		for r := range rows {
 			off := p.c.off(bi) + (i0+r)*p.c.rs + j0
-			if p.epi != nil { // float32 only (foldDotAdds)
-				p.store(any(x.c).([]float32), off, any(tile[r*nr:r*nr+cols]).([]float32), x.addend)
-				continue
-			}
 			copy(x.c[off:off+cols], tile[r*nr:r*nr+cols])
 		}
+	}
+	x.epilogue(bi, i0, rows, scratch)
+}
+
+// epilogue adds the addend to rows [i0, i0+rows) of batch element bi once they are stored (hot in
+// the cache), a whole row at a time so that a broadcast addend's layout is walked once per row.
+func (x *matmulExec[T]) epilogue(bi, i0, rows int, scratch []float32) {
+	p := x.p
+	if p.epi == nil {
+		return
+	}
+	c32 := any(x.c).([]float32)
+	buf := scratch[:min(len(scratch), p.n)] // nil unless the addend is read through a layout
+	for r := range rows {
+		off := p.c.off(bi) + (i0+r)*p.c.rs
+		p.addTo(c32[off:off+p.n], off, x.addend, buf)
 	}
 }
 
@@ -311,24 +332,20 @@ type epilogue struct {
 	bl     *layout
 }
 
-// store writes c[off+j] = src[j] + addend's element off+j (or src[j] alone without an epilogue):
-// the same float32 addition as the Add it replaces (x + y = y + x exactly).
-func (p *matmulPlan) store(c []float32, off int, src, addend []float32) {
-	dst := c[off : off+len(src)]
+// addTo does dst[j] += addend's element off+j (dst is the stored product's row at offset off): the
+// same float32 addition as the Add it replaces (x + y = y + x exactly). buf holds len(dst) values.
+func (p *matmulPlan) addTo(dst []float32, off int, addend, buf []float32) {
 	switch {
-	case p.epi == nil:
-		copy(dst, src)
 	case p.epi.scalar:
 		v := addend[0]
-		for j, x := range src {
+		for j, x := range dst {
 			dst[j] = x + v
 		}
 	case p.epi.bl != nil:
-		var buf [2 * nr]float32
-		layoutRange(buf[:len(src)], addend, *p.epi.bl, off)
-		addVV(dst, src, buf[:len(src)])
+		layoutRange(buf, addend, *p.epi.bl, off)
+		addVV(dst, dst, buf)
 	default:
-		addVV(dst, src, addend[off:off+len(src)])
+		addVV(dst, dst, addend[off:off+len(dst)])
 	}
 }
 
