@@ -670,15 +670,7 @@ func binaryBroadcast[T number](op backends.OpType, out, full, b []T, l layout, l
 // removeDead turns compute steps that no step or output reads into dead steps, which the executor
 // skips (a BroadcastInDim folded into its consumer, for instance).
 func (e *Executable) removeDead() {
-	uses := make([]int, len(e.steps))
-	for _, st := range e.steps {
-		for _, in := range st.ins {
-			uses[in]++
-		}
-	}
-	for _, o := range e.outputs {
-		uses[o]++
-	}
+	uses := e.useCounts()
 	for i := len(e.steps) - 1; i >= 0; i-- {
 		st := &e.steps[i]
 		if uses[i] == 0 && (st.kind == kindCompute || st.kind == kindAlias) {
@@ -696,15 +688,7 @@ func (e *Executable) removeDead() {
 // Transpose step then runs the product and the product's own step is dropped: the result is the same
 // numbers in the same places, without the pass that moved them.
 func (e *Executable) foldDotTransposes() {
-	uses := make([]int, len(e.steps))
-	for _, st := range e.steps {
-		for _, in := range st.ins {
-			uses[in]++
-		}
-	}
-	for _, o := range e.outputs {
-		uses[o] += 2
-	}
+	uses := e.useCounts()
 	for i := range e.steps {
 		t := &e.steps[i]
 		if t.kind != kindCompute || t.perm == nil {
@@ -860,15 +844,7 @@ func rowSumLength(l layout) int {
 // each element as it stores it, which is the same float32 addition, and the Add's step runs the
 // product. A product whose contraction is empty is left alone.
 func (e *Executable) foldDotAdds() {
-	uses := make([]int, len(e.steps))
-	for _, st := range e.steps {
-		for _, in := range st.ins {
-			uses[in]++
-		}
-	}
-	for _, o := range e.outputs {
-		uses[o] += 2
-	}
+	uses := e.useCounts()
 	for i := range e.steps {
 		add := &e.steps[i]
 		if add.kind != kindCompute || add.op != backends.OpTypeAdd || add.shape.DType != dtypes.Float32 || len(add.ins) != 2 {
@@ -892,4 +868,19 @@ func (e *Executable) foldDotAdds() {
 			break
 		}
 	}
+}
+
+// useCounts counts each step's readers; an output counts twice more, so that it is never taken for
+// a step with one reader, or with none.
+func (e *Executable) useCounts() []int {
+	uses := make([]int, len(e.steps))
+	for _, st := range e.steps {
+		for _, in := range st.ins {
+			uses[in]++
+		}
+	}
+	for _, o := range e.outputs {
+		uses[o] += 2
+	}
+	return uses
 }
