@@ -202,13 +202,17 @@ func fitLogisticSum(x, y []float64, boxes []compBox, starts [][]logiComp) logist
 		lower[2+3*k], upper[2+3*k] = math.Log(bx.sLo), math.Log(bx.sHi)
 		lower[3+3*k], upper[3+3*k] = -bMax, bMax
 	}
+	scale := make([]float64, K) // s_k = exp(log s_k), computed once per evaluation
 	model := stallGuard(ys, func(p, f, jac []float64) {
+		for k := range scale {
+			scale[k] = math.Exp(p[2+3*k])
+		}
 		for i, xi := range x {
 			v := p[0]
 			row := jac[i*np : (i+1)*np]
 			row[0] = 1
 			for k := 0; k < K; k++ {
-				m, s, b := p[1+3*k], math.Exp(p[2+3*k]), p[3+3*k]
+				m, s, b := p[1+3*k], scale[k], p[3+3*k]
 				z := (xi - m) / s
 				q := logistic(z)
 				v += b * q
@@ -368,17 +372,34 @@ func (g *compGrid) search(x, y []float64, fixed []logiComp) logiComp {
 // searchRSS is search that also returns the best point's RSS.
 func (g *compGrid) searchRSS(x, y []float64, fixed []logiComp) (logiComp, float64) {
 	n := len(x)
-	us := make([][]float64, 0, 1+len(fixed))
-	u0 := make([]float64, n)
+	var colBuf [2][]float64
+	cols := colBuf[:0]
+	if len(fixed) > 0 {
+		buf := make([]float64, n*len(fixed))
+		for k, q := range fixed {
+			u := buf[k*n : (k+1)*n]
+			for i, xi := range x {
+				u[i] = logistic((xi - q.m) / q.s)
+			}
+			cols = append(cols, u)
+		}
+	}
+	return g.searchCols(y, cols)
+}
+
+// searchCols is searchRSS with the fixed components given as their columns σ((x−m)/s), which
+// it overwrites.
+func (g *compGrid) searchCols(y []float64, fixed [][]float64) (logiComp, float64) {
+	n := len(y)
+	var usBuf [3][]float64
+	us := usBuf[:0]
+	buf := make([]float64, 2*n)
+	u0, yt := buf[:n], buf[n:]
 	for i := range u0 {
 		u0[i] = 1 / math.Sqrt(float64(n))
 	}
 	us = append(us, u0)
-	for _, q := range fixed {
-		u := make([]float64, n)
-		for i, xi := range x {
-			u[i] = logistic((xi - q.m) / q.s)
-		}
+	for _, u := range fixed {
 		for _, v := range us {
 			d := dot(u, v)
 			for i := range u {
@@ -392,7 +413,6 @@ func (g *compGrid) searchRSS(x, y []float64, fixed []logiComp) (logiComp, float6
 			us = append(us, u)
 		}
 	}
-	yt := make([]float64, n)
 	copy(yt, y)
 	for _, v := range us {
 		d := dot(yt, v)
@@ -501,8 +521,10 @@ func newStepGrid(x []float64) *compGrid {
 func (g grids) pairSearch(x, y []float64) []logiComp {
 	best := []logiComp{g.steps.pts[0], g.steps.pts[len(g.steps.pts)-1]}
 	bestRSS := math.Inf(1)
-	for _, p := range g.steps.pts {
-		if q, rss := g.steps.searchRSS(x, y, []logiComp{p}); rss < bestRSS {
+	col := make([]float64, len(x))
+	for j, p := range g.steps.pts {
+		copy(col, g.steps.cols[j]) // σ((x−m)/s) of p, as searchRSS would compute it
+		if q, rss := g.steps.searchCols(y, [][]float64{col}); rss < bestRSS {
 			bestRSS = rss
 			best = []logiComp{p, q}
 		}

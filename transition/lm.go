@@ -127,7 +127,13 @@ func levMar(y, p []float64, model func(p, f, jac []float64), lower, upper []floa
 // reports false if the system is singular.
 func solveDamped(a, g []float64, lambda float64, delta []float64) bool {
 	k := len(g)
-	m := make([]float64, k*(k+1))
+	var buf [8 * 9]float64 // k ≤ 7 parameters in this package: no allocation
+	var m []float64
+	if k*(k+1) <= len(buf) {
+		m = buf[:k*(k+1)]
+	} else {
+		m = make([]float64, k*(k+1))
+	}
 	for j := 0; j < k; j++ {
 		for l := 0; l < k; l++ {
 			m[j*(k+1)+l] = a[j*k+l]
