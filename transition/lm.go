@@ -21,6 +21,7 @@ func levMar(y, p []float64, model func(p, f, jac []float64), lower, upper []floa
 	a := make([]float64, k*k)
 	g := make([]float64, k)
 	delta := make([]float64, k)
+	res := make([]float64, n)
 
 	rssAt := func(q []float64) float64 {
 		model(q, f, jac)
@@ -37,21 +38,23 @@ func levMar(y, p []float64, model func(p, f, jac []float64), lower, upper []floa
 	rss := rssAt(p)
 	lambda := 1e-3
 	for iter := 0; iter < 500; iter++ {
-		// Normal equations at p (f and jac hold the values at p).
-		for j := range a {
-			a[j] = 0
-		}
-		for j := range g {
-			g[j] = 0
-		}
+		// Normal equations at p (f and jac hold the values at p): each entry
+		// is summed over the points in order, in a register.
 		for i := range y {
-			r := y[i] - f[i]
-			row := jac[i*k : (i+1)*k]
-			for j := 0; j < k; j++ {
-				g[j] += row[j] * r
-				for l := 0; l <= j; l++ {
-					a[j*k+l] += row[j] * row[l]
+			res[i] = y[i] - f[i]
+		}
+		for j := 0; j < k; j++ {
+			var sg float64
+			for i, r := range res {
+				sg += jac[i*k+j] * r
+			}
+			g[j] = sg
+			for l := 0; l <= j; l++ {
+				var s float64
+				for i := range res {
+					s += jac[i*k+j] * jac[i*k+l]
 				}
+				a[j*k+l] = s
 			}
 		}
 		var gmax float64
