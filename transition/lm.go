@@ -125,57 +125,60 @@ func levMar(y, p []float64, model func(p, f, jac []float64), lower, upper []floa
 	return rss
 }
 
+// maxLMParams is the most parameters levMar and solveDamped take: the models
+// here have at most 7.
+const maxLMParams = 8
+
 // solveDamped solves (A + λ·diag(A)) δ = g for δ, with A k×k symmetric
-// positive semi-definite. Zero diagonal entries are damped by λ alone. It
-// reports false if the system is singular.
+// positive semi-definite, by Gaussian elimination with partial pivoting.
+// Zero diagonal entries are damped by λ alone. It reports false if the system
+// is singular. It panics if k > maxLMParams.
 func solveDamped(a, g []float64, lambda float64, delta []float64) bool {
 	k := len(g)
-	var buf [8 * 9]float64 // k ≤ 7 parameters in this package: no allocation
-	var m []float64
-	if k*(k+1) <= len(buf) {
-		m = buf[:k*(k+1)]
-	} else {
-		m = make([]float64, k*(k+1))
+	if k > maxLMParams {
+		panic("transition: solveDamped: more than 8 parameters")
 	}
+	var m [maxLMParams][maxLMParams]float64 // A + λ·diag(A), row by row
+	var rhs [maxLMParams]float64
 	for j := 0; j < k; j++ {
-		for l := 0; l < k; l++ {
-			m[j*(k+1)+l] = a[j*k+l]
-		}
+		copy(m[j][:k], a[j*k:(j+1)*k])
 		d := a[j*k+j]
 		if d == 0 {
 			d = 1
 		}
-		m[j*(k+1)+j] += lambda * d
-		m[j*(k+1)+k] = g[j]
+		m[j][j] += lambda * d
+		rhs[j] = g[j]
 	}
 	for c := 0; c < k; c++ {
 		piv := c
 		for r := c + 1; r < k; r++ {
-			if math.Abs(m[r*(k+1)+c]) > math.Abs(m[piv*(k+1)+c]) {
+			if math.Abs(m[r][c]) > math.Abs(m[piv][c]) {
 				piv = r
 			}
 		}
-		if m[piv*(k+1)+c] == 0 || math.IsNaN(m[piv*(k+1)+c]) {
+		if m[piv][c] == 0 || math.IsNaN(m[piv][c]) {
 			return false
 		}
 		if piv != c {
-			for l := 0; l <= k; l++ {
-				m[c*(k+1)+l], m[piv*(k+1)+l] = m[piv*(k+1)+l], m[c*(k+1)+l]
-			}
+			m[c], m[piv] = m[piv], m[c]
+			rhs[c], rhs[piv] = rhs[piv], rhs[c]
 		}
+		mc := &m[c]
 		for r := c + 1; r < k; r++ {
-			fct := m[r*(k+1)+c] / m[c*(k+1)+c]
-			for l := c; l <= k; l++ {
-				m[r*(k+1)+l] -= fct * m[c*(k+1)+l]
+			mr := &m[r]
+			fct := mr[c] / mc[c]
+			for l := c; l < k; l++ {
+				mr[l] -= fct * mc[l]
 			}
+			rhs[r] -= fct * rhs[c]
 		}
 	}
 	for c := k - 1; c >= 0; c-- {
-		s := m[c*(k+1)+k]
+		s := rhs[c]
 		for l := c + 1; l < k; l++ {
-			s -= m[c*(k+1)+l] * delta[l]
+			s -= m[c][l] * delta[l]
 		}
-		delta[c] = s / m[c*(k+1)+c]
+		delta[c] = s / m[c][c]
 		if math.IsNaN(delta[c]) || math.IsInf(delta[c], 0) {
 			return false
 		}
