@@ -537,6 +537,8 @@ type grids struct {
 	jump, sharp, wide, second *compGrid
 	steps                     *compGrid // near-steps half-way between checkpoints, for pairSearch
 	gomp                      *gompGrid
+	power                     *powerGrid // FitPower's grid at MaxExponent
+	relax                     *relaxGrid // fitRelaxation's grid on the curve's η; nil: fitNulls lays it
 }
 
 func newGrids(x []float64, cfg CurveConfig) grids {
@@ -547,6 +549,7 @@ func newGrids(x []float64, cfg CurveConfig) grids {
 		wide:   newCompGrid(x, wideBox(x, cfg.MinNullWidth)),
 		second: newCompGrid(x, secondBox(x)),
 		gomp:   newGompGrid(x, cfg.MaxExponent*math.Ln10),
+		power:  newPowerGrid(x, cfg.MaxExponent*math.Ln10),
 	}
 }
 
