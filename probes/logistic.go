@@ -80,8 +80,9 @@ type LogisticModel struct {
 // solver="lbfgs", fit_intercept=True); the intercept b is not penalised. The gradient is analytic:
 // ∂/∂W = W + C·(P−Y)ᵀX, ∂/∂b = C·(P−Y)ᵀ1, with P the n×K probabilities and Y the one-hot labels.
 // Features are used raw, as sklearn does, unless opts.Standardize is set. The objective is
-// evaluated by up to GOMAXPROCS goroutines over fixed blocks of rows, so the fit is the same for
-// any number of them.
+// evaluated by up to GOMAXPROCS goroutines over fixed blocks of rows (one goroutine for fits of
+// fewer than parallelWork multiply-adds per evaluation), so the fit is the same for any number of
+// them.
 //
 // x is n×d with one example per row; y has length n with labels in [0, classes). Only the classes
 // that occur in y are fitted (as sklearn does): without examples, an unpenalised intercept has no
@@ -212,6 +213,12 @@ func standardize(x *mat.Dense) (xs *mat.Dense, mean, scale []float64) {
 // block of X stays in cache between the two products that use it.
 const rowBlock = 128
 
+// parallelWork is the size n·d·k of X·Wᵀ below which multinomial.evaluate runs every block on
+// the calling goroutine: on the demo's probes (a few hundred rows, 16–64 features) starting and
+// joining goroutines at every evaluation cost 25–35% more CPU time than one goroutine, and callers
+// such as the analysis stage already fit several probes at once.
+const parallelWork = 1 << 20
+
 // multinomial evaluates Σ_i CE_i + ‖W‖²·invC/2 and its gradient for parameters laid out
 // [W (k×d, row-major), b (k)]. Rows are processed in fixed blocks of rowBlock by up to GOMAXPROCS
 // goroutines; each block has its own partial sums, added in block order, so the result does not
@@ -237,6 +244,9 @@ func newMultinomial(x *mat.Dense, y []int, k int, invC float64) *multinomial {
 		blockGrad: make([][]float64, blocks),
 		blockLoss: make([]float64, blocks),
 		workers:   min(runtime.GOMAXPROCS(0), blocks),
+	}
+	if n*d*k < parallelWork {
+		m.workers = 1
 	}
 	for b := range m.blockGrad {
 		m.blockGrad[b] = make([]float64, k*d+k)

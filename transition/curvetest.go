@@ -248,6 +248,7 @@ func TestCurve(x, y []float64, sch Schedule, cfg CurveConfig, rng *rand.Rand) (C
 	floor := 1e-20 * float64(n) * (1 + sqMean(y))
 	lnRSS := func(rss float64) float64 { return float64(n) * math.Log(rss+floor) }
 	g := newGrids(x, cfg)
+	g.relax = newRelaxGrid(eta)
 	bic2 := 3 * math.Log(float64(n)) // BIC price of the second logistic's 3 parameters
 	// jumpFit returns the one- and two-logistic fits and n·ln RSS of the one
 	// BIC prefers.

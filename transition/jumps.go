@@ -202,13 +202,17 @@ func fitLogisticSum(x, y []float64, boxes []compBox, starts [][]logiComp) logist
 		lower[2+3*k], upper[2+3*k] = math.Log(bx.sLo), math.Log(bx.sHi)
 		lower[3+3*k], upper[3+3*k] = -bMax, bMax
 	}
+	scale := make([]float64, K) // s_k = exp(log s_k), computed once per evaluation
 	model := stallGuard(ys, func(p, f, jac []float64) {
+		for k := range scale {
+			scale[k] = math.Exp(p[2+3*k])
+		}
 		for i, xi := range x {
 			v := p[0]
 			row := jac[i*np : (i+1)*np]
 			row[0] = 1
 			for k := 0; k < K; k++ {
-				m, s, b := p[1+3*k], math.Exp(p[2+3*k]), p[3+3*k]
+				m, s, b := p[1+3*k], scale[k], p[3+3*k]
 				z := (xi - m) / s
 				q := logistic(z)
 				v += b * q
@@ -368,17 +372,39 @@ func (g *compGrid) search(x, y []float64, fixed []logiComp) logiComp {
 // searchRSS is search that also returns the best point's RSS.
 func (g *compGrid) searchRSS(x, y []float64, fixed []logiComp) (logiComp, float64) {
 	n := len(x)
-	us := make([][]float64, 0, 1+len(fixed))
+	var colBuf [2][]float64
+	cols := colBuf[:0]
+	if len(fixed) > 0 {
+		buf := make([]float64, n*len(fixed))
+		for k, q := range fixed {
+			u := buf[k*n : (k+1)*n]
+			for i, xi := range x {
+				u[i] = logistic((xi - q.m) / q.s)
+			}
+			cols = append(cols, u)
+		}
+	}
+	return g.searchCols(y, cols)
+}
+
+// searchCols is searchRSS with the fixed components given as their columns σ((x−m)/s), which
+// it overwrites.
+func (g *compGrid) searchCols(y []float64, fixed [][]float64) (logiComp, float64) {
+	us, qq := g.offBasis(len(y), fixed)
+	return g.scan(y, us, qq)
+}
+
+// offBasis returns the orthonormal basis that searchCols projects off — the constant, then
+// each fixed column (overwritten) orthogonalised against the basis so far and kept when its
+// norm exceeds 1e-9 — and each grid column's squared norm off that span, qq[j].
+func (g *compGrid) offBasis(n int, fixed [][]float64) (us [][]float64, qq []float64) {
+	us = make([][]float64, 0, 1+len(fixed))
 	u0 := make([]float64, n)
 	for i := range u0 {
 		u0[i] = 1 / math.Sqrt(float64(n))
 	}
 	us = append(us, u0)
-	for _, q := range fixed {
-		u := make([]float64, n)
-		for i, xi := range x {
-			u[i] = logistic((xi - q.m) / q.s)
-		}
+	for _, u := range fixed {
 		for _, v := range us {
 			d := dot(u, v)
 			for i := range u {
@@ -392,7 +418,24 @@ func (g *compGrid) searchRSS(x, y []float64, fixed []logiComp) (logiComp, float6
 			us = append(us, u)
 		}
 	}
-	yt := make([]float64, n)
+	qq = make([]float64, len(g.cols))
+	for j, col := range g.cols {
+		q := g.sq[j]
+		s0 := g.sum[j] / math.Sqrt(float64(n))
+		q -= s0 * s0
+		for _, v := range us[1:] {
+			d := dot(col, v)
+			q -= d * d
+		}
+		qq[j] = q
+	}
+	return us, qq
+}
+
+// scan returns the grid point whose column most reduces the RSS of y projected off the
+// orthonormal basis us (qq as offBasis returns it for us) and that RSS.
+func (g *compGrid) scan(y []float64, us [][]float64, qq []float64) (logiComp, float64) {
+	yt := make([]float64, len(y))
 	copy(yt, y)
 	for _, v := range us {
 		d := dot(yt, v)
@@ -403,18 +446,11 @@ func (g *compGrid) searchRSS(x, y []float64, fixed []logiComp) (logiComp, float6
 	best := g.pts[0]
 	bestGain := -1.0
 	for j, col := range g.cols {
-		qq := g.sq[j]
-		s0 := g.sum[j] / math.Sqrt(float64(n))
-		qq -= s0 * s0
-		for _, v := range us[1:] {
-			d := dot(col, v)
-			qq -= d * d
-		}
-		if !(qq > 1e-12*g.sq[j]) {
+		if !(qq[j] > 1e-12*g.sq[j]) {
 			continue
 		}
 		d := dot(col, yt)
-		if gain := d * d / qq; gain > bestGain {
+		if gain := d * d / qq[j]; gain > bestGain {
 			bestGain, best = gain, g.pts[j]
 		}
 	}
@@ -501,8 +537,10 @@ func newStepGrid(x []float64) *compGrid {
 func (g grids) pairSearch(x, y []float64) []logiComp {
 	best := []logiComp{g.steps.pts[0], g.steps.pts[len(g.steps.pts)-1]}
 	bestRSS := math.Inf(1)
-	for _, p := range g.steps.pts {
-		if q, rss := g.steps.searchRSS(x, y, []logiComp{p}); rss < bestRSS {
+	for j, p := range g.steps.pts {
+		// The search given p (searchRSS with p fixed) from its basis and column norms, which
+		// do not depend on y.
+		if q, rss := g.steps.scan(y, g.stepPairs[j].us, g.stepPairs[j].qq); rss < bestRSS {
 			bestRSS = rss
 			best = []logiComp{p, q}
 		}
@@ -510,21 +548,44 @@ func (g grids) pairSearch(x, y []float64) []logiComp {
 	return best
 }
 
+// stepPair is what searchCols computes for the step grid given one of its own near-steps
+// fixed: the basis it projects off and the grid's column norms off it (offBasis).
+type stepPair struct {
+	us [][]float64
+	qq []float64
+}
+
+// newStepPairs lays a stepPair for every near-step of the step grid g (n points).
+func newStepPairs(g *compGrid, n int) []stepPair {
+	ps := make([]stepPair, len(g.pts))
+	for j := range g.pts {
+		col := slices.Clone(g.cols[j]) // σ((x−m)/s) of the near-step, as searchRSS computes it
+		ps[j].us, ps[j].qq = g.offBasis(n, [][]float64{col})
+	}
+	return ps
+}
+
 // grids holds the precomputed component grids of one x.
 type grids struct {
 	jump, sharp, wide, second *compGrid
-	steps                     *compGrid // near-steps half-way between checkpoints, for pairSearch
+	steps                     *compGrid  // near-steps half-way between checkpoints, for pairSearch
+	stepPairs                 []stepPair // pairSearch's search given each near-step
 	gomp                      *gompGrid
+	power                     *powerGrid // FitPower's grid at MaxExponent
+	relax                     *relaxGrid // fitRelaxation's grid on the curve's η; nil: fitNulls lays it
 }
 
 func newGrids(x []float64, cfg CurveConfig) grids {
+	steps := newStepGrid(x)
 	return grids{
-		jump:   newCompGrid(x, jumpBox(x)),
-		sharp:  newCompGrid(x, sharpBox(x)),
-		steps:  newStepGrid(x),
-		wide:   newCompGrid(x, wideBox(x, cfg.MinNullWidth)),
-		second: newCompGrid(x, secondBox(x)),
-		gomp:   newGompGrid(x, cfg.MaxExponent*math.Ln10),
+		stepPairs: newStepPairs(steps, len(x)),
+		jump:      newCompGrid(x, jumpBox(x)),
+		sharp:     newCompGrid(x, sharpBox(x)),
+		steps:     steps,
+		wide:      newCompGrid(x, wideBox(x, cfg.MinNullWidth)),
+		second:    newCompGrid(x, secondBox(x)),
+		gomp:      newGompGrid(x, cfg.MaxExponent*math.Ln10),
+		power:     newPowerGrid(x, cfg.MaxExponent*math.Ln10),
 	}
 }
 

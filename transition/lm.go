@@ -21,6 +21,7 @@ func levMar(y, p []float64, model func(p, f, jac []float64), lower, upper []floa
 	a := make([]float64, k*k)
 	g := make([]float64, k)
 	delta := make([]float64, k)
+	res := make([]float64, n)
 
 	rssAt := func(q []float64) float64 {
 		model(q, f, jac)
@@ -37,21 +38,23 @@ func levMar(y, p []float64, model func(p, f, jac []float64), lower, upper []floa
 	rss := rssAt(p)
 	lambda := 1e-3
 	for iter := 0; iter < 500; iter++ {
-		// Normal equations at p (f and jac hold the values at p).
-		for j := range a {
-			a[j] = 0
-		}
-		for j := range g {
-			g[j] = 0
-		}
+		// Normal equations at p (f and jac hold the values at p): each entry
+		// is summed over the points in order, in a register.
 		for i := range y {
-			r := y[i] - f[i]
-			row := jac[i*k : (i+1)*k]
-			for j := 0; j < k; j++ {
-				g[j] += row[j] * r
-				for l := 0; l <= j; l++ {
-					a[j*k+l] += row[j] * row[l]
+			res[i] = y[i] - f[i]
+		}
+		for j := 0; j < k; j++ {
+			var sg float64
+			for i, r := range res {
+				sg += jac[i*k+j] * r
+			}
+			g[j] = sg
+			for l := 0; l <= j; l++ {
+				var s float64
+				for i := range res {
+					s += jac[i*k+j] * jac[i*k+l]
 				}
+				a[j*k+l] = s
 			}
 		}
 		var gmax float64
@@ -122,51 +125,60 @@ func levMar(y, p []float64, model func(p, f, jac []float64), lower, upper []floa
 	return rss
 }
 
+// maxLMParams is the most parameters levMar and solveDamped take: the models
+// here have at most 7.
+const maxLMParams = 8
+
 // solveDamped solves (A + λ·diag(A)) δ = g for δ, with A k×k symmetric
-// positive semi-definite. Zero diagonal entries are damped by λ alone. It
-// reports false if the system is singular.
+// positive semi-definite, by Gaussian elimination with partial pivoting.
+// Zero diagonal entries are damped by λ alone. It reports false if the system
+// is singular. It panics if k > maxLMParams.
 func solveDamped(a, g []float64, lambda float64, delta []float64) bool {
 	k := len(g)
-	m := make([]float64, k*(k+1))
+	if k > maxLMParams {
+		panic("transition: solveDamped: more than 8 parameters")
+	}
+	var m [maxLMParams][maxLMParams]float64 // A + λ·diag(A), row by row
+	var rhs [maxLMParams]float64
 	for j := 0; j < k; j++ {
-		for l := 0; l < k; l++ {
-			m[j*(k+1)+l] = a[j*k+l]
-		}
+		copy(m[j][:k], a[j*k:(j+1)*k])
 		d := a[j*k+j]
 		if d == 0 {
 			d = 1
 		}
-		m[j*(k+1)+j] += lambda * d
-		m[j*(k+1)+k] = g[j]
+		m[j][j] += lambda * d
+		rhs[j] = g[j]
 	}
 	for c := 0; c < k; c++ {
 		piv := c
 		for r := c + 1; r < k; r++ {
-			if math.Abs(m[r*(k+1)+c]) > math.Abs(m[piv*(k+1)+c]) {
+			if math.Abs(m[r][c]) > math.Abs(m[piv][c]) {
 				piv = r
 			}
 		}
-		if m[piv*(k+1)+c] == 0 || math.IsNaN(m[piv*(k+1)+c]) {
+		if m[piv][c] == 0 || math.IsNaN(m[piv][c]) {
 			return false
 		}
 		if piv != c {
-			for l := 0; l <= k; l++ {
-				m[c*(k+1)+l], m[piv*(k+1)+l] = m[piv*(k+1)+l], m[c*(k+1)+l]
-			}
+			m[c], m[piv] = m[piv], m[c]
+			rhs[c], rhs[piv] = rhs[piv], rhs[c]
 		}
+		mc := &m[c]
 		for r := c + 1; r < k; r++ {
-			fct := m[r*(k+1)+c] / m[c*(k+1)+c]
-			for l := c; l <= k; l++ {
-				m[r*(k+1)+l] -= fct * m[c*(k+1)+l]
+			mr := &m[r]
+			fct := mr[c] / mc[c]
+			for l := c; l < k; l++ {
+				mr[l] -= fct * mc[l]
 			}
+			rhs[r] -= fct * rhs[c]
 		}
 	}
 	for c := k - 1; c >= 0; c-- {
-		s := m[c*(k+1)+k]
+		s := rhs[c]
 		for l := c + 1; l < k; l++ {
-			s -= m[c*(k+1)+l] * delta[l]
+			s -= m[c][l] * delta[l]
 		}
-		delta[c] = s / m[c*(k+1)+c]
+		delta[c] = s / m[c][c]
 		if math.IsNaN(delta[c]) || math.IsInf(delta[c], 0) {
 			return false
 		}

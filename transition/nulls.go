@@ -55,7 +55,12 @@ func fitNulls(x, y, eta []float64, cfg CurveConfig, g grids) smoothFit {
 		consider(NullLine, 2, lin.RSS, func(i int) float64 { return lin.At(x[i]) },
 			func(i int, row []float64) { row[0], row[1] = 1, x[i] })
 	}
-	if pw, err := FitPower(x, y, cfg.MaxExponent*math.Ln10); err == nil {
+	pg := g.power
+	if pg == nil {
+		pg = newPowerGrid(x, cfg.MaxExponent*math.Ln10)
+	}
+	if err := checkCurve(x, y, 4); err == nil { // FitPower's own check
+		pw := fitPower(x, y, pg)
 		consider(NullPower, 3, pw.RSS, func(i int) float64 { return pw.At(x[i]) },
 			func(i int, row []float64) {
 				e := math.Exp(pw.Rate * (x[i] - pw.XRef))
@@ -70,7 +75,11 @@ func fitNulls(x, y, eta []float64, cfg CurveConfig, g grids) smoothFit {
 				row[0], row[1], row[2], row[3] = 1, v, -gp.b*v*e*gp.r, gp.b*v*e*(x[i]-gp.x0)
 			})
 	}
-	if r, ok := fitRelaxation(eta, y); ok {
+	rg := g.relax
+	if rg == nil {
+		rg = newRelaxGrid(eta)
+	}
+	if r, ok := fitRelaxation(eta, y, rg); ok {
 		consider(NullRelaxation, 3, r.rss, func(i int) float64 { return r.at(eta[i]) },
 			func(i int, row []float64) {
 				e := math.Exp(-r.c * eta[i])
@@ -108,7 +117,7 @@ func (g gompertzFit) at(x float64) float64 {
 type gompGrid struct {
 	maxRate float64
 	x0, r   []float64
-	cols    [][]float64
+	cols    []basisCol
 }
 
 func newGompGrid(x []float64, maxRate float64) *gompGrid {
@@ -125,7 +134,7 @@ func newGompGrid(x []float64, maxRate float64) *gompGrid {
 			}
 			g.x0 = append(g.x0, x0)
 			g.r = append(g.r, r)
-			g.cols = append(g.cols, col)
+			g.cols = append(g.cols, newBasisCol(col))
 		}
 	}
 	return g
@@ -145,19 +154,25 @@ func fitGompertz(x, y []float64, gg *gompGrid) (gompertzFit, bool) {
 		ys[i] = (y[i] - ym) / ysd
 	}
 	rg := x[n-1] - x[0]
+	yb := meanOf(ys)
+	yc := make([]float64, n)
+	for i, v := range ys {
+		yc[i] = v - yb
+	}
 	gBest, bj := math.Inf(1), 0
-	for j, col := range gg.cols {
-		a, b := linearOnBasis(ys, col)
+	for j := range gg.cols {
+		c := &gg.cols[j]
+		a, b := c.fit(yc, yb)
 		var rss float64
 		for i := range ys {
-			d := ys[i] - a - b*col[i]
+			d := ys[i] - a - b*c.b[i]
 			rss += d * d
 		}
 		if rss < gBest {
 			gBest, bj = rss, j
 		}
 	}
-	a, b := linearOnBasis(ys, gg.cols[bj])
+	a, b := linearOnBasis(ys, gg.cols[bj].b)
 	gx0, gr := gg.x0[bj], gg.r[bj]
 	p := []float64{a, b, gx0, math.Log(gr)}
 	lower := []float64{-1e3, -1e3, x[0] - rg, math.Log(gg.maxRate / 1000)}
@@ -189,11 +204,16 @@ type relaxFit struct{ a, b, c, rss float64 }
 
 func (r relaxFit) at(eta float64) float64 { return r.a + r.b*math.Exp(-r.c*eta) }
 
-// fitRelaxation fits a relaxFit with c·η_max between 0.03 and 300·η_max/η_min
-// (η_min the smallest positive η): a grid of 48 log-spaced rates refined by
-// golden-section search on the reduced RSS. It reports false when η has no
-// positive spread.
-func fitRelaxation(eta, y []float64) (relaxFit, bool) {
+// relaxGrid is fitRelaxation's grid on a fixed η: 48 log-rates lc spaced
+// evenly over [ln(0.03/η_max), ln(300/η_min)], each with its column
+// exp(−e^lc·η). ok is false when η has no positive spread.
+type relaxGrid struct {
+	lo, hi, step float64
+	cols         []basisCol
+	ok           bool
+}
+
+func newRelaxGrid(eta []float64) *relaxGrid {
 	etaMax, etaMin := 0.0, math.Inf(1)
 	for _, e := range eta {
 		etaMax = math.Max(etaMax, e)
@@ -202,6 +222,28 @@ func fitRelaxation(eta, y []float64) (relaxFit, bool) {
 		}
 	}
 	if !(etaMax > 0) || !(etaMax > etaMin) {
+		return &relaxGrid{}
+	}
+	const nGrid = 48
+	g := &relaxGrid{lo: math.Log(0.03 / etaMax), hi: math.Log(300 / etaMin), ok: true}
+	g.step = (g.hi - g.lo) / (nGrid - 1)
+	for i := 0; i < nGrid; i++ {
+		c := math.Exp(g.lo + float64(i)*g.step)
+		basis := make([]float64, len(eta))
+		for j, e := range eta {
+			basis[j] = math.Exp(-c * e)
+		}
+		g.cols = append(g.cols, newBasisCol(basis))
+	}
+	return g
+}
+
+// fitRelaxation fits a relaxFit with c·η_max between 0.03 and 300·η_max/η_min
+// (η_min the smallest positive η): the grid rg of eta (48 log-spaced rates),
+// refined by golden-section search on the reduced RSS. It reports false when
+// η has no positive spread.
+func fitRelaxation(eta, y []float64, rg *relaxGrid) (relaxFit, bool) {
+	if !rg.ok {
 		return relaxFit{}, false
 	}
 	basis := make([]float64, len(eta))
@@ -217,12 +259,22 @@ func fitRelaxation(eta, y []float64) (relaxFit, bool) {
 		}
 		return rss, a, b
 	}
-	lo, hi := math.Log(0.03/etaMax), math.Log(300/etaMin)
-	const nGrid = 48
-	step := (hi - lo) / (nGrid - 1)
+	lo, hi, step := rg.lo, rg.hi, rg.step
+	yb := meanOf(y)
+	yc := make([]float64, len(y))
+	for i, v := range y {
+		yc[i] = v - yb
+	}
 	bi, bRSS := 0, math.Inf(1)
-	for i := 0; i < nGrid; i++ {
-		if rss, _, _ := reduced(lo + float64(i)*step); rss < bRSS {
+	for i := range rg.cols {
+		col := &rg.cols[i]
+		a, b := col.fit(yc, yb)
+		var rss float64
+		for j := range y {
+			d := y[j] - a - b*col.b[j]
+			rss += d * d
+		}
+		if rss < bRSS {
 			bi, bRSS = i, rss
 		}
 	}

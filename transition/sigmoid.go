@@ -188,3 +188,33 @@ func linearOnBasis(y, b []float64) (a, d float64) {
 	d = sby / sbb
 	return yb - d*bb, d
 }
+
+// basisCol is a fixed column b of linearOnBasis with the parts of the fit that
+// do not depend on y, for grid searches that fit many curves on the same b.
+type basisCol struct {
+	b, db    []float64 // b and b − mean(b)
+	mean, ss float64   // mean(b) and Σ (b − mean(b))²
+}
+
+func newBasisCol(b []float64) basisCol {
+	c := basisCol{b: b, db: make([]float64, len(b)), mean: meanOf(b)}
+	for i, v := range b {
+		c.db[i] = v - c.mean
+		c.ss += c.db[i] * c.db[i]
+	}
+	return c
+}
+
+// fit returns linearOnBasis(y, c.b), the same values, from yb = meanOf(y) and
+// yc = y − yb.
+func (c *basisCol) fit(yc []float64, yb float64) (a, d float64) {
+	if c.ss < 1e-24*float64(len(yc)) {
+		return yb, 0
+	}
+	var sby float64
+	for i, v := range c.db {
+		sby += v * yc[i]
+	}
+	d = sby / c.ss
+	return yb - d*c.mean, d
+}

@@ -86,7 +86,36 @@ func FitPower(x, y []float64, maxRate float64) (PowerFit, error) {
 	if err := checkCurve(x, y, 4); err != nil {
 		return PowerFit{}, err
 	}
-	xref := meanOf(x)
+	return fitPower(x, y, newPowerGrid(x, maxRate)), nil
+}
+
+// powerGrid is FitPower's grid on a fixed x: the 64 rates on [−maxRate, maxRate]
+// and each one's column exp(rate·(x − xref)), xref the mean of x.
+type powerGrid struct {
+	maxRate, xref float64
+	rates         []float64
+	cols          []basisCol
+}
+
+func newPowerGrid(x []float64, maxRate float64) *powerGrid {
+	const nGrid = 64 // even, so that Rate = 0 (degenerate) is not a grid point
+	g := &powerGrid{maxRate: maxRate, xref: meanOf(x)}
+	step := 2 * maxRate / (nGrid - 1)
+	for i := 0; i < nGrid; i++ {
+		rate := -maxRate + float64(i)*step
+		e := make([]float64, len(x))
+		for j, xj := range x {
+			e[j] = math.Exp(rate * (xj - g.xref))
+		}
+		g.rates = append(g.rates, rate)
+		g.cols = append(g.cols, newBasisCol(e))
+	}
+	return g
+}
+
+// fitPower is FitPower on the grid pg of x (checked by the caller).
+func fitPower(x, y []float64, pg *powerGrid) PowerFit {
+	maxRate, xref := pg.maxRate, pg.xref
 	e := make([]float64, len(x))
 	reduced := func(rate float64) (rss, a, b float64) {
 		for i, xi := range x {
@@ -99,14 +128,25 @@ func FitPower(x, y []float64, maxRate float64) (PowerFit, error) {
 		}
 		return rss, a, b
 	}
-	const nGrid = 64 // even, so that Rate = 0 (degenerate) is not a grid point
-	step := 2 * maxRate / (nGrid - 1)
+	yb := meanOf(y)
+	yc := make([]float64, len(y))
+	for i, v := range y {
+		yc[i] = v - yb
+	}
 	bestI, bestRSS := 0, math.Inf(1)
-	for i := 0; i < nGrid; i++ {
-		if rss, _, _ := reduced(-maxRate + float64(i)*step); rss < bestRSS {
+	for i := range pg.cols {
+		c := &pg.cols[i]
+		a, b := c.fit(yc, yb)
+		var rss float64
+		for j, yj := range y {
+			r := yj - (a + b*c.b[j])
+			rss += r * r
+		}
+		if rss < bestRSS {
 			bestI, bestRSS = i, rss
 		}
 	}
+	step := 2 * maxRate / float64(len(pg.rates)-1)
 	lo := math.Max(-maxRate, -maxRate+float64(bestI-1)*step)
 	hi := math.Min(maxRate, -maxRate+float64(bestI+1)*step)
 	rate := goldenMin(func(r float64) float64 { rss, _, _ := reduced(r); return rss }, lo, hi, 1e-10*maxRate)
@@ -115,7 +155,7 @@ func FitPower(x, y []float64, maxRate float64) (PowerFit, error) {
 		rate = grid
 		rss, a, b = reduced(rate)
 	}
-	return PowerFit{A: a, B: b, Rate: rate, XRef: xref, RSS: rss}, nil
+	return PowerFit{A: a, B: b, Rate: rate, XRef: xref, RSS: rss}
 }
 
 // goldenMin returns a minimiser of f on [a, b] by golden-section search,
