@@ -207,9 +207,11 @@ func openTable[T data.TableRow](path string, meta data.Meta) (*asyncTable[T], er
 // CaptureCell evaluates and captures every checkpoint of a cell (the schedule's and the verified
 // zoom ones) into its Parquet tables (metrics, activations, attention, outputs, probe_set, labels,
 // checkpoints), streaming one checkpoint at a time, then writes done.json. Tables are written under temporary names and renamed only when complete,
-// so a killed capture leaves no partial table and a rerun starts the capture again.
+// so a killed capture leaves no partial table and a rerun starts the capture again. log receives
+// what was captured (nil logs nothing).
 func CaptureCell(ctx context.Context, b *Backend, s Spec, cellDir string, c Cell, log *slog.Logger) error {
 	start := time.Now()
+	log = logger(log)
 	cc, err := newCellCapture(s, cellDir, c)
 	if err != nil {
 		return err

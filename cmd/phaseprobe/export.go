@@ -17,7 +17,7 @@ import (
 // exportFormats are the formats export writes.
 var exportFormats = []string{"transformerlens"}
 
-func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func runExport(ctx context.Context, args []string, stdout, stderr io.Writer, log *slog.Logger) error {
 	fset := newFlagSet(stderr, "export", "CELL_DIR --step N --format transformerlens [--out DIR]   (CELL_DIR is runs/<sweep>/cells/<cell>)")
 	stepFlag := fset.String("step", "", "the checkpoint step to export (required; an integer ≥ 0)")
 	format := fset.String("format", "", "output format (required): transformerlens = safetensors weights with HookedTransformer state-dict names + HookedTransformerConfig JSON (docs/transformerlens.md)")
@@ -66,7 +66,7 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	slog.Info("exported", "cell", ex.Cell, "step", ex.Step, "format", *format, "tensors", ex.Tensors)
+	log.Info("exported", "cell", ex.Cell, "step", ex.Step, "format", *format, "tensors", ex.Tensors)
 	fmt.Fprintln(stdout, ex.WeightsPath)
 	fmt.Fprintln(stdout, ex.ConfigPath)
 	return nil

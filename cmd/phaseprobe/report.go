@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 
@@ -13,7 +14,7 @@ import (
 	"github.com/phaseprobe/phaseprobe/report"
 )
 
-func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func runReport(ctx context.Context, args []string, stdout, stderr io.Writer, _ *slog.Logger) error {
 	fs := newFlagSet(stderr, "report", "RUN_DIR [flags]")
 	rows := fs.Int("max-rows", report.DefaultMaxVerdictRows, "most rows shown per question of the verdict table (the most informative are kept; all are in analysis/verdicts.parquet)")
 	heads := fs.Int("heads", report.DefaultHeads, "attention heads shown as heatmaps")

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -68,7 +69,7 @@ type sweepStatus struct {
 	Report    stageStatus    `json:"report"`
 }
 
-func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer, _ *slog.Logger) error {
 	fs := newFlagSet(stderr, "status", "RUN_DIR [--json]   (RUN_DIR is runs/<sweep>, or a runs folder: every sweep in it)")
 	asJSON := fs.Bool("json", false, "print the status as JSON (one object per sweep, in a list)")
 	if err := parseFlags(fs, reorder(fs, args)); err != nil {
