@@ -321,7 +321,7 @@ func (cc *cellCapture) steps() ([]int, error) {
 	if cc.zoomed, err = zoomSteps(cc.dir); err != nil {
 		return nil, err
 	}
-	steps := slices.DeleteFunc(checkpointSteps(cc.dir), func(st int) bool {
+	steps := slices.DeleteFunc(CheckpointSteps(cc.dir), func(st int) bool {
 		_, zoom := cc.zoomed[st]
 		return !zoom && !slices.Contains(cc.s.Checkpoints.Steps, st)
 	})

@@ -163,7 +163,7 @@ func cellCheckpoints(cellDir string, schedule []int) (map[int]bool, error) {
 		return nil, err
 	}
 	out := map[int]bool{}
-	for _, s := range checkpointSteps(cellDir) {
+	for _, s := range CheckpointSteps(cellDir) {
 		if _, zoom := zs[s]; zoom || slices.Contains(schedule, s) {
 			out[s] = true
 		}
@@ -234,7 +234,7 @@ func zoomPoints(a, b, k int, have map[int]bool) []int {
 // the record, the sweep's grouping of the cells into ensembles of that size.
 func zoomGroupOf(cells []Cell, c Cell, runDir string, ensemble, fallback int) ([]Cell, error) {
 	if ensemble <= 0 {
-		steps := checkpointSteps(CellDir(runDir, c.ID))
+		steps := CheckpointSteps(CellDir(runDir, c.ID))
 		if len(steps) > 0 {
 			h, err := ReadCheckpointHeader(checkpointPath(CellDir(runDir, c.ID), steps[len(steps)-1]))
 			if err != nil {
