@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
-	"os"
 	"strconv"
 	"strings"
 
@@ -36,14 +34,8 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer, log
 	default:
 		return usagef("--format %q: want one of %s", *format, strings.Join(exportFormats, ", "))
 	}
-	st, err := os.Stat(dir)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return usagef("cell folder %s does not exist", dir)
-	case err != nil:
-		return usagef("cell folder %s: %v", dir, err)
-	case !st.IsDir():
-		return usagef("cell folder %s is not a folder", dir)
+	if err := checkFolder("cell folder", dir); err != nil {
+		return err
 	}
 	if *stepFlag == "" {
 		return missingStep(dir)
