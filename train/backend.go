@@ -1,9 +1,9 @@
 package train
 
 import (
+	"cmp"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 
@@ -17,8 +17,9 @@ import (
 // Backend is a compute backend for training and capture. It wraps a GoMLX backend so that no GoMLX
 // type crosses this package's API, and holds the computations compiled on it.
 type Backend struct {
-	spec string
-	b    backends.Backend
+	spec   string
+	parsed BackendSpec
+	b      backends.Backend
 
 	mu     sync.Mutex
 	execs  map[string]*graph.Exec // compiled computations by Trainer.execKey
@@ -29,9 +30,7 @@ type Backend struct {
 func (b *Backend) String() string { return b.spec }
 
 // IsGo reports whether this is a pure-Go CPU backend: SimpleGo ("go") or phaseprobe's own ("cpu").
-func (b *Backend) IsGo() bool {
-	return strings.HasPrefix(b.spec, "go") || strings.HasPrefix(b.spec, "cpu")
-}
+func (b *Backend) IsGo() bool { return b.parsed.OnCPU() }
 
 // Close releases the computations compiled on the backend and the backend itself. Call it once no
 // step or forward pass runs on the backend any more: trainers made on it fail afterwards with an
@@ -89,7 +88,7 @@ var newXLA func(pluginPath string) (backends.Backend, error)
 // TestNoDeadlockTwoCores runs it.
 const goConfig = "ops_sequential"
 
-// NewBackend opens a backend from a spec:
+// NewBackend opens a backend from a spec, which ParseBackendSpec checks:
 //
 //	cpu, cpu:OPTS           phaseprobe's own CPU backend (package cpu; the default, also for "");
 //	                        deterministic; needs nothing installed; options e.g. cpu:workers=1
@@ -101,43 +100,40 @@ const goConfig = "ops_sequential"
 //
 // Close the backend when done with it.
 func NewBackend(spec string) (*Backend, error) {
-	name, cfg, _ := strings.Cut(spec, ":")
-	switch name {
-	case "", "cpu":
-		b, err := cpu.New(cfg)
-		if err != nil {
-			return nil, fmt.Errorf("backend %q: %w", spec, err)
-		}
-		if spec == "" {
-			spec = "cpu"
-		}
-		return &Backend{spec: spec, b: b}, nil
-	case "go":
-		if cfg == "" {
-			cfg = goConfig
-		}
-		b, err := simplego.New(cfg)
-		if err != nil {
-			return nil, fmt.Errorf("backend %q: %w", spec, err)
-		}
-		return &Backend{spec: spec, b: b}, nil
-	case "xla":
-		if cfg == "" || !filepath.IsAbs(cfg) {
-			return nil, fmt.Errorf("backend %q: give the absolute path of a PJRT plugin, e.g. xla:/opt/jax/jax_plugins/xla_cuda13/xla_cuda_plugin.so", spec)
-		}
-		plugin, _, _ := strings.Cut(cfg, ",")
-		if _, err := os.Stat(plugin); err != nil {
-			return nil, fmt.Errorf("backend %q: PJRT plugin: %w", spec, err)
-		}
-		if newXLA == nil {
-			return nil, fmt.Errorf("backend %q: this phaseprobe binary was built without XLA support; build it with `make build-gpu` (needs cgo)", spec)
-		}
-		b, err := newXLA(cfg)
-		if err != nil {
-			return nil, fmt.Errorf("backend %q: %w (is the CUDA runtime that the plugin needs installed beside it?)", spec, err)
-		}
-		return &Backend{spec: spec, b: b}, nil
-	default:
-		return nil, fmt.Errorf("unknown backend %q: want go, go:OPTIONS, cpu, cpu:OPTIONS or xla:/abs/path/plugin.so", spec)
+	bs, err := ParseBackendSpec(spec)
+	if err != nil {
+		return nil, err
 	}
+	var b backends.Backend
+	switch bs.Name {
+	case "cpu":
+		b, err = cpu.New(bs.Options)
+	case "go":
+		b, err = simplego.New(cmp.Or(bs.Options, goConfig))
+	case "xla":
+		return openXLA(spec, bs)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("backend %q: %w", spec, err)
+	}
+	if spec == "" {
+		spec = "cpu"
+	}
+	return &Backend{spec: spec, parsed: bs, b: b}, nil
+}
+
+// openXLA opens an XLA backend: bs.Options is the plugin's path, with its options after ','.
+func openXLA(spec string, bs BackendSpec) (*Backend, error) {
+	plugin, _, _ := strings.Cut(bs.Options, ",")
+	if _, err := os.Stat(plugin); err != nil {
+		return nil, fmt.Errorf("backend %q: PJRT plugin: %w", spec, err)
+	}
+	if newXLA == nil {
+		return nil, fmt.Errorf("backend %q: this phaseprobe binary was built without XLA support; build it with `make build-gpu` (needs cgo)", spec)
+	}
+	b, err := newXLA(bs.Options)
+	if err != nil {
+		return nil, fmt.Errorf("backend %q: %w (is the CUDA runtime that the plugin needs installed beside it?)", spec, err)
+	}
+	return &Backend{spec: spec, parsed: bs, b: b}, nil
 }

@@ -100,3 +100,32 @@ func TestGradientScopesDotGeneralVJP(t *testing.T) {
 		t.Errorf("gradient left its DotGeneral VJP in graph.VJPRegistration")
 	}
 }
+
+// TestNewBackendParsesLikeThePlanner: NewBackend refuses exactly the specs ParseBackendSpec
+// refuses, with its error, and opens the CPU forms it accepts as pure-Go backends (IsGo).
+func TestNewBackendParsesLikeThePlanner(t *testing.T) {
+	for _, spec := range []string{"", "cpu", "cpu:workers=1", "go", "xla:relative.so", "xla", "cuda", "gpu:0"} {
+		bs, perr := ParseBackendSpec(spec)
+		b, err := NewBackend(spec)
+		if perr != nil {
+			if err == nil || err.Error() != perr.Error() {
+				t.Errorf("NewBackend(%q) error %v, want ParseBackendSpec's %v", spec, err, perr)
+			}
+			if b != nil {
+				b.Close()
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("NewBackend(%q): %v", spec, err)
+			continue
+		}
+		if b.IsGo() != bs.OnCPU() || !b.IsGo() {
+			t.Errorf("NewBackend(%q).IsGo() = %v, want %v (ParseBackendSpec's OnCPU)", spec, b.IsGo(), bs.OnCPU())
+		}
+		if name := backendName(b.String()); name != bs.Name {
+			t.Errorf("NewBackend(%q).String() = %q names backend %q, want %q", spec, b.String(), name, bs.Name)
+		}
+		b.Close()
+	}
+}

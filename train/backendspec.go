@@ -25,11 +25,11 @@ func ParseBackendSpec(spec string) (BackendSpec, error) {
 		return BackendSpec{Name: name, Options: opts}, nil
 	case "xla":
 		if !filepath.IsAbs(opts) {
-			return BackendSpec{}, fmt.Errorf("%q: give the absolute path of a PJRT plugin, e.g. xla:/abs/path/to/xla_cuda_plugin.so", spec)
+			return BackendSpec{}, fmt.Errorf("backend %q: give the absolute path of a PJRT plugin, e.g. xla:/opt/jax/jax_plugins/xla_cuda13/xla_cuda_plugin.so", spec)
 		}
 		return BackendSpec{Name: name, Options: opts}, nil
 	}
-	return BackendSpec{}, fmt.Errorf("%q: want cpu, cpu:OPTIONS, go, go:OPTIONS or xla:/abs/path/plugin.so", spec)
+	return BackendSpec{}, fmt.Errorf("unknown backend %q: want cpu, cpu:OPTIONS, go, go:OPTIONS or xla:/abs/path/plugin.so", spec)
 }
 
 // OnCPU reports whether the backend runs on the CPU (cpu or go), so it can be opened on any

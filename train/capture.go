@@ -178,6 +178,23 @@ func (ts *tableSet) finish() error {
 	return nil
 }
 
+// open creates the cell's four streamed tables in cellDir; on an error the caller's abort drops
+// those already open.
+func (ts *tableSet) open(cellDir string, meta data.Meta) error {
+	var err error
+	if ts.metrics, err = openTable[data.MetricRow](filepath.Join(cellDir, data.MetricsFile), meta); err != nil {
+		return err
+	}
+	if ts.acts, err = openTable[data.ActivationRow](filepath.Join(cellDir, data.ActivationsFile), meta); err != nil {
+		return err
+	}
+	if ts.attn, err = openTable[data.AttentionRow](filepath.Join(cellDir, data.AttentionFile), meta); err != nil {
+		return err
+	}
+	ts.outs, err = openTable[data.OutputRow](filepath.Join(cellDir, data.OutputsFile), meta)
+	return err
+}
+
 // openTable creates a cell table and starts its writer goroutine.
 func openTable[T data.TableRow](path string, meta data.Meta) (*asyncTable[T], error) {
 	w, err := data.CreateTable[T](path, meta)
@@ -190,78 +207,34 @@ func openTable[T data.TableRow](path string, meta data.Meta) (*asyncTable[T], er
 // CaptureCell evaluates and captures every checkpoint of a cell (the schedule's and the verified
 // zoom ones) into its Parquet tables (metrics, activations, attention, outputs, probe_set, labels,
 // checkpoints), streaming one checkpoint at a time, then writes done.json. Tables are written under temporary names and renamed only when complete,
-// so a killed capture leaves no partial table and a rerun starts the capture again.
+// so a killed capture leaves no partial table and a rerun starts the capture again. log receives
+// what was captured (nil logs nothing).
 func CaptureCell(ctx context.Context, b *Backend, s Spec, cellDir string, c Cell, log *slog.Logger) error {
 	start := time.Now()
-	task, err := data.NewTask(s.Task.Name, s.Task.Params)
+	log = logger(log)
+	cc, err := newCellCapture(s, cellDir, c)
 	if err != nil {
 		return err
 	}
-	cfgJSON, err := os.ReadFile(filepath.Join(cellDir, data.ConfigFile))
+	if err := writeProbeSet(cellDir, cc.meta, cc.coords, cc.task, cc.capBatch); err != nil {
+		return err
+	}
+	steps, err := cc.steps()
 	if err != nil {
 		return err
 	}
-	meta := data.Meta{Config: cfgJSON}
-	coords := data.Coords{Sweep: s.Name, Cell: c.ID, Task: task.Name(), DModel: int32(c.Model.DModel),
-		NLayers: int32(c.Model.NLayers), NHeads: int32(c.Model.NHeads), Seed: int64(c.Seed)}
-	probe := ProbeSet(s, task)
-	trainSet := trainEvalSet(s, task)
-	capN := s.Probe.CaptureExamples
-	capBatch := headBatch(probe, capN)
-	sites, err := captureSites(s, c.Model)
-	if err != nil {
-		return err
-	}
-	positions, err := s.positions(task)
-	if err != nil {
-		return err
-	}
-	if err := writeProbeSet(cellDir, meta, coords, task, capBatch); err != nil {
-		return err
-	}
-	// The schedule's checkpoints and the zoom's verified ones (zoom.json); any other file in
-	// checkpoints/ (a zoom checkpoint a killed zoom moved in but did not record) is not read.
-	zoomed, err := zoomSteps(cellDir)
-	if err != nil {
-		return err
-	}
-	steps := slices.DeleteFunc(checkpointSteps(cellDir), func(st int) bool {
-		_, zoom := zoomed[st]
-		return !zoom && !slices.Contains(s.Checkpoints.Steps, st)
-	})
-	if len(steps) == 0 {
-		return fmt.Errorf("no checkpoints in %s", filepath.Join(cellDir, data.CheckpointsDir))
-	}
-	var ts tableSet
 	ok := false
 	defer func() {
 		if !ok {
-			ts.abort()
+			cc.ts.abort()
 		}
 	}()
-	if ts.metrics, err = openTable[data.MetricRow](filepath.Join(cellDir, data.MetricsFile), meta); err != nil {
+	if err := cc.ts.open(cellDir, cc.meta); err != nil {
 		return err
 	}
-	if ts.acts, err = openTable[data.ActivationRow](filepath.Join(cellDir, data.ActivationsFile), meta); err != nil {
+	diverged, err := divergedStep(cellDir)
+	if err != nil {
 		return err
-	}
-	if ts.attn, err = openTable[data.AttentionRow](filepath.Join(cellDir, data.AttentionFile), meta); err != nil {
-		return err
-	}
-	if ts.outs, err = openTable[data.OutputRow](filepath.Join(cellDir, data.OutputsFile), meta); err != nil {
-		return err
-	}
-	// The capture graph's logits are the evaluation graph's, bit for bit
-	// (TestCaptureLogitsEqualEval), so when the capture examples are the whole probe set one
-	// forward pass serves both.
-	shared := capN == probe.N
-	diverged := -1
-	if raw, err := os.ReadFile(filepath.Join(cellDir, data.DivergedFile)); err == nil {
-		var d struct{ Step int }
-		if err := json.Unmarshal(raw, &d); err != nil {
-			return fmt.Errorf("%s: %w", filepath.Join(cellDir, data.DivergedFile), err)
-		}
-		diverged = d.Step
 	}
 	prevStep := 0
 	var marks []data.CheckpointRow
@@ -269,107 +242,207 @@ func CaptureCell(ctx context.Context, b *Backend, s Spec, cellDir string, c Cell
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		path := checkpointPath(cellDir, step)
-		tr, _, err := RestoreTrainer(b, []string{path})
+		mark, err := cc.captureCheckpoint(b, step, &prevStep)
 		if err != nil {
 			return err
-		}
-		hdr, err := ReadCheckpointHeader(path)
-		if err != nil {
-			return err
-		}
-		var rows []data.MetricRow
-		metric := func(split, name string, pos int, v float64) {
-			rows = append(rows, data.MetricRow{Coords: coords, Step: int64(step), Split: split, Layer: data.NA, Head: data.NA,
-				Position: int32(pos), Metric: name, Value: data.F(v)})
-		}
-		mark := data.CheckpointRow{Coords: coords, Step: int64(step), Schedule: data.ScheduleLog, WindowFrom: data.NA, WindowTo: data.NA}
-		if w, zoom := zoomed[step]; zoom && !slices.Contains(s.Checkpoints.Steps, step) {
-			mark.Schedule, mark.WindowFrom, mark.WindowTo = data.ScheduleZoom, int64(w.From), int64(w.To)
-		} else {
-			// The training-batch loss of every step since the schedule's previous checkpoint (a zoom
-			// checkpoint's losses are the replay's, equal to these: they are not written twice).
-			for i, l := range hdr.Losses {
-				rows = append(rows, data.MetricRow{Coords: coords, Step: int64(prevStep + 1 + i), Split: data.SplitTrainBatch, Layer: data.NA,
-					Head: data.NA, Position: data.NA, Metric: data.MetricLoss, Value: data.F(float64(l))})
-			}
-			prevStep = step
 		}
 		marks = append(marks, mark)
-		var capOut Outputs
-		if shared {
-			if capOut, err = tr.Forward([]data.Batch{capBatch}, true); err != nil {
-				return err
-			}
-		}
-		for _, set := range []struct {
-			split string
-			b     data.Batch
-		}{{s.Probe.Split, probe}, {data.SplitTrain, trainSet}} {
-			if set.split == data.SplitTrain && s.Probe.Split == data.SplitTrain {
-				continue
-			}
-			out := capOut
-			if !shared || set.split != s.Probe.Split {
-				if out, err = tr.Forward([]data.Batch{set.b}, false); err != nil {
-					return err
-				}
-			}
-			sc := Score(out.Logits, out.V, set.b)
-			metric(set.split, data.MetricExactMatch, data.NA, sc.ExactMatch)
-			metric(set.split, data.MetricTokenAccuracy, data.NA, sc.TokenAccuracy)
-			metric(set.split, data.MetricLogprob, data.NA, sc.LogProb)
-			metric(set.split, data.MetricLoss, data.NA, sc.Loss)
-			metric(set.split, data.MetricBrier, data.NA, sc.Brier)
-			metric(set.split, data.MetricEditDistance, data.NA, sc.EditDistance)
-			for j, a := range sc.PositionAccuracy {
-				metric(set.split, data.MetricPositionAccuracy, j, a)
-			}
-			if set.split == s.Probe.Split {
-				ts.outs.send(outputRows(coords, step, out, set.b))
-			}
-		}
-		ts.metrics.send(rows)
-		// Activations and attention of the capture examples.
-		if !shared {
-			if capOut, err = tr.Forward([]data.Batch{capBatch}, true); err != nil {
-				return err
-			}
-		}
-		acts := make([]data.ActivationRow, 0, len(sites)*capBatch.N*capBatch.SeqLen)
-		var attn []data.AttentionRow
-		for _, site := range sites {
-			sv := capOut.Sites[site.String()]
-			if site.IsPattern() {
-				attn = appendAttentionRows(attn, coords, step, site.Layer, sv)
-				continue
-			}
-			acts = appendActivationRows(acts, coords, step, site.String(), sv, capBatch, positions)
-		}
-		ts.acts.send(acts)
-		ts.attn.send(attn)
 		log.Debug("captured", "cell", c.ID, "step", step)
 	}
 	if diverged >= 0 {
-		ts.metrics.send([]data.MetricRow{{Coords: coords, Step: int64(diverged), Split: data.SplitTrain, Layer: data.NA, Head: data.NA,
+		cc.ts.metrics.send([]data.MetricRow{{Coords: cc.coords, Step: int64(diverged), Split: data.SplitTrain, Layer: data.NA, Head: data.NA,
 			Position: data.NA, Metric: data.MetricDiverged, Value: data.F(1)}})
 	}
-	if err := ts.finish(); err != nil {
+	if err := cc.ts.finish(); err != nil {
 		return err
 	}
 	ok = true
-	if err := data.WriteTable(filepath.Join(cellDir, data.CheckpointsFile), meta, marks); err != nil {
+	if err := data.WriteTable(filepath.Join(cellDir, data.CheckpointsFile), cc.meta, marks); err != nil {
 		return err
 	}
-	var bytes int64
-	for _, f := range []string{data.MetricsFile, data.ActivationsFile, data.AttentionFile, data.OutputsFile, data.ProbeSetFile, data.LabelsFile, data.CheckpointsFile} {
-		if st, err := os.Stat(filepath.Join(cellDir, f)); err == nil {
-			bytes += st.Size()
-		}
-	}
+	bytes := filesBytes(cellDir, data.MetricsFile, data.ActivationsFile, data.AttentionFile, data.OutputsFile, data.ProbeSetFile, data.LabelsFile, data.CheckpointsFile)
 	log.Info("cell captured", "cell", c.ID, "checkpoints", len(steps), "parquet_bytes", bytes, "seconds", time.Since(start).Seconds())
 	done, _ := json.Marshal(map[string]any{"cell": c.ID, "checkpoints": steps, "diverged_at": diverged})
 	return data.WriteFileAtomic(filepath.Join(cellDir, data.DoneFile), done)
+}
+
+// cellCapture is what CaptureCell captures a cell with: its coordinates and the files' metadata,
+// the probe, train-evaluation and capture sets, the sites and positions captured, its verified
+// zoom checkpoints and its open tables.
+type cellCapture struct {
+	s         Spec
+	dir       string
+	task      data.Task
+	meta      data.Meta
+	coords    data.Coords
+	probe     data.Batch
+	trainSet  data.Batch
+	capBatch  data.Batch
+	sites     []data.Site
+	positions []int
+	zoomed    map[int]zoomWindowRecord
+	// shared is set when the capture examples are the whole probe set: the capture graph's logits
+	// are the evaluation graph's, bit for bit (TestCaptureLogitsEqualEval), so one forward pass
+	// serves both.
+	shared bool
+	ts     tableSet
+}
+
+func newCellCapture(s Spec, cellDir string, c Cell) (*cellCapture, error) {
+	task, err := data.NewTask(s.Task.Name, s.Task.Params)
+	if err != nil {
+		return nil, err
+	}
+	cfgJSON, err := os.ReadFile(filepath.Join(cellDir, data.ConfigFile))
+	if err != nil {
+		return nil, err
+	}
+	cc := &cellCapture{s: s, dir: cellDir, task: task, meta: data.Meta{Config: cfgJSON},
+		coords: data.Coords{Sweep: s.Name, Cell: c.ID, Task: task.Name(), DModel: int32(c.Model.DModel),
+			NLayers: int32(c.Model.NLayers), NHeads: int32(c.Model.NHeads), Seed: int64(c.Seed)}}
+	cc.probe = ProbeSet(s, task)
+	cc.trainSet = trainEvalSet(s, task)
+	cc.capBatch = headBatch(cc.probe, s.Probe.CaptureExamples)
+	cc.shared = s.Probe.CaptureExamples == cc.probe.N
+	if cc.sites, err = captureSites(s, c.Model); err != nil {
+		return nil, err
+	}
+	if cc.positions, err = s.positions(task); err != nil {
+		return nil, err
+	}
+	return cc, nil
+}
+
+// steps returns the checkpoints to capture: the schedule's and the zoom's verified ones
+// (zoom.json); any other file in checkpoints/ (a zoom checkpoint a killed zoom moved in but did
+// not record) is not read.
+func (cc *cellCapture) steps() ([]int, error) {
+	var err error
+	if cc.zoomed, err = zoomSteps(cc.dir); err != nil {
+		return nil, err
+	}
+	steps := slices.DeleteFunc(CheckpointSteps(cc.dir), func(st int) bool {
+		_, zoom := cc.zoomed[st]
+		return !zoom && !slices.Contains(cc.s.Checkpoints.Steps, st)
+	})
+	if len(steps) == 0 {
+		return nil, fmt.Errorf("no checkpoints in %s", filepath.Join(cc.dir, data.CheckpointsDir))
+	}
+	return steps, nil
+}
+
+// divergedStep is the step diverged.json records for a cell, -1 when the cell did not diverge.
+func divergedStep(cellDir string) (int, error) {
+	raw, err := os.ReadFile(filepath.Join(cellDir, data.DivergedFile))
+	if err != nil {
+		return -1, nil
+	}
+	var d struct{ Step int }
+	if err := json.Unmarshal(raw, &d); err != nil {
+		return -1, fmt.Errorf("%s: %w", filepath.Join(cellDir, data.DivergedFile), err)
+	}
+	return d.Step, nil
+}
+
+// captureCheckpoint evaluates and captures the checkpoint at step and sends its rows to the
+// tables. *prevStep is the schedule's previous checkpoint, whose training-batch losses are
+// written already; it returns the checkpoint's row of checkpoints.parquet.
+func (cc *cellCapture) captureCheckpoint(b *Backend, step int, prevStep *int) (data.CheckpointRow, error) {
+	path := checkpointPath(cc.dir, step)
+	tr, _, err := RestoreTrainer(b, []string{path})
+	if err != nil {
+		return data.CheckpointRow{}, err
+	}
+	hdr, err := ReadCheckpointHeader(path)
+	if err != nil {
+		return data.CheckpointRow{}, err
+	}
+	var rows []data.MetricRow
+	mark := data.CheckpointRow{Coords: cc.coords, Step: int64(step), Schedule: data.ScheduleLog, WindowFrom: data.NA, WindowTo: data.NA}
+	if w, zoom := cc.zoomed[step]; zoom && !slices.Contains(cc.s.Checkpoints.Steps, step) {
+		mark.Schedule, mark.WindowFrom, mark.WindowTo = data.ScheduleZoom, int64(w.From), int64(w.To)
+	} else {
+		// The training-batch loss of every step since the schedule's previous checkpoint (a zoom
+		// checkpoint's losses are the replay's, equal to these: they are not written twice).
+		for i, l := range hdr.Losses {
+			rows = append(rows, data.MetricRow{Coords: cc.coords, Step: int64(*prevStep + 1 + i), Split: data.SplitTrainBatch, Layer: data.NA,
+				Head: data.NA, Position: data.NA, Metric: data.MetricLoss, Value: data.F(float64(l))})
+		}
+		*prevStep = step
+	}
+	var capOut Outputs
+	if cc.shared {
+		if capOut, err = tr.Forward([]data.Batch{cc.capBatch}, true); err != nil {
+			return mark, err
+		}
+	}
+	if rows, err = cc.scoreSets(rows, tr, step, capOut); err != nil {
+		return mark, err
+	}
+	cc.ts.metrics.send(rows)
+	// Activations and attention of the capture examples.
+	if !cc.shared {
+		if capOut, err = tr.Forward([]data.Batch{cc.capBatch}, true); err != nil {
+			return mark, err
+		}
+	}
+	cc.sendSites(step, capOut)
+	return mark, nil
+}
+
+// scoreSets scores the probe set and, unless the probe set is the training split, the
+// train-evaluation set at step, appending their task metrics to rows, and sends the probe set's
+// outputs. capOut is the capture forward pass when it serves as the probe set's (shared).
+func (cc *cellCapture) scoreSets(rows []data.MetricRow, tr *Trainer, step int, capOut Outputs) ([]data.MetricRow, error) {
+	metric := func(split, name string, pos int, v float64) {
+		rows = append(rows, data.MetricRow{Coords: cc.coords, Step: int64(step), Split: split, Layer: data.NA, Head: data.NA,
+			Position: int32(pos), Metric: name, Value: data.F(v)})
+	}
+	for _, set := range []struct {
+		split string
+		b     data.Batch
+	}{{cc.s.Probe.Split, cc.probe}, {data.SplitTrain, cc.trainSet}} {
+		if set.split == data.SplitTrain && cc.s.Probe.Split == data.SplitTrain {
+			continue
+		}
+		out := capOut
+		if !cc.shared || set.split != cc.s.Probe.Split {
+			var err error
+			if out, err = tr.Forward([]data.Batch{set.b}, false); err != nil {
+				return rows, err
+			}
+		}
+		sc := Score(out.Logits, out.V, set.b)
+		metric(set.split, data.MetricExactMatch, data.NA, sc.ExactMatch)
+		metric(set.split, data.MetricTokenAccuracy, data.NA, sc.TokenAccuracy)
+		metric(set.split, data.MetricLogprob, data.NA, sc.LogProb)
+		metric(set.split, data.MetricLoss, data.NA, sc.Loss)
+		metric(set.split, data.MetricBrier, data.NA, sc.Brier)
+		metric(set.split, data.MetricEditDistance, data.NA, sc.EditDistance)
+		for j, a := range sc.PositionAccuracy {
+			metric(set.split, data.MetricPositionAccuracy, j, a)
+		}
+		if set.split == cc.s.Probe.Split {
+			cc.ts.outs.send(outputRows(cc.coords, step, out, set.b))
+		}
+	}
+	return rows, nil
+}
+
+// sendSites sends the activation and attention rows of the capture forward pass at step.
+func (cc *cellCapture) sendSites(step int, capOut Outputs) {
+	acts := make([]data.ActivationRow, 0, len(cc.sites)*cc.capBatch.N*cc.capBatch.SeqLen)
+	var attn []data.AttentionRow
+	for _, site := range cc.sites {
+		sv := capOut.Sites[site.String()]
+		if site.IsPattern() {
+			attn = appendAttentionRows(attn, cc.coords, step, site.Layer, sv)
+			continue
+		}
+		acts = appendActivationRows(acts, cc.coords, step, site.String(), sv, cc.capBatch, cc.positions)
+	}
+	cc.ts.acts.send(acts)
+	cc.ts.attn.send(attn)
 }
 
 // writeProbeSet writes the capture examples' tokens, targets, answer mask and concept labels.

@@ -98,7 +98,7 @@ func (cb captureBench) forwardCPU(b *testing.B) time.Duration {
 	}
 	probe, trainSet := ProbeSet(cb.s, task), trainEvalSet(cb.s, task)
 	start := cpuTime(b)
-	for _, step := range checkpointSteps(cb.dir) {
+	for _, step := range CheckpointSteps(cb.dir) {
 		tr, _, err := RestoreTrainer(cb.be, []string{checkpointPath(cb.dir, step)})
 		if err != nil {
 			b.Fatal(err)
@@ -136,7 +136,7 @@ func BenchmarkCaptureCell(b *testing.B) {
 	b.StopTimer()
 	fwdCPU := cb.forwardCPU(b)
 	train := float64(300 * stepCPU)
-	b.ReportMetric(float64(elapsed.Milliseconds())/float64(b.N*len(checkpointSteps(cb.dir))), "ms/checkpoint")
+	b.ReportMetric(float64(elapsed.Milliseconds())/float64(b.N*len(CheckpointSteps(cb.dir))), "ms/checkpoint")
 	b.ReportMetric(float64(capCPU.Milliseconds()), "cpu-ms/cell")
 	b.ReportMetric(float64(stepCPU.Microseconds())/1e3, "cpu-ms/step")
 	b.ReportMetric(100*float64(capCPU)/train, "capture-cpu-%")

@@ -94,7 +94,7 @@ func PruneCheckpoints(cellDir string, schedule []int, keep int) ([]string, error
 		return nil, fmt.Errorf("%s: not captured yet (no done.json): its checkpoints are still needed", cellDir)
 	}
 	var have []int
-	for _, st := range checkpointSteps(cellDir) {
+	for _, st := range CheckpointSteps(cellDir) {
 		if slices.Contains(schedule, st) {
 			have = append(have, st)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -107,5 +108,28 @@ func TestCheckpointDamageIsDetected(t *testing.T) {
 	entries, _ := os.ReadDir(filepath.Dir(p))
 	if len(entries) != 1 {
 		t.Errorf("folder holds %d entries after one save, want 1", len(entries))
+	}
+}
+
+// TestCheckpointStepsReadsOnlyCheckpoints: a cell's checkpoints are the regular files named exactly
+// as data.CheckpointFileFormat writes them; temporaries, a short name, a folder and other files
+// are not.
+func TestCheckpointStepsReadsOnlyCheckpoints(t *testing.T) {
+	cell := t.TempDir()
+	dir := filepath.Join(cell, data.CheckpointsDir)
+	if err := os.MkdirAll(filepath.Join(dir, "step-00000007.ckpt"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"step-00000012.ckpt", "step-00000003.ckpt", ".step-00000004.ckpt.tmp-phaseprobe-1",
+		"step-00000005.ckpt.tmp-phaseprobe-2", "step-6.ckpt", "notes.txt"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, want := CheckpointSteps(cell), []int{3, 12}; !slices.Equal(got, want) {
+		t.Errorf("CheckpointSteps = %v, want %v", got, want)
+	}
+	if got := CheckpointSteps(filepath.Join(cell, "missing")); got != nil {
+		t.Errorf("CheckpointSteps of a missing cell = %v, want none", got)
 	}
 }

@@ -86,7 +86,7 @@ func TestSweepMarksDivergedCells(t *testing.T) {
 				if got != want {
 					t.Errorf("%s: metrics row diverged at step %d, want %d", cell.ID, got, want)
 				}
-				for _, st := range checkpointSteps(dir) {
+				for _, st := range CheckpointSteps(dir) {
 					if want >= 0 && st >= want {
 						t.Errorf("%s: checkpoint at step %d, after the divergence at %d", cell.ID, st, want)
 					}

@@ -92,98 +92,14 @@ func EstimateDisk(s Spec, jobs, ensemble int) (DiskEstimate, error) {
 	est.Cells = len(cells)
 	probe := ProbeSet(s, task)
 	capBatch := headBatch(probe, s.Probe.CaptureExamples)
-	T, V := int64(task.SeqLen()), int64(task.VocabSize())
+	counts := countProbeRows(probe, capBatch, positions)
+	tabs := newDiskTables()
 	C := int64(len(s.Checkpoints.Steps))
-	capN := int64(capBatch.N)
-	// Rows of one site at one checkpoint: the chosen positions of each capture example.
-	var siteRows int64
-	if positions == nil {
-		for _, m := range capBatch.Mask {
-			if m > 0 {
-				siteRows++
-			}
-		}
-	} else {
-		siteRows = capN * int64(len(positions))
-	}
-	var answers int64 // answer positions of the probe set (outputs rows per checkpoint)
-	maxPos := 0       // answer positions per example (position_accuracy rows per split)
-	for i := range probe.N {
-		n := 0
-		for p := range probe.SeqLen {
-			if probe.Mask[i*probe.SeqLen+p] > 0 {
-				n++
-			}
-		}
-		answers += int64(n)
-		maxPos = max(maxPos, n)
-	}
-	var labels int64
-	for _, l := range capBatch.Labels {
-		for _, v := range l {
-			if v >= 0 {
-				labels++
-			}
-		}
-	}
-	splits := int64(2)
-	if s.Probe.Split == data.SplitTrain {
-		splits = 1
-	}
-	// Each file stores config.json in its key-value metadata.
-	metaLen := func(c Cell) float64 {
-		m := CellMeta{Sweep: s.Name, Cell: c.ID, Task: task.Name(), Params: task.Params(), Seed: c.Seed, Model: c.Model,
-			Optim: s.Train.Optimizer, Steps: s.Train.Steps, BatchSize: s.Train.BatchSize, Capture: s.Checkpoints.Steps, Probe: s.Probe}
-		mj, _ := json.MarshalIndent(m, "", "  ")
-		return float64(len(mj) + 1)
-	}
-	tabs := map[string]*TableEstimate{}
-	order := []string{data.MetricsFile, data.ActivationsFile, data.AttentionFile, data.OutputsFile, data.ProbeSetFile, data.LabelsFile}
-	for _, f := range order {
-		tabs[f] = &TableEstimate{File: f}
-	}
-	add := func(f string, rows, values int64, rowBytes, factor, fixed float64) {
-		t := tabs[f]
-		t.Rows += rows
-		t.Values += values
-		t.Raw += float64(values)*4 + float64(rows)*rowBytes
-		t.Bytes += float64(values)*4*factor + float64(rows)*rowBytes + fixed
-	}
 	var ckptPerCell = map[Config]float64{}
 	for _, c := range cells {
-		fixed := tableFileBytes + metaLen(c)
-		sites, err := captureSites(s, c.Model)
-		if err != nil {
+		if err := tabs.addCell(s, task, c, capBatch, positions, counts); err != nil {
 			return est, err
 		}
-		var actRows, actValues, actRepeats, attnRows, attnValues int64
-		for _, site := range sites {
-			if site.IsPattern() {
-				r := capN * int64(c.Model.NHeads) * T
-				attnRows += r
-				attnValues += r * T
-				continue
-			}
-			w := int64(c.Model.DModel)
-			if site.Hook == data.HookMLPPost {
-				w = int64(c.Model.DMLP)
-			}
-			d := distinctRows(site, capBatch, positions)
-			actRows += siteRows
-			actValues += d * w
-			actRepeats += siteRows - d
-		}
-		metricRows := C * splits * (6 + int64(maxPos))
-		add(data.MetricsFile, metricRows, 0, metricRowBytes, 0, fixed+metricsFileBytes)
-		add(data.MetricsFile, int64(s.Train.Steps), 0, lossRowBytes, 0, 0)
-		add(data.ActivationsFile, C*actRows, C*actValues, activationRowBytes, activationValueFactor, fixed+float64(C*actRepeats)*repeatRowBytes)
-		// The causal part of a pattern row: on average (T+1)/2 of its T weights are non-zero.
-		causal := float64(T+1) / float64(2*T)
-		add(data.AttentionFile, C*attnRows, C*attnValues, attentionRowBytes, attentionValueFactor*causal, fixed)
-		add(data.OutputsFile, C*answers, C*answers*V, outputRowBytes, outputValueFactor, fixed)
-		add(data.ProbeSetFile, capN*T, 0, probeSetRowBytes, 0, fixed)
-		add(data.LabelsFile, labels, 0, labelRowBytes, 0, fixed)
-
 		size, ok := ckptPerCell[c.Model]
 		if !ok {
 			size = checkpointBytes(s, c.Model)
@@ -207,12 +123,124 @@ func EstimateDisk(s Spec, jobs, ensemble int) (DiskEstimate, error) {
 	if keep == 0 {
 		est.CheckpointsPeak = est.Checkpoints
 	}
-	for _, f := range order {
-		est.Tables = append(est.Tables, *tabs[f])
-		est.Total += tabs[f].Bytes
+	for _, f := range tabs.order {
+		est.Tables = append(est.Tables, *tabs.tabs[f])
+		est.Total += tabs.tabs[f].Bytes
 	}
 	est.Total += est.Checkpoints
 	return est, nil
+}
+
+// probeRows counts what one cell captures per checkpoint from the probe and capture sets.
+type probeRows struct {
+	site    int64 // rows of one site: the chosen positions of each capture example
+	answers int64 // answer positions of the probe set (outputs rows)
+	maxPos  int   // answer positions per example (position_accuracy rows per split)
+	labels  int64 // concept labels of the capture examples (labels rows)
+}
+
+func countProbeRows(probe, capBatch data.Batch, positions []int) probeRows {
+	var pr probeRows
+	if positions == nil {
+		for _, m := range capBatch.Mask {
+			if m > 0 {
+				pr.site++
+			}
+		}
+	} else {
+		pr.site = int64(capBatch.N) * int64(len(positions))
+	}
+	for i := range probe.N {
+		n := 0
+		for p := range probe.SeqLen {
+			if probe.Mask[i*probe.SeqLen+p] > 0 {
+				n++
+			}
+		}
+		pr.answers += int64(n)
+		pr.maxPos = max(pr.maxPos, n)
+	}
+	for _, l := range capBatch.Labels {
+		for _, v := range l {
+			if v >= 0 {
+				pr.labels++
+			}
+		}
+	}
+	return pr
+}
+
+// diskTables sums the estimates of the six per-cell tables over the cells, in data's file order.
+type diskTables struct {
+	order []string
+	tabs  map[string]*TableEstimate
+}
+
+func newDiskTables() diskTables {
+	d := diskTables{order: []string{data.MetricsFile, data.ActivationsFile, data.AttentionFile, data.OutputsFile, data.ProbeSetFile, data.LabelsFile},
+		tabs: map[string]*TableEstimate{}}
+	for _, f := range d.order {
+		d.tabs[f] = &TableEstimate{File: f}
+	}
+	return d
+}
+
+// add adds rows of table f holding values list values, each row rowBytes besides its list, the
+// list compressed by factor, and fixed bytes.
+func (d diskTables) add(f string, rows, values int64, rowBytes, factor, fixed float64) {
+	t := d.tabs[f]
+	t.Rows += rows
+	t.Values += values
+	t.Raw += float64(values)*4 + float64(rows)*rowBytes
+	t.Bytes += float64(values)*4*factor + float64(rows)*rowBytes + fixed
+}
+
+// addCell adds cell c's tables over the spec's checkpoints.
+func (d diskTables) addCell(s Spec, task data.Task, c Cell, capBatch data.Batch, positions []int, pr probeRows) error {
+	T, V := int64(task.SeqLen()), int64(task.VocabSize())
+	C := int64(len(s.Checkpoints.Steps))
+	capN := int64(capBatch.N)
+	splits := int64(2)
+	if s.Probe.Split == data.SplitTrain {
+		splits = 1
+	}
+	// Each file stores config.json in its key-value metadata.
+	m := CellMeta{Sweep: s.Name, Cell: c.ID, Task: task.Name(), Params: task.Params(), Seed: c.Seed, Model: c.Model,
+		Optim: s.Train.Optimizer, Steps: s.Train.Steps, BatchSize: s.Train.BatchSize, Capture: s.Checkpoints.Steps, Probe: s.Probe}
+	mj, _ := json.MarshalIndent(m, "", "  ")
+	fixed := tableFileBytes + float64(len(mj)+1)
+	sites, err := captureSites(s, c.Model)
+	if err != nil {
+		return err
+	}
+	var actRows, actValues, actRepeats, attnRows, attnValues int64
+	for _, site := range sites {
+		if site.IsPattern() {
+			r := capN * int64(c.Model.NHeads) * T
+			attnRows += r
+			attnValues += r * T
+			continue
+		}
+		w := int64(c.Model.DModel)
+		if site.Hook == data.HookMLPPost {
+			w = int64(c.Model.DMLP)
+		}
+		n := distinctRows(site, capBatch, positions)
+		actRows += pr.site
+		actValues += n * w
+		actRepeats += pr.site - n
+	}
+	metricRows := C * splits * (6 + int64(pr.maxPos))
+	d.add(data.MetricsFile, metricRows, 0, metricRowBytes, 0, fixed+metricsFileBytes)
+	d.add(data.MetricsFile, int64(s.Train.Steps), 0, lossRowBytes, 0, 0)
+	d.add(data.ActivationsFile, C*actRows, C*actValues, activationRowBytes, activationValueFactor, fixed+float64(C*actRepeats)*repeatRowBytes)
+	// The causal part of a pattern row: on average (T+1)/2 of its T weights are non-zero.
+	causal := float64(T+1) / float64(2*T)
+	d.add(data.AttentionFile, C*attnRows, C*attnValues, attentionRowBytes, attentionValueFactor*causal, fixed)
+	d.add(data.OutputsFile, C*pr.answers, C*pr.answers*V, outputRowBytes, outputValueFactor, fixed)
+	d.add(data.ProbeSetFile, capN*T, 0, probeSetRowBytes, 0, fixed)
+	d.add(data.LabelsFile, pr.labels, 0, labelRowBytes, 0, fixed)
+	return nil
 }
 
 // distinctRows is the number of distinct vectors among a site's rows at one step: the token

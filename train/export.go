@@ -182,7 +182,7 @@ func ExportTransformerLens(cellDir string, step int, outDir string) (TLExport, e
 	}
 	path := checkpointPath(cellDir, step)
 	if _, err := os.Stat(path); err != nil {
-		return TLExport{}, &NoCheckpointError{CellDir: cellDir, Step: step, Have: checkpointSteps(cellDir)}
+		return TLExport{}, &NoCheckpointError{CellDir: cellDir, Step: step, Have: CheckpointSteps(cellDir)}
 	}
 	ck, err := readCheckpoint(path)
 	if err != nil {

@@ -74,9 +74,7 @@ type SingleResult struct {
 // saved (nil logs nothing). A cancelled ctx stops training and returns ctx's error; nothing is
 // saved then.
 func TrainSingle(ctx context.Context, b *Backend, c SingleConfig, progress func(step, total int, loss float64), log *slog.Logger) (SingleResult, error) {
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
+	log = logger(log)
 	c, err := c.Resolve()
 	if err != nil {
 		return SingleResult{}, err

@@ -491,13 +491,20 @@ func pruneCaptured(cellDir string, schedule []int, keep int, log *slog.Logger) e
 	return nil
 }
 
-// checkpointSteps lists the steps of a cell's readable checkpoints, ascending.
-func checkpointSteps(cellDir string) []int {
+// CheckpointSteps lists the steps of a cell's checkpoint files, ascending: the regular files in
+// its checkpoints/ folder named exactly as data.CheckpointFileFormat writes them. Temporary files
+// (dot-named) and any other file are not checkpoints.
+func CheckpointSteps(cellDir string) []int {
 	entries, _ := os.ReadDir(filepath.Join(cellDir, data.CheckpointsDir))
 	var out []int
 	for _, e := range entries {
 		var st int
-		if _, err := fmt.Sscanf(e.Name(), data.CheckpointFileFormat, &st); err == nil && strings.HasSuffix(e.Name(), ".ckpt") && !strings.HasPrefix(e.Name(), ".") {
+		name := e.Name()
+		if !e.Type().IsRegular() {
+			continue
+		}
+		// The name must be exactly what the format writes, so a temporary (dot prefix, .tmp suffix) is not one.
+		if _, err := fmt.Sscanf(name, data.CheckpointFileFormat, &st); err == nil && st >= 0 && fmt.Sprintf(data.CheckpointFileFormat, st) == name {
 			out = append(out, st)
 		}
 	}

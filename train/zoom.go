@@ -163,7 +163,7 @@ func cellCheckpoints(cellDir string, schedule []int) (map[int]bool, error) {
 		return nil, err
 	}
 	out := map[int]bool{}
-	for _, s := range checkpointSteps(cellDir) {
+	for _, s := range CheckpointSteps(cellDir) {
 		if _, zoom := zs[s]; zoom || slices.Contains(schedule, s) {
 			out[s] = true
 		}
@@ -234,7 +234,7 @@ func zoomPoints(a, b, k int, have map[int]bool) []int {
 // the record, the sweep's grouping of the cells into ensembles of that size.
 func zoomGroupOf(cells []Cell, c Cell, runDir string, ensemble, fallback int) ([]Cell, error) {
 	if ensemble <= 0 {
-		steps := checkpointSteps(CellDir(runDir, c.ID))
+		steps := CheckpointSteps(CellDir(runDir, c.ID))
 		if len(steps) > 0 {
 			h, err := ReadCheckpointHeader(checkpointPath(CellDir(runDir, c.ID), steps[len(steps)-1]))
 			if err != nil {
@@ -272,155 +272,231 @@ func PlanZoom(runDir string, s Spec, windows []ZoomWindow, opt ZoomOptions, defa
 	if opt.Points < 2 {
 		return plan, fmt.Errorf("points = %d: need at least 2 checkpoints per window", opt.Points)
 	}
-	cells, err := s.Cells()
+	zp, err := newZoomPlanner(runDir, s, opt, defaultEnsemble)
 	if err != nil {
 		return plan, err
 	}
-	byID := map[string]Cell{}
-	for _, c := range cells {
-		byID[c.ID] = c
-	}
-	fallback := s.Ensemble
-	if fallback == 0 {
-		fallback = defaultEnsemble
-	}
-	type groupWork struct {
-		cells []Cell
-		spans []ZoomSegment // one per window, merged below
-	}
-	groups := map[string]*groupWork{}
-	var order []string
-	ckpts := map[string]map[int]bool{}
-	records := map[string]zoomRecord{}
-	have := func(id string) (map[int]bool, error) {
-		if m, ok := ckpts[id]; ok {
-			return m, nil
-		}
-		m, err := cellCheckpoints(CellDir(runDir, id), s.Checkpoints.Steps)
-		ckpts[id] = m
-		return m, err
-	}
 	for _, w := range windows {
-		c, ok := byID[w.Cell]
-		if !ok {
-			return plan, fmt.Errorf("cell %q is not in sweep %s", w.Cell, s.Name)
+		if err := zp.addWindow(&plan, w); err != nil {
+			return plan, err
 		}
-		dir := CellDir(runDir, c.ID)
-		if !cellDone(dir) && !fileExists(filepath.Join(dir, data.ZoomFile)) { // a zoom removes done.json while it captures again
-			return plan, fmt.Errorf("cell %s has not finished (no %s): finish the sweep first", c.ID, filepath.Join(dir, data.DoneFile))
+	}
+	for _, key := range zp.order {
+		plan.Groups = append(plan.Groups, zp.mergeGroup(&plan, zp.groups[key]))
+	}
+	if err := zp.addRecaptures(&plan); err != nil {
+		return plan, err
+	}
+	return plan, nil
+}
+
+// zoomPlanner is PlanZoom's working state: the sweep's cells, each cell's usable checkpoints and
+// zoom record (read once, on first use), and the replays gathered per ensemble.
+type zoomPlanner struct {
+	runDir   string
+	s        Spec
+	opt      ZoomOptions
+	cells    []Cell
+	byID     map[string]Cell
+	fallback int // the ensemble size of checkpoints that do not record theirs
+	ckpts    map[string]map[int]bool
+	records  map[string]zoomRecord
+	groups   map[string]*zoomGroupWork // by the members' IDs joined with ","
+	order    []string                  // the groups' keys in the order of their first window
+}
+
+// zoomGroupWork is an ensemble's replays before they are merged: one span per window.
+type zoomGroupWork struct {
+	cells []Cell
+	spans []ZoomSegment
+}
+
+func newZoomPlanner(runDir string, s Spec, opt ZoomOptions, defaultEnsemble int) (*zoomPlanner, error) {
+	cells, err := s.Cells()
+	if err != nil {
+		return nil, err
+	}
+	zp := &zoomPlanner{runDir: runDir, s: s, opt: opt, cells: cells, byID: map[string]Cell{}, fallback: s.Ensemble,
+		ckpts: map[string]map[int]bool{}, records: map[string]zoomRecord{}, groups: map[string]*zoomGroupWork{}}
+	for _, c := range cells {
+		zp.byID[c.ID] = c
+	}
+	if zp.fallback == 0 {
+		zp.fallback = defaultEnsemble
+	}
+	return zp, nil
+}
+
+// have returns cell id's usable checkpoints (cellCheckpoints), read on the first call.
+func (zp *zoomPlanner) have(id string) (map[int]bool, error) {
+	if m, ok := zp.ckpts[id]; ok {
+		return m, nil
+	}
+	m, err := cellCheckpoints(CellDir(zp.runDir, id), zp.s.Checkpoints.Steps)
+	zp.ckpts[id] = m
+	return m, err
+}
+
+// addWindow checks one window and adds its replay to its ensemble's spans, or lists the window in
+// plan.Skipped or plan.Empty.
+func (zp *zoomPlanner) addWindow(plan *ZoomPlan, w ZoomWindow) error {
+	c, ok := zp.byID[w.Cell]
+	if !ok {
+		return fmt.Errorf("cell %q is not in sweep %s", w.Cell, zp.s.Name)
+	}
+	dir := CellDir(zp.runDir, c.ID)
+	if !cellDone(dir) && !fileExists(filepath.Join(dir, data.ZoomFile)) { // a zoom removes done.json while it captures again
+		return fmt.Errorf("cell %s has not finished (no %s): finish the sweep first", c.ID, filepath.Join(dir, data.DoneFile))
+	}
+	if _, err := os.Stat(filepath.Join(dir, data.DivergedFile)); err == nil {
+		plan.Empty = append(plan.Empty, fmt.Sprintf("cell %s diverged: its run has no checkpoints after the divergence to replay against", c.ID))
+		return nil
+	}
+	if w.Lo < 0 || w.Hi > zp.s.Train.Steps {
+		return fmt.Errorf("window %d:%d (%s) is outside the run: steps 0 to %d", w.Lo, w.Hi, w.Source, zp.s.Train.Steps)
+	}
+	if w.Lo >= w.Hi {
+		return fmt.Errorf("window %d:%d (%s) is empty: its start must be before its end", w.Lo, w.Hi, w.Source)
+	}
+	req := fmt.Sprintf("%d:%d", w.Lo, w.Hi)
+	zoomed, err := zp.zoomed(c.ID, req)
+	if err != nil {
+		return err
+	}
+	if zoomed {
+		plan.Skipped = append(plan.Skipped, fmt.Sprintf("%s %s (%s): already zoomed with %d points", c.ID, req, w.Source, zp.opt.Points))
+		return nil
+	}
+	members, err := zoomGroupOf(zp.cells, c, zp.runDir, zp.opt.Ensemble, zp.fallback)
+	if err != nil {
+		return err
+	}
+	mine, common, err := zp.commonCheckpoints(c.ID, members)
+	if err != nil {
+		return err
+	}
+	ai := sort.SearchInts(common, w.Lo+1) - 1 // last common checkpoint ≤ Lo
+	bi := sort.SearchInts(common, w.Hi)       // first common checkpoint ≥ Hi
+	if ai < 0 || bi >= len(common) {          // a member of the ensemble diverged before the window's end
+		plan.Empty = append(plan.Empty, fmt.Sprintf("window %s of cell %s (%s): no checkpoint common to its ensemble encloses it", req, c.ID, w.Source))
+		return nil
+	}
+	a, b := common[ai], common[bi]
+	if err := sameSetup(dir, b, members, zp.opt.Backend); err != nil {
+		return err
+	}
+	pts := zoomPoints(a, b, zp.opt.Points, mine)
+	if len(pts) == 0 {
+		plan.Empty = append(plan.Empty, fmt.Sprintf("window %s of cell %s (%s) is empty: every step from checkpoint %d to %d is a checkpoint already", req, c.ID, w.Source, a, b))
+		return nil
+	}
+	zp.addSpan(members, ZoomSegment{From: a, To: b, Points: map[string][]int{c.ID: pts}, Requests: map[string][]string{c.ID: {req}}})
+	return nil
+}
+
+// zoomed reports whether cell id's zoom record holds window req with the plan's points.
+func (zp *zoomPlanner) zoomed(id, req string) (bool, error) {
+	rec, ok := zp.records[id]
+	if !ok {
+		var err error
+		if rec, err = readZoomRecord(CellDir(zp.runDir, id)); err != nil {
+			return false, err
 		}
-		if _, err := os.Stat(filepath.Join(dir, data.DivergedFile)); err == nil {
-			plan.Empty = append(plan.Empty, fmt.Sprintf("cell %s diverged: its run has no checkpoints after the divergence to replay against", c.ID))
-			continue
-		}
-		if w.Lo < 0 || w.Hi > s.Train.Steps {
-			return plan, fmt.Errorf("window %d:%d (%s) is outside the run: steps 0 to %d", w.Lo, w.Hi, w.Source, s.Train.Steps)
-		}
-		if w.Lo >= w.Hi {
-			return plan, fmt.Errorf("window %d:%d (%s) is empty: its start must be before its end", w.Lo, w.Hi, w.Source)
-		}
-		req := fmt.Sprintf("%d:%d", w.Lo, w.Hi)
-		rec, ok := records[c.ID]
-		if !ok {
-			if rec, err = readZoomRecord(dir); err != nil {
-				return plan, err
+		zp.records[id] = rec
+	}
+	return slices.ContainsFunc(rec.Windows, func(r zoomWindowRecord) bool { return r.Request == req && r.Points == zp.opt.Points }), nil
+}
+
+// commonCheckpoints returns cell id's usable checkpoints and, ascending, those every member of its
+// ensemble has: the replay resumes and is verified only there.
+func (zp *zoomPlanner) commonCheckpoints(id string, members []Cell) (map[int]bool, []int, error) {
+	mine, err := zp.have(id)
+	if err != nil {
+		return nil, nil, err
+	}
+	var common []int
+	for st := range mine {
+		all := true
+		for _, m := range members {
+			hm, err := zp.have(m.ID)
+			if err != nil {
+				return nil, nil, err
 			}
-			records[c.ID] = rec
+			all = all && hm[st]
 		}
-		if slices.ContainsFunc(rec.Windows, func(r zoomWindowRecord) bool { return r.Request == req && r.Points == opt.Points }) {
-			plan.Skipped = append(plan.Skipped, fmt.Sprintf("%s %s (%s): already zoomed with %d points", c.ID, req, w.Source, opt.Points))
-			continue
+		if all {
+			common = append(common, st)
 		}
-		members, err := zoomGroupOf(cells, c, runDir, opt.Ensemble, fallback)
-		if err != nil {
-			return plan, err
+	}
+	sort.Ints(common)
+	return mine, common, nil
+}
+
+// addSpan adds one window's replay to the spans of the ensemble of members.
+func (zp *zoomPlanner) addSpan(members []Cell, span ZoomSegment) {
+	key := members[0].ID
+	for _, m := range members[1:] {
+		key += "," + m.ID
+	}
+	gw := zp.groups[key]
+	if gw == nil {
+		gw = &zoomGroupWork{cells: members}
+		zp.groups[key] = gw
+		zp.order = append(zp.order, key)
+	}
+	gw.spans = append(gw.spans, span)
+}
+
+// mergeGroup merges an ensemble's overlapping spans into segments, finds the steps each segment
+// verifies, and adds the segments' checkpoints and steps to plan's counts.
+func (zp *zoomPlanner) mergeGroup(plan *ZoomPlan, gw *zoomGroupWork) ZoomGroup {
+	segs := mergeSpans(gw.spans)
+	for i := range segs {
+		sg := &segs[i]
+		for id, p := range sg.Points {
+			slices.Sort(p)
+			sg.Points[id] = slices.Compact(p)
+			plan.NewCheckpoints += len(sg.Points[id])
 		}
-		key := members[0].ID
-		for _, m := range members[1:] {
-			key += "," + m.ID
-		}
-		// Checkpoints every member has: the replay resumes and is verified only there.
-		var common []int
-		mine, err := have(c.ID)
-		if err != nil {
-			return plan, err
-		}
-		for st := range mine {
+		for st := sg.From + 1; st <= sg.To; st++ {
 			all := true
-			for _, m := range members {
-				hm, err := have(m.ID)
-				if err != nil {
-					return plan, err
-				}
+			for _, m := range gw.cells {
+				hm, _ := zp.have(m.ID)
 				all = all && hm[st]
 			}
 			if all {
-				common = append(common, st)
+				sg.Verify = append(sg.Verify, st)
 			}
 		}
-		sort.Ints(common)
-		ai := sort.SearchInts(common, w.Lo+1) - 1 // last common checkpoint ≤ Lo
-		bi := sort.SearchInts(common, w.Hi)       // first common checkpoint ≥ Hi
-		if ai < 0 || bi >= len(common) {          // a member of the ensemble diverged before the window's end
-			plan.Empty = append(plan.Empty, fmt.Sprintf("window %s of cell %s (%s): no checkpoint common to its ensemble encloses it", req, c.ID, w.Source))
+		plan.TrainSteps += sg.To - sg.From
+		plan.ModelSteps += (sg.To - sg.From) * len(gw.cells)
+	}
+	return ZoomGroup{Cells: gw.cells, Segments: segs}
+}
+
+// mergeSpans sorts spans by their start and joins those that overlap or touch into one segment
+// with the union of their points and requests. It reuses the spans' maps.
+func mergeSpans(spans []ZoomSegment) []ZoomSegment {
+	slices.SortFunc(spans, func(x, y ZoomSegment) int { return x.From - y.From })
+	var segs []ZoomSegment
+	for _, sp := range spans {
+		if n := len(segs); n > 0 && sp.From <= segs[n-1].To {
+			last := &segs[n-1]
+			last.To = max(last.To, sp.To)
+			for id, p := range sp.Points {
+				last.Points[id] = append(last.Points[id], p...)
+				last.Requests[id] = append(last.Requests[id], sp.Requests[id]...)
+			}
 			continue
 		}
-		a, b := common[ai], common[bi]
-		if err := sameSetup(CellDir(runDir, c.ID), b, members, opt.Backend); err != nil {
-			return plan, err
-		}
-		pts := zoomPoints(a, b, opt.Points, mine)
-		if len(pts) == 0 {
-			plan.Empty = append(plan.Empty, fmt.Sprintf("window %s of cell %s (%s) is empty: every step from checkpoint %d to %d is a checkpoint already", req, c.ID, w.Source, a, b))
-			continue
-		}
-		gw := groups[key]
-		if gw == nil {
-			gw = &groupWork{cells: members}
-			groups[key] = gw
-			order = append(order, key)
-		}
-		gw.spans = append(gw.spans, ZoomSegment{From: a, To: b, Points: map[string][]int{c.ID: pts}, Requests: map[string][]string{c.ID: {req}}})
+		segs = append(segs, sp)
 	}
-	for _, key := range order {
-		gw := groups[key]
-		slices.SortFunc(gw.spans, func(x, y ZoomSegment) int { return x.From - y.From })
-		var segs []ZoomSegment
-		for _, sp := range gw.spans {
-			if n := len(segs); n > 0 && sp.From <= segs[n-1].To {
-				last := &segs[n-1]
-				last.To = max(last.To, sp.To)
-				for id, p := range sp.Points {
-					last.Points[id] = append(last.Points[id], p...)
-					last.Requests[id] = append(last.Requests[id], sp.Requests[id]...)
-				}
-				continue
-			}
-			segs = append(segs, sp)
-		}
-		for i := range segs {
-			sg := &segs[i]
-			for id, p := range sg.Points {
-				slices.Sort(p)
-				sg.Points[id] = slices.Compact(p)
-				plan.NewCheckpoints += len(sg.Points[id])
-			}
-			for st := sg.From + 1; st <= sg.To; st++ {
-				all := true
-				for _, m := range gw.cells {
-					hm, _ := have(m.ID)
-					all = all && hm[st]
-				}
-				if all {
-					sg.Verify = append(sg.Verify, st)
-				}
-			}
-			plan.TrainSteps += sg.To - sg.From
-			plan.ModelSteps += (sg.To - sg.From) * len(gw.cells)
-		}
-		plan.Groups = append(plan.Groups, ZoomGroup{Cells: gw.cells, Segments: segs})
-	}
-	// The cells whose tables will be rewritten, and what that costs.
+	return segs
+}
+
+// addRecaptures lists in plan the cells whose tables will be rewritten (those that gain
+// checkpoints, and those a killed zoom left uncaptured) and adds what that costs.
+func (zp *zoomPlanner) addRecaptures(plan *ZoomPlan) error {
 	added := map[string]int{}
 	for _, g := range plan.Groups {
 		for _, sg := range g.Segments {
@@ -429,39 +505,45 @@ func PlanZoom(runDir string, s Spec, windows []ZoomWindow, opt ZoomOptions, defa
 			}
 		}
 	}
-	for _, c := range cells {
-		dir := CellDir(runDir, c.ID)
+	for _, c := range zp.cells {
+		dir := CellDir(zp.runDir, c.ID)
 		stale, err := captureStale(dir)
 		if err != nil {
-			return plan, err
+			return err
 		}
 		if added[c.ID] == 0 && !stale {
 			continue
 		}
 		plan.Recapture = append(plan.Recapture, c.ID)
-		m, err := have(c.ID)
+		m, err := zp.have(c.ID)
 		if err != nil {
-			return plan, err
+			return err
 		}
 		captured := len(m)
 		plan.Captures += captured + added[c.ID]
-		var tables int64
-		for _, f := range []string{data.MetricsFile, data.ActivationsFile, data.AttentionFile, data.OutputsFile} {
-			if st, err := os.Stat(filepath.Join(dir, f)); err == nil {
-				tables += st.Size()
-			}
-		}
+		tables := filesBytes(dir, data.MetricsFile, data.ActivationsFile, data.AttentionFile, data.OutputsFile)
 		growth := int64(0)
 		if captured > 0 {
 			growth = tables / int64(captured) * int64(added[c.ID])
 		}
 		plan.TableBytes += growth
 		plan.RewriteBytes += tables + growth
-		if st, err := os.Stat(checkpointPath(dir, s.Train.Steps)); err == nil {
+		if st, err := os.Stat(checkpointPath(dir, zp.s.Train.Steps)); err == nil {
 			plan.CheckpointBytes += st.Size() * int64(added[c.ID])
 		}
 	}
-	return plan, nil
+	return nil
+}
+
+// filesBytes is the total size of the named files in dir; a missing file counts as 0.
+func filesBytes(dir string, names ...string) int64 {
+	var n int64
+	for _, f := range names {
+		if st, err := os.Stat(filepath.Join(dir, f)); err == nil {
+			n += st.Size()
+		}
+	}
+	return n
 }
 
 func fileExists(path string) bool {
@@ -589,105 +671,153 @@ func RunZoom(ctx context.Context, b *Backend, runDir string, s Spec, plan ZoomPl
 	return replayErr
 }
 
+// replayGroup replays g's segments in order, each verified and merged before the next starts; it
+// stops at the first segment that fails.
 func replayGroup(ctx context.Context, b *Backend, runDir string, s Spec, task data.Task, g ZoomGroup, opt ZoomOptions, log *slog.Logger) error {
-	dirs := make([]string, len(g.Cells))
-	seeds := make([]uint64, len(g.Cells))
+	zr := zoomReplay{b: b, runDir: runDir, g: g, opt: opt, log: log, label: "zoom " + g.Label(),
+		dirs: make([]string, len(g.Cells)), seeds: make([]uint64, len(g.Cells))}
 	for i, c := range g.Cells {
-		dirs[i] = CellDir(runDir, c.ID)
-		seeds[i] = c.Seed
+		zr.dirs[i] = CellDir(runDir, c.ID)
+		zr.seeds[i] = c.Seed
 	}
-	rc := RunConfig{Task: task, Model: g.Cells[0].Model, Optim: s.Train.Optimizer, Seeds: seeds, Steps: s.Train.Steps, BatchSize: s.Train.BatchSize}
-	label := "zoom " + g.Label()
+	zr.rc = RunConfig{Task: task, Model: g.Cells[0].Model, Optim: s.Train.Optimizer, Seeds: zr.seeds, Steps: s.Train.Steps, BatchSize: s.Train.BatchSize}
 	for _, sg := range g.Segments {
-		start := time.Now()
-		paths := make([]string, len(dirs))
-		for i, d := range dirs {
-			paths[i] = checkpointPath(d, sg.From)
-			if err := resetStaging(runDir, d, true); err != nil {
+		if err := zr.replaySegment(ctx, sg); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// zoomReplay is one ensemble's replay: its members' folders and seeds (in g.Cells' order) and the
+// run configuration they trained with.
+type zoomReplay struct {
+	b      *Backend
+	runDir string
+	g      ZoomGroup
+	opt    ZoomOptions
+	log    *slog.Logger
+	label  string
+	dirs   []string
+	seeds  []uint64
+	rc     RunConfig
+}
+
+// replaySegment resumes the ensemble from checkpoint sg.From, trains it to sg.To saving sg.Points
+// in the staging folders and comparing every checkpoint of sg.Verify, and merges the staged
+// checkpoints once all of them matched.
+func (zr *zoomReplay) replaySegment(ctx context.Context, sg ZoomSegment) error {
+	start := time.Now()
+	paths := make([]string, len(zr.dirs))
+	for i, d := range zr.dirs {
+		paths[i] = checkpointPath(d, sg.From)
+		if err := resetStaging(zr.runDir, d, true); err != nil {
+			return err
+		}
+	}
+	run, err := ResumeRun(zr.b, zr.rc, paths)
+	if err != nil {
+		return err
+	}
+	run.KeepGoing = true
+	var targets []int
+	for _, p := range sg.Points {
+		targets = append(targets, p...)
+	}
+	targets = append(targets, sg.Verify...)
+	slices.Sort(targets)
+	for _, target := range slices.Compact(targets) {
+		if err := zr.trainTo(ctx, run, sg, target); err != nil {
+			return err
+		}
+	}
+	if zr.opt.Progress != nil {
+		zr.opt.Progress(zr.label, -1, sg.To, 0)
+	}
+	if err := zr.merge(sg); err != nil {
+		return err
+	}
+	for _, d := range zr.dirs {
+		_ = resetStaging(zr.runDir, d, false)
+	}
+	zr.log.Info("zoom replay verified", "ensemble", zr.g.Label(), "from", sg.From, "to", sg.To, "verified_at", sg.Verify,
+		"seconds", time.Since(start).Seconds())
+	return nil
+}
+
+// trainTo trains run to step target, reporting each step's mean finite loss to opt.Progress, then
+// stages the members' checkpoints that sg adds at target and, when target is a step of sg.Verify,
+// compares every member with the run's checkpoint there. A difference empties the staging
+// folders and returns an error wrapping ErrReplayDiffers.
+func (zr *zoomReplay) trainTo(ctx context.Context, run *Run, sg ZoomSegment, target int) error {
+	err := run.TrainTo(ctx, target, func(step int, res StepResult) {
+		if zr.opt.Progress != nil {
+			sum, n := 0.0, 0
+			for _, l := range res.Loss {
+				if l == l {
+					sum += l
+					n++
+				}
+			}
+			zr.opt.Progress(zr.label, step, sg.To, sum/float64(max(n, 1)))
+		}
+	})
+	if err != nil {
+		return err
+	}
+	for i, c := range zr.g.Cells {
+		if slices.Contains(sg.Points[c.ID], target) {
+			if err := run.Save(zr.staged(i, target), i); err != nil {
 				return err
 			}
 		}
-		run, err := ResumeRun(b, rc, paths)
+	}
+	if !slices.Contains(sg.Verify, target) {
+		return nil
+	}
+	for i, d := range zr.dirs {
+		if err := run.SameAsCheckpoint(checkpointPath(d, target), i); err != nil {
+			for _, d := range zr.dirs {
+				_ = resetStaging(zr.runDir, d, false)
+			}
+			return fmt.Errorf("cell %s, replay %d→%d: %w: %v; %s; nothing of this replay was merged", zr.g.Cells[i].ID, sg.From, sg.To,
+				ErrReplayDiffers, err, replayDiagnosis(checkpointPath(d, target), zr.b, zr.seeds))
+		}
+	}
+	return nil
+}
+
+// staged is the path of member i's checkpoint at step in its staging folder.
+func (zr *zoomReplay) staged(i, step int) string {
+	return filepath.Join(zr.dirs[i], zoomStaging, filepath.Base(checkpointPath(zr.dirs[i], step)))
+}
+
+// merge moves a verified segment's staged checkpoints into the members' checkpoints, then records
+// them in zoom.json (a kill between the two leaves unrecorded checkpoints, which nothing reads and
+// the rerun writes again).
+func (zr *zoomReplay) merge(sg ZoomSegment) error {
+	for i, c := range zr.g.Cells {
+		pts := sg.Points[c.ID]
+		if len(pts) == 0 {
+			continue
+		}
+		for _, p := range pts {
+			if err := os.Rename(zr.staged(i, p), checkpointPath(zr.dirs[i], p)); err != nil {
+				return err
+			}
+		}
+		rec, err := readZoomRecord(zr.dirs[i])
 		if err != nil {
 			return err
 		}
-		run.KeepGoing = true
-		var targets []int
-		for _, p := range sg.Points {
-			targets = append(targets, p...)
+		for _, req := range sg.Requests[c.ID] {
+			rec.Windows = append(rec.Windows, zoomWindowRecord{Request: req, Points: zr.opt.Points, From: sg.From, To: sg.To, Steps: pts,
+				Backend: zr.b.String(), Ensemble: zr.seeds, Binary: BinaryID(), Time: time.Now().UTC().Format(time.RFC3339)})
 		}
-		targets = append(targets, sg.Verify...)
-		slices.Sort(targets)
-		targets = slices.Compact(targets)
-		for _, target := range targets {
-			err := run.TrainTo(ctx, target, func(step int, res StepResult) {
-				if opt.Progress != nil {
-					sum, n := 0.0, 0
-					for _, l := range res.Loss {
-						if l == l {
-							sum += l
-							n++
-						}
-					}
-					opt.Progress(label, step, sg.To, sum/float64(max(n, 1)))
-				}
-			})
-			if err != nil {
-				return err
-			}
-			for i, c := range g.Cells {
-				if slices.Contains(sg.Points[c.ID], target) {
-					if err := run.Save(filepath.Join(dirs[i], zoomStaging, filepath.Base(checkpointPath(dirs[i], target))), i); err != nil {
-						return err
-					}
-				}
-			}
-			if slices.Contains(sg.Verify, target) {
-				for i, d := range dirs {
-					if err := run.SameAsCheckpoint(checkpointPath(d, target), i); err != nil {
-						for _, d := range dirs {
-							_ = resetStaging(runDir, d, false)
-						}
-						return fmt.Errorf("cell %s, replay %d→%d: %w: %v; %s; nothing of this replay was merged", g.Cells[i].ID, sg.From, sg.To,
-							ErrReplayDiffers, err, replayDiagnosis(checkpointPath(d, target), b, seeds))
-					}
-				}
-			}
+		rj, _ := json.MarshalIndent(rec, "", "  ")
+		if err := data.WriteFileAtomic(filepath.Join(zr.dirs[i], data.ZoomFile), append(rj, '\n')); err != nil {
+			return err
 		}
-		if opt.Progress != nil {
-			opt.Progress(label, -1, sg.To, 0)
-		}
-		// Verified: move the staged checkpoints in, then record them (a kill between the two leaves
-		// unrecorded checkpoints, which nothing reads and the rerun writes again).
-		for i, c := range g.Cells {
-			pts := sg.Points[c.ID]
-			if len(pts) == 0 {
-				continue
-			}
-			for _, p := range pts {
-				staged := filepath.Join(dirs[i], zoomStaging, filepath.Base(checkpointPath(dirs[i], p)))
-				if err := os.Rename(staged, checkpointPath(dirs[i], p)); err != nil {
-					return err
-				}
-			}
-			rec, err := readZoomRecord(dirs[i])
-			if err != nil {
-				return err
-			}
-			for _, req := range sg.Requests[c.ID] {
-				rec.Windows = append(rec.Windows, zoomWindowRecord{Request: req, Points: opt.Points, From: sg.From, To: sg.To, Steps: pts,
-					Backend: b.String(), Ensemble: seeds, Binary: BinaryID(), Time: time.Now().UTC().Format(time.RFC3339)})
-			}
-			rj, _ := json.MarshalIndent(rec, "", "  ")
-			if err := data.WriteFileAtomic(filepath.Join(dirs[i], data.ZoomFile), append(rj, '\n')); err != nil {
-				return err
-			}
-		}
-		for _, d := range dirs {
-			_ = resetStaging(runDir, d, false)
-		}
-		log.Info("zoom replay verified", "ensemble", g.Label(), "from", sg.From, "to", sg.To, "verified_at", sg.Verify,
-			"seconds", time.Since(start).Seconds())
 	}
 	return nil
 }

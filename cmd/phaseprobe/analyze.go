@@ -16,7 +16,7 @@ import (
 	"github.com/phaseprobe/phaseprobe/train"
 )
 
-func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer, log *slog.Logger) error {
 	fs := newFlagSet(stderr, "analyze", "RUN_DIR [flags]   (RUN_DIR is runs/<sweep>)")
 	jobs := fs.Int("jobs", 1, "cells analysed at once")
 	folds := fs.Int("probe-folds", 3, "k of the probes' k-fold cross-validation")
@@ -77,10 +77,10 @@ func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	sort.Strings(verdicts)
 	if total := sweepCells(dir); sum.Cells < total {
-		slog.Warn("partial sweep: the analysis covers only the finished cells", "finished", sum.Cells, "cells", total,
+		log.Warn("partial sweep: the analysis covers only the finished cells", "finished", sum.Cells, "cells", total,
 			"hint", "rerun phaseprobe sweep to finish the others, then analyze again")
 	}
-	slog.Info("analysis", "cells", sum.Cells, "reused", sum.Skipped, "diverged", sum.Diverged, "internal_rows", sum.InternalRows,
+	log.Info("analysis", "cells", sum.Cells, "reused", sum.Skipped, "diverged", sum.Diverged, "internal_rows", sum.InternalRows,
 		"curves", sum.Transitions, "abrupt", sum.Abrupt, "verdict_rows", sum.VerdictRows, "verdicts", verdicts)
 	fmt.Fprintln(stdout, filepath.Join(dir, "analysis"))
 	return nil

@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
-	"os"
 	"strconv"
 	"strings"
 
@@ -17,7 +15,7 @@ import (
 // exportFormats are the formats export writes.
 var exportFormats = []string{"transformerlens"}
 
-func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func runExport(ctx context.Context, args []string, stdout, stderr io.Writer, log *slog.Logger) error {
 	fset := newFlagSet(stderr, "export", "CELL_DIR --step N --format transformerlens [--out DIR]   (CELL_DIR is runs/<sweep>/cells/<cell>)")
 	stepFlag := fset.String("step", "", "the checkpoint step to export (required; an integer ≥ 0)")
 	format := fset.String("format", "", "output format (required): transformerlens = safetensors weights with HookedTransformer state-dict names + HookedTransformerConfig JSON (docs/transformerlens.md)")
@@ -36,14 +34,8 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	default:
 		return usagef("--format %q: want one of %s", *format, strings.Join(exportFormats, ", "))
 	}
-	st, err := os.Stat(dir)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return usagef("cell folder %s does not exist", dir)
-	case err != nil:
-		return usagef("cell folder %s: %v", dir, err)
-	case !st.IsDir():
-		return usagef("cell folder %s is not a folder", dir)
+	if err := checkFolder("cell folder", dir); err != nil {
+		return err
 	}
 	if *stepFlag == "" {
 		return missingStep(dir)
@@ -66,7 +58,7 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	slog.Info("exported", "cell", ex.Cell, "step", ex.Step, "format", *format, "tensors", ex.Tensors)
+	log.Info("exported", "cell", ex.Cell, "step", ex.Step, "format", *format, "tensors", ex.Tensors)
 	fmt.Fprintln(stdout, ex.WeightsPath)
 	fmt.Fprintln(stdout, ex.ConfigPath)
 	return nil

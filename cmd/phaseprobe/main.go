@@ -23,12 +23,13 @@ func (e usageError) Error() string { return e.msg }
 
 func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
 
-// command is a subcommand. run gets the arguments after the subcommand's name, stdout for results
-// and stderr for messages, flag usage and progress bars (the process's progress writer, which
-// prints messages above the live bars); it returns an error instead of exiting.
+// command is a subcommand. run gets the arguments after the subcommand's name, stdout for results,
+// stderr for messages, flag usage and progress bars (the process's progress writer, which prints
+// messages above the live bars), and the logger that mainExit builds (it writes to stderr); it
+// passes the logger to the stages it runs and returns an error instead of exiting.
 type command struct {
 	name, summary string
-	run           func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+	run           func(ctx context.Context, args []string, stdout, stderr io.Writer, log *slog.Logger) error
 }
 
 func commands() []command {
@@ -69,7 +70,7 @@ func mainExit(args []string, stdout, stderr io.Writer) int {
 	// Logs go through the progress bars' writer, which prints them above the live bars.
 	prog := newProgress(stderr)
 	defer prog.Flush()
-	slog.SetDefault(slog.New(slog.NewTextHandler(prog, &slog.HandlerOptions{Level: level})))
+	log := slog.New(slog.NewTextHandler(prog, &slog.HandlerOptions{Level: level}))
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		mainUsage(stderr)
 		if len(args) == 0 {
@@ -93,7 +94,7 @@ func mainExit(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	err := cmd.run(ctx, args[1:], stdout, prog)
+	err := cmd.run(ctx, args[1:], stdout, prog, log)
 	switch {
 	case err == nil:
 		return 0

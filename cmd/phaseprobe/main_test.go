@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -235,6 +236,36 @@ func TestTrainPrintsMetrics(t *testing.T) {
 	for _, want := range []string{"exact_match", "token_accuracy", "logprob", "brier", "edit_distance", "50 held-out"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("stdout lacks %q:\n%s", want, stdout)
+		}
+	}
+}
+
+// TestStagesLogToTheCLIsLogger: the CLI hands the logger it builds to the stages it runs instead of
+// installing it as slog.Default(): a sweep's and an analysis's records reach stderr, and
+// slog.Default() is the one the process had, with nothing written to it.
+func TestStagesLogToTheCLIsLogger(t *testing.T) {
+	var global bytes.Buffer
+	mine := slog.New(slog.NewTextHandler(&global, nil))
+	defer slog.SetDefault(slog.Default())
+	slog.SetDefault(mine)
+	dir := t.TempDir()
+	spec := writeFile(t, filepath.Join(dir, "logs.yaml"), "name: logs\n"+okSpec)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"sweep", spec, "--out", filepath.Join(dir, "runs")}, `msg="cell captured"`},
+		{[]string{"analyze", filepath.Join(dir, "runs", "logs")}, `msg=analysis`},
+	} {
+		var out, errb bytes.Buffer
+		if code := mainExit(c.args, &out, &errb); code != 0 {
+			t.Fatalf("%v: exit %d\n%s", c.args, code, errb.String())
+		}
+		if !strings.Contains(errb.String(), c.want) {
+			t.Errorf("%v: stderr has no %s:\n%s", c.args, c.want, errb.String())
+		}
+		if slog.Default() != mine || global.Len() > 0 {
+			t.Errorf("%v: slog.Default() replaced (%v) or written to:\n%s", c.args, slog.Default() != mine, global.String())
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"strings"
 
@@ -19,7 +20,7 @@ type planFlags struct {
 	set                                             map[string]bool
 }
 
-func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer, _ *slog.Logger) error {
 	f, specPath, err := parsePlanFlags(stderr, args)
 	if err != nil {
 		return err

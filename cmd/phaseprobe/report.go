@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 
@@ -13,7 +14,7 @@ import (
 	"github.com/phaseprobe/phaseprobe/report"
 )
 
-func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func runReport(ctx context.Context, args []string, stdout, stderr io.Writer, _ *slog.Logger) error {
 	fs := newFlagSet(stderr, "report", "RUN_DIR [flags]")
 	rows := fs.Int("max-rows", report.DefaultMaxVerdictRows, "most rows shown per question of the verdict table (the most informative are kept; all are in analysis/verdicts.parquet)")
 	heads := fs.Int("heads", report.DefaultHeads, "attention heads shown as heatmaps")
@@ -52,14 +53,8 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 // checkRunDir returns a usage error unless dir is a run folder: a folder holding sweep.yaml or
 // cells/.
 func checkRunDir(dir string) error {
-	st, err := os.Stat(dir)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return usagef("run folder %s does not exist", dir)
-	case err != nil:
-		return usagef("run folder %s: %v", dir, err)
-	case !st.IsDir():
-		return usagef("run folder %s is not a folder", dir)
+	if err := checkFolder("run folder", dir); err != nil {
+		return err
 	}
 	for _, name := range []string{data.SweepFile, data.CellsDir} {
 		if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
@@ -67,4 +62,19 @@ func checkRunDir(dir string) error {
 		}
 	}
 	return usagef("%s is not a run folder: it has neither sweep.yaml nor cells/ (run phaseprobe sweep first)", dir)
+}
+
+// checkFolder returns a usage error unless dir is an existing folder; what names the folder in
+// the message ("run folder", "cell folder").
+func checkFolder(what, dir string) error {
+	st, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return usagef("%s %s does not exist", what, dir)
+	case err != nil:
+		return usagef("%s %s: %v", what, dir, err)
+	case !st.IsDir():
+		return usagef("%s %s is not a folder", what, dir)
+	}
+	return nil
 }

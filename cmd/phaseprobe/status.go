@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -68,7 +69,7 @@ type sweepStatus struct {
 	Report    stageStatus    `json:"report"`
 }
 
-func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer, _ *slog.Logger) error {
 	fs := newFlagSet(stderr, "status", "RUN_DIR [--json]   (RUN_DIR is runs/<sweep>, or a runs folder: every sweep in it)")
 	asJSON := fs.Bool("json", false, "print the status as JSON (one object per sweep, in a list)")
 	if err := parseFlags(fs, reorder(fs, args)); err != nil {
@@ -202,21 +203,10 @@ func readCellStatus(cellDir, id string, total int) (cellStatus, error) {
 			cs.TotalSteps = meta.Steps
 		}
 	}
-	entries, _ := os.ReadDir(filepath.Join(cellDir, data.CheckpointsDir))
-	for _, e := range entries {
-		var step int
-		name := e.Name()
-		if !e.Type().IsRegular() || !strings.HasSuffix(name, ".ckpt") || strings.HasPrefix(name, ".") {
-			continue
-		}
-		if _, err := fmt.Sscanf(name, "step-%08d.ckpt", &step); err != nil || fmt.Sprintf("step-%08d.ckpt", step) != name {
-			continue
-		}
-		cs.Checkpoints++
-		if step > cs.Step {
-			cs.Step = step
-			cs.LastCheckpoint = filepath.Join(cellDir, data.CheckpointsDir, name)
-		}
+	if steps := train.CheckpointSteps(cellDir); len(steps) > 0 {
+		cs.Checkpoints = len(steps)
+		cs.Step = steps[len(steps)-1]
+		cs.LastCheckpoint = filepath.Join(cellDir, data.CheckpointsDir, fmt.Sprintf(data.CheckpointFileFormat, cs.Step))
 	}
 	_, err := os.Stat(filepath.Join(cellDir, data.DoneFile))
 	cs.Captured = err == nil

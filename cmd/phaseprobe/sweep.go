@@ -12,7 +12,7 @@ import (
 	"github.com/phaseprobe/phaseprobe/train"
 )
 
-func runSweep(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func runSweep(ctx context.Context, args []string, stdout, stderr io.Writer, log *slog.Logger) error {
 	fs := newFlagSet(stderr, "sweep", "SPEC.yaml --out DIR [flags]")
 	out := fs.String("out", "runs", "runs folder: the sweep writes DIR/<spec name>/")
 	jobs := fs.Int("jobs", 1, "ensembles trained at once")
@@ -44,7 +44,7 @@ func runSweep(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer b.Close()
 	prog := progressOf(stderr)
-	opt := train.SweepOptions{Out: *out, Jobs: *jobs, Ensemble: *ensemble, Log: slog.Default(),
+	opt := train.SweepOptions{Out: *out, Jobs: *jobs, Ensemble: *ensemble, Log: log,
 		Progress: func(label string, step, total int, loss float64) {
 			if step < 0 {
 				prog.Done(label)

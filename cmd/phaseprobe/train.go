@@ -25,7 +25,7 @@ type trainFlags struct {
 	set                                          map[string]bool
 }
 
-func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer, log *slog.Logger) error {
 	f, err := parseTrainFlags(stderr, args)
 	if err != nil {
 		return err
@@ -50,7 +50,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return
 		}
 		prog.Update(label, step, total, fmt.Sprintf("loss %.4f", loss))
-	}, slog.Default())
+	}, log)
 	if err != nil {
 		return err
 	}

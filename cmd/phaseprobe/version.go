@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"runtime"
 	"runtime/debug"
 )
@@ -81,7 +82,7 @@ func (v buildVersion) String() string {
 	return fmt.Sprintf("%s %s gomlx %s %s/%s", s, v.Go, v.GoMLX, v.OS, v.Arch)
 }
 
-func runVersion(_ context.Context, args []string, stdout, stderr io.Writer) error {
+func runVersion(_ context.Context, args []string, stdout, stderr io.Writer, _ *slog.Logger) error {
 	fs := newFlagSet(stderr, "version", "[--json]")
 	asJSON := fs.Bool("json", false, "print the build information as JSON")
 	if err := parseFlags(fs, args); err != nil {

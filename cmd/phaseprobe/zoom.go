@@ -24,7 +24,7 @@ type zoomFlags struct {
 	dryRun                       bool
 }
 
-func runZoom(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func runZoom(ctx context.Context, args []string, stdout, stderr io.Writer, log *slog.Logger) error {
 	f, dir, err := parseZoomFlags(stderr, args)
 	if err != nil {
 		return err
@@ -57,7 +57,7 @@ func runZoom(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	defer b.Close()
 	prog := progressOf(stderr)
-	opt := train.ZoomOptions{Points: f.points, Ensemble: f.ensemble, Backend: b.String(), Jobs: f.jobs, Log: slog.Default(),
+	opt := train.ZoomOptions{Points: f.points, Ensemble: f.ensemble, Backend: b.String(), Jobs: f.jobs, Log: log,
 		Progress: func(label string, step, total int, loss float64) {
 			if step < 0 {
 				prog.Done(label)
