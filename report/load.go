@@ -17,15 +17,13 @@ import (
 	"github.com/phaseprobe/phaseprobe/data"
 )
 
-// taskMetrics are the metric names that score the model's outputs (metrics.parquet); every other
-// metric name is an internal one (internal_metrics.parquet).
-var taskMetrics = map[string]bool{
-	data.MetricExactMatch: true, data.MetricTokenAccuracy: true, data.MetricPositionAccuracy: true, data.MetricLogprob: true,
-	data.MetricLoss: true, data.MetricBrier: true, data.MetricEditDistance: true, data.MetricDiverged: true,
+// isTaskMetric reports whether metric scores the model's outputs (a KindTask metric of data's
+// vocabulary, in metrics.parquet); every other metric name is an internal one
+// (internal_metrics.parquet).
+func isTaskMetric(metric string) bool {
+	info, _ := data.LookupMetric(metric)
+	return info.Kind == data.KindTask
 }
-
-// isTaskMetric reports whether metric scores the model's outputs.
-func isTaskMetric(metric string) bool { return taskMetrics[metric] }
 
 // spec is the part of sweep.yaml the report shows. It is decoded leniently: fields the report
 // does not know are ignored, so a newer spec still gets a report.
@@ -70,8 +68,10 @@ type cellInfo struct {
 	Zoomed [][2]int64
 }
 
-// run is everything the report reads from a run folder. Metrics exclude the per-step training
-// loss (split "train_batch"); attention is read later, only for the heads shown.
+// run is everything the report reads from a run folder. Metrics hold the checkpoint curves
+// only: the sentinel rows (data.IsSentinel: the per-step training loss and the diverged marker,
+// whose step is in cellInfo.Diverged) are left out; attention is read later, only for the heads
+// shown.
 type run struct {
 	Dir   string
 	Spec  spec
@@ -145,14 +145,13 @@ func loadRun(ctx context.Context, dir string) (*run, error) {
 		}
 		found, err := readMetrics(filepath.Join(cd, data.MetricsFile), in, func(m data.MetricRow) {
 			c.Coords = m.Coords
-			if m.Metric == data.MetricDiverged {
-				c.Diverged = m.Step
-			}
 			if isTaskMetric(m.Metric) {
 				r.Task = append(r.Task, m)
 			} else {
 				r.Internal = append(r.Internal, m)
 			}
+		}, func(m data.MetricRow) {
+			c.Coords, c.Diverged = m.Coords, m.Step
 		})
 		if err != nil {
 			return nil, err
@@ -163,7 +162,7 @@ func loadRun(ctx context.Context, dir string) (*run, error) {
 				return // task metrics come from metrics.parquet
 			}
 			r.Internal = append(r.Internal, m)
-		})
+		}, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -173,7 +172,7 @@ func loadRun(ctx context.Context, dir string) (*run, error) {
 		}
 		r.Cells = append(r.Cells, c)
 	}
-	analysis := filepath.Join(dir, "analysis")
+	analysis := filepath.Join(dir, data.AnalysisDir)
 	if err := r.readAnalysis(analysis, in); err != nil {
 		return nil, err
 	}
@@ -197,7 +196,7 @@ func loadRun(ctx context.Context, dir string) (*run, error) {
 // error.
 func (r *run) readSpec() {
 	dir := r.Dir
-	if raw, err := os.ReadFile(filepath.Join(dir, "sweep.yaml")); err == nil {
+	if raw, err := os.ReadFile(filepath.Join(dir, data.SweepFile)); err == nil {
 		if err := yaml.Unmarshal(raw, &r.Spec); err != nil {
 			r.Notes = append(r.Notes, fmt.Sprintf("sweep.yaml could not be parsed (%v); the header is incomplete", err))
 		}
@@ -216,7 +215,7 @@ func (r *run) readAnalysis(analysis string, in interner) error {
 			if !isTaskMetric(m.Metric) {
 				r.Internal = append(r.Internal, m)
 			}
-		})
+		}, nil)
 		if err != nil {
 			return err
 		}
@@ -284,7 +283,7 @@ func compareCoords(a, b data.Coords) int {
 
 // readCellConfig reads the coordinates in a cell's config.json; zero values when it is missing.
 func readCellConfig(dir string) data.Coords {
-	raw, err := os.ReadFile(filepath.Join(dir, "config.json"))
+	raw, err := os.ReadFile(filepath.Join(dir, data.ConfigFile))
 	if err != nil {
 		return data.Coords{}
 	}
@@ -306,14 +305,21 @@ func readCellConfig(dir string) data.Coords {
 		NLayers: c.Model.NLayers, NHeads: c.Model.NHeads, Seed: c.Seed}
 }
 
-// readMetrics streams a MetricRow table into fn, skipping the per-step training loss. It
-// returns false, and no error, when the file does not exist.
-func readMetrics(path string, in interner, fn func(data.MetricRow)) (bool, error) {
+// readMetrics streams the checkpoint-curve rows of a MetricRow table into fn. The sentinel rows
+// (data.IsSentinel) are no points of a curve, and this is the one place the report sets them
+// apart: the diverged marker goes to diverged (when not nil), the per-step training loss is
+// dropped. It returns false, and no error, when the file does not exist.
+func readMetrics(path string, in interner, fn, diverged func(data.MetricRow)) (bool, error) {
 	return readAll(path, func(m data.MetricRow) {
-		if m.Split == data.SplitTrainBatch {
-			return
+		switch {
+		case m.Metric == data.MetricDiverged:
+			if diverged != nil {
+				diverged(in.metric(m))
+			}
+		case data.IsSentinel(m):
+		default:
+			fn(in.metric(m))
 		}
-		fn(in.metric(m))
 	})
 }
 
