@@ -25,38 +25,6 @@ func isTaskMetric(metric string) bool {
 	return info.Kind == data.KindTask
 }
 
-// spec is the part of sweep.yaml the report shows. It is decoded leniently: fields the report
-// does not know are ignored, so a newer spec still gets a report.
-type spec struct {
-	Name string `yaml:"name"`
-	Task struct {
-		Name   string         `yaml:"name"`
-		Params map[string]any `yaml:"params"`
-	} `yaml:"task"`
-	Model struct {
-		DModel   []int  `yaml:"d_model"`
-		NLayers  []int  `yaml:"n_layers"`
-		NHeads   []int  `yaml:"n_heads"`
-		DMLP     int    `yaml:"d_mlp"`
-		AttnOnly bool   `yaml:"attn_only"`
-		ActFn    string `yaml:"act_fn"`
-	} `yaml:"model"`
-	Seeds []uint64 `yaml:"seeds"`
-	Train struct {
-		Steps     int            `yaml:"steps"`
-		BatchSize int            `yaml:"batch_size"`
-		Optimizer map[string]any `yaml:"optimizer"`
-	} `yaml:"train"`
-	Checkpoints struct {
-		Count int   `yaml:"count"`
-		Steps []int `yaml:"steps"`
-	} `yaml:"checkpoints"`
-	Probe struct {
-		Examples int    `yaml:"examples"`
-		Split    string `yaml:"split"`
-	} `yaml:"probe"`
-}
-
 // cellInfo is one cell folder: its coordinates and what the report found in it.
 type cellInfo struct {
 	data.Coords
@@ -74,8 +42,8 @@ type cellInfo struct {
 // shown.
 type run struct {
 	Dir   string
-	Spec  spec
-	Cells []cellInfo // sorted by d_model, n_layers, n_heads, seed, cell
+	Spec  data.SweepSpec // sweep.yaml, decoded leniently (see readSpec)
+	Cells []cellInfo     // sorted by d_model, n_layers, n_heads, seed, cell
 
 	Task        []data.MetricRow // task metrics of every cell
 	Internal    []data.MetricRow // internal metrics of every cell
@@ -192,8 +160,9 @@ func loadRun(ctx context.Context, dir string) (*run, error) {
 	return r, ctx.Err()
 }
 
-// readSpec reads runDir/sweep.yaml into r.Spec; a missing or unparsable spec is a note, not an
-// error.
+// readSpec reads runDir/sweep.yaml into r.Spec (data.SweepSpec, the shape train.Spec writes); a
+// missing or unparsable spec is a note, not an error. It is decoded leniently: keys the report
+// does not know are ignored, so a newer spec still gets a report.
 func (r *run) readSpec() {
 	dir := r.Dir
 	if raw, err := os.ReadFile(filepath.Join(dir, data.SweepFile)); err == nil {
