@@ -9,23 +9,26 @@ import (
 	"github.com/phaseprobe/phaseprobe/data"
 )
 
-// Task metrics: scorings of the model's outputs. The rest of metrics.parquet's metrics are internal.
-var taskMetrics = map[string]bool{data.MetricExactMatch: true, data.MetricTokenAccuracy: true, data.MetricPositionAccuracy: true, data.MetricLogprob: true,
-	data.MetricLoss: true, data.MetricBrier: true, data.MetricEditDistance: true}
-
-// controlMetrics are baselines, never given a verdict: the control-task probe (Hewitt & Liang
-// 2019) and the shuffled-label probe.
-var controlMetrics = map[string]bool{data.MetricProbeControlAccuracy: true, data.MetricProbeShuffledAccuracy: true}
-
-// kindOf classifies a metric row.
+// kindOf classifies a metric row by its vocabulary entry (data.LookupMetric): a task metric
+// (a scoring of the outputs, with no site), a control (a baseline, never given a verdict), or an
+// internal metric. A name the vocabulary does not know counts as internal.
 func kindOf(r data.MetricRow) string {
+	info, _ := data.LookupMetric(r.Metric)
 	switch {
-	case taskMetrics[r.Metric] && r.Site == "":
+	case info.Kind == data.KindTask && !info.Sentinel && r.Site == "":
 		return data.KindTask
-	case controlMetrics[r.Metric]:
+	case isControl(r.Metric):
 		return data.KindControl
 	}
 	return data.KindInternal
+}
+
+// isControl reports whether metric is a baseline that never gets a verdict (a KindControl
+// metric of the vocabulary: the control-task probe of Hewitt & Liang 2019 and the
+// shuffled-label probe).
+func isControl(metric string) bool {
+	info, _ := data.LookupMetric(metric)
+	return info.Kind == data.KindControl
 }
 
 // mergeMetrics copies every cell's task and internal metrics into one table (streaming) and keeps
@@ -66,11 +69,11 @@ func mergeMetrics(dirs []string, path string) (*curves, int, error) {
 				return nil, 0, err
 			}
 		}
-		if raw, err := os.ReadFile(filepath.Join(d, "config.json")); err == nil {
+		if raw, err := os.ReadFile(filepath.Join(d, data.ConfigFile)); err == nil {
 			s, err := data.ReadLRSchedule(raw)
 			if err != nil {
 				w.Abort()
-				return nil, 0, fmt.Errorf("%s: %w", filepath.Join(d, "config.json"), err)
+				return nil, 0, fmt.Errorf("%s: %w", filepath.Join(d, data.ConfigFile), err)
 			}
 			cs.schedules[filepath.Base(d)] = &s
 		}

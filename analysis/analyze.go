@@ -93,7 +93,7 @@ func analyzeCells(ctx context.Context, ready []string, opt Options, sum *Summary
 // tests every curve, and writes the transitions, jumps, mirage and verdicts tables, each with the
 // settings it was computed with in its metadata (data.AnalysisSettings).
 func analyzeSweep(ctx context.Context, runDir string, ready []string, opt Options, sum *Summary) error {
-	outDir := filepath.Join(runDir, "analysis")
+	outDir := filepath.Join(runDir, data.AnalysisDir)
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
 		return err
 	}
@@ -153,10 +153,10 @@ func analyzeSweep(ctx context.Context, runDir string, ready []string, opt Option
 // cellReady reports whether a cell's tables are complete: phaseprobe's sweep writes done.json last;
 // a cell written by another tool (no checkpoints/ folder) is ready when its metrics table exists.
 func cellReady(dir string) bool {
-	if _, err := os.Stat(filepath.Join(dir, "done.json")); err == nil {
+	if _, err := os.Stat(filepath.Join(dir, data.DoneFile)); err == nil {
 		return true
 	}
-	if _, err := os.Stat(filepath.Join(dir, "checkpoints")); err == nil {
+	if _, err := os.Stat(filepath.Join(dir, data.CheckpointsDir)); err == nil {
 		return false // a phaseprobe cell still training or capturing
 	}
 	_, err := os.Stat(filepath.Join(dir, data.MetricsFile))

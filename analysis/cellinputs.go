@@ -94,7 +94,7 @@ func checkNotEmpty(dir, cell string) error {
 			Sites []string `json:"sites"`
 		} `json:"probe"`
 	}
-	raw, err := os.ReadFile(filepath.Join(dir, "config.json"))
+	raw, err := os.ReadFile(filepath.Join(dir, data.ConfigFile))
 	if err != nil || json.Unmarshal(raw, &cfg) != nil {
 		return nil // not a phaseprobe cell: no expectation
 	}

@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 
+	"github.com/phaseprobe/phaseprobe/data"
 	"github.com/phaseprobe/phaseprobe/transition"
 )
 
@@ -24,14 +25,15 @@ type DecisionConfig struct {
 	Controls []string
 }
 
-// DefaultDecisionConfig returns α = 0.05, FDR level 0.05, and the probe
-// baselines written by the analysis (probe_control_accuracy, the Hewitt &
-// Liang 2019 control task, and probe_shuffled_accuracy) as controls.
+// DefaultDecisionConfig returns α = 0.05, FDR level 0.05, and the control
+// metrics of data's vocabulary (data.MetricNames(data.KindControl): the probe
+// baselines probe_control_accuracy, the Hewitt & Liang 2019 control task, and
+// probe_shuffled_accuracy) as controls.
 func DefaultDecisionConfig() DecisionConfig {
 	return DecisionConfig{
 		Alpha:    0.05,
 		FDRLevel: 0.05,
-		Controls: []string{"probe_control_accuracy", "probe_shuffled_accuracy"},
+		Controls: data.MetricNames(data.KindControl),
 	}
 }
 

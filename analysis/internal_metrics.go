@@ -20,7 +20,7 @@ import (
 // written by another tool). The file's metadata holds the cell's config and the analysis options.
 func analyzeCellDir(dir, nextWidth string, opt Options) (skipped bool, rows int, err error) {
 	out := filepath.Join(dir, data.InternalMetricsFile)
-	cfg, _ := os.ReadFile(filepath.Join(dir, "config.json"))
+	cfg, _ := os.ReadFile(filepath.Join(dir, data.ConfigFile))
 	if !json.Valid(cfg) {
 		cfg = []byte("null")
 	}
@@ -30,7 +30,7 @@ func analyzeCellDir(dir, nextWidth string, opt Options) (skipped bool, rows int,
 	}
 	meta, _ := json.Marshal(map[string]json.RawMessage{"cell": cfg, "analysis": optJSON})
 	if st, err := os.Stat(out); err == nil {
-		marker := filepath.Join(dir, "done.json")
+		marker := filepath.Join(dir, data.DoneFile)
 		if _, err := os.Stat(marker); err != nil {
 			marker = filepath.Join(dir, data.ActivationsFile)
 		}

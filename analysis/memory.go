@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/phaseprobe/phaseprobe/data"
 )
 
 // EstimateCellMemory is a rough upper estimate, in bytes, of the memory one analysis job needs for
@@ -16,7 +18,7 @@ import (
 // Every position is counted, so it overestimates a capture of answer positions only. A cell without
 // a readable config.json (written by another tool) is estimated at the fixed cost.
 func EstimateCellMemory(cellDir string) (float64, error) {
-	raw, err := os.ReadFile(filepath.Join(cellDir, "config.json"))
+	raw, err := os.ReadFile(filepath.Join(cellDir, data.ConfigFile))
 	if err != nil {
 		if os.IsNotExist(err) {
 			return 64 << 20, nil
@@ -37,7 +39,7 @@ func EstimateCellMemory(cellDir string) (float64, error) {
 		} `json:"probe"`
 	}
 	if err := json.Unmarshal(raw, &c); err != nil {
-		return 0, fmt.Errorf("%s: %w", filepath.Join(cellDir, "config.json"), err)
+		return 0, fmt.Errorf("%s: %w", filepath.Join(cellDir, data.ConfigFile), err)
 	}
 	m, p := c.Model, c.Probe
 	examples := p.CaptureExamples

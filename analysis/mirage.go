@@ -21,9 +21,18 @@ const (
 	readUndetermined = "undetermined"
 )
 
-// continuousScorings are the scorings of the same outputs that are not all-or-nothing, in the
-// order the mirage table lists them; position_accuracy has one row per answer position.
-var continuousScorings = []string{data.MetricTokenAccuracy, data.MetricPositionAccuracy, data.MetricLogprob, data.MetricBrier, data.MetricEditDistance, data.MetricLoss}
+// continuousScorings are the task metrics that score the same outputs and are not
+// all-or-nothing (not MetricInfo.Discrete), in the vocabulary's order, which is the order the
+// mirage table lists them; position_accuracy has one row per answer position.
+var continuousScorings = func() []string {
+	var out []string
+	for _, m := range data.MetricNames(data.KindTask) {
+		if info, _ := data.LookupMetric(m); !info.Discrete {
+			out = append(out, m)
+		}
+	}
+	return out
+}()
 
 // mirageAtJump asks, per shape, of every continuous scoring of the same outputs whether it jumps
 // across the window where exact match rises from 10 % to 90 % of its range (transition.TestWindow
@@ -147,7 +156,7 @@ func mirageRows(byShape map[shapeKey]map[scoring]*scoringEvidence, sweep, split 
 		for _, s := range scs {
 			a := byShape[shape][s]
 			row := data.MirageRow{Sweep: sweep, Task: shape.task, DModel: shape.dModel, NLayers: shape.nLayers, NHeads: shape.nHeads,
-				Split: split, Metric: s.metric, Position: s.pos, Discrete: s.metric == data.MetricExactMatch, Seeds: int32(a.seeds),
+				Split: split, Metric: s.metric, Position: s.pos, Discrete: isDiscrete(s.metric), Seeds: int32(a.seeds),
 				WindowLo: data.F(nanstat.Median(a.lo)), WindowHi: data.F(nanstat.Median(a.hi))}
 			if row.Discrete {
 				row.IndepGap, row.PowerGap = data.F(nanstat.Mean(a.indep)), data.F(nanstat.Mean(a.power))
@@ -257,6 +266,15 @@ func fisherCombine(p []float64) float64 {
 	return distuv.ChiSquared{K: float64(2 * len(p))}.Survival(x)
 }
 
+// isDiscrete reports whether a task metric moves in whole steps by construction
+// (MetricInfo.Discrete): exact match, the all-or-nothing scoring.
+func isDiscrete(metric string) bool {
+	info, _ := data.LookupMetric(metric)
+	return info.Discrete
+}
+
+// scoringIndex orders the rows of the mirage table: exact match, then continuousScorings, then
+// any other name.
 func scoringIndex(m string) int {
 	if m == data.MetricExactMatch {
 		return -1

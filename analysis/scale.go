@@ -11,9 +11,14 @@ import (
 	"github.com/phaseprobe/phaseprobe/transition"
 )
 
-// betterSign is +1 for the task metrics where higher is better and −1 where lower is: a step with
-// width is emergence only in the improving direction.
-var betterSign = map[string]float64{data.MetricExactMatch: 1, data.MetricTokenAccuracy: 1, data.MetricLogprob: 1, data.MetricBrier: -1, data.MetricEditDistance: -1}
+// betterSign is +1 for a task metric where higher is better and −1 where lower is
+// (MetricInfo.LowerIsBetter): a step with width is emergence only in the improving direction.
+func betterSign(metric string) float64 {
+	if info, _ := data.LookupMetric(metric); info.LowerIsBetter {
+		return -1
+	}
+	return 1
+}
 
 // oneSeedStep returns which seed the scale test's step rests on: the first value of the two widths
 // beside the step whose removal leaves the step non-significant (the test rerun: p > alpha, and
@@ -38,8 +43,19 @@ func oneSeedStep(widths []float64, values [][]float64, t transition.ScaleTest, a
 	return ""
 }
 
-// scaleMetrics are the task metrics asked the scale question, all-or-nothing first.
-var scaleMetrics = []string{data.MetricExactMatch, data.MetricTokenAccuracy, data.MetricLogprob, data.MetricBrier, data.MetricEditDistance}
+// scaleMetrics are the task metrics asked the scale question, in the vocabulary's order
+// (all-or-nothing first): the whole-answer scorings. Per-position accuracy (one curve per answer
+// position) is left out, and so is the loss, which train.Score defines as −logprob: it is asked
+// once, as logprob.
+var scaleMetrics = func() []string {
+	var out []string
+	for _, m := range data.MetricNames(data.KindTask) {
+		if info, _ := data.LookupMetric(m); !info.Axes.Has(data.AxisPosition) && m != data.MetricLoss {
+			out = append(out, m)
+		}
+	}
+	return out
+}()
 
 // scaleRows asks, for a family of at least MinWidths widths, whether each task metric jumps with
 // d_model at the final checkpoint (transition.TestScale: a step between adjacent widths against a
@@ -87,7 +103,7 @@ func scaleRows(b *verdictBuilder, cs *curves, shapes []shapeKey, cells map[shape
 		oneSeed := oneSeedStep(widths, values, t, d.Alpha, rng)
 		b.decide[i] = func(q float64) {
 			row := &b.rows[i]
-			improves := t.Jump*betterSign[m] > 0
+			improves := t.Jump*betterSign(m) > 0
 			switch {
 			case q <= d.FDRLevel && oneSeed != "":
 				row.Verdict = verdictUndetermined

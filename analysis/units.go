@@ -84,7 +84,7 @@ func askUnit(b *verdictBuilder, cs *curves, res map[curveKey]*curveResult, class
 		return nil
 	}
 	// The probe's control at ceiling: its selectivity cannot be read.
-	if um.unit.group == "probe" && controlAtCeiling(cs, jumpCells, um.unit, opt.Decisions.ControlCeiling) {
+	if um.unit.group == data.GroupProbe && controlAtCeiling(cs, jumpCells, um.unit, opt.Decisions.ControlCeiling) {
 		a.ceilingRow(len(jumpCells))
 		return nil
 	}

@@ -53,14 +53,12 @@ func DefaultDecisions() Decisions {
 	return Decisions{DecisionConfig: DefaultDecisionConfig(), Learned: 0.5, NeverLearned: 0.1, ControlCeiling: 0.95, MinCells: 6, MinWidths: 5}
 }
 
-// measureGroup is the group of near-identical measures a metric belongs to: one finding is not
-// counted twice because effective rank and RankMe of one site move together.
+// measureGroup is the group of near-identical measures a metric belongs to (MetricInfo.Group):
+// one finding is not counted twice because effective rank and RankMe of one site move together.
+// A metric in no group is its own.
 func measureGroup(metric string) string {
-	switch metric {
-	case data.MetricEffectiveRank, data.MetricRankMe, data.MetricParticipationRatio, data.MetricStableRank, data.MetricNumericalRank:
-		return data.GroupRank
-	case data.MetricProbeAccuracy, data.MetricProbeLogLoss, data.MetricProbeSelectivity:
-		return data.GroupProbe
+	if info, ok := data.LookupMetric(metric); ok && info.Group != "" {
+		return info.Group
 	}
 	return metric
 }

@@ -57,7 +57,7 @@ func logistic(x, mid, width float64) float64 { return 1 / (1 + math.Exp(-(x-mid)
 
 func internalSeries(site, concept, metric string) data.Series {
 	kind := data.KindInternal
-	if controlMetrics[metric] {
+	if isControl(metric) {
 		kind = data.KindControl
 	}
 	return data.Series{Kind: kind, Split: "probe", Site: site, Layer: data.NA, Head: data.NA, Position: data.NA, Concept: concept, Metric: metric}
@@ -150,7 +150,7 @@ func TestVerdictsOnADemoLikeSweep(t *testing.T) {
 	}
 	trans, mir, rows := s.analyse(t)
 	for _, r := range rows {
-		if controlMetrics[r.Metric] {
+		if isControl(r.Metric) {
 			t.Errorf("a control received a verdict: %+v", r)
 		}
 	}

@@ -258,8 +258,18 @@ type headScore struct {
 	Step        int64
 }
 
-// headMetrics are the head-level scores that mark a specialised head, in order of preference.
-var headMetrics = []string{data.MetricInductionScore, data.MetricPrevTokenScore, data.MetricDuplicateTokenScore}
+// headMetrics are the head-level scores that mark a specialised head, in order of preference
+// (the vocabulary's): the metrics with a head axis (data.AxisHead) whose value is high for a
+// specialised head. Attention entropy, low for a focused head, is left out.
+var headMetrics = func() []string {
+	var out []string
+	for _, m := range data.MetricNames(data.KindInternal) {
+		if info, _ := data.LookupMetric(m); info.Axes.Has(data.AxisHead) && m != data.MetricEntropy {
+			out = append(out, m)
+		}
+	}
+	return out
+}()
 
 // topHeads returns up to n heads to show, each the best cell of a distinct (layer, head): the
 // heads with the highest final-step induction, previous-token or duplicate-token score over all

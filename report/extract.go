@@ -20,9 +20,9 @@ type curve struct {
 
 // seriesOf returns the curve identity of a metric row (everything but coordinates, step and value).
 func seriesOf(m data.MetricRow) data.Series {
-	kind := "internal"
+	kind := data.KindInternal
 	if isTaskMetric(m.Metric) {
-		kind = "task"
+		kind = data.KindTask
 	}
 	return data.Series{Kind: kind, Split: m.Split, Site: m.Site, Layer: m.Layer, Head: m.Head,
 		Position: m.Position, Concept: m.Concept, Metric: m.Metric}
@@ -68,19 +68,16 @@ func curvesOf(rows []data.MetricRow, s data.Series) []curve {
 
 // taskSeries is the series of a whole-answer task metric at a split.
 func taskSeries(split, metric string) data.Series {
-	return data.Series{Kind: "task", Split: split, Layer: data.NA, Head: data.NA, Position: data.NA, Metric: metric}
+	return data.Series{Kind: data.KindTask, Split: split, Layer: data.NA, Head: data.NA, Position: data.NA, Metric: metric}
 }
 
-// primarySplit is the split the task curves are shown on when the analysis recorded none (a run
-// not yet analysed): the probe split of the spec when it has rows, else "test", else "train",
-// else the first split found.
+// primarySplit is the split the task curves (rows, sentinels left out as loadRun does) are
+// shown on when the analysis recorded none (a run not yet analysed): the probe split of the
+// spec when it has rows, else "test", else "train", else the first split found.
 func primarySplit(rows []data.MetricRow, preferred string) string {
 	has := map[string]bool{}
 	var first string
 	for _, m := range rows {
-		if m.Metric == data.MetricDiverged {
-			continue
-		}
 		if first == "" {
 			first = m.Split
 		}
@@ -134,13 +131,24 @@ func seriesLabel(s data.Series) string {
 	return internalLabel(s.Metric, s.Site, s.Layer, s.Head, s.Concept)
 }
 
-// familyOrder is the order internal metric families are shown in; unknown families follow,
-// alphabetically.
-var familyOrder = []string{
-	data.MetricEffectiveRank, data.MetricRankMe, data.MetricParticipationRatio, data.MetricStableRank, data.MetricCKAFinal, data.MetricCKANextWidth,
-	data.MetricInductionScore, data.MetricPrevTokenScore, data.MetricDuplicateTokenScore, data.MetricEntropy, data.MetricSpecialisation,
-	data.MetricProbeAccuracy, data.MetricProbeSelectivity, data.MetricProbeControlAccuracy,
-}
+// familyOrder is the order internal metric families are shown in: the internal and control
+// curves of the vocabulary in its order (rank and CKA, head scores, probes), except
+// familiesLast; those and names the vocabulary does not know follow, alphabetically.
+var familyOrder = func() []string {
+	var out []string
+	for _, info := range data.Metrics() {
+		if info.Kind != data.KindTask && !info.Sentinel && !info.Spectrum && !familiesLast[info.Name] {
+			out = append(out, info.Name)
+		}
+	}
+	return out
+}()
+
+// familiesLast are the internal metrics shown only after every other family, so that the
+// default DefaultFamilies panels go to the others: the integer-valued numerical rank (a coarse
+// copy of the rank measures), the probe's log-loss (its accuracy and selectivity carry the
+// probe) and the shuffled-label baseline (the control task is the baseline shown).
+var familiesLast = map[string]bool{data.MetricNumericalRank: true, data.MetricProbeLogLoss: true, data.MetricProbeShuffledAccuracy: true}
 
 // family is one internal metric and the series chosen to show it.
 type family struct {
@@ -176,7 +184,7 @@ func pickFamilies(internal []data.MetricRow, trans []data.TransitionRow, max int
 		st.n[m.Step]++
 	}
 	for _, t := range trans {
-		if t.Kind == "task" || isTaskMetric(t.Metric) {
+		if t.Kind == data.KindTask || isTaskMetric(t.Metric) {
 			continue
 		}
 		s := t.Series

@@ -112,14 +112,17 @@ func mirageRowsOf(rows []data.MirageRow) []mirageRow {
 	return out
 }
 
-// scoringIndex orders the scorings of the mirage table: exact match, then the task panels'
-// order, then position accuracy, Brier score, the rest.
+// scoringOrder is the order of the scorings in the mirage table: the vocabulary's order of the
+// task metrics (exact match, per-token and per-position accuracy, log-probability, Brier score,
+// edit distance, loss).
+var scoringOrder = data.MetricNames(data.KindTask)
+
+// scoringIndex is the place of a scoring in scoringOrder; other names follow.
 func scoringIndex(m string) int {
-	order := []string{data.MetricExactMatch, data.MetricTokenAccuracy, data.MetricPositionAccuracy, data.MetricLogprob, data.MetricBrier, data.MetricEditDistance, data.MetricLoss}
-	if i := slices.Index(order, m); i >= 0 {
+	if i := slices.Index(scoringOrder, m); i >= 0 {
 		return i
 	}
-	return len(order)
+	return len(scoringOrder)
 }
 
 // header describes the sweep.

@@ -17,46 +17,12 @@ import (
 	"github.com/phaseprobe/phaseprobe/data"
 )
 
-// taskMetrics are the metric names that score the model's outputs (metrics.parquet); every other
-// metric name is an internal one (internal_metrics.parquet).
-var taskMetrics = map[string]bool{
-	data.MetricExactMatch: true, data.MetricTokenAccuracy: true, data.MetricPositionAccuracy: true, data.MetricLogprob: true,
-	data.MetricLoss: true, data.MetricBrier: true, data.MetricEditDistance: true, data.MetricDiverged: true,
-}
-
-// isTaskMetric reports whether metric scores the model's outputs.
-func isTaskMetric(metric string) bool { return taskMetrics[metric] }
-
-// spec is the part of sweep.yaml the report shows. It is decoded leniently: fields the report
-// does not know are ignored, so a newer spec still gets a report.
-type spec struct {
-	Name string `yaml:"name"`
-	Task struct {
-		Name   string         `yaml:"name"`
-		Params map[string]any `yaml:"params"`
-	} `yaml:"task"`
-	Model struct {
-		DModel   []int  `yaml:"d_model"`
-		NLayers  []int  `yaml:"n_layers"`
-		NHeads   []int  `yaml:"n_heads"`
-		DMLP     int    `yaml:"d_mlp"`
-		AttnOnly bool   `yaml:"attn_only"`
-		ActFn    string `yaml:"act_fn"`
-	} `yaml:"model"`
-	Seeds []uint64 `yaml:"seeds"`
-	Train struct {
-		Steps     int            `yaml:"steps"`
-		BatchSize int            `yaml:"batch_size"`
-		Optimizer map[string]any `yaml:"optimizer"`
-	} `yaml:"train"`
-	Checkpoints struct {
-		Count int   `yaml:"count"`
-		Steps []int `yaml:"steps"`
-	} `yaml:"checkpoints"`
-	Probe struct {
-		Examples int    `yaml:"examples"`
-		Split    string `yaml:"split"`
-	} `yaml:"probe"`
+// isTaskMetric reports whether metric scores the model's outputs (a KindTask metric of data's
+// vocabulary, in metrics.parquet); every other metric name is an internal one
+// (internal_metrics.parquet).
+func isTaskMetric(metric string) bool {
+	info, _ := data.LookupMetric(metric)
+	return info.Kind == data.KindTask
 }
 
 // cellInfo is one cell folder: its coordinates and what the report found in it.
@@ -70,12 +36,14 @@ type cellInfo struct {
 	Zoomed [][2]int64
 }
 
-// run is everything the report reads from a run folder. Metrics exclude the per-step training
-// loss (split "train_batch"); attention is read later, only for the heads shown.
+// run is everything the report reads from a run folder. Metrics hold the checkpoint curves
+// only: the sentinel rows (data.IsSentinel: the per-step training loss and the diverged marker,
+// whose step is in cellInfo.Diverged) are left out; attention is read later, only for the heads
+// shown.
 type run struct {
 	Dir   string
-	Spec  spec
-	Cells []cellInfo // sorted by d_model, n_layers, n_heads, seed, cell
+	Spec  data.SweepSpec // sweep.yaml, decoded leniently (see readSpec)
+	Cells []cellInfo     // sorted by d_model, n_layers, n_heads, seed, cell
 
 	Task        []data.MetricRow // task metrics of every cell
 	Internal    []data.MetricRow // internal metrics of every cell
@@ -145,14 +113,13 @@ func loadRun(ctx context.Context, dir string) (*run, error) {
 		}
 		found, err := readMetrics(filepath.Join(cd, data.MetricsFile), in, func(m data.MetricRow) {
 			c.Coords = m.Coords
-			if m.Metric == data.MetricDiverged {
-				c.Diverged = m.Step
-			}
 			if isTaskMetric(m.Metric) {
 				r.Task = append(r.Task, m)
 			} else {
 				r.Internal = append(r.Internal, m)
 			}
+		}, func(m data.MetricRow) {
+			c.Coords, c.Diverged = m.Coords, m.Step
 		})
 		if err != nil {
 			return nil, err
@@ -163,7 +130,7 @@ func loadRun(ctx context.Context, dir string) (*run, error) {
 				return // task metrics come from metrics.parquet
 			}
 			r.Internal = append(r.Internal, m)
-		})
+		}, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -173,7 +140,7 @@ func loadRun(ctx context.Context, dir string) (*run, error) {
 		}
 		r.Cells = append(r.Cells, c)
 	}
-	analysis := filepath.Join(dir, "analysis")
+	analysis := filepath.Join(dir, data.AnalysisDir)
 	if err := r.readAnalysis(analysis, in); err != nil {
 		return nil, err
 	}
@@ -193,11 +160,12 @@ func loadRun(ctx context.Context, dir string) (*run, error) {
 	return r, ctx.Err()
 }
 
-// readSpec reads runDir/sweep.yaml into r.Spec; a missing or unparsable spec is a note, not an
-// error.
+// readSpec reads runDir/sweep.yaml into r.Spec (data.SweepSpec, the shape train.Spec writes); a
+// missing or unparsable spec is a note, not an error. It is decoded leniently: keys the report
+// does not know are ignored, so a newer spec still gets a report.
 func (r *run) readSpec() {
 	dir := r.Dir
-	if raw, err := os.ReadFile(filepath.Join(dir, "sweep.yaml")); err == nil {
+	if raw, err := os.ReadFile(filepath.Join(dir, data.SweepFile)); err == nil {
 		if err := yaml.Unmarshal(raw, &r.Spec); err != nil {
 			r.Notes = append(r.Notes, fmt.Sprintf("sweep.yaml could not be parsed (%v); the header is incomplete", err))
 		}
@@ -216,7 +184,7 @@ func (r *run) readAnalysis(analysis string, in interner) error {
 			if !isTaskMetric(m.Metric) {
 				r.Internal = append(r.Internal, m)
 			}
-		})
+		}, nil)
 		if err != nil {
 			return err
 		}
@@ -284,7 +252,7 @@ func compareCoords(a, b data.Coords) int {
 
 // readCellConfig reads the coordinates in a cell's config.json; zero values when it is missing.
 func readCellConfig(dir string) data.Coords {
-	raw, err := os.ReadFile(filepath.Join(dir, "config.json"))
+	raw, err := os.ReadFile(filepath.Join(dir, data.ConfigFile))
 	if err != nil {
 		return data.Coords{}
 	}
@@ -306,14 +274,21 @@ func readCellConfig(dir string) data.Coords {
 		NLayers: c.Model.NLayers, NHeads: c.Model.NHeads, Seed: c.Seed}
 }
 
-// readMetrics streams a MetricRow table into fn, skipping the per-step training loss. It
-// returns false, and no error, when the file does not exist.
-func readMetrics(path string, in interner, fn func(data.MetricRow)) (bool, error) {
+// readMetrics streams the checkpoint-curve rows of a MetricRow table into fn. The sentinel rows
+// (data.IsSentinel) are no points of a curve, and this is the one place the report sets them
+// apart: the diverged marker goes to diverged (when not nil), the per-step training loss is
+// dropped. It returns false, and no error, when the file does not exist.
+func readMetrics(path string, in interner, fn, diverged func(data.MetricRow)) (bool, error) {
 	return readAll(path, func(m data.MetricRow) {
-		if m.Split == data.SplitTrainBatch {
-			return
+		switch {
+		case m.Metric == data.MetricDiverged:
+			if diverged != nil {
+				diverged(in.metric(m))
+			}
+		case data.IsSentinel(m):
+		default:
+			fn(in.metric(m))
 		}
-		fn(in.metric(m))
 	})
 }
 

@@ -47,54 +47,20 @@ type builder struct {
 	layouts  map[string]figureLayout // the layouts drawn, by figure ID, when not nil (for tests)
 }
 
-// metricTitle names a metric for titles and tables.
+// metricTitle names a metric for titles and tables: its MetricInfo.Title, or for a name the
+// vocabulary does not know, the name with spaces for underscores.
 func metricTitle(m string) string {
-	switch m {
-	case data.MetricExactMatch:
-		return "exact match"
-	case data.MetricTokenAccuracy:
-		return "per-token accuracy"
-	case data.MetricPositionAccuracy:
-		return "per-position accuracy"
-	case data.MetricLogprob:
-		return "log-probability"
-	case data.MetricEditDistance:
-		return "edit distance"
-	case data.MetricBrier:
-		return "Brier score"
+	if info, ok := data.LookupMetric(m); ok {
+		return info.Title
 	}
 	return strings.ReplaceAll(m, "_", " ")
 }
 
-// metricUnit is the y-axis label of a metric, with its unit.
+// metricUnit is the y-axis label of a metric, with its unit: its MetricInfo.Unit, or for a name
+// the vocabulary does not know, its title.
 func metricUnit(m string) string {
-	switch m {
-	case data.MetricExactMatch:
-		return "answers fully correct (fraction)"
-	case data.MetricTokenAccuracy, data.MetricPositionAccuracy:
-		return "answer tokens correct (fraction)"
-	case data.MetricLogprob:
-		return "mean log p(answer token) (nats)"
-	case data.MetricEditDistance:
-		return "token edit distance (tokens)"
-	case data.MetricLoss:
-		return "cross-entropy (nats)"
-	case data.MetricBrier:
-		return "Brier score"
-	case data.MetricEffectiveRank, data.MetricRankMe, data.MetricParticipationRatio, data.MetricStableRank:
-		return metricTitle(m) + " (dimensions)"
-	case data.MetricCKAFinal, data.MetricCKANextWidth:
-		return "linear CKA (0–1)"
-	case data.MetricPrevTokenScore, data.MetricInductionScore, data.MetricDuplicateTokenScore:
-		return "mean attention on target (0–1)"
-	case data.MetricEntropy:
-		return "attention entropy (nats)"
-	case data.MetricSpecialisation:
-		return "head specialisation (0–1)"
-	case data.MetricProbeAccuracy, data.MetricProbeControlAccuracy:
-		return "probe accuracy (fraction)"
-	case data.MetricProbeSelectivity:
-		return "accuracy − control accuracy"
+	if info, ok := data.LookupMetric(m); ok {
+		return info.Unit
 	}
 	return metricTitle(m)
 }

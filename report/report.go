@@ -47,7 +47,7 @@ func (o Options) withDefaults() Options {
 }
 
 // Dir returns the report folder of a run folder: runDir/report.
-func Dir(runDir string) string { return filepath.Join(runDir, "report") }
+func Dir(runDir string) string { return filepath.Join(runDir, data.ReportDir) }
 
 // Write builds the report of the sweep in runDir and returns the path of its index.html,
 // runDir/report/index.html. Images go to runDir/report/img/ as PNG and SVG.
@@ -89,7 +89,7 @@ func Write(ctx context.Context, runDir string, opts Options) (string, error) {
 	if err := writePage(&buf, p); err != nil {
 		return "", fmt.Errorf("report %s: %w", runDir, err)
 	}
-	if err := os.WriteFile(filepath.Join(tmp, "index.html"), buf.Bytes(), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(tmp, data.ReportFile), buf.Bytes(), 0o644); err != nil {
 		return "", fmt.Errorf("report %s: %w", runDir, err)
 	}
 	if err := ctx.Err(); err != nil {
@@ -99,7 +99,7 @@ func Write(ctx context.Context, runDir string, opts Options) (string, error) {
 	if err := replaceDir(tmp, dst); err != nil {
 		return "", fmt.Errorf("report %s: %w", runDir, err)
 	}
-	return filepath.Join(dst, "index.html"), nil
+	return filepath.Join(dst, data.ReportFile), nil
 }
 
 // replaceDir renames the folder src to dst. An existing dst is first moved aside and removed
@@ -142,9 +142,7 @@ func build(ctx context.Context, r *run, imgDir string, opts Options) (page, erro
 	}
 	slices.Sort(b.seeds)
 	for _, m := range r.Task {
-		if m.Metric != data.MetricDiverged {
-			b.maxStep = math.Max(b.maxStep, float64(m.Step))
-		}
+		b.maxStep = math.Max(b.maxStep, float64(m.Step))
 	}
 	for _, m := range r.Internal {
 		b.maxStep = math.Max(b.maxStep, float64(m.Step))

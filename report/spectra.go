@@ -20,7 +20,7 @@ func (b *builder) spectraFigure() figure {
 	f := figure{ID: "spectra", Title: "Singular-value spectra over training"}
 	site, sp := b.shownSpectra()
 	if len(sp) == 0 {
-		f.Note = `No singular-value spectra in the internal metrics (metric "singular_value", position = index), so this plot is skipped.`
+		f.Note = fmt.Sprintf("No singular-value spectra in the internal metrics (metric %q, position = index), so this plot is skipped.", data.MetricSingularValue)
 		return f
 	}
 	f.Caption = fmt.Sprintf("Singular values of the centred activations at %s, largest first, one line per checkpoint "+

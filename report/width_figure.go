@@ -119,11 +119,15 @@ func (b *builder) widestShape() (best [2]int32, nbest int) {
 	return best, nbest
 }
 
+// widthTaskMetrics are the task metrics of the over-width figure: the all-or-nothing scoring and
+// two continuous ones.
+var widthTaskMetrics = []string{data.MetricExactMatch, data.MetricTokenAccuracy, data.MetricLogprob}
+
 // widthSeries returns the series of the over-width figure with their kinds ("task" or
-// "internal"): exact match, token accuracy and log-probability, then the curves of the shape's
-// coupling rows (coupled first) and the panels of the internal figure, at most maxWidthInternal.
+// "internal"): widthTaskMetrics, then the curves of the shape's coupling rows (coupled first) and
+// the panels of the internal figure, at most maxWidthInternal.
 func (b *builder) widthSeries(best [2]int32) (series []data.Series, kinds []string) {
-	for _, m := range []string{data.MetricExactMatch, data.MetricTokenAccuracy, data.MetricLogprob} {
+	for _, m := range widthTaskMetrics {
 		if len(curvesOf(b.r.Task, taskSeries(b.split, m))) > 0 {
 			series, kinds = append(series, taskSeries(b.split, m)), append(kinds, "task")
 		}

@@ -52,8 +52,12 @@ func scoringLabel(s scoring) string {
 	return metricTitle(s.Metric)
 }
 
-// lowerIsBetter are the scorings flipped in the window figure so that improvement is up.
-var lowerIsBetter = map[string]bool{data.MetricBrier: true, data.MetricEditDistance: true, data.MetricLoss: true}
+// lowerIsBetter reports whether a smaller value of the scoring is better (MetricInfo.LowerIsBetter):
+// those are flipped in the window figure so that improvement is up.
+func lowerIsBetter(metric string) bool {
+	info, _ := data.LookupMetric(metric)
+	return info.LowerIsBetter
+}
 
 // windowColour shades exact match's jump window: Okabe–Ito orange, translucent.
 var windowColour = color.NRGBA{0xe6, 0x9f, 0x00, 0x48}
@@ -137,7 +141,7 @@ func (b *builder) windowFigure() figure {
 	leg := newLegend()
 	for si, s := range scs {
 		name := scoringLabel(s)
-		if lowerIsBetter[s.Metric] {
+		if lowerIsBetter(s.Metric) {
 			name += " (flipped)"
 		}
 		leg.add(name, lineThumb(scoringStyle(s)), glyphThumb(draw.GlyphStyle{Color: scoringStyle(s).Color, Radius: vg.Points(1.8), Shape: glyphShapes[si%len(glyphShapes)]}))
@@ -178,7 +182,7 @@ func (b *builder) windowShapes() []windowShape {
 func (b *builder) windowScorings() []scoring {
 	var scs []scoring
 	for _, m := range b.r.Task {
-		if m.Split != b.split || m.Metric == data.MetricDiverged || m.Metric == data.MetricLoss {
+		if m.Split != b.split || m.Metric == data.MetricLoss {
 			continue
 		}
 		s := scoring{m.Metric, data.NA}
@@ -216,7 +220,7 @@ func (b *builder) windowPanel(sh windowShape, cell data.Coords, scs []scoring, c
 			for i, st := range c.Steps {
 				x[i] = lg(st + 1)
 			}
-			y := normalise(c.Values, lowerIsBetter[s.Metric])
+			y := normalise(c.Values, lowerIsBetter(s.Metric))
 			for _, seg := range segments(x, y) {
 				l, err := plotter.NewLine(seg)
 				if err != nil {

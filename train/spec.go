@@ -37,24 +37,19 @@ type Spec struct {
 	Slurm SlurmSpec `yaml:"slurm" json:"slurm"`
 }
 
-// TaskSpec names a task and its parameters (see data.TaskNames).
-type TaskSpec struct {
-	Name   string         `yaml:"name" json:"name"`
-	Params map[string]any `yaml:"params" json:"params"`
-}
+// The sections of a spec whose YAML shape is declared in data (data.TaskSpec, ...), so that
+// every stage reads sweep.yaml through one shape. They are train's own types over data's, so that
+// train's resolution methods live on them and the decoder's messages name them as train's.
 
-// ModelGrid is the grid of model shapes; the sweep is its Cartesian product with Seeds.
-type ModelGrid struct {
-	DModel        []int  `yaml:"d_model" json:"d_model"`
-	NLayers       []int  `yaml:"n_layers" json:"n_layers"`
-	NHeads        []int  `yaml:"n_heads" json:"n_heads"`
-	DMLP          int    `yaml:"d_mlp" json:"d_mlp"` // 0 = 4·d_model
-	AttnOnly      bool   `yaml:"attn_only" json:"attn_only"`
-	Normalization string `yaml:"normalization_type" json:"normalization_type"`
-	ActFn         string `yaml:"act_fn" json:"act_fn"`
-}
+// TaskSpec names a task and its parameters (see data.TaskNames): data.TaskSpec.
+type TaskSpec data.TaskSpec
 
-// TrainSpec is the training recipe shared by every cell.
+// ModelGrid is the grid of model shapes; the sweep is its Cartesian product with Seeds:
+// data.ModelGrid.
+type ModelGrid data.ModelGrid
+
+// TrainSpec is the training recipe shared by every cell. data.SweepTrain reads the same keys,
+// with the optimizer as written.
 type TrainSpec struct {
 	Steps     int   `yaml:"steps" json:"steps"`
 	BatchSize int   `yaml:"batch_size" json:"batch_size"`
@@ -62,14 +57,8 @@ type TrainSpec struct {
 }
 
 // CheckpointSpec is the capture schedule: Count log-spaced steps in [1, steps] plus step 0, or an
-// explicit list.
-type CheckpointSpec struct {
-	Count int   `yaml:"count" json:"count"`
-	Steps []int `yaml:"steps" json:"steps"`
-	// Keep says which checkpoint files a cell keeps once it is captured: "all" (the default),
-	// "last", or a number N ≥ 1 (the last N scheduled checkpoints). See KeepCheckpoints.
-	Keep string `yaml:"keep,omitempty" json:"keep,omitempty"`
-}
+// explicit list (data.CheckpointSpec).
+type CheckpointSpec data.CheckpointSpec
 
 // KeepCheckpoints is the number of a cell's newest checkpoints that checkpoints.keep retains after
 // the cell is captured: 0 for "all" (or unset), 1 for "last", N for a number.
@@ -87,32 +76,12 @@ func (c CheckpointSpec) KeepCheckpoints() (int, error) {
 	return n, nil
 }
 
-// ProbeSpec is the fixed evaluation set every checkpoint of every cell is scored and captured on.
-type ProbeSpec struct {
-	Examples int    `yaml:"examples" json:"examples"` // scored examples; default 512
-	Seed     uint64 `yaml:"seed" json:"seed"`         // the probe set's seed (shared by all cells)
-	Split    string `yaml:"split" json:"split"`       // "test" (default) or "train"
-	// CaptureExamples is how many of the probe examples have activations and attention saved
-	// (the first ones); default min(examples, 256). 0 < CaptureExamples ≤ Examples.
-	CaptureExamples int `yaml:"capture_examples" json:"capture_examples"`
-	// Sites to capture (TransformerLens names; "blocks.*.X" expands to every layer). Default: every
-	// residual-stream site and attention pattern. Patterns go to attention.parquet.
-	Sites []string `yaml:"sites" json:"sites"`
-	// Positions: "answer" (default: positions whose target is an answer token), "all", or a list of
-	// integers (e.g. [10, 11]).
-	Positions any `yaml:"positions" json:"positions"`
-}
+// ProbeSpec is the fixed evaluation set every checkpoint of every cell is scored and captured on
+// (data.ProbeSpec).
+type ProbeSpec data.ProbeSpec
 
-// SlurmSpec holds job-array resources.
-type SlurmSpec struct {
-	Partition string   `yaml:"partition" json:"partition"`
-	Time      string   `yaml:"time" json:"time"`       // e.g. "02:00:00"
-	CPUs      int      `yaml:"cpus" json:"cpus"`       // per task; default 2
-	Mem       string   `yaml:"mem" json:"mem"`         // e.g. "4G"
-	GPUs      int      `yaml:"gpus" json:"gpus"`       // per task
-	Backend   string   `yaml:"backend" json:"backend"` // default "cpu"
-	Extra     []string `yaml:"extra" json:"extra"`     // further #SBATCH lines, e.g. "--account=lab"
-}
+// SlurmSpec holds job-array resources (data.SlurmSpec).
+type SlurmSpec data.SlurmSpec
 
 // Limits of a spec, so that validating one stays cheap whatever it asks for.
 const (

@@ -1,8 +1,11 @@
 package train
 
 import (
+	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/phaseprobe/phaseprobe/data"
 )
 
 const goodSpec = `
@@ -102,6 +105,58 @@ func TestWrittenZeroMeansOff(t *testing.T) {
 		}
 		if o := s.Train.Optimizer; o.WeightDecay != c.wd || o.GradClip != c.clip {
 			t.Errorf("%s: weight_decay %g grad_clip %g, want %g and %g", c.opt, o.WeightDecay, o.GradClip, c.wd, c.clip)
+		}
+	}
+}
+
+// yamlShape lists the YAML keys of t, recursively, with the kind of value each holds
+// ("train.steps int"), following struct fields by their yaml tags. A map or interface value is
+// "as written", whatever keys it holds.
+func yamlShape(t reflect.Type, path string, out map[string]string) {
+	switch t.Kind() {
+	case reflect.Struct:
+		for i := range t.NumField() {
+			f := t.Field(i)
+			name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+			p := name
+			if path != "" {
+				p = path + "." + name
+			}
+			yamlShape(f.Type, p, out)
+		}
+	case reflect.Map, reflect.Interface:
+		out[path] = "as written"
+	case reflect.Slice:
+		out[path] = "list of " + t.Elem().Kind().String()
+	default:
+		out[path] = t.Kind().String()
+	}
+}
+
+// TestSpecShapeIsData: the sweep spec that later stages read (data.SweepSpec) has the keys and
+// value kinds of the one train parses and writes (Spec); only the optimizer section, whose keys
+// are train's (Optim), is read as written.
+func TestSpecShapeIsData(t *testing.T) {
+	got, want := map[string]string{}, map[string]string{}
+	yamlShape(reflect.TypeFor[data.SweepSpec](), "", got)
+	yamlShape(reflect.TypeFor[Spec](), "", want)
+	for k := range want {
+		if strings.HasPrefix(k, "train.optimizer.") {
+			delete(want, k)
+		}
+	}
+	want["train.optimizer"] = "as written"
+	if len(want) < 30 {
+		t.Fatalf("Spec has %d YAML keys; the walk lost its fields", len(want))
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("data.SweepSpec: %s is %q, train.Spec has %q", k, got[k], v)
+		}
+	}
+	for k, v := range got {
+		if _, ok := want[k]; !ok {
+			t.Errorf("data.SweepSpec: %s (%s) is not a key of train.Spec", k, v)
 		}
 	}
 }
