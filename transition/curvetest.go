@@ -84,29 +84,29 @@ type CurveConfig struct {
 
 // DefaultCurveConfig returns W0 = 0.25 decade (the narrowest width of the
 // issue's wide-sigmoid null, 0.25–2.5 decades), exponents ≤ 2 (α ≤ 2: the
-// Gompertz null is at least 0.67 decade wide), φ ≤ 0.9, PhiBias 1.2, h = 5,
-// B = 99, a warm-up margin of log10 2 (a factor of two in steps) and
-// SecondLevel 0.05.
+// Gompertz null is at least 0.67 decade wide), φ ≤ 0.95 per 0.1 decade,
+// PhiBias 1.2, h = 5, B = 99, a warm-up margin of log10 2 (a factor of two in
+// steps) and SecondLevel 0.05.
 //
 // MaxPhi, RefSpacing and PhiBias were chosen by simulation on the demo's
 // 29-checkpoint grid with noise correlated in log-time up to φ = 0.9 between
 // checkpoints 0.1 decade apart, because the demo's own curves are that
-// correlated: with the earlier clip at 0.7, φ̂ sat at the clip in 58% of its
-// task curves and 66% of its internal ones. With φ ≤ 0.7 and PhiBias 0.8
-// (the previous setting, tuned for φ ≤ 0.6) smooth nulls were rejected in
-// 39 of 400 trials (9.8%); with φ ≤ 0.9 and PhiBias 1.6 in 18/400 (AR(1) in
-// checkpoint order); in continuous log-time with φ per median spacing,
-// PhiBias 1.2 rejected 23/1000 (2.3%). φ is now per fixed 0.1 decade
-// (RefSpacing), so that a zoomed grid's denser checkpoints do not shrink the
-// unit and cap the correlation (an adversarial review measured 19.8% size at
-// φ = 0.9 on a grid with four zoomed windows under the median-spacing unit;
-// 12.7% with the fixed unit), and MaxPhi is 0.95 so that φ = 0.9 per index
-// step on a 0.18-decade grid stays reachable. Remaining weakness: at φ = 0.9
-// exactly (sd 0.03, B = 39) the size is 9% on the demo grid and 12.7% on that
-// heavily zoomed grid, because φ̂ is biased low there (mean 0.71–0.85); the
-// package's size tests, φ uniform on [0.3, 0.9] and half the trials
-// independent, stay at or below 5% per family on the disjoint test seeds.
-// h = 5 keeps smooth curves at 13–18 replicates on average.
+// correlated: with a clip at 0.7, φ̂ sat at the clip in 58% of its task
+// curves and 66% of its internal ones. Sizes measured on smooth nulls: with
+// φ ≤ 0.7 and PhiBias 0.8 (a setting tuned for φ ≤ 0.6), 39 rejections in
+// 400 trials (9.8%); with φ ≤ 0.9 and PhiBias 1.6, AR(1) in checkpoint order,
+// 18/400; with AR(1) in continuous log-time, φ per median spacing and PhiBias
+// 1.2, 23/1000 (2.3%). φ is per fixed 0.1 decade (RefSpacing) rather than per
+// median spacing so that a zoomed grid's denser checkpoints do not shrink the
+// unit and cap the correlation: on a grid with four zoomed windows at φ = 0.9
+// the size was 19.8% with the median-spacing unit and 12.7% with the fixed
+// one. MaxPhi is 0.95 so that φ = 0.9 per index step on a 0.18-decade grid
+// stays reachable. Remaining weakness: at φ = 0.9 exactly (sd 0.03, B = 39)
+// the size is 9% on the demo grid and 12.7% on that heavily zoomed grid,
+// because φ̂ is biased low there (mean 0.71–0.85); the package's size tests,
+// φ uniform on [0.3, 0.9] and half the trials independent, stay at or below
+// 5% per family on the disjoint test seeds. h = 5 keeps smooth curves at
+// 13–18 replicates on average.
 func DefaultCurveConfig() CurveConfig {
 	return CurveConfig{
 		MinNullWidth:  0.25,
