@@ -65,46 +65,18 @@ func minimizeLBFGS(fg objective, x0 []float64, set lbfgsSettings) lbfgsResult {
 		return finish(lbfgsGradient)
 	}
 
-	m := set.memory
-	s := make([][]float64, m)
-	y := make([][]float64, m)
-	for i := range s {
-		s[i] = make([]float64, dim)
-		y[i] = make([]float64, dim)
-	}
-	rho := make([]float64, m)
-	alpha := make([]float64, m)
-	stored, newest := 0, -1
-
+	mem := newLBFGSMemory(set.memory, dim)
 	d := make([]float64, dim)
 	xt := make([]float64, dim)
 	gt := make([]float64, dim)
 	ls := lineSearch{fg: fg, x: x, d: d, xt: xt, gt: gt}
 
 	for {
-		// d = −H·g by the two-loop recursion, H₀ = γI with γ = sᵀy/yᵀy of the newest pair.
-		copy(d, g)
-		for j := 0; j < stored; j++ {
-			i := (newest - j + m) % m
-			alpha[i] = rho[i] * floats.Dot(s[i], d)
-			floats.AddScaled(d, -alpha[i], y[i])
-		}
-		step := 1.0
-		if stored > 0 {
-			floats.Scale(floats.Dot(s[newest], y[newest])/floats.Dot(y[newest], y[newest]), d)
-		} else {
-			step = min(1, 1/floats.Norm(g, 2))
-		}
-		for j := stored - 1; j >= 0; j-- {
-			i := (newest - j + m) % m
-			beta := rho[i] * floats.Dot(y[i], d)
-			floats.AddScaled(d, alpha[i]-beta, s[i])
-		}
-		floats.Scale(-1, d)
+		step := mem.direction(d, g)
 		dg := floats.Dot(d, g)
 		if !(dg < 0) {
 			// Not a descent direction (rounding in a badly scaled memory): restart from −g.
-			stored, newest = 0, -1
+			mem.reset()
 			copy(d, g)
 			floats.Scale(-1, d)
 			dg = floats.Dot(d, g)
@@ -113,9 +85,9 @@ func minimizeLBFGS(fg objective, x0 []float64, set lbfgsSettings) lbfgsResult {
 
 		ls.x = x
 		a, ft, ok := ls.search(f, dg, step)
-		if !ok && stored > 0 {
+		if !ok && mem.stored > 0 {
 			// Retry once along steepest descent with an empty memory.
-			stored, newest = 0, -1
+			mem.reset()
 			copy(d, g)
 			floats.Scale(-1, d)
 			a, ft, ok = ls.search(f, floats.Dot(d, g), min(1, 1/floats.Norm(g, 2)))
@@ -124,16 +96,7 @@ func minimizeLBFGS(fg objective, x0 []float64, set lbfgsSettings) lbfgsResult {
 			return finish(lbfgsNoProgress)
 		}
 		res.iter++
-
-		// Store s = xt − x = a·d and y = gt − g when the curvature sᵀy is positive.
-		next := (newest + 1) % m
-		floats.ScaleTo(s[next], a, d)
-		floats.SubTo(y[next], gt, g)
-		if sy := floats.Dot(s[next], y[next]); sy > 1e-10*floats.Dot(y[next], y[next]) {
-			rho[next] = 1 / sy
-			newest = next
-			stored = min(stored+1, m)
-		}
+		mem.store(a, d, gt, g)
 
 		fPrev := f
 		x, xt = xt, x
@@ -152,6 +115,69 @@ func minimizeLBFGS(fg objective, x0 []float64, set lbfgsSettings) lbfgsResult {
 		if set.maxIter > 0 && res.iter >= set.maxIter {
 			return finish(lbfgsMaxIter)
 		}
+	}
+}
+
+// lbfgsMemory holds the stored (s, y) pairs of L-BFGS in a ring of m slots:
+// stored pairs, the newest in slot newest (−1 when empty), with
+// rho = 1/sᵀy and alpha scratch for the two-loop recursion.
+type lbfgsMemory struct {
+	s, y           [][]float64
+	rho, alpha     []float64
+	stored, newest int
+}
+
+// newLBFGSMemory returns an empty memory of m pairs of length dim.
+func newLBFGSMemory(m, dim int) *lbfgsMemory {
+	h := &lbfgsMemory{s: make([][]float64, m), y: make([][]float64, m),
+		rho: make([]float64, m), alpha: make([]float64, m), newest: -1}
+	for i := range h.s {
+		h.s[i] = make([]float64, dim)
+		h.y[i] = make([]float64, dim)
+	}
+	return h
+}
+
+// reset empties the memory.
+func (h *lbfgsMemory) reset() { h.stored, h.newest = 0, -1 }
+
+// direction writes d = −H·g by the two-loop recursion (N&W Algorithm 7.5),
+// H₀ = γI with γ = sᵀy/yᵀy of the newest pair, and returns the first trial
+// step: 1 with stored pairs, min(1, 1/‖g‖₂) without.
+func (h *lbfgsMemory) direction(d, g []float64) (step float64) {
+	m, s, y, rho, alpha := len(h.s), h.s, h.y, h.rho, h.alpha
+	copy(d, g)
+	for j := 0; j < h.stored; j++ {
+		i := (h.newest - j + m) % m
+		alpha[i] = rho[i] * floats.Dot(s[i], d)
+		floats.AddScaled(d, -alpha[i], y[i])
+	}
+	step = 1.0
+	if h.stored > 0 {
+		floats.Scale(floats.Dot(s[h.newest], y[h.newest])/floats.Dot(y[h.newest], y[h.newest]), d)
+	} else {
+		step = min(1, 1/floats.Norm(g, 2))
+	}
+	for j := h.stored - 1; j >= 0; j-- {
+		i := (h.newest - j + m) % m
+		beta := rho[i] * floats.Dot(y[i], d)
+		floats.AddScaled(d, alpha[i]-beta, s[i])
+	}
+	floats.Scale(-1, d)
+	return step
+}
+
+// store writes s = a·d and y = gt − g into the slot after the newest and
+// makes it the newest pair when the curvature sᵀy exceeds 1e-10·yᵀy.
+func (h *lbfgsMemory) store(a float64, d, gt, g []float64) {
+	m := len(h.s)
+	next := (h.newest + 1) % m
+	floats.ScaleTo(h.s[next], a, d)
+	floats.SubTo(h.y[next], gt, g)
+	if sy := floats.Dot(h.s[next], h.y[next]); sy > 1e-10*floats.Dot(h.y[next], h.y[next]) {
+		h.rho[next] = 1 / sy
+		h.newest = next
+		h.stored = min(h.stored+1, m)
 	}
 }
 

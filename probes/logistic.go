@@ -121,25 +121,9 @@ func FitLogistic(x mat.Matrix, y []int, classes int, opts LogisticOptions) (*Log
 		Converged: true,
 		ProbFloor: opts.ProbFloor,
 	}
-	for _, c := range y {
-		m.Seen[c] = true
-	}
-	var seen []int // seen[j] = original class of compact class j
-	index := make([]int, classes)
-	for c, ok := range m.Seen {
-		index[c] = len(seen)
-		if ok {
-			seen = append(seen, c)
-		} else {
-			m.Intercept[c] = math.Inf(-1)
-		}
-	}
+	seen, yc := m.compactClasses(y)
 	if len(seen) == 1 {
 		return m, nil
-	}
-	yc := make([]int, n)
-	for i, c := range y {
-		yc[i] = index[c]
 	}
 
 	var mean, scale []float64
@@ -159,8 +143,42 @@ func FitLogistic(x mat.Matrix, y []int, classes int, opts LogisticOptions) (*Log
 	m.Converged = res.status == lbfgsGradient || res.status == lbfgsFunction
 	m.GradNorm = floats.Norm(res.g, math.Inf(1))
 
-	w, b := res.x[:k*d], res.x[k*d:]
-	if opts.Standardize {
+	m.setWeights(res.x[:k*d], res.x[k*d:], seen, opts.Standardize, mean, scale)
+	return m, nil
+}
+
+// compactClasses marks in m.Seen the classes that occur in y and sets the
+// intercept of every other class to −Inf. It returns seen, the original class
+// of each compact class 0..k−1 in increasing order, and y relabelled to the
+// compact classes.
+func (m *LogisticModel) compactClasses(y []int) (seen, yc []int) {
+	for _, c := range y {
+		m.Seen[c] = true
+	}
+	index := make([]int, m.Classes)
+	for c, ok := range m.Seen {
+		index[c] = len(seen)
+		if ok {
+			seen = append(seen, c)
+		} else {
+			m.Intercept[c] = math.Inf(-1)
+		}
+	}
+	yc = make([]int, len(y))
+	for i, c := range y {
+		yc[i] = index[c]
+	}
+	return seen, yc
+}
+
+// setWeights stores the fitted weights w (k×d, row-major, compact classes)
+// and intercepts b in the rows of m for the classes seen, on the raw feature
+// scale (undoing standardisation by mean and scale when standardized), with
+// the intercepts centred to sum to zero. It overwrites w and b.
+func (m *LogisticModel) setWeights(w, b []float64, seen []int, standardized bool, mean, scale []float64) {
+	k := len(seen)
+	_, d := m.Coef.Dims()
+	if standardized {
 		// z = w·(x−μ)/σ + b = (w/σ)·x + (b − Σ_j w_j μ_j/σ_j).
 		for j := 0; j < k; j++ {
 			row := w[j*d : (j+1)*d]
@@ -175,7 +193,6 @@ func FitLogistic(x mat.Matrix, y []int, classes int, opts LogisticOptions) (*Log
 		copy(m.Coef.RawRowView(c), w[j*d:(j+1)*d])
 		m.Intercept[c] = b[j] - shift
 	}
-	return m, nil
 }
 
 // standardize returns a copy of x with each column shifted to zero mean and scaled to unit

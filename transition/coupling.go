@@ -129,61 +129,22 @@ func Couple(internal, task []float64, strata []int, cfg CoupleConfig, rng *rand.
 		Method: "stratified Kendall rank correlation, exact within-stratum permutation test (one-sided); stratified Theil–Sen slope",
 		Null:   "internal onsets exchangeable among the cells of each stratum (no within-stratum association with task onsets)",
 	}
-	groups := map[int][]int{}
-	var keys []int
-	for i := range task {
-		if math.IsInf(internal[i], 0) || math.IsInf(task[i], 0) {
-			return Coupling{}, fmt.Errorf("transition: infinite onset in cell %d", i)
-		}
-		if math.IsNaN(internal[i]) || math.IsNaN(task[i]) {
-			continue
-		}
-		s := 0
-		if strata != nil {
-			s = strata[i]
-		}
-		if _, ok := groups[s]; !ok {
-			keys = append(keys, s)
-		}
-		groups[s] = append(groups[s], i)
+	used, ties, err := pairedStrata(internal, task, strata)
+	if err != nil {
+		return Coupling{}, err
 	}
-	slices.Sort(keys)
-	var used [][]int
-	ties := false
-	for _, k := range keys {
-		g := groups[k]
-		if len(g) < 2 {
-			continue
-		}
-		used = append(used, g)
+	for _, g := range used {
 		c.N += len(g)
-		if hasTies(task, g) || hasTies(internal, g) {
-			ties = true
-		}
 	}
 	c.Strata = len(used)
 	c.Insufficient = c.N < cfg.MinCells
 	if c.Strata == 0 {
 		return c, nil
 	}
-	var disc int // discordant pairs (ties count half)
 	var slopes []float64
 	var varS float64
-	for _, g := range used {
-		n := len(g)
-		c.Pairs += n * (n - 1) / 2
-		varS += float64(n*(n-1)*(2*n+5)) / 18
-		for a := 0; a < n; a++ {
-			for b := a + 1; b < n; b++ {
-				i, j := g[a], g[b]
-				c.S += sgn(task[j]-task[i]) * sgn(internal[j]-internal[i])
-				if task[j] != task[i] {
-					slopes = append(slopes, (internal[j]-internal[i])/(task[j]-task[i]))
-				}
-			}
-		}
-	}
-	disc = int(math.Round((float64(c.Pairs) - c.S) / 2))
+	c.S, c.Pairs, varS, slopes = stratifiedKendall(internal, task, used)
+	disc := int(math.Round((float64(c.Pairs) - c.S) / 2)) // discordant pairs (ties count half)
 	c.Tau = c.S / float64(c.Pairs)
 
 	var pmf []float64 // exact null distribution of the total D, without ties
@@ -195,29 +156,8 @@ func Couple(internal, task []float64, strata []int, cfg CoupleConfig, rng *rand.
 	}
 	if len(slopes) > 0 {
 		slices.Sort(slopes)
-		m := len(slopes)
 		c.Slope = median(slopes)
-		half := (1 - cfg.Level) / 2
-		dstar := -1
-		if pmf != nil && m == c.Pairs {
-			var cum float64
-			for d, pd := range pmf {
-				cum += pd
-				if cum > half*(1+1e-12) {
-					break
-				}
-				dstar = d
-			}
-		} else {
-			z := distuv.UnitNormal.Quantile(1 - half)
-			// Sen's lower rank (M − z·√Var S)/2, rounded down, 1-based.
-			dstar = max(-1, min(int(math.Floor((float64(m)-z*math.Sqrt(varS))/2))-1, (m-1)/2))
-		}
-		if dstar < 0 {
-			c.SlopeLow, c.SlopeHigh = math.Inf(-1), math.Inf(1)
-		} else {
-			c.SlopeLow, c.SlopeHigh = slopes[dstar], slopes[m-1-dstar]
-		}
+		c.SlopeLow, c.SlopeHigh = senInterval(slopes, pmf, c.Pairs, varS, cfg.Level)
 	}
 	if c.Insufficient {
 		return c, nil
@@ -241,10 +181,107 @@ func Couple(internal, task []float64, strata []int, cfg CoupleConfig, rng *rand.
 		lnMin -= lg
 	}
 	c.MinP = math.Max(1/float64(1+cfg.Resamples), math.Exp(lnMin))
+	c.P = permutationP(internal, task, used, c.S, cfg.Resamples, rng)
+	return c, nil
+}
+
+// pairedStrata groups the cells with both onsets by stratum (all in stratum 0
+// when strata is nil), in increasing stratum order, and keeps the strata of at
+// least 2 such cells. ties reports whether a kept stratum holds two equal task
+// or two equal internal onsets. It returns an error for an infinite onset.
+func pairedStrata(internal, task []float64, strata []int) (used [][]int, ties bool, err error) {
+	groups := map[int][]int{}
+	var keys []int
+	for i := range task {
+		if math.IsInf(internal[i], 0) || math.IsInf(task[i], 0) {
+			return nil, false, fmt.Errorf("transition: infinite onset in cell %d", i)
+		}
+		if math.IsNaN(internal[i]) || math.IsNaN(task[i]) {
+			continue
+		}
+		s := 0
+		if strata != nil {
+			s = strata[i]
+		}
+		if _, ok := groups[s]; !ok {
+			keys = append(keys, s)
+		}
+		groups[s] = append(groups[s], i)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		g := groups[k]
+		if len(g) < 2 {
+			continue
+		}
+		used = append(used, g)
+		if hasTies(task, g) || hasTies(internal, g) {
+			ties = true
+		}
+	}
+	return used, ties, nil
+}
+
+// stratifiedKendall returns, over the within-stratum pairs (i, j) of used, the
+// stratified Kendall statistic s = Σ sgn(tⱼ−tᵢ)·sgn(uⱼ−uᵢ) (t task, u internal
+// onset), the number of pairs, the no-ties variance of s, Σ n(n−1)(2n+5)/18,
+// and the pairwise slopes (uⱼ−uᵢ)/(tⱼ−tᵢ) of the pairs with tᵢ ≠ tⱼ, unsorted.
+func stratifiedKendall(internal, task []float64, used [][]int) (s float64, pairs int, varS float64, slopes []float64) {
+	for _, g := range used {
+		n := len(g)
+		pairs += n * (n - 1) / 2
+		varS += float64(n*(n-1)*(2*n+5)) / 18
+		for a := 0; a < n; a++ {
+			for b := a + 1; b < n; b++ {
+				i, j := g[a], g[b]
+				s += sgn(task[j]-task[i]) * sgn(internal[j]-internal[i])
+				if task[j] != task[i] {
+					slopes = append(slopes, (internal[j]-internal[i])/(task[j]-task[i]))
+				}
+			}
+		}
+	}
+	return s, pairs, varS, slopes
+}
+
+// senInterval returns the Theil–Sen interval [slope_(D*+1), slope_(M−D*)] at
+// level from the M sorted slopes (Sen 1968, §3). D* is the largest d with
+// P(D ≤ d) ≤ (1−level)/2 under the exact null pmf of the discordant pairs
+// when pmf is non-nil and every one of the pairs has a slope; otherwise it is
+// Sen's normal-approximation rank from varS. It returns (−Inf, +Inf) when no
+// such d exists.
+func senInterval(slopes, pmf []float64, pairs int, varS, level float64) (low, high float64) {
+	m := len(slopes)
+	half := (1 - level) / 2
+	dstar := -1
+	if pmf != nil && m == pairs {
+		var cum float64
+		for d, pd := range pmf {
+			cum += pd
+			if cum > half*(1+1e-12) {
+				break
+			}
+			dstar = d
+		}
+	} else {
+		z := distuv.UnitNormal.Quantile(1 - half)
+		// Sen's lower rank (M − z·√Var S)/2, rounded down, 1-based.
+		dstar = max(-1, min(int(math.Floor((float64(m)-z*math.Sqrt(varS))/2))-1, (m-1)/2))
+	}
+	if dstar < 0 {
+		return math.Inf(-1), math.Inf(1)
+	}
+	return slopes[dstar], slopes[m-1-dstar]
+}
+
+// permutationP returns the Monte Carlo p-value (1 + #{S* ≥ s}) / (1 + resamples)
+// of the stratified Kendall statistic s, with S* computed after shuffling the
+// internal onsets within each stratum of used, resamples times, drawing from rng.
+func permutationP(internal, task []float64, used [][]int, s float64, resamples int, rng *rand.Rand) float64 {
 	perm := slices.Clone(internal)
 	count := 0
-	for range cfg.Resamples {
-		var s float64
+	for range resamples {
+		var sp float64
 		for _, g := range used {
 			for a := len(g) - 1; a > 0; a-- {
 				b := rng.IntN(a + 1)
@@ -253,16 +290,15 @@ func Couple(internal, task []float64, strata []int, cfg CoupleConfig, rng *rand.
 			for a := 0; a < len(g); a++ {
 				for b := a + 1; b < len(g); b++ {
 					i, j := g[a], g[b]
-					s += sgn(task[j]-task[i]) * sgn(perm[j]-perm[i])
+					sp += sgn(task[j]-task[i]) * sgn(perm[j]-perm[i])
 				}
 			}
 		}
-		if s >= c.S-1e-9 {
+		if sp >= s-1e-9 {
 			count++
 		}
 	}
-	c.P = float64(1+count) / float64(1+cfg.Resamples)
-	return c, nil
+	return float64(1+count) / float64(1+resamples)
 }
 
 // sgn returns −1, 0 or +1.

@@ -84,29 +84,29 @@ type CurveConfig struct {
 
 // DefaultCurveConfig returns W0 = 0.25 decade (the narrowest width of the
 // issue's wide-sigmoid null, 0.25–2.5 decades), exponents ≤ 2 (α ≤ 2: the
-// Gompertz null is at least 0.67 decade wide), φ ≤ 0.9, PhiBias 1.2, h = 5,
-// B = 99, a warm-up margin of log10 2 (a factor of two in steps) and
-// SecondLevel 0.05.
+// Gompertz null is at least 0.67 decade wide), φ ≤ 0.95 per 0.1 decade,
+// PhiBias 1.2, h = 5, B = 99, a warm-up margin of log10 2 (a factor of two in
+// steps) and SecondLevel 0.05.
 //
 // MaxPhi, RefSpacing and PhiBias were chosen by simulation on the demo's
 // 29-checkpoint grid with noise correlated in log-time up to φ = 0.9 between
 // checkpoints 0.1 decade apart, because the demo's own curves are that
-// correlated: with the earlier clip at 0.7, φ̂ sat at the clip in 58% of its
-// task curves and 66% of its internal ones. With φ ≤ 0.7 and PhiBias 0.8
-// (the previous setting, tuned for φ ≤ 0.6) smooth nulls were rejected in
-// 39 of 400 trials (9.8%); with φ ≤ 0.9 and PhiBias 1.6 in 18/400 (AR(1) in
-// checkpoint order); in continuous log-time with φ per median spacing,
-// PhiBias 1.2 rejected 23/1000 (2.3%). φ is now per fixed 0.1 decade
-// (RefSpacing), so that a zoomed grid's denser checkpoints do not shrink the
-// unit and cap the correlation (an adversarial review measured 19.8% size at
-// φ = 0.9 on a grid with four zoomed windows under the median-spacing unit;
-// 12.7% with the fixed unit), and MaxPhi is 0.95 so that φ = 0.9 per index
-// step on a 0.18-decade grid stays reachable. Remaining weakness: at φ = 0.9
-// exactly (sd 0.03, B = 39) the size is 9% on the demo grid and 12.7% on that
-// heavily zoomed grid, because φ̂ is biased low there (mean 0.71–0.85); the
-// package's size tests, φ uniform on [0.3, 0.9] and half the trials
-// independent, stay at or below 5% per family on the disjoint test seeds.
-// h = 5 keeps smooth curves at 13–18 replicates on average.
+// correlated: with a clip at 0.7, φ̂ sat at the clip in 58% of its task
+// curves and 66% of its internal ones. Sizes measured on smooth nulls: with
+// φ ≤ 0.7 and PhiBias 0.8 (a setting tuned for φ ≤ 0.6), 39 rejections in
+// 400 trials (9.8%); with φ ≤ 0.9 and PhiBias 1.6, AR(1) in checkpoint order,
+// 18/400; with AR(1) in continuous log-time, φ per median spacing and PhiBias
+// 1.2, 23/1000 (2.3%). φ is per fixed 0.1 decade (RefSpacing) rather than per
+// median spacing so that a zoomed grid's denser checkpoints do not shrink the
+// unit and cap the correlation: on a grid with four zoomed windows at φ = 0.9
+// the size was 19.8% with the median-spacing unit and 12.7% with the fixed
+// one. MaxPhi is 0.95 so that φ = 0.9 per index step on a 0.18-decade grid
+// stays reachable. Remaining weakness: at φ = 0.9 exactly (sd 0.03, B = 39)
+// the size is 9% on the demo grid and 12.7% on that heavily zoomed grid,
+// because φ̂ is biased low there (mean 0.71–0.85); the package's size tests,
+// φ uniform on [0.3, 0.9] and half the trials independent, stay at or below
+// 5% per family on the disjoint test seeds. h = 5 keeps smooth curves at
+// 13–18 replicates on average.
 func DefaultCurveConfig() CurveConfig {
 	return CurveConfig{
 		MinNullWidth:  0.25,
@@ -245,48 +245,31 @@ func TestCurve(x, y []float64, sch Schedule, cfg CurveConfig, rng *rand.Rand) (C
 			eta[i] = math.Pow(10, xi) - 1
 		}
 	}
-	floor := 1e-20 * float64(n) * (1 + sqMean(y))
-	lnRSS := func(rss float64) float64 { return float64(n) * math.Log(rss+floor) }
 	g := newGrids(x, cfg)
 	g.relax = newRelaxGrid(eta)
-	bic2 := 3 * math.Log(float64(n)) // BIC price of the second logistic's 3 parameters
-	// jumpFit returns the one- and two-logistic fits and n·ln RSS of the one
-	// BIC prefers.
-	jumpFit := func(y []float64) (one, two logisticSum, lnJump float64) {
-		one = fitOneJump(x, y, g)
-		two = fitTwo(x, y, g.jump, g.jump, []logiComp{one.comps[0]}, g.pairSearch(x, y))
-		return one, two, math.Min(lnRSS(one.rss), lnRSS(two.rss)+bic2)
+	m := &curveModel{
+		x: x, eta: eta, u: gridUnits(x, cfg.RefSpacing), cfg: cfg, g: g,
+		floor: 1e-20 * float64(n) * (1 + sqMean(y)),
+		bic2:  3 * math.Log(float64(n)), // BIC price of the second logistic's 3 parameters
+		yb:    make([]float64, n), noise: make([]float64, n),
 	}
 
 	// The curve-level test.
 	null := fitNulls(x, y, eta, cfg, g)
-	one, twoG, lnJump := jumpFit(y)
+	one, twoG, lnJump := m.jumpFit(y)
 	res := CurveTest{Null: null.name, Method: MethodCurveTest}
-	res.Stat = lnRSS(null.rss) - lnJump
+	res.Stat = m.lnRSS(null.rss) - lnJump
 	resid := make([]float64, n)
 	// Noise from the one- or two-logistic fit, whichever BIC prefers.
 	noiseFit, noiseJac := one, one.jacTo
-	if lnRSS(twoG.rss)+3*math.Log(float64(n)) < lnRSS(one.rss) {
+	if m.lnRSS(twoG.rss)+3*math.Log(float64(n)) < m.lnRSS(one.rss) {
 		noiseFit, noiseJac = twoG, twoG.jacTo
 	}
 	for i := range y {
 		resid[i] = y[i] - noiseFit.at(x[i])
 	}
-	u := gridUnits(x, cfg.RefSpacing)
-	res.Sigma, res.Phi = noiseOf(resid, u, noiseJac(x), cfg.MaxPhi, cfg.PhiBias)
-	yb := make([]float64, n)
-	noise := make([]float64, n)
-	res.P, res.Replicates = mcPValue(res.Stat, cfg, func() float64 {
-		ouNoiseTo(noise, u, res.Sigma, res.Phi, rng)
-		for i := range yb {
-			yb[i] = null.fit[i] + noise[i]
-		}
-		if _, sd := meanSD(yb); sd == 0 {
-			return math.Inf(-1)
-		}
-		_, _, lj := jumpFit(yb)
-		return lnRSS(fitNulls(x, yb, eta, cfg, g).rss) - lj
-	})
+	res.Sigma, res.Phi = noiseOf(resid, m.u, noiseJac(x), cfg.MaxPhi, cfg.PhiBias)
+	res.P, res.Replicates = m.curveP(null.fit, res.Stat, res.Sigma, res.Phi, rng)
 
 	warm := math.Log10(float64(sch.Warmup)+1) + cfg.WarmupMargin
 	if sch.Warmup <= 0 {
@@ -294,70 +277,124 @@ func TestCurve(x, y []float64, sch Schedule, cfg CurveConfig, rng *rand.Rand) (C
 	}
 	// Per-jump tests of the two-jump model, run when the curve-level test is
 	// at SecondLevel and BIC prefers two logistics to one.
-	if res.P <= cfg.SecondLevel && lnRSS(twoG.rss)+bic2 < lnRSS(one.rss) {
+	if res.P <= cfg.SecondLevel && m.lnRSS(twoG.rss)+m.bic2 < m.lnRSS(one.rss) {
 		l2 := twoG
 		if l2.comps[1].m < l2.comps[0].m {
 			l2.comps[0], l2.comps[1] = l2.comps[1], l2.comps[0]
 		}
-		// Each component keeps to its side of the split c between the two
-		// midpoints, so that "jump k" keeps its identity in the null fit.
-		c := 0.5 * (l2.comps[0].m + l2.comps[1].m)
-		jb := g.jump.box
-		side := [2]compBox{jb, jb}
-		side[0].mHi, side[1].mLo = c, c
-		wb := g.wide.box
 		ps := make([]float64, 2)
 		for k := 0; k < 2; k++ {
-			// H0_k: component k wide (width ≥ W0) on its side, the other free.
-			nullBoxes := side
-			nullBoxes[k] = wb
-			if k == 0 {
-				nullBoxes[k].mHi = c
-			} else {
-				nullBoxes[k].mLo = c
-			}
-			fitH0 := func(y []float64, start logisticSum) logisticSum {
-				other := start.comps[1-k]
-				wide := g.wide.search(x, y, []logiComp{other})
-				wide.m = math.Min(math.Max(wide.m, nullBoxes[k].mLo), nullBoxes[k].mHi)
-				clamped := slices.Clone(start.comps)
-				clamped[k].s = math.Max(clamped[k].s, wb.sLo)
-				st := make([]logiComp, 2)
-				st[k], st[1-k] = wide, other
-				return fitLogisticSum(x, y, nullBoxes[:], [][]logiComp{st, clamped})
-			}
-			h0 := fitH0(y, l2)
-			if math.IsInf(h0.rss, 1) {
-				ps[k] = 1
-				continue
-			}
-			tk := lnRSS(h0.rss) - lnRSS(l2.rss)
-			for i := range y {
-				resid[i] = y[i] - l2.at(x[i])
-			}
-			sk, phik := noiseOf(resid, u, l2.jacTo(x), cfg.MaxPhi, cfg.PhiBias)
-			h0Fit := make([]float64, n)
-			for i := range h0Fit {
-				h0Fit[i] = h0.at(x[i])
-			}
-			ps[k], _ = mcPValue(tk, cfg, func() float64 {
-				ouNoiseTo(noise, u, sk, phik, rng)
-				for i := range yb {
-					yb[i] = h0Fit[i] + noise[i]
-				}
-				if _, sd := meanSD(yb); sd == 0 {
-					return math.Inf(-1)
-				}
-				hb := fitH0(yb, h0)
-				lb := fitLogisticSum(x, yb, side[:], [][]logiComp{hb.comps, l2.comps, h0.comps})
-				return lnRSS(hb.rss) - lnRSS(math.Min(lb.rss, hb.rss))
-			})
+			ps[k] = m.jumpP(y, l2, k, rng)
 		}
 		res.Jumps = jumpsOf(l2, []float64{math.Max(res.P, ps[0]), math.Max(res.P, ps[1])}, []int{0, 1}, warm)
 		return res, nil
 	}
 	res.Jumps = jumpsOf(one, []float64{res.P}, []int{0}, warm)
 	return res, nil
+}
+
+// curveModel holds what the steps of TestCurve share for one grid x: the
+// cumulative learning rate eta, the noise positions u (gridUnits), the
+// component grids, the RSS floor that keeps n·ln RSS finite, the BIC price of
+// a second logistic, and scratch for bootstrap curves.
+type curveModel struct {
+	x, eta, u   []float64
+	cfg         CurveConfig
+	g           grids
+	floor, bic2 float64
+	yb, noise   []float64
+}
+
+// lnRSS returns n·ln(rss + floor).
+func (m *curveModel) lnRSS(rss float64) float64 { return float64(len(m.x)) * math.Log(rss+m.floor) }
+
+// jumpFit returns the one- and two-logistic fits of y and n·ln RSS of the
+// one BIC prefers.
+func (m *curveModel) jumpFit(y []float64) (one, two logisticSum, lnJump float64) {
+	one = fitOneJump(m.x, y, m.g)
+	two = fitTwo(m.x, y, m.g.jump, m.g.jump, []logiComp{one.comps[0]}, m.g.pairSearch(m.x, y))
+	return one, two, math.Min(m.lnRSS(one.rss), m.lnRSS(two.rss)+m.bic2)
+}
+
+// curveP returns the sequential Monte Carlo p-value of the curve-level
+// statistic t and the number of replicates drawn: each replicate is the
+// fitted null nullFit plus AR(1) noise (sigma, phi) at m.u drawn from rng,
+// and its statistic is that of the smooth nulls against the jump model
+// refitted to it.
+func (m *curveModel) curveP(nullFit []float64, t, sigma, phi float64, rng *rand.Rand) (p float64, b int) {
+	return mcPValue(t, m.cfg, func() float64 {
+		ouNoiseTo(m.noise, m.u, sigma, phi, rng)
+		for i := range m.yb {
+			m.yb[i] = nullFit[i] + m.noise[i]
+		}
+		if _, sd := meanSD(m.yb); sd == 0 {
+			return math.Inf(-1)
+		}
+		_, _, lj := m.jumpFit(m.yb)
+		return m.lnRSS(fitNulls(m.x, m.yb, m.eta, m.cfg, m.g).rss) - lj
+	})
+}
+
+// jumpP returns p_k, the bootstrap p-value of the two-logistic fit l2 of y
+// (components in increasing midpoint) against H0_k: component k widened to
+// width ≥ MinNullWidth and the other free, each on its side of the midpoint
+// between the two fitted midpoints. T_k = n·ln(RSS_H0k / RSS_2) is
+// bootstrapped from the fitted H0_k with the AR(1) noise of l2's residuals,
+// drawn from rng; p_k is 1 when H0_k cannot be fitted.
+func (m *curveModel) jumpP(y []float64, l2 logisticSum, k int, rng *rand.Rand) float64 {
+	x, g, n := m.x, m.g, len(m.x)
+	// Each component keeps to its side of the split c between the two
+	// midpoints, so that "jump k" keeps its identity in the null fit.
+	c := 0.5 * (l2.comps[0].m + l2.comps[1].m)
+	jb := g.jump.box
+	side := [2]compBox{jb, jb}
+	side[0].mHi, side[1].mLo = c, c
+	wb := g.wide.box
+	// H0_k: component k wide (width ≥ W0) on its side, the other free.
+	nullBoxes := side
+	nullBoxes[k] = wb
+	if k == 0 {
+		nullBoxes[k].mHi = c
+	} else {
+		nullBoxes[k].mLo = c
+	}
+	fitH0 := func(y []float64, start logisticSum) logisticSum {
+		other := start.comps[1-k]
+		wide := g.wide.search(x, y, []logiComp{other})
+		wide.m = math.Min(math.Max(wide.m, nullBoxes[k].mLo), nullBoxes[k].mHi)
+		clamped := slices.Clone(start.comps)
+		clamped[k].s = math.Max(clamped[k].s, wb.sLo)
+		st := make([]logiComp, 2)
+		st[k], st[1-k] = wide, other
+		return fitLogisticSum(x, y, nullBoxes[:], [][]logiComp{st, clamped})
+	}
+	h0 := fitH0(y, l2)
+	if math.IsInf(h0.rss, 1) {
+		return 1
+	}
+	tk := m.lnRSS(h0.rss) - m.lnRSS(l2.rss)
+	resid := make([]float64, n)
+	for i := range y {
+		resid[i] = y[i] - l2.at(x[i])
+	}
+	sk, phik := noiseOf(resid, m.u, l2.jacTo(x), m.cfg.MaxPhi, m.cfg.PhiBias)
+	h0Fit := make([]float64, n)
+	for i := range h0Fit {
+		h0Fit[i] = h0.at(x[i])
+	}
+	p, _ := mcPValue(tk, m.cfg, func() float64 {
+		ouNoiseTo(m.noise, m.u, sk, phik, rng)
+		for i := range m.yb {
+			m.yb[i] = h0Fit[i] + m.noise[i]
+		}
+		if _, sd := meanSD(m.yb); sd == 0 {
+			return math.Inf(-1)
+		}
+		hb := fitH0(m.yb, h0)
+		lb := fitLogisticSum(x, m.yb, side[:], [][]logiComp{hb.comps, l2.comps, h0.comps})
+		return m.lnRSS(hb.rss) - m.lnRSS(math.Min(lb.rss, hb.rss))
+	})
+	return p
 }
 
 // jumpsOf converts the components of f into Jumps, component order[j]
@@ -438,7 +475,44 @@ func noiseOf(r, u []float64, jac [][]float64, maxPhi, bias float64) (sigma, phi 
 		return 0, 0
 	}
 	r1 := s1/ss + bias/math.Sqrt(float64(n))
-	// Orthonormal basis of the Jacobian's columns (modified Gram–Schmidt).
+	mo := newARFitMoments(jac, u, n)
+	rho := func(phi float64) float64 { l, t, _ := mo.at(phi); return l / t }
+	switch {
+	case r1 <= rho(0):
+		phi = 0
+	case r1 >= rho(maxPhi):
+		phi = maxPhi
+	default:
+		lo, hi := 0.0, maxPhi
+		for it := 0; it < 12; it++ {
+			mid := 0.5 * (lo + hi)
+			if rho(mid) < r1 {
+				lo = mid
+			} else {
+				hi = mid
+			}
+		}
+		phi = 0.5 * (lo + hi)
+	}
+	_, _, trMS := mo.at(phi)
+	return math.Sqrt(ss / math.Max(trMS, 1)), phi
+}
+
+// arFitMoments computes, for noiseOf, the moments of continuous-time AR(1)
+// noise after a linearised least-squares fit: m is the n×n residual maker
+// M = I − H (row-major), u the checkpoints' positions (nil: u_i = i), and ms
+// and sig scratch for MΣ_φ and Σ_φ.
+type arFitMoments struct {
+	n          int
+	u          []float64
+	m, ms, sig []float64
+}
+
+// newARFitMoments builds the residual maker of the fit whose Jacobian has the
+// columns jac, from an orthonormal basis of those columns (modified
+// Gram–Schmidt; columns within 1e-8 of the span of the earlier ones are
+// dropped).
+func newARFitMoments(jac [][]float64, u []float64, n int) *arFitMoments {
 	var qs [][]float64
 	for _, c := range jac {
 		u := slices.Clone(c)
@@ -467,66 +541,51 @@ func noiseOf(r, u []float64, jac [][]float64, maxPhi, bias float64) (sigma, phi 
 		}
 		m[i*n+i]++
 	}
-	ms := make([]float64, n*n)
-	sig := make([]float64, n*n)
-	at := func(i int) float64 {
-		if u == nil {
-			return float64(i)
-		}
-		return u[i]
+	return &arFitMoments{n: n, u: u, m: m, ms: make([]float64, n*n), sig: make([]float64, n*n)}
+}
+
+// pos returns the position of checkpoint i.
+func (a *arFitMoments) pos(i int) float64 {
+	if a.u == nil {
+		return float64(i)
 	}
-	moments := func(phi float64) (lag, tr, trMS float64) {
-		for k := 0; k < n; k++ {
-			for j := 0; j < n; j++ {
-				sig[k*n+j] = math.Pow(phi, math.Abs(at(k)-at(j)))
-			}
+	return a.u[i]
+}
+
+// at returns, for Σ_ij = φ^|u_i − u_j|, lag = Σ_t (MΣ_φM)_{t,t−1},
+// tr = tr(MΣ_φM) and trMS = tr(MΣ_φ).
+func (a *arFitMoments) at(phi float64) (lag, tr, trMS float64) {
+	n, m, ms, sig := a.n, a.m, a.ms, a.sig
+	for k := 0; k < n; k++ {
+		for j := 0; j < n; j++ {
+			sig[k*n+j] = math.Pow(phi, math.Abs(a.pos(k)-a.pos(j)))
 		}
-		for i := 0; i < n; i++ {
-			for j := 0; j < n; j++ {
-				var v float64
-				for k := 0; k < n; k++ {
-					v += m[i*n+k] * sig[k*n+j]
-				}
-				ms[i*n+j] = v
-			}
-		}
-		for t := 0; t < n; t++ {
-			trMS += ms[t*n+t]
-			var d0 float64
+	}
+	for i := 0; i < n; i++ {
+		for j := 0; j < n; j++ {
+			var v float64
 			for k := 0; k < n; k++ {
-				d0 += ms[t*n+k] * m[k*n+t]
+				v += m[i*n+k] * sig[k*n+j]
 			}
-			tr += d0
-			if t > 0 {
-				var d1 float64
-				for k := 0; k < n; k++ {
-					d1 += ms[t*n+k] * m[k*n+t-1]
-				}
-				lag += d1
-			}
+			ms[i*n+j] = v
 		}
-		return lag, tr, trMS
 	}
-	rho := func(phi float64) float64 { l, t, _ := moments(phi); return l / t }
-	switch {
-	case r1 <= rho(0):
-		phi = 0
-	case r1 >= rho(maxPhi):
-		phi = maxPhi
-	default:
-		lo, hi := 0.0, maxPhi
-		for it := 0; it < 12; it++ {
-			mid := 0.5 * (lo + hi)
-			if rho(mid) < r1 {
-				lo = mid
-			} else {
-				hi = mid
-			}
+	for t := 0; t < n; t++ {
+		trMS += ms[t*n+t]
+		var d0 float64
+		for k := 0; k < n; k++ {
+			d0 += ms[t*n+k] * m[k*n+t]
 		}
-		phi = 0.5 * (lo + hi)
+		tr += d0
+		if t > 0 {
+			var d1 float64
+			for k := 0; k < n; k++ {
+				d1 += ms[t*n+k] * m[k*n+t-1]
+			}
+			lag += d1
+		}
 	}
-	_, _, trMS := moments(phi)
-	return math.Sqrt(ss / math.Max(trMS, 1)), phi
+	return lag, tr, trMS
 }
 
 // arNoiseTo fills dst with a stationary Gaussian AR(1) series of standard

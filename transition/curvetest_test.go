@@ -150,7 +150,9 @@ var nullFamilies = []nullFamily{
 }
 
 // addNoise adds Gaussian noise of sd U[0.01, 0.05], i.i.d. in half of the
-// trials and AR(1) with φ ∈ U[0.3, 0.9] (the demo's own curves had φ̂ at the former 0.7 clip in most cases) in the other half.
+// trials and AR(1) with φ ∈ U[0.3, 0.9] in the other half (under a clip at
+// 0.7, φ̂ of the demo's own curves sat at the clip in most cases; see
+// DefaultCurveConfig).
 func addNoise(rng *rand.Rand, y []float64, trial int) {
 	sd := 0.01 + 0.04*rng.Float64()
 	phi := 0.0
@@ -320,11 +322,11 @@ func powerCfg() CurveConfig {
 // The power falls short of 95% on these coarse grids: a jump inside one
 // checkpoint interval can be fitted by the W0 = 0.25-decade null nearly as
 // well (zoom_sim_test.go measures the cure, a zoom into the jump). Measured on
-// the tuning seeds (80 trials, B = 39, with DefaultCurveConfig's MaxPhi 0.9
-// and PhiBias 1.2 and the noise above): the former 16-checkpoint demo grid
-// 42/80 (52.5%), log24 61/80 (76%), log40 69/80 (86%). (With the earlier
-// MaxPhi 0.7, PhiBias 0.8 and AR(1) φ ≤ 0.6: 61%, 73%, 85% — that setting
-// was liberal under the demo's noise; see DefaultCurveConfig.) The
+// the tuning seeds (80 trials, B = 39, with MaxPhi 0.9, PhiBias 1.2 and the
+// noise above): a 16-checkpoint grid 42/80 (52.5%), log24 61/80 (76%), log40
+// 69/80 (86%). (With MaxPhi 0.7, PhiBias 0.8 and AR(1) φ ≤ 0.6: 61%, 73%,
+// 85% — a setting that is liberal under the demo's noise; see
+// DefaultCurveConfig.) The
 // thresholds are the tuning rates less 2.33 standard errors of the
 // difference between two rates on 80 trials: a regression guard, not the
 // 95% target.

@@ -191,39 +191,11 @@ func fitLogisticSum(x, y []float64, boxes []compBox, starts [][]logiComp) logist
 		ys[i] = (y[i] - ym) / ysd
 	}
 	np := 1 + 3*K
-	lower := make([]float64, np)
-	upper := make([]float64, np)
 	// A step is at most twice the curve's range: beyond that two components
 	// only cancel each other in a bump.
 	bMax := 2 * (slices.Max(ys) - slices.Min(ys))
-	lower[0], upper[0] = -1e3, 1e3
-	for k, bx := range boxes {
-		lower[1+3*k], upper[1+3*k] = bx.mLo, bx.mHi
-		lower[2+3*k], upper[2+3*k] = math.Log(bx.sLo), math.Log(bx.sHi)
-		lower[3+3*k], upper[3+3*k] = -bMax, bMax
-	}
-	scale := make([]float64, K) // s_k = exp(log s_k), computed once per evaluation
-	model := stallGuard(ys, func(p, f, jac []float64) {
-		for k := range scale {
-			scale[k] = math.Exp(p[2+3*k])
-		}
-		for i, xi := range x {
-			v := p[0]
-			row := jac[i*np : (i+1)*np]
-			row[0] = 1
-			for k := 0; k < K; k++ {
-				m, s, b := p[1+3*k], scale[k], p[3+3*k]
-				z := (xi - m) / s
-				q := logistic(z)
-				v += b * q
-				w := b * q * (1 - q)
-				row[1+3*k] = -w / s
-				row[2+3*k] = -w * z
-				row[3+3*k] = q
-			}
-			f[i] = v
-		}
-	})
+	lower, upper := logisticSumBox(boxes, bMax)
+	model := stallGuard(ys, logisticSumModel(x, K))
 	cols := make([][]float64, 1+K)
 	for j := range cols {
 		cols[j] = make([]float64, n)
@@ -235,28 +207,7 @@ func fitLogisticSum(x, y []float64, boxes []compBox, starts [][]logiComp) logist
 	best := logisticSum{rss: math.Inf(1)}
 	p := make([]float64, np)
 	if len(starts) > maxPolish {
-		// Polish only the maxPolish starts of lowest linear-solved RSS.
-		rs := make([]float64, len(starts))
-		for j, st := range starts {
-			for k, q := range st {
-				m := math.Min(math.Max(q.m, boxes[k].mLo), boxes[k].mHi)
-				s := math.Min(math.Max(q.s, boxes[k].sLo), boxes[k].sHi)
-				for i, xi := range x {
-					cols[1+k][i] = logistic((xi - m) / s)
-				}
-			}
-			rs[j] = solveLS(ys, cols, coef)
-		}
-		idx := make([]int, len(starts))
-		for j := range idx {
-			idx[j] = j
-		}
-		slices.SortStableFunc(idx, func(a, b int) int { return cmpFloat(rs[a], rs[b]) })
-		kept := make([][]logiComp, 0, maxPolish)
-		for _, j := range idx[:maxPolish] {
-			kept = append(kept, starts[j])
-		}
-		starts = kept
+		starts = lowestStarts(x, ys, boxes, starts, cols, coef)
 	}
 	for _, st := range starts {
 		for k, q := range st {
@@ -295,6 +246,79 @@ func fitLogisticSum(x, y []float64, boxes []compBox, starts [][]logiComp) logist
 	}
 	best.rss *= ysd * ysd
 	return best
+}
+
+// logisticSumBox returns fitLogisticSum's bounds on p = (c, then m_k, log s_k,
+// b_k for each component): c within ±1e3, (m_k, s_k) within boxes[k] and b_k
+// within ±bMax (all on standardised y).
+func logisticSumBox(boxes []compBox, bMax float64) (lower, upper []float64) {
+	np := 1 + 3*len(boxes)
+	lower = make([]float64, np)
+	upper = make([]float64, np)
+	lower[0], upper[0] = -1e3, 1e3
+	for k, bx := range boxes {
+		lower[1+3*k], upper[1+3*k] = bx.mLo, bx.mHi
+		lower[2+3*k], upper[2+3*k] = math.Log(bx.sLo), math.Log(bx.sHi)
+		lower[3+3*k], upper[3+3*k] = -bMax, bMax
+	}
+	return lower, upper
+}
+
+// logisticSumModel returns the levMar model of K logistic components at x:
+// f_i = c + Σ_k b_k σ((x_i − m_k)/s_k) with its Jacobian in
+// p = (c, then m_k, log s_k, b_k for each component).
+func logisticSumModel(x []float64, K int) func(p, f, jac []float64) {
+	np := 1 + 3*K
+	scale := make([]float64, K) // s_k = exp(log s_k), computed once per evaluation
+	return func(p, f, jac []float64) {
+		for k := range scale {
+			scale[k] = math.Exp(p[2+3*k])
+		}
+		for i, xi := range x {
+			v := p[0]
+			row := jac[i*np : (i+1)*np]
+			row[0] = 1
+			for k := 0; k < K; k++ {
+				m, s, b := p[1+3*k], scale[k], p[3+3*k]
+				z := (xi - m) / s
+				q := logistic(z)
+				v += b * q
+				w := b * q * (1 - q)
+				row[1+3*k] = -w / s
+				row[2+3*k] = -w * z
+				row[3+3*k] = q
+			}
+			f[i] = v
+		}
+	}
+}
+
+// lowestStarts returns the maxPolish starts whose components, clamped to
+// boxes, give the lowest RSS of ys after the linear solve for c and b (ties
+// keep the starts' order). cols (the constant column, then one per
+// component) and coef are scratch for solveLS.
+func lowestStarts(x, ys []float64, boxes []compBox, starts [][]logiComp, cols [][]float64, coef []float64) [][]logiComp {
+	rs := make([]float64, len(starts))
+	for j, st := range starts {
+		for k, q := range st {
+			m := math.Min(math.Max(q.m, boxes[k].mLo), boxes[k].mHi)
+			s := math.Min(math.Max(q.s, boxes[k].sLo), boxes[k].sHi)
+			for i, xi := range x {
+				cols[1+k][i] = logistic((xi - m) / s)
+			}
+		}
+		rs[j] = solveLS(ys, cols, coef)
+	}
+	idx := make([]int, len(starts))
+	for j := range idx {
+		idx[j] = j
+	}
+	slices.SortStableFunc(idx, func(a, b int) int { return cmpFloat(rs[a], rs[b]) })
+	kept := make([][]logiComp, 0, maxPolish)
+	for _, j := range idx[:maxPolish] {
+		kept = append(kept, starts[j])
+	}
+	return kept
 }
 
 // compGrid is the grid of one logistic component's (m, s) within a box on a

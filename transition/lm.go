@@ -38,48 +38,13 @@ func levMar(y, p []float64, model func(p, f, jac []float64), lower, upper []floa
 	rss := rssAt(p)
 	lambda := 1e-3
 	for iter := 0; iter < 500; iter++ {
-		// Normal equations at p (f and jac hold the values at p): each entry
-		// is summed over the points in order, in a register.
+		// Normal equations at p (f and jac hold the values at p).
 		for i := range y {
 			res[i] = y[i] - f[i]
 		}
-		for j := 0; j < k; j++ {
-			var sg float64
-			for i, r := range res {
-				sg += jac[i*k+j] * r
-			}
-			g[j] = sg
-			for l := 0; l <= j; l++ {
-				var s float64
-				for i := range res {
-					s += jac[i*k+j] * jac[i*k+l]
-				}
-				a[j*k+l] = s
-			}
-		}
-		var gmax float64
-		for j := 0; j < k; j++ {
-			for l := 0; l < j; l++ {
-				a[l*k+j] = a[j*k+l]
-			}
-			gmax = math.Max(gmax, math.Abs(g[j]))
-		}
-		// Active set: a parameter on its bound whose descent direction points
-		// out of the box is held fixed (its row and column become the identity).
+		gmax := lmNormalEquations(a, g, jac, res)
 		if lower != nil {
-			for j := 0; j < k; j++ {
-				if (p[j] <= lower[j] && g[j] < 0) || (p[j] >= upper[j] && g[j] > 0) {
-					for l := 0; l < k; l++ {
-						a[j*k+l], a[l*k+j] = 0, 0
-					}
-					a[j*k+j] = 1
-					g[j] = 0
-				}
-			}
-			gmax = 0
-			for j := 0; j < k; j++ {
-				gmax = math.Max(gmax, math.Abs(g[j]))
-			}
+			gmax = lmHoldBounds(a, g, p, lower, upper)
 		}
 		if gmax <= 1e-15*(1+rss) {
 			break
@@ -123,6 +88,55 @@ func levMar(y, p []float64, model func(p, f, jac []float64), lower, upper []floa
 	}
 	model(p, f, jac)
 	return rss
+}
+
+// lmNormalEquations fills a (k×k, row-major) with JᵀJ and g with Jᵀr for the
+// Jacobian jac (row-major n×k, k = len(g)) and residuals res, and returns
+// ‖g‖∞. Each entry is summed over the points in order, in a register.
+func lmNormalEquations(a, g, jac, res []float64) (gmax float64) {
+	k := len(g)
+	for j := 0; j < k; j++ {
+		var sg float64
+		for i, r := range res {
+			sg += jac[i*k+j] * r
+		}
+		g[j] = sg
+		for l := 0; l <= j; l++ {
+			var s float64
+			for i := range res {
+				s += jac[i*k+j] * jac[i*k+l]
+			}
+			a[j*k+l] = s
+		}
+	}
+	for j := 0; j < k; j++ {
+		for l := 0; l < j; l++ {
+			a[l*k+j] = a[j*k+l]
+		}
+		gmax = math.Max(gmax, math.Abs(g[j]))
+	}
+	return gmax
+}
+
+// lmHoldBounds applies the active set of the box [lower, upper] to the normal
+// equations a, g at p: a parameter on its bound whose descent direction points
+// out of the box is held fixed (its row and column of a become the identity,
+// its entry of g zero). It returns ‖g‖∞ afterwards.
+func lmHoldBounds(a, g, p, lower, upper []float64) (gmax float64) {
+	k := len(g)
+	for j := 0; j < k; j++ {
+		if (p[j] <= lower[j] && g[j] < 0) || (p[j] >= upper[j] && g[j] > 0) {
+			for l := 0; l < k; l++ {
+				a[j*k+l], a[l*k+j] = 0, 0
+			}
+			a[j*k+j] = 1
+			g[j] = 0
+		}
+	}
+	for j := 0; j < k; j++ {
+		gmax = math.Max(gmax, math.Abs(g[j]))
+	}
+	return gmax
 }
 
 // maxLMParams is the most parameters levMar and solveDamped take: the models

@@ -69,35 +69,76 @@ func TestScale(widths []float64, values [][]float64, cfg ScaleConfig, rng *rand.
 	if k < cfg.MinWidths {
 		return ScaleTest{}, fmt.Errorf("transition: %d widths, need at least %d for a step test over width", k, cfg.MinWidths)
 	}
-	var xs, ys []float64
-	group := []int{}
+	xs, ys, group, err := scaleValues(widths, values)
+	if err != nil {
+		return ScaleTest{}, err
+	}
+	n := len(ys)
+	f, err := newScaleFit(widths, xs, cfg.Degree)
+	if err != nil {
+		return ScaleTest{}, err
+	}
+	sf := scaleStat{f: f, group: group, k: k, df: n - k}
+	t, j, amp := sf.stat(ys)
+	res := ScaleTest{Statistic: t, Gap: j, Jump: amp, Sigma: math.Sqrt(sf.pure(ys)), DF: sf.df, Widths: k, Degree: cfg.Degree,
+		Method: "max over adjacent-width gaps of a step F against pure error; Monte Carlo null",
+		Null:   fmt.Sprintf("seed values Gaussian, common variance, around a degree-%d polynomial in log2 width", cfg.Degree)}
+	sim := make([]float64, n)
+	exceed := 0
+	for b := 0; b < cfg.Boot; b++ {
+		for i := range sim {
+			sim[i] = rng.NormFloat64()
+		}
+		if ts, _, _ := sf.stat(sim); ts >= t {
+			exceed++
+		}
+	}
+	res.P = float64(1+exceed) / float64(1+cfg.Boot)
+	return res, nil
+}
+
+// scaleValues flattens values into one observation per seed: xs the log2
+// width, ys the value and group the width's index. It returns an error for
+// widths that are not positive and increasing, a width with fewer than 2
+// values, or a non-finite value.
+func scaleValues(widths []float64, values [][]float64) (xs, ys []float64, group []int, err error) {
+	group = []int{}
 	for i, w := range widths {
 		if !(w > 0) || math.IsInf(w, 0) || (i > 0 && !(w > widths[i-1])) {
-			return ScaleTest{}, fmt.Errorf("transition: widths must be positive and increasing (index %d)", i)
+			return nil, nil, nil, fmt.Errorf("transition: widths must be positive and increasing (index %d)", i)
 		}
 		if len(values[i]) < 2 {
-			return ScaleTest{}, fmt.Errorf("transition: width %v has %d values, need at least 2 seeds", w, len(values[i]))
+			return nil, nil, nil, fmt.Errorf("transition: width %v has %d values, need at least 2 seeds", w, len(values[i]))
 		}
 		for _, v := range values[i] {
 			if math.IsNaN(v) || math.IsInf(v, 0) {
-				return ScaleTest{}, fmt.Errorf("transition: value %v at width %v", v, w)
+				return nil, nil, nil, fmt.Errorf("transition: value %v at width %v", v, w)
 			}
 			xs = append(xs, math.Log2(w))
 			ys = append(ys, v)
 			group = append(group, i)
 		}
 	}
-	n := len(ys)
-	df := n - k
+	return xs, ys, group, nil
+}
+
+// newScaleFit returns TestScale's design on the observations at log2 widths
+// xs: an orthonormal basis of the polynomials of the given degree in log2
+// width (rescaled to [−1, 1] over widths), and for each of the gaps between
+// adjacent widths the unit vector along its step column with the polynomial
+// projected out, and that column's norm. It returns an error when the
+// polynomial basis is degenerate on these widths.
+func newScaleFit(widths, xs []float64, degree int) (*windowFit, error) {
+	n, k := len(xs), len(widths)
 	x0, x1 := math.Log2(widths[0]), math.Log2(widths[k-1])
 	f := &windowFit{}
-	for d := 0; d <= cfg.Degree; d++ {
+	for d := 0; d <= degree; d++ {
 		c := make([]float64, n)
 		for i, xi := range xs {
 			c[i] = math.Pow((2*xi-x0-x1)/(x1-x0), float64(d))
 		}
 		if !f.orthonormalize(c) {
-			return ScaleTest{}, fmt.Errorf("transition: polynomial of degree %d is degenerate on these widths", cfg.Degree)
+			return nil, fmt.Errorf("transition: polynomial of degree %d is degenerate on these widths", degree)
 		}
 		f.q = append(f.q, c)
 	}
@@ -117,47 +158,47 @@ func TestScale(widths []float64, values [][]float64, cfg ScaleConfig, rng *rand.
 		f.units = append(f.units, g)
 		f.norms = append(f.norms, nrm)
 	}
-	pure := func(y []float64) float64 {
-		sum := make([]float64, k)
-		cnt := make([]float64, k)
-		for i, v := range y {
-			sum[group[i]] += v
-			cnt[group[i]]++
-		}
-		var ss float64
-		for i, v := range y {
-			d := v - sum[group[i]]/cnt[group[i]]
-			ss += d * d
-		}
-		return ss / float64(df)
+	return f, nil
+}
+
+// scaleStat computes TestScale's statistic on the design f, for observations
+// in the k width groups group (df = N − k pure-error degrees of freedom).
+type scaleStat struct {
+	f     *windowFit
+	group []int
+	k, df int
+}
+
+// pure returns the pure-error variance of y: the seeds' squared deviations
+// from their width's mean, over df.
+func (s scaleStat) pure(y []float64) float64 {
+	sum := make([]float64, s.k)
+	cnt := make([]float64, s.k)
+	for i, v := range y {
+		sum[s.group[i]] += v
+		cnt[s.group[i]]++
 	}
-	stat := func(y []float64) (float64, int, float64) {
-		s2 := pure(y)
-		e := f.resid(nil, y)
-		j, amp, _ := f.best(e)
-		d := dot(f.units[j], e)
-		if s2 == 0 {
-			if d == 0 {
-				return 0, j, amp
-			}
-			return math.Inf(1), j, amp
-		}
-		return d * d / s2, j, amp
+	var ss float64
+	for i, v := range y {
+		d := v - sum[s.group[i]]/cnt[s.group[i]]
+		ss += d * d
 	}
-	t, j, amp := stat(ys)
-	res := ScaleTest{Statistic: t, Gap: j, Jump: amp, Sigma: math.Sqrt(pure(ys)), DF: df, Widths: k, Degree: cfg.Degree,
-		Method: "max over adjacent-width gaps of a step F against pure error; Monte Carlo null",
-		Null:   fmt.Sprintf("seed values Gaussian, common variance, around a degree-%d polynomial in log2 width", cfg.Degree)}
-	sim := make([]float64, n)
-	exceed := 0
-	for b := 0; b < cfg.Boot; b++ {
-		for i := range sim {
-			sim[i] = rng.NormFloat64()
+	return ss / float64(s.df)
+}
+
+// stat returns max_j F_j = ΔRSS_j/σ̂²_pure for y, the gap j attaining it and
+// the step's fitted size there; F is 0 when y has no pure error and no step
+// component, +Inf when it has no pure error but a step component.
+func (s scaleStat) stat(y []float64) (float64, int, float64) {
+	s2 := s.pure(y)
+	e := s.f.resid(nil, y)
+	j, amp, _ := s.f.best(e)
+	d := dot(s.f.units[j], e)
+	if s2 == 0 {
+		if d == 0 {
+			return 0, j, amp
 		}
-		if ts, _, _ := stat(sim); ts >= t {
-			exceed++
-		}
+		return math.Inf(1), j, amp
 	}
-	res.P = float64(1+exceed) / float64(1+cfg.Boot)
-	return res, nil
+	return d * d / s2, j, amp
 }

@@ -88,21 +88,48 @@ func FitSigmoid(x, y []float64) (Sigmoid, error) {
 		xs[i] = (x[i] - xm) / xr
 		ys[i] = (y[i] - ym) / yr
 	}
+	f := sigmoidFit{xs: xs, ys: ys, sig: make([]float64, n)}
 	spacing := CheckpointSpacing(xs)
-
-	// Stage 1: grid over (x0, log s) on the reduced RSS.
-	sig := make([]float64, n)
-	reduced := func(x0, s float64) (rss, lo, hi float64) {
-		for i, xi := range xs {
-			sig[i] = logistic((xi - x0) / s)
-		}
-		a, d := linearOnBasis(ys, sig)
-		for i, yi := range ys {
-			r := yi - (a + d*sig[i])
-			rss += r * r
-		}
-		return rss, a, a + d
+	best, bestRSS := f.polish(f.starts(spacing), spacing)
+	if math.IsInf(bestRSS, 1) {
+		return Sigmoid{}, errors.New("transition: sigmoid fit failed")
 	}
+	scale := math.Exp(best[1]) * xr
+	return Sigmoid{
+		X0:    best[0]*xr + xm,
+		Scale: scale,
+		Width: WidthPerScale * scale,
+		Lo:    best[2]*yr + ym,
+		Hi:    best[3]*yr + ym,
+		RSS:   bestRSS * yr * yr,
+	}, nil
+}
+
+// sigmoidFit holds FitSigmoid's standardised curve (xs, ys) and scratch sig
+// for the logistic column.
+type sigmoidFit struct {
+	xs, ys, sig []float64
+}
+
+// reduced returns the RSS of the logistic with midpoint x0 and scale s after
+// solving for (lo, hi) in closed form, and those lo and hi.
+func (f sigmoidFit) reduced(x0, s float64) (rss, lo, hi float64) {
+	for i, xi := range f.xs {
+		f.sig[i] = logistic((xi - x0) / s)
+	}
+	a, d := linearOnBasis(f.ys, f.sig)
+	for i, yi := range f.ys {
+		r := yi - (a + d*f.sig[i])
+		rss += r * r
+	}
+	return rss, a, a + d
+}
+
+// starts returns the (x0, s) starts of FitSigmoid's second stage: the best
+// point of the stage-1 grid over (x0, log s) on the reduced RSS, then the
+// half-way crossing and the steepest slope with s = spacing when they exist.
+func (f sigmoidFit) starts(spacing float64) [][2]float64 {
+	xs, n := f.xs, len(f.xs)
 	const nScales = 10
 	sMin, sMax := spacing/4, 1.0
 	gridBest := math.Inf(1)
@@ -110,27 +137,33 @@ func FitSigmoid(x, y []float64) (Sigmoid, error) {
 	for x0 := xs[0]; x0 <= xs[n-1]+1e-12; x0 += spacing / 2 {
 		for j := 0; j < nScales; j++ {
 			s := sMin * math.Pow(sMax/sMin, float64(j)/(nScales-1))
-			if rss, _, _ := reduced(x0, s); rss < gridBest {
+			if rss, _, _ := f.reduced(x0, s); rss < gridBest {
 				gridBest, gx0, gs = rss, x0, s
 			}
 		}
 	}
 	starts := [][2]float64{{gx0, gs}}
-	if c, err := ThresholdCrossing(xs, ys, 0.5, Auto); err == nil {
+	if c, err := ThresholdCrossing(xs, f.ys, 0.5, Auto); err == nil {
 		starts = append(starts, [2]float64{c, spacing})
 	}
-	if m, _, err := SteepestSlope(xs, ys); err == nil {
+	if m, _, err := SteepestSlope(xs, f.ys); err == nil {
 		starts = append(starts, [2]float64{m, spacing})
 	}
+	return starts
+}
 
-	// Stage 2: Levenberg–Marquardt on p = (x0, log s, lo, hi).
-	model := func(p, f, jac []float64) {
+// polish runs FitSigmoid's second stage, Levenberg–Marquardt on
+// p = (x0, log s, lo, hi) in the box of its doc comment from each start, and
+// returns the p of lowest RSS and that RSS (+Inf when every start failed).
+func (f sigmoidFit) polish(starts [][2]float64, spacing float64) (best [4]float64, bestRSS float64) {
+	xs, n := f.xs, len(f.xs)
+	model := func(p, fv, jac []float64) {
 		x0, s, lo, hi := p[0], math.Exp(p[1]), p[2], p[3]
 		d := hi - lo
 		for i, xi := range xs {
 			z := (xi - x0) / s
 			q := logistic(z)
-			f[i] = lo + d*q
+			fv[i] = lo + d*q
 			w := d * q * (1 - q)
 			row := jac[4*i : 4*i+4]
 			row[0] = -w / s
@@ -145,31 +178,19 @@ func FitSigmoid(x, y []float64) (Sigmoid, error) {
 	// and an unbounded fit would only drift along a flat valley.
 	lower := []float64{xs[0] - 1, math.Log(spacing / 1000), -20, -20}
 	upper := []float64{xs[n-1] + 1, math.Log(10), 20, 20}
-	bestRSS := math.Inf(1)
-	var best [4]float64
+	bestRSS = math.Inf(1)
 	for _, st := range starts {
-		_, lo, hi := reduced(st[0], st[1])
+		_, lo, hi := f.reduced(st[0], st[1])
 		p := []float64{st[0], math.Log(st[1]), lo, hi}
 		for j := range p {
 			p[j] = math.Min(math.Max(p[j], lower[j]), upper[j])
 		}
-		if rss := levMar(ys, p, model, lower, upper); rss < bestRSS && !math.IsNaN(p[0]+p[1]+p[2]+p[3]) {
+		if rss := levMar(f.ys, p, model, lower, upper); rss < bestRSS && !math.IsNaN(p[0]+p[1]+p[2]+p[3]) {
 			bestRSS = rss
 			copy(best[:], p)
 		}
 	}
-	if math.IsInf(bestRSS, 1) {
-		return Sigmoid{}, errors.New("transition: sigmoid fit failed")
-	}
-	scale := math.Exp(best[1]) * xr
-	return Sigmoid{
-		X0:    best[0]*xr + xm,
-		Scale: scale,
-		Width: WidthPerScale * scale,
-		Lo:    best[2]*yr + ym,
-		Hi:    best[3]*yr + ym,
-		RSS:   bestRSS * yr * yr,
-	}, nil
+	return best, bestRSS
 }
 
 // linearOnBasis returns the least-squares a and d of y ≈ a + d·b. It returns

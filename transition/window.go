@@ -177,42 +177,11 @@ func TestWindow(x, y []float64, lo, hi float64, cfg WindowConfig, rng *rand.Rand
 	if ymax == ymin {
 		return WindowTest{}, ErrFlat
 	}
-	iLo, iHi := -1, -1
-	for i, xi := range x {
-		if xi >= lo && iLo < 0 {
-			iLo = i
-		}
-		if xi <= hi {
-			iHi = i
-		}
-	}
-	if iLo < 0 || iHi < 0 || iLo > iHi {
-		return WindowTest{}, fmt.Errorf("transition: no checkpoint in the window [%v, %v]", lo, hi)
-	}
-	a, b := max(0, iLo-cfg.Side), min(len(x)-1, iHi+cfg.Side)
-	for a > 0 && x[a-1] >= x[iLo]-cfg.SideWidth {
-		a--
-	}
-	for b < len(x)-1 && x[b+1] <= x[iHi]+cfg.SideWidth {
-		b++
-	}
-	for b-a+1 < cfg.Degree+5 && (a > 0 || b < len(x)-1) {
-		a, b = max(0, a-1), min(len(x)-1, b+1)
+	a, b, mLo, mHi, err := windowSegment(x, lo, hi, cfg)
+	if err != nil {
+		return WindowTest{}, err
 	}
 	n := b - a + 1
-	if n < cfg.Degree+5 {
-		return WindowTest{}, fmt.Errorf("transition: window segment has %d points, need at least %d", n, cfg.Degree+5)
-	}
-	// Step midpoints may lie up to half a checkpoint interval outside the
-	// window: a step centred between the window's first checkpoint and the
-	// one before still changes y inside the window.
-	mLo, mHi := lo, hi
-	if iLo > 0 {
-		mLo = math.Min(lo, 0.5*(x[iLo-1]+x[iLo]))
-	}
-	if iHi < len(x)-1 {
-		mHi = math.Max(hi, 0.5*(x[iHi]+x[iHi+1]))
-	}
 	xs, ys := x[a:b+1], y[a:b+1]
 	f, err := newWindowFit(xs, mLo, mHi, cfg)
 	if err != nil {
@@ -251,28 +220,10 @@ func TestWindow(x, y []float64, lo, hi float64, cfg WindowConfig, rng *rand.Rand
 	res.ARNull, _ = arMoments(e, f.residMaker(-1), cfg.MaxAR)
 	eps := make([]float64, n)
 	es := make([]float64, n)
-	exceed := 0
-	for r := 0; r < cfg.Boot; r++ {
-		arNoiseTo(eps, 1, res.ARNull, rng)
-		f.resid(es, eps)
-		_, _, r1 := f.best(es)
-		if windowStat(dot(es, es), r1) >= t {
-			exceed++
-		}
-	}
-	res.P = float64(1+exceed) / float64(1+cfg.Boot)
+	res.P = f.nullP(eps, es, t, res.ARNull, cfg.Boot, rng)
 
 	// Interval bootstrap from the fitted step model.
-	boot := make([]float64, cfg.Boot)
-	for r := range boot {
-		arNoiseTo(eps, res.Sigma, res.AR, rng)
-		f.resid(es, eps)
-		for i := range es {
-			es[i] += amp * f.norms[j] * f.units[j][i]
-		}
-		_, boot[r], _ = f.best(es)
-	}
-	slices.Sort(boot)
+	boot := f.jumpBoot(eps, es, j, amp, res.Sigma, res.AR, cfg.Boot, rng)
 	alpha := (1 - cfg.Level) / 2
 	res.JumpLow = stat.Quantile(alpha, stat.Empirical, boot, nil)
 	res.JumpHigh = stat.Quantile(1-alpha, stat.Empirical, boot, nil)
@@ -281,6 +232,86 @@ func TestWindow(x, y []float64, lo, hi float64, cfg WindowConfig, rng *rand.Rand
 	res.RelHigh = res.JumpHigh / res.Range
 	res.ShownSmooth = math.Max(math.Abs(res.RelLow), math.Abs(res.RelHigh)) < cfg.Delta
 	return res, nil
+}
+
+// windowSegment returns the segment x[a..b] that TestWindow fits (the
+// checkpoints in [lo, hi] and, on each side, cfg.Side checkpoints or those
+// within cfg.SideWidth of the window's outermost checkpoint, whichever are
+// more, widened until it has cfg.Degree+5 points where the curve allows) and
+// the range [mLo, mHi] of step midpoints. It returns an error when no
+// checkpoint lies in the window or the segment stays shorter than
+// cfg.Degree+5 points.
+func windowSegment(x []float64, lo, hi float64, cfg WindowConfig) (a, b int, mLo, mHi float64, err error) {
+	iLo, iHi := -1, -1
+	for i, xi := range x {
+		if xi >= lo && iLo < 0 {
+			iLo = i
+		}
+		if xi <= hi {
+			iHi = i
+		}
+	}
+	if iLo < 0 || iHi < 0 || iLo > iHi {
+		return 0, 0, 0, 0, fmt.Errorf("transition: no checkpoint in the window [%v, %v]", lo, hi)
+	}
+	a, b = max(0, iLo-cfg.Side), min(len(x)-1, iHi+cfg.Side)
+	for a > 0 && x[a-1] >= x[iLo]-cfg.SideWidth {
+		a--
+	}
+	for b < len(x)-1 && x[b+1] <= x[iHi]+cfg.SideWidth {
+		b++
+	}
+	for b-a+1 < cfg.Degree+5 && (a > 0 || b < len(x)-1) {
+		a, b = max(0, a-1), min(len(x)-1, b+1)
+	}
+	if n := b - a + 1; n < cfg.Degree+5 {
+		return 0, 0, 0, 0, fmt.Errorf("transition: window segment has %d points, need at least %d", n, cfg.Degree+5)
+	}
+	// Step midpoints may lie up to half a checkpoint interval outside the
+	// window: a step centred between the window's first checkpoint and the
+	// one before still changes y inside the window.
+	mLo, mHi = lo, hi
+	if iLo > 0 {
+		mLo = math.Min(lo, 0.5*(x[iLo-1]+x[iLo]))
+	}
+	if iHi < len(x)-1 {
+		mHi = math.Max(hi, 0.5*(x[iHi]+x[iHi+1]))
+	}
+	return a, b, mLo, mHi, nil
+}
+
+// nullP returns TestWindow's bootstrap p-value (1 + #{T* ≥ t})/(1 + boot),
+// T* the statistic of boot unit-variance AR(1) series of coefficient phi
+// drawn from rng; eps and es are scratch of the segment's length.
+func (f *windowFit) nullP(eps, es []float64, t, phi float64, boot int, rng *rand.Rand) float64 {
+	exceed := 0
+	for r := 0; r < boot; r++ {
+		arNoiseTo(eps, 1, phi, rng)
+		f.resid(es, eps)
+		_, _, r1 := f.best(es)
+		if windowStat(dot(es, es), r1) >= t {
+			exceed++
+		}
+	}
+	return float64(1+exceed) / float64(1+boot)
+}
+
+// jumpBoot returns boot refitted step amplitudes, sorted, of curves simulated
+// from candidate step j with amplitude amp plus AR(1) noise (sigma, phi)
+// drawn from rng (the polynomial is projected out and does not enter); eps
+// and es are scratch of the segment's length.
+func (f *windowFit) jumpBoot(eps, es []float64, j int, amp, sigma, phi float64, boot int, rng *rand.Rand) []float64 {
+	out := make([]float64, boot)
+	for r := range out {
+		arNoiseTo(eps, sigma, phi, rng)
+		f.resid(es, eps)
+		for i := range es {
+			es[i] += amp * f.norms[j] * f.units[j][i]
+		}
+		_, out[r], _ = f.best(es)
+	}
+	slices.Sort(out)
+	return out
 }
 
 // windowStat returns T = rss0/rss1 − 1, with 0 for a curve the polynomial

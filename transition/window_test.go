@@ -227,7 +227,7 @@ type windowBounds struct{ shown, jumps, power float64 }
 // misses are jumps wider than MaxWidth (0.25–0.3 decade) whose misfit
 // inflates the null bootstrap's φ̂ toward the MaxAR cap; estimating φ from the
 // step fit's residuals instead raised false jumps to 17–38% (tuning seeds).
-// The 16-checkpoint grid, which no longer is the demo's, misses several.
+// On a 16-checkpoint grid several are missed.
 // The binomial guards are measured rate ∓ 2·√(p(1−p)/200), rounded outward.
 func TestWindowMirageRates(t *testing.T) {
 	cfg := DefaultWindowConfig()
