@@ -96,7 +96,8 @@ func matmulRun[T float](p *matmulPlan, pool *bufferPool, c, a, b []T, addend []f
 			}
 		}
 	}
-	w := min(p.workerCount(), p.tiles())
+	tiles := p.tiles()
+	w := min(p.workerCount(), tiles)
 	rowPanels := (p.m + mr - 1) / mr
 	var next atomic.Int64
 	work := func() {
@@ -110,7 +111,7 @@ func matmulRun[T float](p *matmulPlan, pool *bufferPool, c, a, b []T, addend []f
 		}
 		for {
 			t := int(next.Add(1) - 1)
-			if t >= p.tiles() {
+			if t >= tiles {
 				break
 			}
 			bi, i0 := t/rowPanels, t%rowPanels*mr
