@@ -159,19 +159,7 @@ func fitGompertz(x, y []float64, gg *gompGrid) (gompertzFit, bool) {
 	for i, v := range ys {
 		yc[i] = v - yb
 	}
-	gBest, bj := math.Inf(1), 0
-	for j := range gg.cols {
-		c := &gg.cols[j]
-		a, b := c.fit(yc, yb)
-		var rss float64
-		for i := range ys {
-			d := ys[i] - a - b*c.b[i]
-			rss += d * d
-		}
-		if rss < gBest {
-			gBest, bj = rss, j
-		}
-	}
+	bj, gBest := bestBasisCol(gg.cols, ys, yc, yb)
 	a, b := linearOnBasis(ys, gg.cols[bj].b)
 	gx0, gr := gg.x0[bj], gg.r[bj]
 	p := []float64{a, b, gx0, math.Log(gr)}
@@ -265,19 +253,7 @@ func fitRelaxation(eta, y []float64, rg *relaxGrid) (relaxFit, bool) {
 	for i, v := range y {
 		yc[i] = v - yb
 	}
-	bi, bRSS := 0, math.Inf(1)
-	for i := range rg.cols {
-		col := &rg.cols[i]
-		a, b := col.fit(yc, yb)
-		var rss float64
-		for j := range y {
-			d := y[j] - a - b*col.b[j]
-			rss += d * d
-		}
-		if rss < bRSS {
-			bi, bRSS = i, rss
-		}
-	}
+	bi, bRSS := bestBasisCol(rg.cols, y, yc, yb)
 	a0 := math.Max(lo, lo+float64(bi-1)*step)
 	b0 := math.Min(hi, lo+float64(bi+1)*step)
 	lc := goldenMin(func(v float64) float64 { r, _, _ := reduced(v); return r }, a0, b0, 1e-8)
@@ -287,4 +263,23 @@ func fitRelaxation(eta, y []float64, rg *relaxGrid) (relaxFit, bool) {
 		rss, a, b = reduced(lc)
 	}
 	return relaxFit{a: a, b: b, c: math.Exp(lc), rss: rss}, true
+}
+
+// bestBasisCol fits y = a + b·col on every grid column (yc is y minus its mean yb) and returns the
+// first column with the least residual sum of squares, and that sum.
+func bestBasisCol(cols []basisCol, y, yc []float64, yb float64) (best int, bestRSS float64) {
+	bestRSS = math.Inf(1)
+	for j := range cols {
+		c := &cols[j]
+		a, b := c.fit(yc, yb)
+		var rss float64
+		for i := range y {
+			d := y[i] - a - b*c.b[i]
+			rss += d * d
+		}
+		if rss < bestRSS {
+			best, bestRSS = j, rss
+		}
+	}
+	return best, bestRSS
 }
