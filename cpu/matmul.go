@@ -333,28 +333,19 @@ type epilogue struct {
 	bl     *layout
 }
 
-// addTo does dst[j] += addend's element off+j (dst is the stored product's row at offset off): the
-// same float32 addition as the Add it replaces (x + y = y + x exactly). buf holds len(dst) values.
+// addTo does dst[j] += addend's element off+j (dst is the stored product's row at offset off) with
+// binaryNum, the kernel the Add it replaces runs: the same float32 additions (x + y = y + x
+// exactly). buf holds len(dst) values.
 func (p *matmulPlan) addTo(dst []float32, off int, addend, buf []float32) {
+	var y []float32
 	switch {
 	case p.epi.scalar:
-		v := addend[0]
-		for j, x := range dst {
-			dst[j] = x + v
-		}
+		y = addend[:1]
 	case p.epi.bl != nil:
 		layoutRange(buf, addend, *p.epi.bl, off)
-		addVV(dst, dst, buf)
+		y = buf
 	default:
-		addVV(dst, dst, addend[off:off+len(dst)])
+		y = addend[off : off+len(dst)]
 	}
-}
-
-// addVV is dst = x + y element-wise (the AVX kernel when there is one).
-func addVV(dst, x, y []float32) {
-	if !binaryFast32(backends.OpTypeAdd, dst, x, y) {
-		for j := range dst {
-			dst[j] = x[j] + y[j]
-		}
-	}
+	binaryNum(backends.OpTypeAdd, dst, dst, y)
 }
