@@ -41,10 +41,7 @@ func (c SingleConfig) Resolve() (SingleConfig, error) {
 	if c.EvalExamples < 1 {
 		return c, fmt.Errorf("eval examples = %d: must be at least 1", c.EvalExamples)
 	}
-	if len(c.Run.Seeds) == 0 {
-		return c, fmt.Errorf("run: no seeds")
-	}
-	if c.Run.Task != nil {
+	if c.Run.Task != nil && len(c.Run.Seeds) > 0 { // RunConfig.Resolve reports a missing task or seeds
 		m, k := c.Run.Model, len(c.Run.Seeds)
 		m.DVocab, m.NCtx = c.Run.Task.VocabSize(), c.Run.Task.SeqLen()
 		need := max(EstimateMemory(m, k, c.Run.BatchSize, true), EstimateMemory(m, k, c.EvalExamples, false))

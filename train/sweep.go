@@ -339,7 +339,7 @@ func runGroup(ctx context.Context, b *Backend, s Spec, dir string, g Group, opt 
 	if err != nil {
 		return err
 	}
-	if err := trainGroup(ctx, run, s, dirs, g.Label(), opt, log); err != nil {
+	if err := trainGroup(ctx, run, s, g.Cells, dirs, g.Label(), opt, log); err != nil {
 		return err
 	}
 	for i, c := range todo {
@@ -401,9 +401,9 @@ func startGroup(b *Backend, s Spec, dir string, g Group, log *slog.Logger) (*Run
 }
 
 // trainGroup trains run through the spec's schedule, saving each member's checkpoint at every
-// scheduled step (dirs are the members' cell folders), and records each diverged member in its
+// scheduled step (dirs are the cells' folders), and records each diverged member in its
 // diverged.json. Progress gets the members' mean finite loss after every step.
-func trainGroup(ctx context.Context, run *Run, s Spec, dirs []string, label string, opt SweepOptions, log *slog.Logger) error {
+func trainGroup(ctx context.Context, run *Run, s Spec, cells []Cell, dirs []string, label string, opt SweepOptions, log *slog.Logger) error {
 	steps := run.Config.Steps
 	trainStart, fromStep := time.Now(), run.Step()
 	for _, target := range s.Checkpoints.Steps {
@@ -430,7 +430,7 @@ func trainGroup(ctx context.Context, run *Run, s Spec, dirs []string, label stri
 		}
 	}
 	for i, step := range run.Diverged {
-		cell := filepath.Base(dirs[i])
+		cell := cells[i].ID
 		log.Warn("cell diverged: loss is not finite", "cell", cell, "step", step)
 		dj, _ := json.Marshal(map[string]any{"cell": cell, "step": step})
 		if err := data.WriteFileAtomic(filepath.Join(dirs[i], data.DivergedFile), dj); err != nil {

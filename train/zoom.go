@@ -752,14 +752,7 @@ func (zr *zoomReplay) replaySegment(ctx context.Context, sg ZoomSegment) error {
 func (zr *zoomReplay) trainTo(ctx context.Context, run *Run, sg ZoomSegment, target int) error {
 	err := run.TrainTo(ctx, target, func(step int, res StepResult) {
 		if zr.opt.Progress != nil {
-			sum, n := 0.0, 0
-			for _, l := range res.Loss {
-				if l == l {
-					sum += l
-					n++
-				}
-			}
-			zr.opt.Progress(zr.label, step, sg.To, sum/float64(max(n, 1)))
+			zr.opt.Progress(zr.label, step, sg.To, meanFinite(res.Loss))
 		}
 	})
 	if err != nil {

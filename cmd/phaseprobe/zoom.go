@@ -119,7 +119,7 @@ func parseZoomFlags(stderr io.Writer, args []string) (zoomFlags, string, error) 
 	fs.StringVar(&f.cells, "cells", "", "comma-separated cell IDs to zoom (default every cell)")
 	fs.StringVar(&f.window, "window", "auto", "auto (every transition in analysis/transitions.parquet) or STEP_A:STEP_B")
 	fs.IntVar(&f.points, "points", 8, "extra checkpoints per window (>= 2), log-spaced in step between the window's enclosing checkpoints")
-	fs.StringVar(&f.kind, "kind", "capability", "with --window auto: what to zoom into: capability (the default: every jump of held-out exact match), task (every task scoring), internal or all")
+	fs.StringVar(&f.kind, "kind", "capability", "with --window auto: what to zoom into: capability (the default: every jump of exact match on the split the analysis judged the capability on, held-out when the cells have it), task (every task scoring), internal or all")
 	fs.IntVar(&f.ensemble, "ensemble", 0, "seeds per replayed ensemble; 0 = the grouping the run trained with (any other is refused)")
 	fs.StringVar(&f.backend, "backend", "", "backend of the replay (default: the one the run's checkpoints record, else cpu); another than the run's is refused")
 	fs.IntVar(&f.jobs, "jobs", 1, "ensembles replayed at once")
@@ -151,7 +151,7 @@ func parseZoomFlags(stderr io.Writer, args []string) (zoomFlags, string, error) 
 // auto the window from the 10 % to the 90 % point of every transition the analysis found
 // (transitions.parquet rows with abrupt = true, of the chosen kind, controls excluded) and, for the
 // capability and task kinds, of every jump of those task curves in jumps.parquet, whatever its p
-// (capability, the default: held-out exact match only): the candidate
+// (capability, the default: exact match on the split the analysis judged the capability on): the candidate
 // jumps a coarse grid could not resolve are where the extra checkpoints are most needed
 // (transition/zoom_sim_test.go measures this two-stage procedure's size and power).
 func zoomWindows(dir string, spec train.Spec, cells []train.Cell, chosen []string, window, kind string) ([]train.ZoomWindow, error) {
@@ -219,12 +219,16 @@ func stepWindow(cell string, lo, hi float64, steps int) train.ZoomWindow {
 // transitions table at path (controls excluded), each window once (seen).
 func transitionWindows(path string, spec train.Spec, chosen []string, kind string, seen map[train.ZoomWindow]bool) ([]train.ZoomWindow, error) {
 	var out []train.ZoomWindow
-	_, err := data.ReadTable(path, func(rows []data.TransitionRow) error {
+	split, err := capabilitySplit(path)
+	if err != nil {
+		return nil, err
+	}
+	_, err = data.ReadTable(path, func(rows []data.TransitionRow) error {
 		for _, r := range rows {
 			if !r.Abrupt || r.Onset10 == nil || r.Onset90 == nil || r.Kind == data.KindControl || !slices.Contains(chosen, r.Cell) {
 				continue
 			}
-			if kind == "capability" && !isCapability(r.Series) {
+			if kind == "capability" && !isCapability(r.Series, split) {
 				continue
 			}
 			if kind != "all" && kind != "capability" && r.Kind != kind {
@@ -248,12 +252,16 @@ func transitionWindows(path string, spec train.Spec, chosen []string, kind strin
 }
 
 // jumpWindows is the window of every candidate jump of the chosen cells' task curves (capability:
-// held-out exact match only) in the jumps table at path, whatever its p, each window once (seen).
+// exact match on the split the analysis judged it on) in the jumps table at path, whatever its p, each window once (seen).
 func jumpWindows(path string, spec train.Spec, chosen []string, kind string, seen map[train.ZoomWindow]bool) ([]train.ZoomWindow, error) {
 	var out []train.ZoomWindow
-	_, err := data.ReadTable(path, func(rows []data.JumpRow) error {
+	split, err := capabilitySplit(path)
+	if err != nil {
+		return nil, err
+	}
+	_, err = data.ReadTable(path, func(rows []data.JumpRow) error {
 		for _, r := range rows {
-			if r.Kind != data.KindTask || !slices.Contains(chosen, r.Cell) || (kind == "capability" && !isCapability(r.Series)) {
+			if r.Kind != data.KindTask || !slices.Contains(chosen, r.Cell) || (kind == "capability" && !isCapability(r.Series, split)) {
 				continue
 			}
 			lo, hi := min(r.Onset10, r.Onset90), max(r.Onset10, r.Onset90)
@@ -273,10 +281,24 @@ func jumpWindows(path string, spec train.Spec, chosen []string, kind string, see
 	return out, err
 }
 
-// isCapability reports whether a curve is the capability itself: exact match on the held-out
-// split, the curve the task-jump and mirage verdicts rest on.
-func isCapability(s data.Series) bool {
-	return s.Kind == data.KindTask && s.Metric == data.MetricExactMatch && s.Split == data.SplitTest
+// isCapability reports whether a curve is the capability itself: exact match on the split the
+// analysis judged the capability on, the curve the task-jump and mirage verdicts rest on.
+func isCapability(s data.Series, split string) bool {
+	return s.Kind == data.KindTask && s.Metric == data.MetricExactMatch && s.Split == split
+}
+
+// capabilitySplit is the split the analysis that wrote the table at path judged the capability on
+// (recorded in its metadata): "test" when the cells have it, else "train". A table written without
+// settings gives "test".
+func capabilitySplit(path string) (string, error) {
+	st, ok, err := data.ReadAnalysisSettings(path)
+	if err != nil {
+		return "", err
+	}
+	if !ok || st.Split == "" {
+		return data.SplitTest, nil
+	}
+	return st.Split, nil
 }
 
 func printZoomPlan(w io.Writer, dir string, spec train.Spec, windows int, plan train.ZoomPlan, points int) {
