@@ -100,10 +100,13 @@ func scaleRows(b *verdictBuilder, cs *curves, shapes []shapeKey, cells map[shape
 		i := b.add(r)
 		b.test(i, t.P)
 		gap := [2]float64{widths[t.Gap], widths[t.Gap+1]}
-		oneSeed := oneSeedStep(widths, values, t, d.Alpha, rng)
 		b.decide[i] = func(q float64) {
 			row := &b.rows[i]
 			improves := t.Jump*betterSign(m) > 0
+			oneSeed := "" // asked only of a significant step: it reruns the test once per seed beside the step
+			if q <= d.FDRLevel {
+				oneSeed = oneSeedStep(widths, values, t, d.Alpha, rng) // rng: this metric's stream, drawn from nowhere else
+			}
 			switch {
 			case q <= d.FDRLevel && oneSeed != "":
 				row.Verdict = verdictUndetermined

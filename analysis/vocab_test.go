@@ -9,9 +9,22 @@ import (
 )
 
 // TestMetricListsUseTheVocabulary walks every list of metric names the analysis holds: each name
-// must be one data.LookupMetric knows, of the kind the analysis treats it as, so that a metric
-// renamed or dropped in the vocabulary cannot silently drop out of a question.
+// must be one data.LookupMetric knows, of the kind the analysis treats it as. The lists built from
+// the vocabulary are also pinned to the metrics and order each question has always asked, so that a
+// metric renamed, reordered or dropped in the vocabulary cannot silently change a question.
 func TestMetricListsUseTheVocabulary(t *testing.T) {
+	for _, l := range []struct {
+		name      string
+		got, want []string
+	}{
+		{"scaleMetrics", scaleMetrics, []string{"exact_match", "token_accuracy", "logprob", "brier", "edit_distance"}},
+		{"continuousScorings", continuousScorings, []string{"token_accuracy", "position_accuracy", "logprob", "brier", "edit_distance", "loss"}},
+		{"DefaultDecisionConfig().Controls", DefaultDecisionConfig().Controls, []string{"probe_control_accuracy", "probe_shuffled_accuracy"}},
+	} {
+		if !slices.Equal(l.got, l.want) {
+			t.Errorf("%s = %v, want %v", l.name, l.got, l.want)
+		}
+	}
 	for _, l := range []struct {
 		name  string
 		names []string

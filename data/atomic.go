@@ -9,9 +9,9 @@ import (
 
 // AtomicFile is a file written under a temporary name in its destination's folder and renamed
 // over the destination when complete, so that the destination never holds a partial file: it
-// holds the previous complete file until Commit, and the new complete file after it. Every file
-// phaseprobe writes into a run folder goes through it: small files through WriteFileAtomic,
-// Parquet tables through CreateTable. The temporary a killed process leaves behind is named by
+// holds the previous complete file until Commit, and the new complete file after it. Small files
+// go through it by WriteFileAtomic and Parquet tables by CreateTable; the report is written into a
+// temporary folder renamed as a whole, and LockDir's lock file is opened directly. The temporary a killed process leaves behind is named by
 // TempPattern, and RemoveTemps is the one place that deletes it. An AtomicFile is not safe for
 // concurrent use.
 type AtomicFile struct {
