@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -491,7 +492,7 @@ func pruneCaptured(cellDir string, schedule []int, keep int, log *slog.Logger) e
 	return nil
 }
 
-// CheckpointSteps lists the steps of a cell's checkpoint files, ascending: the regular files in
+// CheckpointSteps lists the steps of a cell's checkpoint files, ascending: the files (or links) in
 // its checkpoints/ folder named exactly as data.CheckpointFileFormat writes them. Temporary files
 // (dot-named) and any other file are not checkpoints.
 func CheckpointSteps(cellDir string) []int {
@@ -500,7 +501,7 @@ func CheckpointSteps(cellDir string) []int {
 	for _, e := range entries {
 		var st int
 		name := e.Name()
-		if !e.Type().IsRegular() {
+		if !e.Type().IsRegular() && e.Type()&fs.ModeSymlink == 0 { // a folder is never a checkpoint; a link may be
 			continue
 		}
 		// The name must be exactly what the format writes, so a temporary (dot prefix, .tmp suffix) is not one.
