@@ -21,7 +21,7 @@ func init() {
 // several goroutines at once.
 type Backend struct {
 	cfg       Config
-	pool      bufferPool
+	pool      *bufferPool // shared with the backends its member plans run on (members.go)
 	mu        sync.Mutex
 	finalized bool
 	compiled  map[backends.OpType]int // nodes per op over every computation compiled
@@ -52,16 +52,19 @@ type Config struct {
 	// NoAVX512 keeps matrix products on the 16-column AVX2 micro-kernel on CPUs that have AVX-512
 	// (the results are bit-identical either way; this is for timing the two).
 	NoAVX512 bool
+	// NoMembers runs a seed ensemble's step over the whole stack instead of member by member
+	// (members.go; the results are bit-identical either way).
+	NoMembers bool
 }
 
 // New returns a backend. config is a comma-separated list of options: "workers=N", "nofusion",
-// "noavx512".
+// "noavx512", "nomembers".
 func New(config string) (*Backend, error) {
 	cfg, err := parseConfig(config)
 	if err != nil {
 		return nil, err
 	}
-	return &Backend{cfg: cfg}, nil
+	return &Backend{cfg: cfg, pool: &bufferPool{}}, nil
 }
 
 // Name returns "cpu".

@@ -49,6 +49,7 @@ type Builder struct {
 	nodes   []*node
 	params  []*node
 	names   []string
+	regions int // member regions added (members.go)
 }
 
 var _ backends.Builder = (*Builder)(nil)

@@ -2,8 +2,6 @@
 
 package cpu
 
-import "math"
-
 // erfConsts are P's coefficients, constant term first, then 1/2 and 1.
 var erfConsts = [12]float32{-1.26551223, 1.00002368, 0.37409196, 0.09678418, -0.18628806, 0.27886807,
 	-1.13520398, 1.48851587, -0.82215223, 0.17087277, 0.5, 1}
@@ -28,8 +26,13 @@ func erf32(out, x []float32) bool {
 		exp32(eb[:n], eb[:n])
 		erfFinish8AVX2(o, tb[:n], eb[:n], xs)
 	}
-	for i := n8; i < len(out); i++ {
-		out[i] = float32(math.Erf(float64(x[i])))
+	if len(out) > n8 { // the tail through the same kernels, padded (see exp32)
+		var xb, tb8, eb8, ob [8]float32
+		copy(xb[:], x[n8:])
+		erfArg8AVX2(eb8[:], tb8[:], xb[:], &erfConsts)
+		exp32(eb8[:], eb8[:])
+		erfFinish8AVX2(ob[:], tb8[:], eb8[:], xb[:])
+		copy(out[n8:], ob[:])
 	}
 	return true
 }

@@ -55,6 +55,8 @@ type Executable struct {
 	outputs   []int
 	outShapes []shapes.Shape
 	opsUsed   map[backends.OpType]int
+	regions   int   // member regions (members.go) among the steps
+	direct    []int // for each step, the output it writes when run into given storage (-1: none)
 	finalized bool
 }
 
@@ -75,14 +77,50 @@ func (e *Executable) OpsUsed() map[backends.OpType]int { return e.opsUsed }
 
 // Compile plans the computation: dead nodes are dropped, duplicate nodes merged, small constant
 // sub-graphs folded, layouts and strides of every op computed, and each intermediate buffer's
-// last use found so that it goes back to the pool right after it.
+// last use found so that it goes back to the pool right after it. A seed ensemble's member-wise
+// part is planned for one member and run member by member (members.go).
 func (b *Builder) Compile(outputs []backends.Op, _ []*backends.ShardingSpec) (backends.Executable, error) {
 	outs, err := b.in(outputs...)
 	if err != nil {
 		return nil, err
 	}
-	e := &Executable{backend: b.backend, names: slices.Clone(b.names), opsUsed: map[backends.OpType]int{}}
-	slot, err := e.planNodes(b, b.live(outs))
+	live := b.live(outs)
+	used := map[backends.OpType]int{}
+	for _, n := range b.nodes {
+		if live[n.id] {
+			used[n.op]++
+		}
+	}
+	pb, pouts := b, outs
+	if !b.backend.cfg.NoMembers {
+		ob, oouts, err := b.splitMembers(outs, live)
+		if err != nil {
+			return nil, err
+		}
+		if ob != nil {
+			pb, pouts = ob, oouts
+		}
+	}
+	e, err := pb.compilePlan(pouts, pb.live(pouts))
+	if err != nil {
+		return nil, err
+	}
+	e.opsUsed, e.regions = used, pb.regions
+	b.backend.mu.Lock()
+	if b.backend.compiled == nil {
+		b.backend.compiled = map[backends.OpType]int{}
+	}
+	for op, c := range used {
+		b.backend.compiled[op] += c
+	}
+	b.backend.mu.Unlock()
+	return e, nil
+}
+
+// compilePlan plans the live nodes for outputs outs.
+func (b *Builder) compilePlan(outs []*node, live []bool) (*Executable, error) {
+	e := &Executable{backend: b.backend, names: slices.Clone(b.names)}
+	slot, err := e.planNodes(b, live)
 	if err != nil {
 		return nil, err
 	}
@@ -101,15 +139,23 @@ func (b *Builder) Compile(outputs []backends.Op, _ []*backends.ShardingSpec) (ba
 	}
 	e.removeDead()
 	e.planFrees()
-	b.backend.mu.Lock()
-	if b.backend.compiled == nil {
-		b.backend.compiled = map[backends.OpType]int{}
-	}
-	for op, c := range e.opsUsed {
-		b.backend.compiled[op] += c
-	}
-	b.backend.mu.Unlock()
+	e.planDirect()
 	return e, nil
+}
+
+// planDirect finds the steps that can write an output straight into storage the caller gives
+// (runInto): each output computed by a step of its own, once.
+func (e *Executable) planDirect() {
+	e.direct = make([]int, len(e.steps))
+	for i := range e.direct {
+		e.direct[i] = -1
+	}
+	for i, o := range e.outputs {
+		st := e.steps[o]
+		if st.root == o && (st.kind == kindCompute || st.kind == kindExported) && e.direct[o] < 0 {
+			e.direct[o] = i
+		}
+	}
 }
 
 // live marks the nodes the outputs depend on; parameters always stay (they are the executable's
@@ -145,7 +191,6 @@ func (e *Executable) planNodes(b *Builder, live []bool) ([]int, error) {
 		if !live[n.id] {
 			continue
 		}
-		e.opsUsed[n.op]++
 		ins := make([]int, len(n.inputs))
 		for i, x := range n.inputs {
 			ins[i] = slot[x.id]
@@ -165,6 +210,10 @@ func (e *Executable) planNodes(b *Builder, live []bool) ([]int, error) {
 		if st.kind == kindAlias {
 			st.root = e.steps[ins[0]].root
 		}
+		if st.kind == kindExported { // a further output of a member region (members.go)
+			e.steps[st.fusedAt].exports = append(e.steps[st.fusedAt].exports, s)
+			st.ins = nil
+		}
 		e.steps = append(e.steps, st)
 		slot[n.id] = s
 		if key != "" {
@@ -177,7 +226,7 @@ func (e *Executable) planNodes(b *Builder, live []bool) ([]int, error) {
 // foldConstant runs a small computation on constants at compile time (and makes an alias of a
 // constant a constant).
 func (e *Executable) foldConstant(n *node, st step) step {
-	if st.kind == kindCompute && n.shape.Size() <= 1<<12 && allConst(e.steps, st.ins) {
+	if st.kind == kindCompute && n.op != backends.OpTypeInvalid && n.shape.Size() <= 1<<12 && allConst(e.steps, st.ins) {
 		vals := make([]any, len(st.ins))
 		for i, s := range st.ins {
 			vals[i] = e.steps[s].value
@@ -207,7 +256,7 @@ func allConst(steps []step, ins []int) bool {
 // cseKey identifies a node by what it computes; "" for nodes that are never merged.
 func cseKey(n *node, ins []int) string {
 	switch n.op {
-	case backends.OpTypeParameter:
+	case backends.OpTypeParameter, backends.OpTypeInvalid:
 		return ""
 	case backends.OpTypeConstant:
 		if n.shape.Size() > 64 {
@@ -287,7 +336,26 @@ func (e *Executable) Execute(inputs []backends.Buffer, donate []bool, _ backends
 			buf.valid, buf.flat = false, nil
 		}
 	}
-	pool := &e.backend.pool
+	flats := e.run(vals, owned, nil)
+	res := make([]backends.Buffer, len(flats))
+	for i, flat := range flats {
+		res[i] = &Buffer{shape: e.outShapes[i].Clone(), flat: flat, valid: true}
+	}
+	return res, nil
+}
+
+// run runs the plan on the parameters in vals (owned[s]: the plan may release or return parameter
+// s's storage). With dest nil it returns the outputs' storage, which belongs to the caller;
+// otherwise it writes output i into dest[i] (computing it there where it can) and returns nil.
+func (e *Executable) run(vals []any, owned []bool, dest []any) []any {
+	pool := e.backend.pool
+	alloc := func(s int) any {
+		if dest != nil && e.direct[s] >= 0 {
+			return dest[e.direct[s]]
+		}
+		owned[s] = true
+		return pool.get(e.steps[s].shape.DType, e.steps[s].shape.Size())
+	}
 	for i := range e.steps {
 		st := &e.steps[i]
 		switch st.kind {
@@ -302,14 +370,11 @@ func (e *Executable) Execute(inputs []backends.Buffer, donate []bool, _ backends
 				ins[j] = vals[s]
 			}
 			for _, m := range st.exports {
-				x := pool.get(e.steps[m].shape.DType, e.steps[m].shape.Size())
-				vals[m], owned[m] = x, true
-				ins = append(ins, x)
+				vals[m] = alloc(m)
+				ins = append(ins, vals[m])
 			}
-			out := pool.get(st.shape.DType, st.shape.Size())
-			st.run(e.backend, out, ins)
-			vals[i] = out
-			owned[i] = true
+			vals[i] = alloc(i)
+			st.run(e.backend, vals[i], ins)
 		}
 		for _, r := range st.free {
 			if owned[r] {
@@ -318,11 +383,20 @@ func (e *Executable) Execute(inputs []backends.Buffer, donate []bool, _ backends
 			}
 		}
 	}
-	res := make([]backends.Buffer, len(e.outputs))
+	var res []any
+	if dest == nil {
+		res = make([]any, len(e.outputs))
+	}
 	given := map[int]bool{}
 	for i, o := range e.outputs {
 		r := e.steps[o].root
 		flat := vals[o]
+		if dest != nil {
+			if e.direct[o] != i {
+				copyFlat(dest[i], flat)
+			}
+			continue
+		}
 		if !owned[r] || given[r] {
 			c := pool.get(e.outShapes[i].DType, e.outShapes[i].Size())
 			copyFlat(c, flat)
@@ -330,7 +404,7 @@ func (e *Executable) Execute(inputs []backends.Buffer, donate []bool, _ backends
 		} else {
 			given[r] = true
 		}
-		res[i] = &Buffer{shape: e.outShapes[i].Clone(), flat: flat, valid: true}
+		res[i] = flat
 	}
 	// Donated inputs that are neither read any more nor returned go back to the pool.
 	for _, s := range e.params {
@@ -338,7 +412,7 @@ func (e *Executable) Execute(inputs []backends.Buffer, donate []bool, _ backends
 			pool.put(vals[s])
 		}
 	}
-	return res, nil
+	return res
 }
 
 func dtypeOf[T any]() dtypes.DType {

@@ -14,7 +14,10 @@ var expConsts = [13]float32{
 //go:noescape
 func exp8AVX2(out, x []float32, c *[13]float32)
 
-// exp32 writes out[i] = e^x[i]; it reports false when there is no vector kernel.
+// exp32 writes out[i] = e^x[i]; it reports false when there is no vector kernel. The last
+// len(out) mod 8 elements go through the vector kernel too, padded, so that an element's result
+// does not depend on its position (a member's slice of an ensemble's tensor gives the same values
+// as the whole tensor: TestExp32PositionIndependent).
 func exp32(out, x []float32) bool {
 	if !useAVX2 {
 		return false
@@ -24,8 +27,11 @@ func exp32(out, x []float32) bool {
 	if n > 0 {
 		exp8AVX2(out[:n], x[:n], &expConsts)
 	}
-	for i := n; i < len(out); i++ {
-		out[i] = float32(math.Exp(float64(x[i])))
+	if len(out) > n {
+		var xb, ob [8]float32
+		copy(xb[:], x[n:])
+		exp8AVX2(ob[:], xb[:], &expConsts)
+		copy(out[n:], ob[:])
 	}
 	return true
 }

@@ -289,7 +289,7 @@ func TestWideKernelBitIdentical(t *testing.T) {
 // the same numbers as the product followed by a separate transpose (computed here by hand).
 func TestDotTransposeFolded(t *testing.T) {
 	const K, B, H, T, D = 2, 3, 4, 5, 6
-	be, err := New("workers=1")
+	be, err := New("workers=1,nomembers") // the stacked plan, inspected step by step
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -354,7 +354,7 @@ func TestDotTransposeFolded(t *testing.T) {
 // planned as dyᵀ·x written row by row: one compute step, the same numbers as by hand.
 func TestDotTransposeFoldedSwapped(t *testing.T) {
 	const K, N, D, F = 2, 37, 19, 40
-	be, err := New("workers=1")
+	be, err := New("workers=1,nomembers") // the stacked plan, inspected step by step
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -527,7 +527,7 @@ func TestFusionIntoRowSums(t *testing.T) {
 // the product, computed alone, and the addend, bit for bit.
 func TestDotAddFolded(t *testing.T) {
 	const K, M, D, F = 2, 29, 24, 40
-	be, err := New("workers=1")
+	be, err := New("workers=1,nomembers") // the stacked plan, inspected step by step
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -603,6 +603,38 @@ func TestDotAddFolded(t *testing.T) {
 			}
 			if want := plain[i] + a; math.Float32bits(got[i]) != math.Float32bits(want) {
 				t.Fatalf("%s: element %d = %v, want %v", addend, i, got[i], want)
+			}
+		}
+	}
+}
+
+// TestExp32PositionIndependent: exp32 and erf32 give every element the same result whatever its
+// position in the slice (the tail past the last multiple of 8 goes through the vector kernels
+// too), so that a member's slice of an ensemble's tensor computes the values the whole tensor does.
+// Without AVX2 both fall back to math's functions, element by element, and the test checks that.
+func TestExp32PositionIndependent(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	x := make([]float32, 61)
+	for i := range x {
+		x[i] = float32(6 * rng.NormFloat64())
+	}
+	for _, f := range []struct {
+		name string
+		fn   func(out, x []float32) bool
+	}{{"exp32", exp32}, {"erf32", erf32}} {
+		whole := make([]float32, len(x))
+		if !f.fn(whole, x) {
+			t.Skipf("%s: no vector kernel on this CPU", f.name) // nothing position-dependent to check
+		}
+		for lo := range 9 {
+			for hi := lo; hi <= len(x); hi++ {
+				part := make([]float32, hi-lo)
+				f.fn(part, x[lo:hi])
+				for i, v := range part {
+					if math.Float32bits(v) != math.Float32bits(whole[lo+i]) {
+						t.Fatalf("%s(x[%d]) = %v in x[%d:%d], %v in the whole slice", f.name, lo+i, v, lo, hi, whole[lo+i])
+					}
+				}
 			}
 		}
 	}

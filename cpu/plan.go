@@ -89,6 +89,15 @@ func (e *Executable) plan(n *node, ins []int) (step, error) {
 		return e.planGather(n, st)
 	case op == backends.OpTypeScatterSum:
 		return e.planScatter(n, st)
+	case op == backends.OpTypeInvalid: // a member region's step or one of its further outputs
+		switch a := n.aux.(type) {
+		case *memberRegion:
+			st.run = a.run
+		case memberOut:
+			st.kind, st.fusedAt = kindExported, ins[0]
+		default:
+			return st, fmt.Errorf("cpu backend: invalid operation")
+		}
 	default:
 		return st, fmt.Errorf("cpu backend: operation %s not implemented", op)
 	}
@@ -373,9 +382,9 @@ func (d *dotPlan) run(_ *Backend, out any, in []any) {
 		if d.mp.epi != nil {
 			addend = in[2].([]float32)
 		}
-		matmulRun(&d.mp, &bk.pool, o, a.([]float32), b.([]float32), addend)
+		matmulRun(&d.mp, bk.pool, o, a.([]float32), b.([]float32), addend)
 	case []float64:
-		matmulRun(&d.mp, &bk.pool, o, a.([]float64), b.([]float64), nil)
+		matmulRun(&d.mp, bk.pool, o, a.([]float64), b.([]float64), nil)
 	}
 	bk.pool.put(ta)
 	bk.pool.put(tb)
@@ -673,7 +682,7 @@ func (e *Executable) removeDead() {
 	uses := e.useCounts()
 	for i := len(e.steps) - 1; i >= 0; i-- {
 		st := &e.steps[i]
-		if uses[i] == 0 && (st.kind == kindCompute || st.kind == kindAlias) {
+		if uses[i] == 0 && len(st.exports) == 0 && (st.kind == kindCompute || st.kind == kindAlias) {
 			for _, in := range st.ins {
 				uses[in]--
 			}

@@ -172,12 +172,14 @@ func parseConfig(s string) (Config, error) {
 			c.NoFusion = true
 		case f == "noavx512":
 			c.NoAVX512 = true
+		case f == "nomembers":
+			c.NoMembers = true
 		case strings.HasPrefix(f, "workers="):
 			if _, err := fmt.Sscanf(f, "workers=%d", &c.Workers); err != nil || c.Workers < 1 {
 				return c, fmt.Errorf("cpu: bad option %q: want workers=N with N ≥ 1", f)
 			}
 		default:
-			return c, fmt.Errorf("cpu: unknown option %q (want workers=N, nofusion or noavx512)", f)
+			return c, fmt.Errorf("cpu: unknown option %q (want workers=N, nofusion, noavx512 or nomembers)", f)
 		}
 	}
 	return c, nil

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -229,6 +230,49 @@ func TestCPUBackendWideKernelIsExact(t *testing.T) {
 			if math.Float64bits(wide[k][s]) != math.Float64bits(narrow[k][s]) {
 				t.Fatalf("member %d step %d: AVX-512 kernel %v, AVX2 kernel %v", k, s, wide[k][s], narrow[k][s])
 			}
+		}
+	}
+}
+
+// TestCPUBackendMembersAreExact: running an ensemble's step member by member (package cpu's
+// members.go) performs the same operations on the same numbers as running it over the whole
+// stack, so 15 steps give bit-identical losses, parameters and captured activations with it and
+// with "cpu:nomembers", for each kind of model phaseprobe builds.
+func TestCPUBackendMembersAreExact(t *testing.T) {
+	seeds := []uint64{3, 8, 13}
+	for _, cfg := range []Config{
+		{DVocab: 24, NCtx: 8, DModel: 48, NLayers: 2, NHeads: 3},
+		{DVocab: 16, NCtx: 12, DModel: 32, NLayers: 2, NHeads: 2, AttnOnly: true},
+		{DVocab: 16, NCtx: 8, DModel: 16, NLayers: 1, NHeads: 2, ActFn: "relu", Normalization: "none"},
+	} {
+		run := func(spec string) ([][]float64, *Trainer) {
+			tr, err := NewTrainer(newBackendT(t, spec), cfg, Optim{LR: 3e-3, Schedule: "cosine", WarmupSteps: 3}, seeds)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return trainLosses(t, tr, seeds, 15), tr
+		}
+		split, trS := run("cpu")
+		whole, trW := run("cpu:nomembers")
+		for k := range split {
+			for s := range split[k] {
+				if math.Float64bits(split[k][s]) != math.Float64bits(whole[k][s]) {
+					t.Fatalf("%+v: member %d step %d: member by member %v, whole stack %v", cfg, k, s, split[k][s], whole[k][s])
+				}
+			}
+		}
+		rng := rand.New(rand.NewPCG(2, 2))
+		batches := repeatBatch(copyBatch(rng, 5, cfg.NCtx, cfg.DVocab), len(seeds))
+		fs, err := trS.Forward(batches, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fw, err := trW.Forward(batches, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(fs, fw) {
+			t.Fatalf("%+v: captured forward passes differ", cfg)
 		}
 	}
 }
