@@ -40,11 +40,27 @@
 // 1 GiB) right after it; a step therefore reuses the previous step's memory. Reshape is free (an
 // alias of its input). The executor then runs the plan.
 //
+// # Seed ensembles
+//
+// A family of K models trained at once has its parameters stacked on a leading axis of size K, and
+// nearly every node of its step treats the K slices independently. Compile finds those nodes from
+// their shapes (members.go: element-wise ops, Reshape and Transpose and reductions that keep axis 0,
+// broadcasts, products batched over axis 0), groups them into regions that no whole-ensemble node
+// (the sum of the members' losses) separates, plans each region once for a single member, and runs
+// it member by member on each member's slices, writing its results straight into the ensemble's
+// tensors. A step's working set is then one model's instead of K models' (at d_model 64 the
+// stacked plan's activations overflow the L2 cache), and with more than one worker the members run
+// on separate goroutines instead of every op being split. The results are bit-identical to the
+// stacked plan's (TestMembersBitIdentical; train's TestCPUBackendMembersAreExact), for which exp and
+// erf compute every element with the vector kernel, the last len mod 8 elements padded, so that an
+// element's value never depends on its position in the slice (TestExp32PositionIndependent).
+//
 // # Element-wise kernels
 //
 // float32 addition, subtraction, multiplication and division run 8 lanes at a time (AVX), exp with
 // a vectorised Cody–Waite reduction and degree-7 polynomial (within 1 ulp of math.Exp), and erf from
-// Numerical Recipes' erfc approximation on top of it (absolute error below 5e-7); other ops and
+// Numerical Recipes' erfc approximation on top of it (absolute error below 5e-7), each on every
+// element including a slice's tail (padded to 8 lanes); other ops and
 // types use Go loops (float32 transcendental functions through math's float64 ones).
 //
 // # Matrix products
@@ -69,5 +85,6 @@
 //
 // "cpu:workers=N" bounds an op's goroutines (1: every op sequential); "cpu:nofusion" turns
 // element-wise fusion off (for tests that compare plans); "cpu:noavx512" keeps matrix products on
-// the AVX2 kernel (for timing the two).
+// the AVX2 kernel (for timing the two); "cpu:nomembers" runs an ensemble's step over the whole
+// stack (for timing and for tests that inspect the stacked plan).
 package cpu
