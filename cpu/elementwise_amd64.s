@@ -508,3 +508,27 @@ divSV32_tail:
 divSV32_done:
 	VZEROUPPER
 	RET
+
+// func fill32(out []float32, v float32)
+TEXT ·fill32(SB), NOSPLIT, $0-28
+	MOVQ out_base+0(FP), DI
+	MOVQ out_len+8(FP), CX
+	VBROADCASTSS v+24(FP), Y15
+	XORQ AX, AX
+fill32_loop8:
+	MOVQ CX, BX
+	SUBQ AX, BX
+	CMPQ BX, $8
+	JLT  fill32_tail
+	VMOVUPS Y15, (DI)(AX*4)
+	ADDQ $8, AX
+	JMP  fill32_loop8
+fill32_tail:
+	CMPQ AX, CX
+	JGE  fill32_done
+	VMOVSS X15, (DI)(AX*4)
+	INCQ AX
+	JMP  fill32_tail
+fill32_done:
+	VZEROUPPER
+	RET

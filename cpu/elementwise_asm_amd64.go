@@ -34,6 +34,20 @@ func divVS32(out, x []float32, s float32)
 //go:noescape
 func divSV32(out, x []float32, s float32)
 
+//go:noescape
+func fill32(out []float32, v float32)
+
+// fillF32 sets every element of out to v.
+func fillF32(out []float32, v float32) {
+	if !useAVX2 {
+		for i := range out {
+			out[i] = v
+		}
+		return
+	}
+	fill32(out, v)
+}
+
 // binaryFast32 runs Add, Sub, Mul and Div on float32 with AVX; false when it cannot.
 func binaryFast32(op backends.OpType, out, x, y []float32) bool {
 	if !useAVX2 {

@@ -9,3 +9,10 @@ func binaryFast32(op backends.OpType, out, x, y []float32) bool { return false }
 func exp32(out, x []float32) bool { return false }
 
 func erf32(out, x []float32) bool { return false }
+
+// fillF32 sets every element of out to v.
+func fillF32(out []float32, v float32) {
+	for i := range out {
+		out[i] = v
+	}
+}

@@ -290,16 +290,25 @@ func btoi(b bool) int {
 	return 0
 }
 
-// layoutRange writes dst[j] = src[offset of index start+j of l's row-major iteration].
-func layoutRange(dst, src []float32, l layout, start int) { layoutRangeOf(dst, src, l, start) }
+// layoutRange writes dst[j] = src[offset of index start+j of l's row-major iteration]. Runs of a
+// broadcast innermost axis (stride 0: a softmax's row maximum, a LayerNorm's mean) are filled 8
+// lanes at a time.
+func layoutRange(dst, src []float32, l layout, start int) { layoutRangeFill(dst, src, l, start, fillF32) }
 
 // layoutRangeOf is layoutRange for any element type.
 func layoutRangeOf[T any](dst, src []T, l layout, start int) {
+	layoutRangeFill(dst, src, l, start, func(d []T, v T) {
+		for q := range d {
+			d[q] = v
+		}
+	})
+}
+
+// layoutRangeFill is layoutRangeOf with fill(d, v) setting every element of d to v.
+func layoutRangeFill[T any](dst, src []T, l layout, start int, fill func([]T, T)) {
 	r := len(l.dims)
 	if r == 0 {
-		for j := range dst {
-			dst[j] = src[l.base]
-		}
+		fill(dst, src[l.base])
 		return
 	}
 	var idx [16]int
@@ -315,10 +324,7 @@ func layoutRangeOf[T any](dst, src []T, l layout, start int) {
 		d := dst[j : j+run]
 		switch is {
 		case 0:
-			v := src[p]
-			for q := range d {
-				d[q] = v
-			}
+			fill(d, src[p])
 		case 1:
 			copy(d, src[p:p+run])
 		default:

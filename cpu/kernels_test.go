@@ -639,3 +639,24 @@ func TestExp32PositionIndependent(t *testing.T) {
 		}
 	}
 }
+
+// TestFillF32: fillF32 sets every element, for lengths around the 8-lane width, and nothing past
+// the slice.
+func TestFillF32(t *testing.T) {
+	for n := range 41 {
+		buf := make([]float32, n+3)
+		for i := range buf {
+			buf[i] = -1
+		}
+		fillF32(buf[:n], 2.5)
+		for i, v := range buf {
+			want := float32(2.5)
+			if i >= n {
+				want = -1
+			}
+			if v != want {
+				t.Fatalf("n=%d: element %d = %v, want %v", n, i, v, want)
+			}
+		}
+	}
+}
