@@ -293,7 +293,9 @@ func btoi(b bool) int {
 // layoutRange writes dst[j] = src[offset of index start+j of l's row-major iteration]. Runs of a
 // broadcast innermost axis (stride 0: a softmax's row maximum, a LayerNorm's mean) are filled 8
 // lanes at a time.
-func layoutRange(dst, src []float32, l layout, start int) { layoutRangeFill(dst, src, l, start, fillF32) }
+func layoutRange(dst, src []float32, l layout, start int) {
+	layoutRangeFill(dst, src, l, start, fillF32)
+}
 
 // layoutRangeOf is layoutRange for any element type.
 func layoutRangeOf[T any](dst, src []T, l layout, start int) {
