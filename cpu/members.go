@@ -123,9 +123,15 @@ func slicedInputs(n *node, K int) ([]bool, bool) {
 		sl[0] = true
 		return sl, n.aux.([]int)[0] == 0
 	case op == backends.OpTypeBroadcastInDim:
-		axes := n.aux.([]int)
-		if len(axes) > 0 && axes[0] == 0 {
+		// The operand axis that becomes output axis 0 (GoMLX does not require axes to increase): none,
+		// the operand is read whole; its axis 0, sliced (or whole when of size 1); a later axis, only
+		// when of size 1.
+		switch i := slices.Index(n.aux.([]int), 0); {
+		case i < 0:
+		case i == 0:
 			sl[0] = lead(n.inputs[0]) == K
+		default:
+			return sl, n.inputs[0].shape.Dimensions[i] == 1
 		}
 		return sl, true
 	case op == backends.OpTypeReduceSum || op == backends.OpTypeReduceMax || op == backends.OpTypeReduceMin ||
