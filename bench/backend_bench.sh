@@ -8,6 +8,7 @@
 # busy (its CPU time is about twice its wall time unpinned), which is not the same thread count.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/peer_env.sh
 PY=/usr/bin/python3
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 # pin N CMD...: run CMD on cores 0..N-1 (unpinned where taskset is missing).

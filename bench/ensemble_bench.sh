@@ -4,6 +4,7 @@
 # throughput is its single-model throughput. Same run, same machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/peer_env.sh
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 printf '\n== Seed ensembles: family throughput, 2 layers, 4 heads, batch 64 x 16 (phaseprobe cpu backend vs PyTorch CPU sequential) ==\n'
 go test ./train/ -run '^$' -bench 'BenchmarkEnsembleStep' -benchtime 5x -cpu 1 -count 1 > "$tmp/go.txt"

@@ -7,6 +7,7 @@
 #   bench/geometry_bench.sh [rounds] [go-count]   # defaults: 3 rounds, -count 3
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/peer_env.sh
 rounds="${1:-3}"
 count="${2:-3}"
 gobench="$(mktemp)"

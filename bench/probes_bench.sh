@@ -10,6 +10,7 @@
 # Needs go and /usr/bin/python3 with numpy and scikit-learn. Run from anywhere in the repository.
 set -euo pipefail
 cd "$(git -C "$(dirname "$0")" rev-parse --show-toplevel)"
+. bench/peer_env.sh
 RUNS=${RUNS:-5}
 PY=${PY:-/usr/bin/python3}
 tmp=$(mktemp -d)

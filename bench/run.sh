@@ -3,6 +3,7 @@
 # Each section prints a table with the ratio against the peer. Nothing here asserts a time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/peer_env.sh
 PY=/usr/bin/python3
 export GOMLX_NO_AUTO_INSTALL=1
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
