@@ -17,12 +17,18 @@ go test -c -o "$tmp/train.test" ./train/
 printf '\n== Backends: phaseprobe cpu vs SimpleGo vs PyTorch CPU, per thread count ==\n'
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
 : > "$tmp/go.txt"; : > "$tmp/torch.jsonl"
-for model in bench induction; do
-  widths="32 64 128 256"; [ "$model" = induction ] && widths="32 64 128"
-  for th in 1 2; do
-    pin "$th" $PY bench/torch_step.py --model "$model" --threads "$th" --d-model $widths --steps 20 >> "$tmp/torch.jsonl"
-    (cd train && pin "$th" "$tmp/train.test" -test.run '^$' -test.bench "BenchmarkBackends/model=$model/" -test.benchtime 5x \
-      -test.benchmem -test.cpu "$th" -test.count 1 -test.timeout 30m) >> "$tmp/go.txt"
+# ROUNDS alternating rounds (default 3); each figure is the fastest round's, for both peers: on a
+# shared virtual machine a round can be slowed by a third by other tenants, never sped up.
+# SimpleGo (10-20x slower) runs in the first round only.
+for round in $(seq "${ROUNDS:-3}"); do
+  bes=cpu,go; [ "$round" -gt 1 ] && bes=cpu
+  for model in bench induction; do
+    widths="32 64 128 256"; [ "$model" = induction ] && widths="32 64 128"
+    for th in 1 2; do
+      pin "$th" $PY bench/torch_step.py --model "$model" --threads "$th" --d-model $widths --steps 20 >> "$tmp/torch.jsonl"
+      (cd train && PHASEPROBE_BENCH_BACKENDS=$bes pin "$th" "$tmp/train.test" -test.run '^$' -test.bench "BenchmarkBackends/model=$model/" -test.benchtime 5x \
+        -test.benchmem -test.cpu "$th" -test.count 1 -test.timeout 30m) >> "$tmp/go.txt"
+    done
   done
 done
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -35,8 +41,14 @@ for line in open(sys.argv[1]):
     if m:
         model, d, k, be, th = m.group(1), int(m.group(2)), int(m.group(3)), m.group(4), int(m.group(5) or 1)
         metric = {u: float(v) for v, u in re.findall(r'([\d.e+]+) (\S+)', m.group(6))}
-        go[(model, d, k, be, th)] = (metric["ms/step"], metric["tokens/s"], metric["cpu-ms/step"], int(metric["B/op"]))
-torch = {(j["model"], j["d_model"], j["threads"]): j for j in map(json.loads, open(sys.argv[2]))}
+        key = (model, d, k, be, th)
+        if key not in go or metric["ms/step"] < go[key][0]:  # the fastest round
+            go[key] = (metric["ms/step"], metric["tokens/s"], metric["cpu-ms/step"], int(metric["B/op"]))
+torch = {}
+for j in map(json.loads, open(sys.argv[2])):
+    key = (j["model"], j["d_model"], j["threads"])
+    if key not in torch or j["ms_per_step"] < torch[key]["ms_per_step"]:
+        torch[key] = j
 hdr = (f"{'model':>9} {'thr':>3} {'d':>4} {'K':>2} {'cpu ms/step':>11} {'per model':>9} {'tokens/s':>9} {'B/op':>8} {'go ms/step':>10} "
        f"{'torch ms':>8} {'torch tok/s':>11} {'cpu/torch':>9} {'CPU-time ratio':>14}")
 print(hdr)
@@ -52,5 +64,6 @@ for (model, d, k, be, th) in sorted(k for k in go if k[3] == "cpu"):
 print("(tokens/s counts the K members' tokens; cpu/torch = that over PyTorch's single-model tokens/s at the same")
 print(" thread count, i.e. the family's per-model throughput ratio; >= 1 means phaseprobe trains a family faster.")
 print(" CPU-time ratio = PyTorch's CPU time per model-step over phaseprobe's, which other load on the machine")
-print(" disturbs less than wall time. B/op = bytes allocated per step on the Go heap. SimpleGo is timed at K = 1 only.)")
+print(" disturbs less than wall time. B/op = bytes allocated per step on the Go heap. SimpleGo is timed at K = 1 only.")
+print(" Every figure is the fastest of the alternating rounds, for each peer.)")
 PYEOF
