@@ -20,12 +20,12 @@ import (
 	"github.com/gomlx/gomlx/pkg/core/shapes"
 )
 
-type brk struct {
+type caseGraph struct {
 	t *testing.T
 	b *Builder
 }
 
-func (g brk) must(o backends.Op, err error) backends.Op {
+func (g caseGraph) must(o backends.Op, err error) backends.Op {
 	g.t.Helper()
 	if err != nil {
 		g.t.Fatal(err)
@@ -104,20 +104,20 @@ func sameBits(a, b any) (int, bool) {
 }
 
 type memberCase struct {
-	build  func(g brk) []backends.Op
+	build  func(g caseGraph) []backends.Op
 	donate bool
 	seed   uint64
 }
 
-// compileBrk builds and compiles the case on a fresh backend with config.
-func compileBrk(t *testing.T, config string, c memberCase) (*Backend, *Executable) {
+// compileCase builds and compiles the case on a fresh backend with config.
+func compileCase(t *testing.T, config string, c memberCase) (*Backend, *Executable) {
 	t.Helper()
 	be, err := New(config)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := newBuilder(be, "brk")
-	outs := c.build(brk{t, b})
+	b := newBuilder(be, "caseGraph")
+	outs := c.build(caseGraph{t, b})
 	ex, err := b.Compile(outs, nil)
 	if err != nil {
 		t.Fatalf("%q: compile: %v", config, err)
@@ -162,8 +162,8 @@ func execMembers(t *testing.T, be *Backend, e *Executable, inputs []any, donate 
 func checkMembers(t *testing.T, c memberCase) int {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(c.seed+1, 3))
-	beS, split := compileBrk(t, "", c)
-	beW, whole := compileBrk(t, "nomembers", c)
+	beS, split := compileCase(t, "", c)
+	beW, whole := compileCase(t, "nomembers", c)
 	var inputs []any
 	for _, s := range split.inShapes {
 		inputs = append(inputs, randFlat(rng, s))
@@ -186,11 +186,11 @@ func checkMembers(t *testing.T, c memberCase) int {
 
 // TestMembersBroadcastPermutedAxes: BroadcastInDim whose axes map an operand axis other than the
 // first to output axis 0 (axes [1, 0]: a transposing broadcast, which GoMLX's shape inference
-// accepts). members.go treats it as a member node reading its operand whole, so each member's
-// plan broadcasts [3, K] into [1, 3] and reads column 0 for every member.
+// accepts). members.go used to take it for a member node reading its operand whole, so that each
+// member's plan broadcast [3, K] into [1, 3] and read column 0 for every member.
 func TestMembersBroadcastPermutedAxes(t *testing.T) {
 	const K = 3
-	checkMembers(t, memberCase{build: func(g brk) []backends.Op {
+	checkMembers(t, memberCase{build: func(g caseGraph) []backends.Op {
 		x := g.must(g.b.Parameter("x", f32s(3, K), nil))
 		w := g.must(g.b.Parameter("w", f32s(K, 3, 2), nil))
 		bc := g.must(g.b.BroadcastInDim(x, f32s(K, 3), []int{1, 0})) // bc[m, i] = x[i, m]
@@ -210,7 +210,7 @@ func TestMembersBroadcastPermutedAxesStackedIsRight(t *testing.T) {
 			t.Fatal(err)
 		}
 		b := newBuilder(be, "bc")
-		g := brk{t, b}
+		g := caseGraph{t, b}
 		x := g.must(b.Parameter("x", f32s(3, K), nil))
 		w := g.must(b.Parameter("w", f32s(K, 3, 1), nil))
 		bc := g.must(b.BroadcastInDim(x, f32s(K, 3), []int{1, 0}))
@@ -234,7 +234,7 @@ func TestMembersBroadcastPermutedAxesStackedIsRight(t *testing.T) {
 // 0, and the operand's leading axis K mapped elsewhere: [K, 1] -> [1... ] style shuffles.
 func TestMembersBroadcastAxis0Later(t *testing.T) {
 	const K = 4
-	checkMembers(t, memberCase{seed: 1, build: func(g brk) []backends.Op {
+	checkMembers(t, memberCase{seed: 1, build: func(g caseGraph) []backends.Op {
 		p := g.must(g.b.Parameter("p", f32s(K, K), nil))
 		w := g.must(g.b.Parameter("w", f32s(K, K, 2), nil))
 		bc := g.must(g.b.BroadcastInDim(p, f32s(K, 2, K), []int{2, 0})) // bc[m, j, i] = p[i, m]
@@ -247,7 +247,7 @@ func TestMembersBroadcastAxis0Later(t *testing.T) {
 // operand's other axis elsewhere) is read whole by every member.
 func TestMembersBroadcastSizeOneLater(t *testing.T) {
 	const K = 3
-	checkMembers(t, memberCase{seed: 4, build: func(g brk) []backends.Op {
+	checkMembers(t, memberCase{seed: 4, build: func(g caseGraph) []backends.Op {
 		x := g.must(g.b.Parameter("x", f32s(3, 1), nil))
 		w := g.must(g.b.Parameter("w", f32s(K, 3, 2), nil))
 		bc := g.must(g.b.BroadcastInDim(x, f32s(K, 3), []int{1, 0})) // bc[m, i] = x[i, 0]
@@ -258,7 +258,7 @@ func TestMembersBroadcastSizeOneLater(t *testing.T) {
 }
 
 // membersLikeGraph: a product region, a whole sum, a second region.
-func membersLikeGraph(g brk, K int) []backends.Op {
+func membersLikeGraph(g caseGraph, K int) []backends.Op {
 	x := g.must(g.b.Parameter("x", f32s(K, 5, 4), nil))
 	w := g.must(g.b.Parameter("w", f32s(K, 4, 6), nil))
 	bias := g.must(g.b.Parameter("bias", f32s(K, 6), nil))
@@ -274,7 +274,7 @@ func membersLikeGraph(g brk, K int) []backends.Op {
 // TestMembersDonated: every input donated (as GoMLX's training loop does), two regions, outputs
 // that are a parameter, a member value twice, a member value also read whole.
 func TestMembersDonated(t *testing.T) {
-	if n := checkMembers(t, memberCase{donate: true, seed: 2, build: func(g brk) []backends.Op { return membersLikeGraph(g, 3) }}); n != 2 {
+	if n := checkMembers(t, memberCase{donate: true, seed: 2, build: func(g caseGraph) []backends.Op { return membersLikeGraph(g, 3) }}); n != 2 {
 		t.Errorf("regions %d, want 2", n)
 	}
 }
@@ -282,9 +282,9 @@ func TestMembersDonated(t *testing.T) {
 // TestMembersConcurrent: one executable run from several goroutines at once (go test -race).
 func TestMembersConcurrent(t *testing.T) {
 	const K = 4
-	c := memberCase{seed: 3, build: func(g brk) []backends.Op { return membersLikeGraph(g, K) }}
-	beS, split := compileBrk(t, "workers=2", c)
-	beW, whole := compileBrk(t, "nomembers", c)
+	c := memberCase{seed: 3, build: func(g caseGraph) []backends.Op { return membersLikeGraph(g, K) }}
+	beS, split := compileCase(t, "workers=2", c)
+	beW, whole := compileCase(t, "nomembers", c)
 	rng := rand.New(rand.NewPCG(9, 9))
 	var inputs []any
 	for _, s := range split.inShapes {
@@ -330,7 +330,7 @@ func TestMembersConcurrent(t *testing.T) {
 // ArgMinMax, Where with a scalar and a full condition, Clamp, reductions).
 func TestMembersIntBoolDTypes(t *testing.T) {
 	const K = 3
-	checkMembers(t, memberCase{seed: 4, build: func(g brk) []backends.Op {
+	checkMembers(t, memberCase{seed: 4, build: func(g caseGraph) []backends.Op {
 		b := g.b
 		x := g.must(b.Parameter("x", f32s(K, 4, 3), nil))
 		w := g.must(b.Parameter("w", f32s(K, 3, 5), nil))
@@ -360,7 +360,7 @@ func TestMembersIntBoolDTypes(t *testing.T) {
 // TestMembersZeroSize: zero-size axes in a region: empty rows, an empty contraction.
 func TestMembersZeroSize(t *testing.T) {
 	const K = 3
-	checkMembers(t, memberCase{seed: 5, build: func(g brk) []backends.Op {
+	checkMembers(t, memberCase{seed: 5, build: func(g caseGraph) []backends.Op {
 		b := g.b
 		x := g.must(b.Parameter("x", f32s(K, 0, 4), nil))
 		w := g.must(b.Parameter("w", f32s(K, 4, 3), nil))
@@ -379,7 +379,7 @@ func TestMembersZeroSize(t *testing.T) {
 // scalar, so the member plan has no parameters at all).
 func TestMembersConstantRegion(t *testing.T) {
 	const K = 3
-	checkMembers(t, memberCase{seed: 6, build: func(g brk) []backends.Op {
+	checkMembers(t, memberCase{seed: 6, build: func(g caseGraph) []backends.Op {
 		b := g.b
 		_ = g.must(b.Parameter("p1", f32s(K, 2), nil))
 		_ = g.must(b.Parameter("p2", f32s(K, 2), nil))
@@ -398,7 +398,7 @@ func TestMembersConstantRegion(t *testing.T) {
 // TestMembersConstantOnlyRegionLarge: a constant-only region too big to fold (4096 < size).
 func TestMembersConstantOnlyRegionLarge(t *testing.T) {
 	const K = 2
-	checkMembers(t, memberCase{seed: 7, build: func(g brk) []backends.Op {
+	checkMembers(t, memberCase{seed: 7, build: func(g caseGraph) []backends.Op {
 		b := g.b
 		_ = g.must(b.Parameter("p1", f32s(K, 2), nil))
 		s := g.must(b.BroadcastInDim(g.must(b.Constant([]float32{0.5})), f32s(K, 64, 64), nil))
@@ -412,7 +412,7 @@ func TestMembersConstantOnlyRegionLarge(t *testing.T) {
 // mixing the K-sized axes.
 func TestMembersCoincidentDims(t *testing.T) {
 	const K = 4
-	checkMembers(t, memberCase{seed: 8, build: func(g brk) []backends.Op {
+	checkMembers(t, memberCase{seed: 8, build: func(g caseGraph) []backends.Op {
 		b := g.b
 		data := g.must(b.Parameter("data", f32s(K, K), nil))             // a batch of K rows, shared
 		w := g.must(b.Parameter("w", f32s(K, K, K), nil))                // stacked weights
@@ -436,7 +436,7 @@ func TestMembersCoincidentDims(t *testing.T) {
 // TestMembersLeadOne: binary operands with leading dimension 1 against K.
 func TestMembersLeadOne(t *testing.T) {
 	const K = 3
-	checkMembers(t, memberCase{seed: 9, build: func(g brk) []backends.Op {
+	checkMembers(t, memberCase{seed: 9, build: func(g caseGraph) []backends.Op {
 		b := g.b
 		x := g.must(b.Parameter("x", f32s(K, 4, 3), nil))
 		w := g.must(b.Parameter("w", f32s(K, 3, 5), nil))
@@ -454,7 +454,7 @@ func TestMembersLeadOne(t *testing.T) {
 // a whole value computed between them; an early member value read by a late region.
 func TestMembersManyRegions(t *testing.T) {
 	const K = 3
-	n := checkMembers(t, memberCase{seed: 10, build: func(g brk) []backends.Op {
+	n := checkMembers(t, memberCase{seed: 10, build: func(g caseGraph) []backends.Op {
 		b := g.b
 		x := g.must(b.Parameter("x", f32s(K, 4, 4), nil))
 		w := g.must(b.Parameter("w", f32s(K, 4, 4), nil))
@@ -481,7 +481,7 @@ func TestMembersManyRegions(t *testing.T) {
 // lengths that are not multiples of 8; bias adds folded into products; row sums.
 func TestMembersLargeSplitOps(t *testing.T) {
 	const K = 4
-	checkMembers(t, memberCase{seed: 11, build: func(g brk) []backends.Op {
+	checkMembers(t, memberCase{seed: 11, build: func(g caseGraph) []backends.Op {
 		b := g.b
 		x := g.must(b.Parameter("x", f32s(K, 67, 64), nil))
 		w := g.must(b.Parameter("w", f32s(K, 64, 67), nil))
@@ -504,7 +504,7 @@ func TestMembersLargeSplitOps(t *testing.T) {
 // whole parameter, and a Where on scalar branches.
 func TestMembersAliasOutputs(t *testing.T) {
 	const K = 3
-	checkMembers(t, memberCase{seed: 12, build: func(g brk) []backends.Op {
+	checkMembers(t, memberCase{seed: 12, build: func(g caseGraph) []backends.Op {
 		b := g.b
 		x := g.must(b.Parameter("x", f32s(K, 6), nil))
 		w := g.must(b.Parameter("w", f32s(K, 3, 2), nil))
@@ -527,7 +527,7 @@ func TestMembersAliasOutputs(t *testing.T) {
 func TestMembersRegionIntoRowSum(t *testing.T) {
 	for _, K := range []int{4, 8} {
 		t.Run(fmt.Sprint("K=", K), func(t *testing.T) {
-			checkMembers(t, memberCase{seed: 13, build: func(g brk) []backends.Op {
+			checkMembers(t, memberCase{seed: 13, build: func(g caseGraph) []backends.Op {
 				b := g.b
 				x := g.must(b.Parameter("x", f32s(K, 5, 4), nil))
 				w := g.must(b.Parameter("w", f32s(K, 4, 6), nil))
@@ -542,7 +542,7 @@ func TestMembersRegionIntoRowSum(t *testing.T) {
 // TestMembersRegionIntoRowSumWhole: the same with the region's value summed over all its axes.
 func TestMembersRegionIntoRowSumWhole(t *testing.T) {
 	const K = 4
-	checkMembers(t, memberCase{seed: 14, build: func(g brk) []backends.Op {
+	checkMembers(t, memberCase{seed: 14, build: func(g caseGraph) []backends.Op {
 		b := g.b
 		x := g.must(b.Parameter("x", f32s(K, 4, 4), nil))
 		w := g.must(b.Parameter("w", f32s(K, 4, 4), nil))

@@ -1,8 +1,6 @@
 package cpu
 
 import (
-	"math"
-	"math/rand/v2"
 	"testing"
 
 	"github.com/gomlx/gomlx/backends"
@@ -44,59 +42,12 @@ func membersGraph(t *testing.T, b *Builder, K int) []backends.Op {
 // the whole stack, with the two regions the graph has (a product reading a member value whole
 // must not join that value's region, or it would see one member's slice).
 func TestMembersBitIdentical(t *testing.T) {
-	const K = 3
-	rng := rand.New(rand.NewPCG(7, 7))
-	inputs := [][]float32{make([]float32, K*5*4), make([]float32, K*4*6), make([]float32, K*6), {0.7}}
-	for _, x := range inputs {
-		for i := range x {
-			x[i] = float32(rng.NormFloat64())
-		}
+	c := memberCase{seed: 7, build: func(g caseGraph) []backends.Op { return membersGraph(t, g.b, 3) }}
+	if regions := checkMembers(t, c); regions != 2 {
+		t.Fatalf("member regions: %d, want 2", regions)
 	}
-	run := func(config string) ([][]float32, int) {
-		be, err := New(config)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b := newBuilder(be, "members")
-		outs := membersGraph(t, b, K)
-		ex, err := b.Compile(outs, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		e := ex.(*Executable)
-		var bufs []backends.Buffer
-		for i, x := range inputs {
-			buf, err := be.BufferFromFlatData(0, append([]float32(nil), x...), e.inShapes[i])
-			if err != nil {
-				t.Fatal(err)
-			}
-			bufs = append(bufs, buf)
-		}
-		res, err := e.Execute(bufs, nil, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var out [][]float32
-		for i, r := range res {
-			flat := make([]float32, e.outShapes[i].Size())
-			if err := be.BufferToFlatData(r, flat); err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, flat)
-		}
-		return out, e.regions
-	}
-	split, regions := run("")
-	whole, none := run("nomembers")
-	if regions != 2 || none != 0 {
-		t.Fatalf("member regions: %d (want 2), with nomembers %d (want 0)", regions, none)
-	}
-	for i := range whole {
-		for j := range whole[i] {
-			if math.Float32bits(split[i][j]) != math.Float32bits(whole[i][j]) {
-				t.Fatalf("output %d[%d]: member by member %v, whole stack %v", i, j, split[i][j], whole[i][j])
-			}
-		}
+	if _, whole := compileCase(t, "nomembers", c); whole.regions != 0 {
+		t.Fatalf("with nomembers: %d member regions, want 0", whole.regions)
 	}
 }
 
