@@ -135,12 +135,32 @@ func reduce[T number](op backends.OpType, out, in []T, l layout) {
 				out[p+j*s] *= v
 			}
 		case backends.OpTypeReduceMax:
+			if s == 0 { // a run reduced into one element (a softmax's row maximum): kept in a register
+				m := out[p]
+				for _, v := range src {
+					if v > m || v != v {
+						m = v
+					}
+				}
+				out[p] = m
+				return
+			}
 			for j, v := range src {
 				if q := p + j*s; v > out[q] || v != v {
 					out[q] = v
 				}
 			}
 		case backends.OpTypeReduceMin:
+			if s == 0 {
+				m := out[p]
+				for _, v := range src {
+					if v < m || v != v {
+						m = v
+					}
+				}
+				out[p] = m
+				return
+			}
 			for j, v := range src {
 				if q := p + j*s; v < out[q] || v != v {
 					out[q] = v

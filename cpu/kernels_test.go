@@ -660,3 +660,41 @@ func TestFillF32(t *testing.T) {
 		}
 	}
 }
+
+// TestReduceRowMaxMin: ReduceMax and ReduceMin over each row (the run kept in a register) give
+// the row's extreme, NaN when the row holds a NaN wherever it stands, and the infinities.
+func TestReduceRowMaxMin(t *testing.T) {
+	nan, inf := float32(math.NaN()), float32(math.Inf(1))
+	rows := [][]float32{{1, nan, 3, 2, 0}, {-inf, -1, -2, -3, -4}, {5, 4, 3, 2, nan}, {nan, 1, 2, 3, 4}, {0, inf, 2, -inf, 1}}
+	wantMax := []float32{nan, -1, nan, nan, inf}
+	wantMin := []float32{nan, -inf, nan, nan, -inf}
+	be, err := New("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := newBuilder(be, "rowmax")
+	x, _ := b.Parameter("x", shapes.Make(dtypes.Float32, len(rows), 5), nil)
+	mx, _ := b.ReduceMax(x, 1)
+	mn, _ := b.ReduceMin(x, 1)
+	ex, err := b.Compile([]backends.Op{mx, mn}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var flat []float32
+	for _, r := range rows {
+		flat = append(flat, r...)
+	}
+	buf, _ := be.BufferFromFlatData(0, flat, shapes.Make(dtypes.Float32, len(rows), 5))
+	out, err := ex.Execute([]backends.Buffer{buf}, nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, want := range [][]float32{wantMax, wantMin} {
+		got := out[k].(*Buffer).flat.([]float32)
+		for i := range want {
+			if got[i] != want[i] && !(math.IsNaN(float64(got[i])) && math.IsNaN(float64(want[i]))) {
+				t.Errorf("output %d row %d: %v, want %v", k, i, got[i], want[i])
+			}
+		}
+	}
+}
