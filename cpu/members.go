@@ -23,16 +23,18 @@ import (
 //
 // At compile time every node whose result has the member axis first and whose value on member m
 // depends only on member m's slices of its operands (element-wise ops; Reshape, Transpose and
-// reductions that keep axis 0; broadcasts that map axis 0 to axis 0 or add it; products batched
+// reductions that keep axis 0; broadcasts that add axis 0 or fill it from the operand's axis 0 or
+// from an axis of size 1; products batched
 // over axis 0, or whose left operand's first free axis is axis 0 and whose right one is shared) is
 // a member node; the others (the sum of the members' losses, anything on scalars such as the
 // learning-rate schedule) run once, whole. Member nodes are grouped into regions, the largest sets
 // that no whole node separates: region r runs after the whole nodes that it reads, and whole nodes
 // that read region r's results run after it. A region is compiled as its own plan for one member
 // (axis 0 of size 1, with all the fusion and folding of a normal plan), and runs K times, on
-// member m's slices of the values it reads, writing member m's slices of the values read after it.
-// Every member computes the same float32 operations on the same numbers as the stacked plan did,
-// so the results are bit-identical (TestMembersBitIdentical); "cpu:nomembers" turns this off.
+// member m's slices of the values it reads, writing member m's slices of the values read after it;
+// with more than one worker the members are spread over goroutines. Every member computes the same
+// float32 operations on the same numbers as the stacked plan did, so the results are bit-identical
+// (TestMembersBitIdentical and the cases in members_cases_test.go); "cpu:nomembers" turns this off.
 
 // memberRegion is a plan for one member of a region and how to feed it.
 type memberRegion struct {
