@@ -7,10 +7,11 @@ cd "$(dirname "$0")/.."
 . bench/peer_env.sh
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 printf '\n== Seed ensembles: family throughput, 2 layers, 4 heads, batch 64 x 16 (phaseprobe cpu backend vs PyTorch CPU sequential) ==\n'
-go test ./train/ -run '^$' -bench 'BenchmarkEnsembleStep' -benchtime 5x -cpu 1 -count 1 > "$tmp/go.txt"
-# One core each: phaseprobe with GOMAXPROCS=1, PyTorch (1 thread) pinned, since unpinned it keeps a
-# second core busy too.
+# One core each, pinned: phaseprobe with GOMAXPROCS=1, PyTorch with 1 thread (unpinned, each keeps
+# a second core busy too).
 if command -v taskset >/dev/null; then pin=(taskset -c 0); else pin=(); fi
+go test -c -o "$tmp/train.test" ./train/
+(cd train && "${pin[@]}" "$tmp/train.test" -test.run '^$' -test.bench 'BenchmarkEnsembleStep' -test.benchtime 5x -test.cpu 1 -test.count 1) > "$tmp/go.txt"
 "${pin[@]}" /usr/bin/python3 bench/torch_step.py --d-model 32 64 128 --steps 20 > "$tmp/torch.jsonl"
 /usr/bin/python3 - "$tmp/go.txt" "$tmp/torch.jsonl" <<'PYEOF'
 import json, re, sys

@@ -10,11 +10,13 @@ tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 
 section() { printf '\n== %s ==\n' "$*"; }
 # pin1 CMD...: run CMD on one core. PyTorch told to use one thread still keeps a second core busy
-# (its CPU time is about twice its wall time unpinned); phaseprobe runs with GOMAXPROCS=1 (-cpu 1).
+# (its CPU time is about twice its wall time unpinned); phaseprobe runs with GOMAXPROCS=1 (-cpu 1),
+# pinned too (unpinned, it was seen using more CPU time than wall time at GOMAXPROCS=1).
 pin1() { if command -v taskset >/dev/null; then taskset -c 0 "$@"; else "$@"; fi; }
 
 section "Training step: 2 layers, 4 heads, batch 64 x 16 tokens (phaseprobe cpu backend vs PyTorch CPU, 1 thread)"
-go test ./train/ -run '^$' -bench 'BenchmarkTrainStep$' -benchtime 10x -cpu 1 -count 1 | tee "$tmp/go.txt" | grep -E '^Benchmark' >/dev/null || true
+go test -c -o "$tmp/train.test" ./train/
+(cd train && pin1 "$tmp/train.test" -test.run '^$' -test.bench 'BenchmarkTrainStep$' -test.benchtime 10x -test.cpu 1 -test.count 1) > "$tmp/go.txt" || true
 pin1 $PY bench/torch_step.py --d-model 32 64 128 256 --steps 20 > "$tmp/torch.jsonl"
 $PY - "$tmp/go.txt" "$tmp/torch.jsonl" <<'PYEOF'
 import json, re, sys
