@@ -91,17 +91,17 @@ func (b *Builder) Compile(outputs []backends.Op, _ []*backends.ShardingSpec) (ba
 			used[n.op]++
 		}
 	}
-	pb, pouts := b, outs
+	pb, pouts, plive := b, outs, live
 	if !b.backend.cfg.NoMembers {
 		ob, oouts, err := b.splitMembers(outs, live)
 		if err != nil {
 			return nil, err
 		}
 		if ob != nil {
-			pb, pouts = ob, oouts
+			pb, pouts, plive = ob, oouts, ob.live(oouts)
 		}
 	}
-	e, err := pb.compilePlan(pouts, pb.live(pouts))
+	e, err := pb.compilePlan(pouts, plive)
 	if err != nil {
 		return nil, err
 	}
@@ -144,7 +144,7 @@ func (b *Builder) compilePlan(outs []*node, live []bool) (*Executable, error) {
 }
 
 // planDirect finds the steps that can write an output straight into storage the caller gives
-// (runInto): each output computed by a step of its own, once.
+// (run with dest, as a member region does): each output computed by a step of its own, once.
 func (e *Executable) planDirect() {
 	e.direct = make([]int, len(e.steps))
 	for i := range e.direct {

@@ -183,7 +183,7 @@ func (e *Executable) fuseIntoRowSums(readers [][]int, isOutput []bool) {
 		}
 		prog, exts := src.prog, src.ins
 		switch {
-		case src.op == backends.OpTypeInvalid && src.prog != nil: // a fused group (not a member region)
+		case src.prog != nil: // a fused group (a member region's step, also OpTypeInvalid, has none)
 		case src.ew:
 			prog, exts = e.program([]int{x}, map[int]bool{x: true})
 		default:

@@ -18,8 +18,9 @@ import (
 // treats the K slices of that axis independently: member m's activations depend only on member
 // m's parameters and batch. Executed op by op over the whole stack, each intermediate is K times
 // one model's, and at d_model 64 an ensemble's activations no longer fit the L2 cache: the K = 8
-// step cost 23.9 ms per model against 19.9 ms for a single model (pprof of the element-wise
-// passes). Run member by member, a step's working set is one model's.
+// step cost 23.9 ms per model against 19.9 ms for a single model (make bench, the session before
+// this file; pprof put the difference in the element-wise passes). Run member by member, a step's
+// working set is one model's.
 //
 // At compile time every node whose result has the member axis first and whose value on member m
 // depends only on member m's slices of its operands (element-wise ops; Reshape, Transpose and
