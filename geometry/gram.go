@@ -4,6 +4,8 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+
+	"github.com/phaseprobe/phaseprobe/internal/tile"
 )
 
 // panels holds k vectors of length m packed for the Gram kernel: four vectors to a
@@ -18,7 +20,10 @@ type panels struct {
 
 // panelWidth is the number of vectors in a panel; the kernel computes a tile of
 // panelWidth × 2·panelWidth Gram entries.
-const panelWidth = 4
+const panelWidth = tile.Width
+
+// kernel4x8 is the Gram kernel, a variable so that tests can run the portable one.
+var kernel4x8 = tile.Kernel4x8
 
 // newPanels returns zeroed panels for k vectors of length m.
 func newPanels(m, k int) *panels {
@@ -143,41 +148,4 @@ func (pn *panels) gramRow(p int, tiles [][2 * panelWidth * panelWidth]float64, g
 			copy(g[row*s+col:row*s+col+2*panelWidth], tiles[t][2*panelWidth*r:])
 		}
 	}
-}
-
-// kernel4x8Go adds to c the 4×8 tile AᵀB, where a holds one panel and b0, b1 two
-// panels over the same elements: c[8r+j] += Σ_l a[4l+r]·b[l][j], with columns 0..3 from
-// b0 and 4..7 from b1. It is the portable version of the amd64 kernel.
-func kernel4x8Go(a, b0, b1 []float64, c *[32]float64) {
-	kernel2x4Go(a, 0, b0, c, 0)
-	kernel2x4Go(a, 2, b0, c, 16)
-	kernel2x4Go(a, 0, b1, c, 4)
-	kernel2x4Go(a, 2, b1, c, 20)
-}
-
-// kernel2x4Go adds to c the 2×4 tile of rows r, r+1 of a against panel b at offset off.
-func kernel2x4Go(a []float64, r int, b []float64, c *[32]float64, off int) {
-	var c00, c01, c02, c03, c10, c11, c12, c13 float64
-	b = b[:len(a)]
-	for l := 0; l+panelWidth <= len(a); l += panelWidth {
-		aa := a[l+r : l+r+2 : l+r+2]
-		bb := b[l : l+panelWidth : l+panelWidth]
-		a0, a1 := aa[0], aa[1]
-		c00 += a0 * bb[0]
-		c01 += a0 * bb[1]
-		c02 += a0 * bb[2]
-		c03 += a0 * bb[3]
-		c10 += a1 * bb[0]
-		c11 += a1 * bb[1]
-		c12 += a1 * bb[2]
-		c13 += a1 * bb[3]
-	}
-	c[off] += c00
-	c[off+1] += c01
-	c[off+2] += c02
-	c[off+3] += c03
-	c[off+8] += c10
-	c[off+9] += c11
-	c[off+10] += c12
-	c[off+11] += c13
 }

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 )
@@ -52,7 +53,8 @@ func mainUsage(w io.Writer) {
 		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w, "\nRun 'phaseprobe <command> --help' for a command's flags.")
-	fmt.Fprintln(w, "Global: PHASEPROBE_LOG=debug|info|warn|error sets the log level (default info).")
+	fmt.Fprintln(w, "Global: PHASEPROBE_LOG=debug|info|warn|error sets the log level (default info);")
+	fmt.Fprintln(w, "        PHASEPROBE_CPUPROFILE=FILE writes a Go CPU profile of the command (go tool pprof FILE).")
 }
 
 func main() {
@@ -94,7 +96,13 @@ func mainExit(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	err := cmd.run(ctx, args[1:], stdout, prog, log)
+	stopProfile, err := startCPUProfile(os.Getenv("PHASEPROBE_CPUPROFILE"))
+	if err != nil {
+		fmt.Fprintf(stderr, "phaseprobe: %v\n", err)
+		return 2
+	}
+	err = cmd.run(ctx, args[1:], stdout, prog, log)
+	stopProfile()
 	switch {
 	case err == nil:
 		return 0
@@ -151,4 +159,21 @@ func (p paramFlag) Set(s string) error {
 	}
 	p[k] = v
 	return nil
+}
+
+// startCPUProfile starts a Go CPU profile written to path (nothing when path is empty) and returns
+// the function that ends it.
+func startCPUProfile(path string) (func(), error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("PHASEPROBE_CPUPROFILE: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("PHASEPROBE_CPUPROFILE=%s: %w", path, err)
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }

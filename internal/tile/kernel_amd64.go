@@ -1,9 +1,9 @@
 //go:build !noasm && !purego
 
-package geometry
+package tile
 
-// kernel4x8 is kernel4x8AVX2 on CPUs with AVX2 and FMA, kernel4x8Go otherwise.
-var kernel4x8 = kernel4x8Go
+// kernel4x8 is kernel4x8AVX2 on CPUs with AVX2 and FMA, Kernel4x8Go otherwise.
+var kernel4x8 = Kernel4x8Go
 
 func init() {
 	if hasAVX2FMA() {
@@ -11,7 +11,7 @@ func init() {
 	}
 }
 
-// kernel4x8AVX2 is kernel4x8Go with AVX2 and FMA instructions; len(a) must be a
+// kernel4x8AVX2 is Kernel4x8Go with AVX2 and FMA instructions; len(a) must be a
 // multiple of 4 and b0, b1 at least as long as a.
 //
 //go:noescape
