@@ -5,7 +5,7 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/phaseprobe/phaseprobe/internal/tile"
+	"github.com/phaseprobe/phaseprobe/internal/f64"
 )
 
 // panels holds k vectors of length m packed for the Gram kernel: four vectors to a
@@ -20,10 +20,10 @@ type panels struct {
 
 // panelWidth is the number of vectors in a panel; the kernel computes a tile of
 // panelWidth × 2·panelWidth Gram entries.
-const panelWidth = tile.Width
+const panelWidth = f64.Width
 
 // kernel4x8 is the Gram kernel, a variable so that tests can run the portable one.
-var kernel4x8 = tile.Kernel4x8
+var kernel4x8 = f64.Kernel4x8
 
 // newPanels returns zeroed panels for k vectors of length m.
 func newPanels(m, k int) *panels {

@@ -7,7 +7,7 @@ import (
 
 	"gonum.org/v1/gonum/mat"
 
-	"github.com/phaseprobe/phaseprobe/internal/tile"
+	"github.com/phaseprobe/phaseprobe/internal/f64"
 )
 
 // randomDense returns an n×d matrix of standard normal entries plus offset.
@@ -43,7 +43,7 @@ func centred(x mat.Matrix) *mat.Dense {
 // (600×100) large enough to be shared among goroutines.
 func TestGramUpper(t *testing.T) {
 	rnd := rand.New(rand.NewPCG(1, 1))
-	kernels := map[string]func(a, b0, b1 []float64, c *[32]float64){"go": tile.Kernel4x8Go, "dispatch": kernel4x8}
+	kernels := map[string]func(a, b0, b1 []float64, c *[32]float64){"go": f64.Kernel4x8Go, "dispatch": kernel4x8}
 	for name, kern := range kernels {
 		for _, shape := range [][2]int{{1, 1}, {3, 2}, {7, 5}, {513, 9}, {300, 37}, {5, 70}, {1000, 1}, {600, 100}} {
 			n, d := shape[0], shape[1]

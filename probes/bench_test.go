@@ -156,3 +156,24 @@ func BenchmarkSpecialisation(b *testing.B) {
 		Specialisation(p)
 	}
 }
+
+// BenchmarkMultinomialEvaluate times one evaluation of the logistic objective and its gradient
+// at the analysis stage's probe sizes (a few hundred labelled rows of a 16–64-wide residual
+// stream; the carry and answer-digit concepts have 2 and 10 classes), at random parameters.
+func BenchmarkMultinomialEvaluate(b *testing.B) {
+	for _, c := range []struct{ n, d, k int }{{512, 16, 10}, {512, 32, 10}, {512, 64, 10}, {512, 32, 2}, {2000, 64, 10}} {
+		b.Run(fmt.Sprintf("n=%d,d=%d,k=%d", c.n, c.d, c.k), func(b *testing.B) {
+			x, y := benchBlobs(c.n, c.d, c.k, 0.25, 5)
+			m := newMultinomial(x, y, c.k, 1)
+			params := make([]float64, c.k*c.d+c.k)
+			rng := rand.New(rand.NewPCG(1, 2))
+			for i := range params {
+				params[i] = 0.1 * rng.NormFloat64()
+			}
+			g := make([]float64, len(params))
+			for b.Loop() {
+				m.evaluate(g, params)
+			}
+		})
+	}
+}

@@ -4,11 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"runtime"
-	"sync"
 
-	"gonum.org/v1/gonum/blas"
-	"gonum.org/v1/gonum/blas/blas64"
 	"gonum.org/v1/gonum/floats"
 	"gonum.org/v1/gonum/mat"
 )
@@ -224,136 +220,6 @@ func standardize(x *mat.Dense) (xs *mat.Dense, mean, scale []float64) {
 		}
 	}
 	return xs, mean, scale
-}
-
-// rowBlock is the number of rows one goroutine processes at a time in multinomial.evaluate: the
-// block of X stays in cache between the two products that use it.
-const rowBlock = 128
-
-// parallelWork is the size n·d·k of X·Wᵀ below which multinomial.evaluate runs every block on
-// the calling goroutine: on the demo's probes (a few hundred rows, 16–64 features) starting and
-// joining goroutines at every evaluation cost 25–35% more CPU time than one goroutine, and callers
-// such as the analysis stage already fit several probes at once.
-const parallelWork = 1 << 20
-
-// multinomial evaluates Σ_i CE_i + ‖W‖²·invC/2 and its gradient for parameters laid out
-// [W (k×d, row-major), b (k)]. Rows are processed in fixed blocks of rowBlock by up to GOMAXPROCS
-// goroutines; each block has its own partial sums, added in block order, so the result does not
-// depend on the number of goroutines.
-type multinomial struct {
-	x    *mat.Dense // n×d
-	y    []int      // compact labels in [0, k)
-	k, d int
-	invC float64
-
-	z         []float64   // n×k scratch: logits, then P − Y
-	blockGrad [][]float64 // per block: (P−Y)ᵀX (k×d) then column sums of P−Y (k)
-	blockLoss []float64   // per block: Σ CE
-	workers   int
-}
-
-func newMultinomial(x *mat.Dense, y []int, k int, invC float64) *multinomial {
-	n, d := x.Dims()
-	blocks := (n + rowBlock - 1) / rowBlock
-	m := &multinomial{
-		x: x, y: y, k: k, d: d, invC: invC,
-		z:         make([]float64, n*k),
-		blockGrad: make([][]float64, blocks),
-		blockLoss: make([]float64, blocks),
-		workers:   min(runtime.GOMAXPROCS(0), blocks),
-	}
-	if n*d*k < parallelWork {
-		m.workers = 1
-	}
-	for b := range m.blockGrad {
-		m.blockGrad[b] = make([]float64, k*d+k)
-	}
-	return m
-}
-
-// evaluate returns the objective at params and writes its gradient into g.
-func (m *multinomial) evaluate(g, params []float64) float64 {
-	k, d := m.k, m.d
-	w := params[:k*d]
-	if m.workers <= 1 {
-		for b := range m.blockGrad {
-			m.block(b, params)
-		}
-	} else {
-		var wg sync.WaitGroup
-		for worker := 0; worker < m.workers; worker++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for b := worker; b < len(m.blockGrad); b += m.workers {
-					m.block(b, params)
-				}
-			}()
-		}
-		wg.Wait()
-	}
-	copy(g, m.blockGrad[0])
-	loss := m.blockLoss[0]
-	for b := 1; b < len(m.blockGrad); b++ {
-		floats.Add(g, m.blockGrad[b])
-		loss += m.blockLoss[b]
-	}
-	floats.AddScaled(g[:k*d], m.invC, w)
-	return loss + 0.5*m.invC*floats.Dot(w, w)
-}
-
-// block computes the loss and the data part of the gradient for rows
-// [b·rowBlock, min((b+1)·rowBlock, n)).
-func (m *multinomial) block(b int, params []float64) {
-	k, d := m.k, m.d
-	raw := m.x.RawMatrix()
-	r0, r1 := b*rowBlock, min((b+1)*rowBlock, raw.Rows)
-	rows := r1 - r0
-	xb := blas64.General{Rows: rows, Cols: d, Stride: raw.Stride, Data: raw.Data[r0*raw.Stride:]}
-	zb := blas64.General{Rows: rows, Cols: k, Stride: k, Data: m.z[r0*k : r1*k]}
-	wm := blas64.General{Rows: k, Cols: d, Stride: d, Data: params[:k*d]}
-	bias := params[k*d:]
-
-	blas64.Gemm(blas.NoTrans, blas.Trans, 1, xb, wm, 0, zb) // [rows, k] = X_b·Wᵀ
-	var loss float64
-	for i := 0; i < rows; i++ {
-		row := zb.Data[i*k : (i+1)*k]
-		zmax := math.Inf(-1)
-		for c := range row {
-			row[c] += bias[c]
-			zmax = max(zmax, row[c])
-		}
-		y := m.y[r0+i]
-		// CE = logsumexp(z) − z_y = ln Σ_c exp(z_c − zmax) − (z_y − zmax).
-		zy := row[y] - zmax
-		var sum float64
-		for c, v := range row {
-			e := math.Exp(v - zmax)
-			row[c] = e
-			sum += e
-		}
-		loss += math.Log(sum) - zy
-		inv := 1 / sum
-		for c := range row {
-			row[c] *= inv
-		}
-		row[y] -= 1
-	}
-	m.blockLoss[b] = loss
-
-	// [k, d] = (P−Y)_bᵀ·X_b as rows·k axpys: a direct loop avoids the goroutines gonum's Dgemm
-	// starts for this shape, which cost more than they save inside a block.
-	grad := m.blockGrad[b]
-	clear(grad)
-	gb := grad[k*d:]
-	for i := 0; i < rows; i++ {
-		xi := raw.Data[(r0+i)*raw.Stride : (r0+i)*raw.Stride+d]
-		gi := zb.Data[i*k : (i+1)*k]
-		for c, v := range gi {
-			floats.AddScaled(grad[c*d:(c+1)*d], v, xi)
-		}
-		floats.Add(gb, gi)
-	}
 }
 
 // ProbaTo stores in dst the n×Classes class probabilities of the rows of x and returns dst.

@@ -1,4 +1,4 @@
-package tile
+package f64
 
 import (
 	"math"

@@ -1,11 +1,12 @@
-// Package tile holds the float64 matrix-product micro-kernel that geometry's Gram matrices and
-// probes' logistic objective share: a 4×8 tile of dot products over panels, in AVX2/FMA assembly on
-// amd64 (a portable Go version elsewhere and under the noasm or purego build tags).
+// Package f64 holds the float64 kernels that geometry and probes share, in AVX2/FMA assembly on
+// amd64 (portable Go versions elsewhere and under the noasm or purego build tags): the
+// matrix-product micro-kernel Kernel4x8, a 4×8 tile of dot products over panels, and Exp, the
+// exponential of a slice.
 //
 // A panel holds Width vectors interleaved element by element: element l of vector r is at
 // index Width·l + r. Kernel4x8 adds to a 4×8 tile the dot products of the Width vectors of one
 // panel with the 2·Width vectors of two others.
-package tile
+package f64
 
 // Width is the number of vectors in a panel.
 const Width = 4

@@ -1,6 +1,6 @@
 //go:build !noasm && !purego
 
-package tile
+package f64
 
 // kernel4x8 is kernel4x8AVX2 on CPUs with AVX2 and FMA, Kernel4x8Go otherwise.
 var kernel4x8 = Kernel4x8Go

@@ -1,6 +1,6 @@
 //go:build !amd64 || noasm || purego
 
-package tile
+package f64
 
 // kernel4x8 is the portable kernel.
 var kernel4x8 = Kernel4x8Go
