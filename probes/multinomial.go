@@ -175,23 +175,32 @@ func (m *multinomial) logits(r0, rows int, z []float64) {
 func (m *multinomial) softmax(r0, rows int, bias, z, resid []float64) float64 {
 	const tw = f64.Width
 	k, kp := m.k, m.kp
-	// CE = logsumexp(z) − z_y = ln Σ_c exp(z_c − zmax) − (z_y − zmax). The logarithms of the
-	// rows' sums (each in [1, k]) are taken of their running product, one logarithm per ~200
-	// decades instead of one per row.
-	var loss, prod float64 = 0, 1
+	// CE = logsumexp(z) − z_y = ln Σ_c exp(z_c − zmax) − (z_y − zmax), with the exponentials of
+	// the whole block taken in one call (the padded classes' −Inf give 0).
+	var loss float64
 	for i := range rows {
-		row := z[i*kp : i*kp+k]
+		row := z[i*kp : (i+1)*kp]
 		zmax := math.Inf(-1)
-		for c := range row {
+		for c := range k {
 			row[c] += bias[c]
 			zmax = max(zmax, row[c])
 		}
-		y := m.y[r0+i]
-		loss -= row[y] - zmax
+		loss -= row[m.y[r0+i]] - zmax
+		for c := range k {
+			row[c] -= zmax
+		}
+		for c := k; c < kp; c++ {
+			row[c] = math.Inf(-1)
+		}
+	}
+	f64.Exp(z)
+	// The logarithms of the rows' sums (each in [1, k]) are taken of their running product, one
+	// logarithm per ~200 decades instead of one per row.
+	prod := 1.0
+	for i := range rows {
+		row := z[i*kp : i*kp+k]
 		var sum float64
-		for c, v := range row {
-			e := math.Exp(v - zmax)
-			row[c] = e
+		for _, e := range row {
 			sum += e
 		}
 		if prod > 1e200 {
@@ -200,7 +209,7 @@ func (m *multinomial) softmax(r0, rows int, bias, z, resid []float64) float64 {
 		}
 		prod *= sum
 		inv := 1 / sum
-		row[y] -= sum
+		row[m.y[r0+i]] -= sum
 		for c, v := range row {
 			resid[(c/tw)*tw*rows+tw*i+c%tw] = v * inv
 		}

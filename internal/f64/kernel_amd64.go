@@ -5,11 +5,20 @@ package f64
 // kernel4x8 is kernel4x8AVX2 on CPUs with AVX2 and FMA, Kernel4x8Go otherwise.
 var kernel4x8 = Kernel4x8Go
 
+// expBlocks is expAVX2 on CPUs with AVX2 and FMA, expGo otherwise.
+var expBlocks = expGo
+
 func init() {
 	if hasAVX2FMA() {
 		kernel4x8 = kernel4x8AVX2
+		expBlocks = expAVX2
 	}
 }
+
+// expAVX2 sets x[i] = exp(x[i]) for the first len(x) &^ 3 elements (see exp_amd64.s).
+//
+//go:noescape
+func expAVX2(x []float64)
 
 // kernel4x8AVX2 is Kernel4x8Go with AVX2 and FMA instructions; len(a) must be a
 // multiple of 4 and b0, b1 at least as long as a.
