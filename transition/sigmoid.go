@@ -165,13 +165,13 @@ func (f sigmoidFit) polish(starts [][2]float64, spacing float64) (best [4]float6
 			q := logistic(z)
 			fv[i] = lo + d*q
 			w := d * q * (1 - q)
-			row := jac[4*i : 4*i+4]
-			row[0] = -w / s
-			row[1] = -w * z
-			row[2] = 1 - q
-			row[3] = q
+			jac[i] = -w / s
+			jac[n+i] = -w * z
+			jac[2*n+i] = 1 - q
+			jac[3*n+i] = q
 		}
 	}
+	lm := newFullModel(model, n, 4)
 	// Box: X0 within one range of the data, Scale between a thousandth of a
 	// spacing and ten ranges, Lo and Hi within 20 standard deviations of the
 	// mean of y. Beyond it the curve is a step, a line or an exponential tail,
@@ -185,7 +185,7 @@ func (f sigmoidFit) polish(starts [][2]float64, spacing float64) (best [4]float6
 		for j := range p {
 			p[j] = math.Min(math.Max(p[j], lower[j]), upper[j])
 		}
-		if rss := levMar(f.ys, p, model, lower, upper); rss < bestRSS && !math.IsNaN(p[0]+p[1]+p[2]+p[3]) {
+		if rss := levMar(f.ys, p, lm, lower, upper); rss < bestRSS && !math.IsNaN(p[0]+p[1]+p[2]+p[3]) {
 			bestRSS = rss
 			copy(best[:], p)
 		}
