@@ -106,3 +106,22 @@ func BenchmarkLMNormalEquations(b *testing.B) {
 	})
 	b.Run("by-entry", func(b *testing.B) { benchNormalEquations(b, lmNormalEquationsRef) })
 }
+
+// TestLogisticSaturates checks logisticSat: from it up, 1/(1+exp(−z)) is
+// exactly 1, as logistic returns without the exponential.
+func TestLogisticSaturates(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	check := func(z float64) {
+		if v := 1 / (1 + math.Exp(-z)); v != 1 || logistic(z) != 1 {
+			t.Fatalf("z=%v: 1/(1+exp(−z)) = %v, logistic = %v, want 1", z, v, logistic(z))
+		}
+	}
+	for z := float64(logisticSat); z < 800; z = math.Nextafter(z, 801) + 1e-3 {
+		check(z)
+	}
+	for range 100000 {
+		check(logisticSat * math.Exp(20*rng.Float64()))
+	}
+	check(math.MaxFloat64)
+	check(math.Inf(1))
+}

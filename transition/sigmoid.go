@@ -32,9 +32,18 @@ func (s Sigmoid) At(x float64) float64 {
 // Amplitude returns Hi − Lo.
 func (s Sigmoid) Amplitude() float64 { return s.Hi - s.Lo }
 
+// logisticSat is where logistic saturates: for z ≥ logisticSat, exp(−z) <
+// 5e-18, far below half an ulp of 1 (2⁻⁵³ ≈ 1.1e-16), so 1 + exp(−z) rounds
+// to 1 and 1/(1+exp(−z)) is exactly 1. The fits meet such z at every point
+// far above a sharp step, and logistic skips the exponential there.
+const logisticSat = 40
+
 // logistic returns 1/(1+exp(−z)); it is 0 or 1, never NaN, for large |z|.
 func logistic(z float64) float64 {
 	if z >= 0 {
+		if z >= logisticSat {
+			return 1 // what the formula gives: see logisticSat
+		}
 		return 1 / (1 + math.Exp(-z))
 	}
 	e := math.Exp(z)
