@@ -123,33 +123,38 @@ func solveLS(y []float64, cols [][]float64, coef []float64) float64 {
 // on a relative RSS change of 1e-12, which a near-step or a redundant
 // component approaches over hundreds of iterations. After maxEvals
 // evaluations, or stallEvals evaluations without a relative improvement of
-// stallTol on the best RSS seen, eval fills f with NaN, which levMar rejects
-// until it gives up, keeping its best point.
+// stallTol on the best RSS seen, eval fills f with NaN and reports the model
+// spent, and levMar stops with its best point: the point and RSS it would
+// reach by rejecting every further (NaN) trial until it gave up.
 type guardedModel struct {
 	y                []float64
-	model            func(p, f, jac []float64)
+	model            lmModel
 	evals, sinceBest int
 	best             float64
 }
 
 const maxEvals, stallEvals, stallTol = 200, 12, 1e-7
 
-func stallGuard(y []float64, model func(p, f, jac []float64)) *guardedModel {
+func stallGuard(y []float64, model lmModel) *guardedModel {
 	return &guardedModel{y: y, model: model, best: math.Inf(1)}
 }
 
 func (g *guardedModel) reset() { g.evals, g.sinceBest, g.best = 0, 0, math.Inf(1) }
 
-func (g *guardedModel) eval(p, f, jac []float64) {
+// eval is lmModel's eval. Once the guard trips it stays tripped until reset,
+// since evals and sinceBest only grow until then.
+func (g *guardedModel) eval(p, f []float64) bool {
 	g.evals++
 	g.sinceBest++
 	if g.evals > maxEvals || g.sinceBest > stallEvals {
 		for i := range f {
 			f[i] = math.NaN()
 		}
-		return
+		return false
 	}
-	g.model(p, f, jac)
+	if !g.model.eval(p, f) {
+		return false
+	}
 	var rss float64
 	for i := range f {
 		d := g.y[i] - f[i]
@@ -158,7 +163,10 @@ func (g *guardedModel) eval(p, f, jac []float64) {
 	if rss < g.best*(1-stallTol) {
 		g.best, g.sinceBest = rss, 0
 	}
+	return true
 }
+
+func (g *guardedModel) jacobian(jac []float64) { g.model.jacobian(jac) }
 
 // maxPolish is how many starts fitLogisticSum polishes by Levenberg–Marquardt.
 const maxPolish = 2
@@ -195,7 +203,7 @@ func fitLogisticSum(x, y []float64, boxes []compBox, starts [][]logiComp) logist
 	// only cancel each other in a bump.
 	bMax := 2 * (slices.Max(ys) - slices.Min(ys))
 	lower, upper := logisticSumBox(boxes, bMax)
-	model := stallGuard(ys, logisticSumModel(x, K))
+	model := stallGuard(ys, newLogisticSumModel(x, K))
 	cols := make([][]float64, 1+K)
 	for j := range cols {
 		cols[j] = make([]float64, n)
@@ -225,7 +233,7 @@ func fitLogisticSum(x, y []float64, boxes []compBox, starts [][]logiComp) logist
 		for k := 0; k < K; k++ {
 			p[3+3*k] = math.Min(math.Max(coef[1+k], -bMax), bMax)
 		}
-		rss := levMar(ys, p, model.eval, lower, upper)
+		rss := levMar(ys, p, model, lower, upper)
 		model.reset()
 		if !(rss < best.rss) {
 			continue
@@ -264,31 +272,60 @@ func logisticSumBox(boxes []compBox, bMax float64) (lower, upper []float64) {
 	return lower, upper
 }
 
-// logisticSumModel returns the levMar model of K logistic components at x:
-// f_i = c + Σ_k b_k σ((x_i − m_k)/s_k) with its Jacobian in
-// p = (c, then m_k, log s_k, b_k for each component).
-func logisticSumModel(x []float64, K int) func(p, f, jac []float64) {
-	np := 1 + 3*K
-	scale := make([]float64, K) // s_k = exp(log s_k), computed once per evaluation
-	return func(p, f, jac []float64) {
-		for k := range scale {
-			scale[k] = math.Exp(p[2+3*k])
+// logisticSumModel is the levMar model of K logistic components at x:
+// f_i = c + Σ_k b_k σ((x_i − m_k)/s_k), with its Jacobian in
+// p = (c, then m_k, log s_k, b_k for each component). eval keeps s_k, b_k,
+// z = (x_i − m_k)/s_k and σ(z), from which jacobian builds the Jacobian
+// without another exponential, and only at the points levMar accepts.
+type logisticSumModel struct {
+	x     []float64
+	K     int
+	scale []float64 // s_k = exp(log s_k), computed once per evaluation
+	b     []float64 // b_k
+	z, q  []float64 // z and σ(z) of point i and component k at [i·K+k]
+}
+
+func newLogisticSumModel(x []float64, K int) *logisticSumModel {
+	n := len(x)
+	return &logisticSumModel{x: x, K: K, scale: make([]float64, K), b: make([]float64, K),
+		z: make([]float64, n*K), q: make([]float64, n*K)}
+}
+
+func (m *logisticSumModel) eval(p, f []float64) bool {
+	K := m.K
+	for k := 0; k < K; k++ {
+		m.scale[k] = math.Exp(p[2+3*k])
+		m.b[k] = p[3+3*k]
+	}
+	for i, xi := range m.x {
+		v := p[0]
+		zi, qi := m.z[i*K:i*K+K], m.q[i*K:i*K+K]
+		for k := range zi {
+			z := (xi - p[1+3*k]) / m.scale[k]
+			q := logistic(z)
+			v += m.b[k] * q
+			zi[k], qi[k] = z, q
 		}
-		for i, xi := range x {
-			v := p[0]
-			row := jac[i*np : (i+1)*np]
-			row[0] = 1
-			for k := 0; k < K; k++ {
-				m, s, b := p[1+3*k], scale[k], p[3+3*k]
-				z := (xi - m) / s
-				q := logistic(z)
-				v += b * q
-				w := b * q * (1 - q)
-				row[1+3*k] = -w / s
-				row[2+3*k] = -w * z
-				row[3+3*k] = q
-			}
-			f[i] = v
+		f[i] = v
+	}
+	return true
+}
+
+func (m *logisticSumModel) jacobian(jac []float64) {
+	n, K := len(m.x), m.K
+	c := jac[:n]
+	for i := range c {
+		c[i] = 1
+	}
+	for k := 0; k < K; k++ {
+		s, b := m.scale[k], m.b[k]
+		cm, cs, cb := jac[(1+3*k)*n:(2+3*k)*n], jac[(2+3*k)*n:(3+3*k)*n], jac[(3+3*k)*n:(4+3*k)*n]
+		for i := range cm {
+			z, q := m.z[i*K+k], m.q[i*K+k]
+			w := b * q * (1 - q)
+			cm[i] = -w / s
+			cs[i] = -w * z
+			cb[i] = q
 		}
 	}
 }

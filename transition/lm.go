@@ -2,40 +2,45 @@ package transition
 
 import "math"
 
+// lmModel is a model that levMar fits. eval fills f (length n) with the
+// predictions at p; it reports false when the model is spent: f is then NaN,
+// and stays NaN at every later evaluation, so that levMar can stop at once
+// with the point it has (it would only reject every further trial).
+// jacobian fills jac (column-major: column j, ∂f/∂p_j at the n points, is
+// jac[j·n:(j+1)·n]) at the p of the last eval. levMar asks for the Jacobian
+// only at the points it accepts, so a model that derives it from values kept
+// by eval spends nothing on it at the trial points levMar rejects.
+type lmModel interface {
+	eval(p, f []float64) bool
+	jacobian(jac []float64)
+}
+
 // levMar minimises Σ (y[i] − f_i(p))² over p by Levenberg–Marquardt with
 // Marquardt's diagonal scaling (Moré 1978), starting from p, which it updates
-// in place. model fills f (length n) with the predictions at p and jac
-// (row-major n×k) with ∂f_i/∂p_j. It returns the RSS at the final p.
+// in place, and returns the RSS at the final p.
 //
 // It stops when an accepted step lowers the RSS by less than a relative 1e-12,
-// when the step is shorter than 1e-10·‖p‖, when the gradient Jᵀr vanishes, or
-// after 500 iterations.
+// when the step is shorter than 1e-10·‖p‖, when the gradient Jᵀr vanishes,
+// when the model is spent, or after 500 iterations.
 //
-// The problems here have k ≤ 4 parameters, so the damped normal equations are
+// The problems here have k ≤ 7 parameters, so the damped normal equations are
 // solved by Gaussian elimination with partial pivoting.
-func levMar(y, p []float64, model func(p, f, jac []float64), lower, upper []float64) float64 {
+func levMar(y, p []float64, model lmModel, lower, upper []float64) float64 {
 	n, k := len(y), len(p)
-	f := make([]float64, n)
-	jac := make([]float64, n*k)
-	trial := make([]float64, k)
-	a := make([]float64, k*k)
-	g := make([]float64, k)
-	delta := make([]float64, k)
-	res := make([]float64, n)
-
-	rssAt := func(q []float64) float64 {
-		model(q, f, jac)
-		var s float64
-		for i := range y {
-			r := y[i] - f[i]
-			s += r * r
-		}
-		if math.IsNaN(s) {
-			return math.Inf(1)
-		}
-		return s
+	if k > maxLMParams {
+		panic("transition: levMar: more than 8 parameters")
 	}
-	rss := rssAt(p)
+	buf := make([]float64, n*(k+2)+k) // f, jac, res and trial: one allocation
+	f, jac, res, trial := buf[:n], buf[n:n*(k+1)], buf[n*(k+1):n*(k+2)], buf[n*(k+2):]
+	var aBuf [maxLMParams * maxLMParams]float64
+	var gBuf, deltaBuf [maxLMParams]float64
+	a, g, delta := aBuf[:k*k], gBuf[:k], deltaBuf[:k]
+
+	if !model.eval(p, f) {
+		return math.Inf(1)
+	}
+	rss := lmRSS(y, f)
+	model.jacobian(jac)
 	lambda := 1e-3
 	for iter := 0; iter < 500; iter++ {
 		// Normal equations at p (f and jac hold the values at p).
@@ -62,7 +67,10 @@ func levMar(y, p []float64, model func(p, f, jac []float64), lower, upper []floa
 				}
 				delta[j] = trial[j] - p[j]
 			}
-			rt := rssAt(trial)
+			if !model.eval(trial, f) {
+				return rss
+			}
+			rt := lmRSS(y, f)
 			if rt < rss {
 				copy(p, trial)
 				improved = true
@@ -77,6 +85,7 @@ func levMar(y, p []float64, model func(p, f, jac []float64), lower, upper []floa
 				if rel < 1e-12 || math.Sqrt(dn) <= 1e-10*(math.Sqrt(pn)+1e-10) {
 					return rss
 				}
+				model.jacobian(jac) // f already holds the accepted point's values
 				break
 			}
 			lambda *= 10
@@ -84,38 +93,91 @@ func levMar(y, p []float64, model func(p, f, jac []float64), lower, upper []floa
 		if !improved {
 			break
 		}
-		// rssAt(trial) left f and jac at the accepted point.
 	}
-	model(p, f, jac)
 	return rss
 }
 
+// lmRSS returns Σ (y[i] − f[i])², or +Inf when it is NaN.
+func lmRSS(y, f []float64) float64 {
+	f = f[:len(y)]
+	var s float64
+	for i := range y {
+		r := y[i] - f[i]
+		s += r * r
+	}
+	if math.IsNaN(s) {
+		return math.Inf(1)
+	}
+	return s
+}
+
+// fullModel is an lmModel from a function that fills f and the Jacobian
+// (column-major, as lmModel's) together; jac holds the Jacobian of the last
+// evaluation until levMar asks for it.
+type fullModel struct {
+	fn  func(p, f, jac []float64)
+	jac []float64
+}
+
+func newFullModel(fn func(p, f, jac []float64), n, k int) *fullModel {
+	return &fullModel{fn: fn, jac: make([]float64, n*k)}
+}
+
+func (m *fullModel) eval(p, f []float64) bool {
+	m.fn(p, f, m.jac)
+	return true
+}
+
+func (m *fullModel) jacobian(jac []float64) { copy(jac, m.jac) }
+
 // lmNormalEquations fills a (k×k, row-major) with JᵀJ and g with Jᵀr for the
-// Jacobian jac (row-major n×k, k = len(g)) and residuals res, and returns
-// ‖g‖∞. Each entry is summed over the points in order, in a register.
+// Jacobian jac (column-major: column j, ∂f/∂p_j at the n points, is
+// jac[j·n:(j+1)·n], with k = len(g) and n = len(res)) and residuals res, and
+// returns ‖g‖∞. Each entry is summed over the points in order, in a register;
+// lmDot4 sums four entries at once, so that four independent sums overlap
+// instead of each waiting on its own previous addition.
 func lmNormalEquations(a, g, jac, res []float64) (gmax float64) {
-	k := len(g)
-	for j := 0; j < k; j++ {
-		var sg float64
-		for i, r := range res {
-			sg += jac[i*k+j] * r
+	k, n := len(g), len(res)
+	// Row j of JᵀJ (entries l ≤ j) and then g_j are the sums of column j
+	// with the columns 0..j and then with res: j+2 sums, taken four at a
+	// time, the last block padded with repeats of its last sum.
+	other := func(l, j int) []float64 {
+		if l > j {
+			return res
 		}
-		g[j] = sg
-		for l := 0; l <= j; l++ {
-			var s float64
-			for i := range res {
-				s += jac[i*k+j] * jac[i*k+l]
+		return jac[l*n : l*n+n]
+	}
+	for j := 0; j < k; j++ {
+		cj := jac[j*n : j*n+n]
+		for l := 0; l <= j+1; l += 4 {
+			s := lmDot4(cj, other(l, j), other(min(l+1, j+1), j), other(min(l+2, j+1), j), other(min(l+3, j+1), j))
+			for t := 0; t < 4 && l+t <= j+1; t++ {
+				if l+t > j {
+					g[j] = s[t]
+				} else {
+					a[j*k+l+t], a[(l+t)*k+j] = s[t], s[t]
+				}
 			}
-			a[j*k+l] = s
 		}
 	}
 	for j := 0; j < k; j++ {
-		for l := 0; l < j; l++ {
-			a[l*k+j] = a[j*k+l]
-		}
 		gmax = math.Max(gmax, math.Abs(g[j]))
 	}
 	return gmax
+}
+
+// lmDot4 returns Σ_i c[i]·x_t[i] for the four x_t (each as long as c), each
+// summed over i in order.
+func lmDot4(c, x0, x1, x2, x3 []float64) [4]float64 {
+	x0, x1, x2, x3 = x0[:len(c)], x1[:len(c)], x2[:len(c)], x3[:len(c)]
+	var s0, s1, s2, s3 float64
+	for i, v := range c {
+		s0 += v * x0[i]
+		s1 += v * x1[i]
+		s2 += v * x2[i]
+		s3 += v * x3[i]
+	}
+	return [4]float64{s0, s1, s2, s3}
 }
 
 // lmHoldBounds applies the active set of the box [lower, upper] to the normal

@@ -171,14 +171,13 @@ func fitGompertz(x, y []float64, gg *gompGrid) (gompertzFit, bool) {
 			e := math.Exp(-r * (xi - x0))
 			g := math.Exp(-e)
 			f[i] = a + b*g
-			row := jac[4*i : 4*i+4]
-			row[0] = 1
-			row[1] = g
-			row[2] = -b * g * e * r
-			row[3] = b * g * e * (xi - x0) * r
+			jac[i] = 1
+			jac[n+i] = g
+			jac[2*n+i] = -b * g * e * r
+			jac[3*n+i] = b * g * e * (xi - x0) * r
 		}
 	}
-	rss := levMar(ys, p, stallGuard(ys, model).eval, lower, upper)
+	rss := levMar(ys, p, stallGuard(ys, newFullModel(model, n, 4)), lower, upper)
 	if gBest < rss || math.IsNaN(rss) {
 		p = []float64{a, b, gx0, math.Log(gr)}
 		rss = gBest

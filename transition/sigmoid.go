@@ -32,9 +32,18 @@ func (s Sigmoid) At(x float64) float64 {
 // Amplitude returns Hi − Lo.
 func (s Sigmoid) Amplitude() float64 { return s.Hi - s.Lo }
 
+// logisticSat is where logistic saturates: for z ≥ logisticSat, exp(−z) <
+// 5e-18, far below half an ulp of 1 (2⁻⁵³ ≈ 1.1e-16), so 1 + exp(−z) rounds
+// to 1 and 1/(1+exp(−z)) is exactly 1. The fits meet such z at every point
+// far above a sharp step, and logistic skips the exponential there.
+const logisticSat = 40
+
 // logistic returns 1/(1+exp(−z)); it is 0 or 1, never NaN, for large |z|.
 func logistic(z float64) float64 {
 	if z >= 0 {
+		if z >= logisticSat {
+			return 1 // what the formula gives: see logisticSat
+		}
 		return 1 / (1 + math.Exp(-z))
 	}
 	e := math.Exp(z)
@@ -165,13 +174,13 @@ func (f sigmoidFit) polish(starts [][2]float64, spacing float64) (best [4]float6
 			q := logistic(z)
 			fv[i] = lo + d*q
 			w := d * q * (1 - q)
-			row := jac[4*i : 4*i+4]
-			row[0] = -w / s
-			row[1] = -w * z
-			row[2] = 1 - q
-			row[3] = q
+			jac[i] = -w / s
+			jac[n+i] = -w * z
+			jac[2*n+i] = 1 - q
+			jac[3*n+i] = q
 		}
 	}
+	lm := newFullModel(model, n, 4)
 	// Box: X0 within one range of the data, Scale between a thousandth of a
 	// spacing and ten ranges, Lo and Hi within 20 standard deviations of the
 	// mean of y. Beyond it the curve is a step, a line or an exponential tail,
@@ -185,7 +194,7 @@ func (f sigmoidFit) polish(starts [][2]float64, spacing float64) (best [4]float6
 		for j := range p {
 			p[j] = math.Min(math.Max(p[j], lower[j]), upper[j])
 		}
-		if rss := levMar(f.ys, p, model, lower, upper); rss < bestRSS && !math.IsNaN(p[0]+p[1]+p[2]+p[3]) {
+		if rss := levMar(f.ys, p, lm, lower, upper); rss < bestRSS && !math.IsNaN(p[0]+p[1]+p[2]+p[3]) {
 			bestRSS = rss
 			copy(best[:], p)
 		}
