@@ -269,3 +269,27 @@ func TestStagesLogToTheCLIsLogger(t *testing.T) {
 		}
 	}
 }
+
+// TestCPUProfile checks PHASEPROBE_CPUPROFILE: a command run with it writes a pprof profile (gzip
+// data) to the named file, and a file that cannot be created stops the command with exit status 2
+// and a message naming the variable.
+func TestCPUProfile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "cpu.prof")
+	t.Setenv("PHASEPROBE_CPUPROFILE", path)
+	var out, errb bytes.Buffer
+	if code := mainExit([]string{"version"}, &out, &errb); code != 0 {
+		t.Fatalf("version with a profile: exit %d, stderr %s", code, errb.String())
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(raw) < 2 || raw[0] != 0x1f || raw[1] != 0x8b {
+		t.Fatalf("profile is not gzip data: % x", raw[:min(len(raw), 8)])
+	}
+	t.Setenv("PHASEPROBE_CPUPROFILE", filepath.Join(t.TempDir(), "missing", "cpu.prof"))
+	errb.Reset()
+	if code := mainExit([]string{"version"}, &out, &errb); code != 2 || !strings.Contains(errb.String(), "PHASEPROBE_CPUPROFILE") {
+		t.Fatalf("unwritable profile: exit %d, stderr %q", code, errb.String())
+	}
+}
