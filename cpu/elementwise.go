@@ -422,23 +422,14 @@ func runBinary(op backends.OpType, out, x, y any) {
 	}
 }
 
-func where[T any](out []T, c []bool, a, b []T) {
-	n := len(out)
-	for i := range n {
-		ci, ai, bi := c[0], a[0], b[0]
-		if len(c) > 1 || n == 1 {
-			ci = c[i]
-		}
-		if len(a) > 1 || n == 1 {
-			ai = a[i]
-		}
-		if len(b) > 1 || n == 1 {
-			bi = b[i]
-		}
-		if ci {
-			out[i] = ai
+// whereFull sets out[i] = a[i] where c[i], else b[i]; every operand has at least len(out) elements.
+func whereFull[T any](out []T, c []bool, a, b []T) {
+	c, a, b = c[:len(out)], a[:len(out)], b[:len(out)]
+	for i := range out {
+		if c[i] {
+			out[i] = a[i]
 		} else {
-			out[i] = bi
+			out[i] = b[i]
 		}
 	}
 }

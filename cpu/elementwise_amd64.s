@@ -532,3 +532,47 @@ fill32_tail:
 fill32_done:
 	VZEROUPPER
 	RET
+
+// func where32(out []float32, c []bool, a, b []float32)
+// out[i] = c[i] ? a[i] : b[i] for the first len(out) &^ 7 elements; len(c), len(a), len(b) ≥
+// len(out) (checked in Go). A bool is one byte, 0 or 1: widened to 32 bits and compared with zero,
+// it gives the lanes that take b.
+TEXT ·where32(SB), NOSPLIT, $0-96
+	MOVQ out_base+0(FP), DI
+	MOVQ out_len+8(FP), CX
+	MOVQ c_base+24(FP), R8
+	MOVQ a_base+48(FP), SI
+	MOVQ b_base+72(FP), DX
+	ANDQ $-8, CX
+	XORQ AX, AX
+	VPXOR Y15, Y15, Y15
+where32_loop16:
+	MOVQ CX, BX
+	SUBQ AX, BX
+	CMPQ BX, $16
+	JLT  where32_loop8
+	VPMOVZXBD 0(R8)(AX*1), Y0
+	VPMOVZXBD 8(R8)(AX*1), Y1
+	VPCMPEQD Y15, Y0, Y0
+	VPCMPEQD Y15, Y1, Y1
+	VMOVUPS 0(SI)(AX*4), Y2
+	VMOVUPS 32(SI)(AX*4), Y3
+	VBLENDVPS Y0, 0(DX)(AX*4), Y2, Y2
+	VBLENDVPS Y1, 32(DX)(AX*4), Y3, Y3
+	VMOVUPS Y2, 0(DI)(AX*4)
+	VMOVUPS Y3, 32(DI)(AX*4)
+	ADDQ $16, AX
+	JMP  where32_loop16
+where32_loop8:
+	CMPQ AX, CX
+	JGE  where32_done
+	VPMOVZXBD 0(R8)(AX*1), Y0
+	VPCMPEQD Y15, Y0, Y0
+	VMOVUPS 0(SI)(AX*4), Y2
+	VBLENDVPS Y0, 0(DX)(AX*4), Y2, Y2
+	VMOVUPS Y2, 0(DI)(AX*4)
+	ADDQ $8, AX
+	JMP  where32_loop8
+where32_done:
+	VZEROUPPER
+	RET

@@ -99,3 +99,18 @@ func binaryFast32(op backends.OpType, out, x, y []float32) bool {
 	}
 	return true
 }
+
+//go:noescape
+func where32(out []float32, c []bool, a, b []float32)
+
+// whereFull32 is whereFull for float32, 8 lanes at a time with AVX2.
+func whereFull32(out []float32, c []bool, a, b []float32) {
+	n := len(out)
+	if !useAVX2 || len(c) < n || len(a) < n || len(b) < n {
+		whereFull(out, c, a, b)
+		return
+	}
+	where32(out, c, a, b)
+	v := n &^ 7
+	whereFull(out[v:], c[v:n], a[v:n], b[v:n])
+}

@@ -16,3 +16,6 @@ func fillF32(out []float32, v float32) {
 		out[i] = v
 	}
 }
+
+// whereFull32 is whereFull for float32.
+func whereFull32(out []float32, c []bool, a, b []float32) { whereFull(out, c, a, b) }

@@ -256,34 +256,9 @@ func copy2Any(dst, src any, dims, ds, ss []int, db, sb int) {
 	}
 }
 
+// runWhere is Where on operands that are whole (of the output's size) or scalars.
 func runWhere(out, c, a, b any) {
-	cb := c.([]bool)
-	switch o := out.(type) {
-	case []float32:
-		where(o, cb, a.([]float32), b.([]float32))
-	case []float64:
-		where(o, cb, a.([]float64), b.([]float64))
-	case []int8:
-		where(o, cb, a.([]int8), b.([]int8))
-	case []int16:
-		where(o, cb, a.([]int16), b.([]int16))
-	case []int32:
-		where(o, cb, a.([]int32), b.([]int32))
-	case []int64:
-		where(o, cb, a.([]int64), b.([]int64))
-	case []uint8:
-		where(o, cb, a.([]uint8), b.([]uint8))
-	case []uint16:
-		where(o, cb, a.([]uint16), b.([]uint16))
-	case []uint32:
-		where(o, cb, a.([]uint32), b.([]uint32))
-	case []uint64:
-		where(o, cb, a.([]uint64), b.([]uint64))
-	case []bool:
-		where(o, cb, a.([]bool), b.([]bool))
-	default:
-		panic(fmt.Sprintf("cpu: Where on %T", out))
-	}
+	runWhereStrided(out, []any{c, a, b}, [3]*layout{})
 }
 
 func runClamp(out, lo, x, hi any) {
@@ -767,65 +742,81 @@ func (e *Executable) planWhere(n *node, st step) step {
 		st.run = func(_ *Backend, out any, in []any) { runWhere(out, in[0], in[1], in[2]) }
 		return st
 	}
-	size := n.shape.Size()
-	st.run = func(_ *Backend, out any, in []any) { runWhereStrided(out, in, ls, size) }
+	st.run = func(_ *Backend, out any, in []any) { runWhereStrided(out, in, ls) }
 	return st
 }
 
-func runWhereStrided(out any, in []any, ls [3]*layout, size int) {
+func runWhereStrided(out any, in []any, ls [3]*layout) {
 	c := in[0].([]bool)
 	switch o := out.(type) {
 	case []float32:
-		whereStrided(o, c, in[1].([]float32), in[2].([]float32), ls)
+		whereStrided(o, c, in[1].([]float32), in[2].([]float32), ls, whereFull32)
 	case []float64:
-		whereStrided(o, c, in[1].([]float64), in[2].([]float64), ls)
+		whereStrided(o, c, in[1].([]float64), in[2].([]float64), ls, whereFull)
+	case []int8:
+		whereStrided(o, c, in[1].([]int8), in[2].([]int8), ls, whereFull)
+	case []int16:
+		whereStrided(o, c, in[1].([]int16), in[2].([]int16), ls, whereFull)
 	case []int32:
-		whereStrided(o, c, in[1].([]int32), in[2].([]int32), ls)
+		whereStrided(o, c, in[1].([]int32), in[2].([]int32), ls, whereFull)
 	case []int64:
-		whereStrided(o, c, in[1].([]int64), in[2].([]int64), ls)
+		whereStrided(o, c, in[1].([]int64), in[2].([]int64), ls, whereFull)
+	case []uint8:
+		whereStrided(o, c, in[1].([]uint8), in[2].([]uint8), ls, whereFull)
+	case []uint16:
+		whereStrided(o, c, in[1].([]uint16), in[2].([]uint16), ls, whereFull)
+	case []uint32:
+		whereStrided(o, c, in[1].([]uint32), in[2].([]uint32), ls, whereFull)
+	case []uint64:
+		whereStrided(o, c, in[1].([]uint64), in[2].([]uint64), ls, whereFull)
 	case []bool:
-		whereStrided(o, c, in[1].([]bool), in[2].([]bool), ls)
-	default: // other types: materialise the broadcasts
-		full := make([]any, 3)
-		for i, l := range ls {
-			full[i] = in[i]
-			if l != nil {
-				full[i] = makeFlat(flatDType(in[i]), size)
-				copyStrided(full[i], in[i], *l)
-			}
-		}
-		runWhere(out, full[0], full[1], full[2])
+		whereStrided(o, c, in[1].([]bool), in[2].([]bool), ls, whereFull)
+	default:
+		panic(fmt.Sprintf("cpu: Where on %T", out))
 	}
 }
 
-// whereStrided is where with operands read through layouts (nil: whole or scalar), fuseChunk
-// elements at a time.
-func whereStrided[T any](out []T, c []bool, a, b []T, ls [3]*layout) {
+// whereStrided is Where with each operand whole (len(out)), a scalar, or read through a layout
+// (ls[i] non-nil), fuseChunk elements at a time: a scalar is spread over a chunk once, a layout's
+// elements are gathered chunk by chunk, and sel selects between whole chunks.
+func whereStrided[T any](out []T, c []bool, a, b []T, ls [3]*layout, sel func(out []T, c []bool, a, b []T)) {
+	n := len(out)
 	var cc [fuseChunk]bool
 	var ca, cb [fuseChunk]T
-	n := len(out)
+	if ls[0] == nil && len(c) == 1 && n > 1 {
+		fillOf(cc[:min(n, fuseChunk)], c[0])
+	}
+	if ls[1] == nil && len(a) == 1 && n > 1 {
+		fillOf(ca[:min(n, fuseChunk)], a[0])
+	}
+	if ls[2] == nil && len(b) == 1 && n > 1 {
+		fillOf(cb[:min(n, fuseChunk)], b[0])
+	}
 	for i0 := 0; i0 < n; i0 += fuseChunk {
 		m := min(fuseChunk, n-i0)
-		ci, ai, bi := c, a, b
-		if ls[0] != nil {
-			layoutRangeOf(cc[:m], c, *ls[0], i0)
-			ci = cc[:m]
-		} else if len(c) > 1 {
-			ci = c[i0 : i0+m]
-		}
-		if ls[1] != nil {
-			layoutRangeOf(ca[:m], a, *ls[1], i0)
-			ai = ca[:m]
-		} else if len(a) > 1 {
-			ai = a[i0 : i0+m]
-		}
-		if ls[2] != nil {
-			layoutRangeOf(cb[:m], b, *ls[2], i0)
-			bi = cb[:m]
-		} else if len(b) > 1 {
-			bi = b[i0 : i0+m]
-		}
-		where(out[i0:i0+m], ci, ai, bi)
+		sel(out[i0:i0+m], whereChunk(cc[:], c, ls[0], i0, m, n), whereChunk(ca[:], a, ls[1], i0, m, n),
+			whereChunk(cb[:], b, ls[2], i0, m, n))
+	}
+}
+
+// whereChunk is elements [i0, i0+m) of a Where operand x of n elements: gathered into buf through
+// l, buf itself when x is a spread scalar, else x's own elements.
+func whereChunk[T any](buf, x []T, l *layout, i0, m, n int) []T {
+	switch {
+	case l != nil:
+		layoutRangeOf(buf[:m], x, *l, i0)
+		return buf[:m]
+	case len(x) == 1 && n > 1:
+		return buf[:m]
+	default:
+		return x[i0 : i0+m]
+	}
+}
+
+// fillOf sets every element of d to v.
+func fillOf[T any](d []T, v T) {
+	for i := range d {
+		d[i] = v
 	}
 }
 
