@@ -136,13 +136,11 @@ func reduce[T number](op backends.OpType, out, in []T, l layout) {
 			}
 		case backends.OpTypeReduceMax:
 			if s == 0 { // a run reduced into one element (a softmax's row maximum): kept in a register
-				m := out[p]
-				for _, v := range src {
-					if v > m || v != v {
-						m = v
-					}
+				if o32, ok := any(out).([]float32); ok {
+					o32[p] = rowMax32(o32[p], any(src).([]float32))
+					return
 				}
-				out[p] = m
+				out[p] = rowMaxGo(out[p], src)
 				return
 			}
 			for j, v := range src {
@@ -168,6 +166,17 @@ func reduce[T number](op backends.OpType, out, in []T, l layout) {
 			}
 		}
 	})
+}
+
+// rowMaxGo is the largest of m and the elements of x, in order: a NaN replaces the running
+// maximum (so the last NaN wins), and a value equal to it does not (so the first of +0 and -0 does).
+func rowMaxGo[T number](m T, x []T) T {
+	for _, v := range x {
+		if v > m || v != v {
+			m = v
+		}
+	}
+	return m
 }
 
 func runReduce(op backends.OpType, out, in any, l layout) {

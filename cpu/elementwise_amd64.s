@@ -576,3 +576,55 @@ where32_loop8:
 where32_done:
 	VZEROUPPER
 	RET
+
+// func maxRun32(x []float32) (m float32, unordered bool)
+// The largest of the first len(x) &^ 7 elements (len(x) ≥ 8, checked in Go), and whether any of
+// them is NaN (then m is meaningless: VMAXPS does not propagate NaN the way the Go loop does).
+TEXT ·maxRun32(SB), NOSPLIT, $0-29
+	MOVQ x_base+0(FP), SI
+	MOVQ x_len+8(FP), CX
+	ANDQ $-8, CX
+	VMOVUPS 0(SI), Y0
+	VMOVAPS Y0, Y1
+	VCMPPS $3, Y0, Y0, Y2
+	VMOVAPS Y2, Y3
+	MOVQ $8, AX
+maxRun32_loop16:
+	MOVQ CX, BX
+	SUBQ AX, BX
+	CMPQ BX, $16
+	JLT  maxRun32_loop8
+	VMOVUPS 0(SI)(AX*4), Y4
+	VMOVUPS 32(SI)(AX*4), Y5
+	VMAXPS Y4, Y0, Y0
+	VMAXPS Y5, Y1, Y1
+	VCMPPS $3, Y4, Y4, Y6
+	VCMPPS $3, Y5, Y5, Y7
+	VORPS Y6, Y2, Y2
+	VORPS Y7, Y3, Y3
+	ADDQ $16, AX
+	JMP  maxRun32_loop16
+maxRun32_loop8:
+	CMPQ AX, CX
+	JGE  maxRun32_reduce
+	VMOVUPS 0(SI)(AX*4), Y4
+	VMAXPS Y4, Y0, Y0
+	VCMPPS $3, Y4, Y4, Y6
+	VORPS Y6, Y2, Y2
+	ADDQ $8, AX
+	JMP  maxRun32_loop8
+maxRun32_reduce:
+	VMAXPS Y1, Y0, Y0
+	VORPS Y3, Y2, Y2
+	VEXTRACTF128 $1, Y0, X1
+	VMAXPS X1, X0, X0
+	VPERMILPS $0x4e, X0, X1
+	VMAXPS X1, X0, X0
+	VPERMILPS $0xb1, X0, X1
+	VMAXPS X1, X0, X0
+	VMOVSS X0, m+24(FP)
+	VMOVMSKPS Y2, BX
+	TESTL BX, BX
+	SETNE unordered+28(FP)
+	VZEROUPPER
+	RET

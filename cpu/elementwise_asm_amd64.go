@@ -114,3 +114,20 @@ func whereFull32(out []float32, c []bool, a, b []float32) {
 	v := n &^ 7
 	whereFull(out[v:], c[v:n], a[v:n], b[v:n])
 }
+
+//go:noescape
+func maxRun32(x []float32) (m float32, unordered bool)
+
+// rowMax32 is max(m, max(x)) with the Go loop's semantics (a NaN wins; among equal values the
+// first is kept), 8 lanes at a time with AVX2 where that gives the same bits: when no element of
+// the vector part is NaN, m is not NaN, and neither that part's maximum nor m is zero (equal
+// non-zero floats have equal bits; +0 and -0 are equal but differ), else by the loop.
+func rowMax32(m float32, x []float32) float32 {
+	if useAVX2 && len(x) >= 16 && m != 0 && m == m {
+		if v, nan := maxRun32(x); !nan && v != 0 {
+			m = max(m, v) // neither is NaN or zero here
+			return rowMaxGo(m, x[len(x)&^7:])
+		}
+	}
+	return rowMaxGo(m, x)
+}

@@ -19,3 +19,6 @@ func fillF32(out []float32, v float32) {
 
 // whereFull32 is whereFull for float32.
 func whereFull32(out []float32, c []bool, a, b []float32) { whereFull(out, c, a, b) }
+
+// rowMax32 is max(m, max(x)) with the Go loop's semantics.
+func rowMax32(m float32, x []float32) float32 { return rowMaxGo(m, x) }

@@ -751,3 +751,53 @@ func widen(x []float32) []float64 {
 	}
 	return y
 }
+
+// TestRowMax32MatchesLoop: the vector row maximum (a softmax's ReduceMax) gives the Go loop's
+// bits for every length 0..100 and lengths past the 16-lane loop, from running maxima -Inf, a
+// finite value, +0, -0 and NaN, on rows that hold ties, -Inf (a causal mask), +0 and -0 mixed
+// with negatives, and NaNs at random places.
+func TestRowMax32MatchesLoop(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	nan := float32(math.NaN())
+	negZero := float32(math.Copysign(0, -1))
+	inits := []float32{float32(math.Inf(-1)), -3.5, 0, negZero, nan}
+	kinds := []func(i int) float32{
+		func(int) float32 { return float32(rng.NormFloat64()) },
+		func(int) float32 { return float32(rng.IntN(3)) - 5 }, // ties
+		func(i int) float32 { // a masked row: -Inf after a random point
+			if rng.IntN(4) == 0 {
+				return float32(math.Inf(-1))
+			}
+			return float32(rng.NormFloat64())
+		},
+		func(int) float32 { // zeros of both signs among negatives
+			switch rng.IntN(3) {
+			case 0:
+				return 0
+			case 1:
+				return negZero
+			}
+			return -float32(rng.ExpFloat64())
+		},
+		func(int) float32 {
+			if rng.IntN(20) == 0 {
+				return nan
+			}
+			return float32(rng.NormFloat64())
+		},
+	}
+	for n := 0; n <= 140; n++ {
+		for k, kind := range kinds {
+			x := make([]float32, n)
+			for i := range x {
+				x[i] = kind(i)
+			}
+			for _, m := range inits {
+				got, want := rowMax32(m, x), rowMaxGo(m, x)
+				if math.Float32bits(got) != math.Float32bits(want) {
+					t.Fatalf("n=%d kind %d m=%v: got %v (%#x) want %v (%#x)", n, k, m, got, math.Float32bits(got), want, math.Float32bits(want))
+				}
+			}
+		}
+	}
+}
