@@ -298,13 +298,16 @@ func (m *logisticSumModel) eval(p, f []float64) bool {
 		m.b[k] = p[3+3*k]
 	}
 	for i, xi := range m.x {
-		v := p[0]
-		zi, qi := m.z[i*K:i*K+K], m.q[i*K:i*K+K]
+		zi := m.z[i*K : i*K+K]
 		for k := range zi {
-			z := (xi - p[1+3*k]) / m.scale[k]
-			q := logistic(z)
+			zi[k] = (xi - p[1+3*k]) / m.scale[k]
+		}
+	}
+	logisticVec(m.q, m.z) // the fit's hot loop: its exponentials 4 at a time
+	for i := range m.x {
+		v := p[0]
+		for k, q := range m.q[i*K : i*K+K] {
 			v += m.b[k] * q
-			zi[k], qi[k] = z, q
 		}
 		f[i] = v
 	}

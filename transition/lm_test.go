@@ -125,3 +125,47 @@ func TestLogisticSaturates(t *testing.T) {
 	check(math.MaxFloat64)
 	check(math.Inf(1))
 }
+
+// TestLogisticVec: the vector logistic of the logistic-sum fits is within 4 ulps of logistic
+// (its exponential is within 2 ulps of math.Exp, and 1+e and the division add one rounding
+// each) on z from −800 to 800 (log-spaced magnitudes, both signs, odd lengths for the padded
+// tail), exactly 1 from logisticSat up and 0 (not subnormal) below −708.3; NaN stays NaN.
+func TestLogisticVec(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	for _, n := range []int{0, 1, 3, 4, 7, 64, 1001} {
+		z := make([]float64, n)
+		for i := range z {
+			z[i] = math.Copysign(math.Exp(rng.Float64()*13-6.3), rng.Float64()-0.5) // |z| 0.002..800
+		}
+		if n > 3 {
+			z[0], z[1], z[2], z[3] = 0, math.Copysign(0, -1), logisticSat, -709
+		}
+		q := make([]float64, n)
+		logisticVec(q, z)
+		for i, v := range z {
+			want := logistic(v)
+			switch {
+			case v >= logisticSat && q[i] != 1:
+				t.Fatalf("z=%v: %v, want exactly 1", v, q[i])
+			case v < -708.3 && q[i] != 0:
+				t.Fatalf("z=%v: %v, want 0", v, q[i])
+			case v >= -708.3 && ulpDist(q[i], want) > 4:
+				t.Fatalf("z=%v: %v, logistic %v (%d ulps)", v, q[i], want, ulpDist(q[i], want))
+			}
+		}
+	}
+	q := []float64{0}
+	logisticVec(q, []float64{math.NaN()})
+	if !math.IsNaN(q[0]) {
+		t.Fatalf("logisticVec(NaN) = %v", q[0])
+	}
+}
+
+// ulpDist is the number of float64s between positive a and b.
+func ulpDist(a, b float64) uint64 {
+	ia, ib := math.Float64bits(a), math.Float64bits(b)
+	if ia > ib {
+		return ia - ib
+	}
+	return ib - ia
+}
