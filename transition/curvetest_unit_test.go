@@ -142,3 +142,49 @@ func TestCurveErrorsAndDeterminism(t *testing.T) {
 	}()
 	TestCurve(g.x, y, Schedule{CumLR: []float64{1, 2}}, cfg, rand.New(rand.NewPCG(1, 1)))
 }
+
+// TestMCPValueTies: replicate statistics within rounding of the observed one are ties and count
+// as exceedances, so a statistic at round-off level (the jump fit is the null fit) gets p = 1
+// after Exceedances replicates, whichever side of it the replicates' own round-off falls; a
+// statistic above statTieTol is untouched by it.
+func TestMCPValueTies(t *testing.T) {
+	cfg := DefaultCurveConfig()
+	rng := rand.New(rand.NewPCG(11, 12))
+	roundOff := func() float64 { return (rng.Float64() - 0.5) * 1e-12 }
+	for range 20 {
+		p, b := mcPValue(roundOff(), cfg, roundOff)
+		if p != 1 || b != cfg.Exceedances {
+			t.Fatalf("round-off statistic: p = %v after %d replicates, want 1 after %d", p, b, cfg.Exceedances)
+		}
+	}
+	// A real statistic (5) against replicates below it by more than the tolerance: never reached.
+	p, b := mcPValue(5, cfg, func() float64 { return 5 - 10*statTieTol })
+	if want := 1 / float64(1+cfg.MaxReplicates); p != want || b != cfg.MaxReplicates {
+		t.Fatalf("t = 5, replicates 5 − 10·tol: p = %v after %d, want %v after %d", p, b, want, cfg.MaxReplicates)
+	}
+	// Replicates at t − tol/2 are ties.
+	if p, _ := mcPValue(5, cfg, func() float64 { return 5 - statTieTol/2 }); p != 1 {
+		t.Fatalf("replicates within the tolerance below t: p = %v, want 1", p)
+	}
+}
+
+// TestCurveNoiselessNull: a noiseless wide logistic (a smooth null, which the
+// one-logistic model fits as exactly) gives a statistic at round-off level, and its p-value is 1,
+// not a draw of rounding noise.
+func TestCurveNoiselessNull(t *testing.T) {
+	g := simGrids()[0]
+	cfg := DefaultCurveConfig()
+	y := make([]float64, len(g.x))
+	for i, x := range g.x {
+		y[i] = 0.1 + 0.7*logistic((x-1.5)/(0.6/WidthPerScale))
+	}
+	for seed := range uint64(5) {
+		ct, err := TestCurve(g.x, y, g.sch, cfg, rand.New(rand.NewPCG(seed, 1)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if math.Abs(ct.Stat) > statTieTol || ct.P != 1 || ct.Replicates != cfg.Exceedances {
+			t.Fatalf("seed %d: statistic %g, p %v after %d replicates; want |T| ≤ %g, p = 1 after %d", seed, ct.Stat, ct.P, ct.Replicates, statTieTol, cfg.Exceedances)
+		}
+	}
+}
