@@ -2,6 +2,8 @@ package transition
 
 import (
 	"math"
+
+	"github.com/phaseprobe/phaseprobe/internal/f64"
 )
 
 // Names of the smooth null families of TestCurve, reported in CurveTest.Null.
@@ -165,14 +167,23 @@ func fitGompertz(x, y []float64, gg *gompGrid) (gompertzFit, bool) {
 	p := []float64{a, b, gx0, math.Log(gr)}
 	lower := []float64{-1e3, -1e3, x[0] - rg, math.Log(gg.maxRate / 1000)}
 	upper := []float64{1e3, 1e3, x[n-1] + rg, math.Log(gg.maxRate)}
+	ex := make([]float64, n)
 	model := func(p, f, jac []float64) {
 		a, b, x0, r := p[0], p[1], p[2], math.Exp(p[3])
+		// e = exp(−r(x−x0)) and g = exp(−e), each 4 at a time (f64.Exp); g is jac's column 1.
 		for i, xi := range x {
-			e := math.Exp(-r * (xi - x0))
-			g := math.Exp(-e)
+			ex[i] = -r * (xi - x0)
+		}
+		f64.Exp(ex)
+		gs := jac[n : 2*n]
+		for i, e := range ex {
+			gs[i] = -e
+		}
+		f64.Exp(gs)
+		for i, xi := range x {
+			e, g := ex[i], gs[i]
 			f[i] = a + b*g
 			jac[i] = 1
-			jac[n+i] = g
 			jac[2*n+i] = -b * g * e * r
 			jac[3*n+i] = b * g * e * (xi - x0) * r
 		}
@@ -237,8 +248,9 @@ func fitRelaxation(eta, y []float64, rg *relaxGrid) (relaxFit, bool) {
 	reduced := func(lc float64) (rss, a, b float64) {
 		c := math.Exp(lc)
 		for i, e := range eta {
-			basis[i] = math.Exp(-c * e)
+			basis[i] = -c * e
 		}
+		f64.Exp(basis)
 		a, b = linearOnBasis(y, basis)
 		for i := range y {
 			d := y[i] - a - b*basis[i]

@@ -1,6 +1,10 @@
 package transition
 
-import "math"
+import (
+	"math"
+
+	"github.com/phaseprobe/phaseprobe/internal/f64"
+)
 
 // AIC returns Akaike's information criterion of a least-squares fit with
 // Gaussian errors of unknown variance (Akaike 1974):
@@ -119,8 +123,9 @@ func fitPower(x, y []float64, pg *powerGrid) PowerFit {
 	e := make([]float64, len(x))
 	reduced := func(rate float64) (rss, a, b float64) {
 		for i, xi := range x {
-			e[i] = math.Exp(rate * (xi - xref))
+			e[i] = rate * (xi - xref)
 		}
+		f64.Exp(e)
 		a, b = linearOnBasis(y, e)
 		for i, yi := range y {
 			r := yi - (a + b*e[i])
