@@ -483,17 +483,33 @@ func (g *compGrid) offBasis(n int, fixed [][]float64) (us [][]float64, qq []floa
 		}
 	}
 	qq = make([]float64, len(g.cols))
-	for j, col := range g.cols {
-		q := g.sq[j]
+	for j := range g.cols {
 		s0 := g.sum[j] / math.Sqrt(float64(n))
-		q -= s0 * s0
-		for _, v := range us[1:] {
-			d := dot(col, v)
-			q -= d * d
-		}
-		qq[j] = q
+		qq[j] = g.sq[j] - s0*s0
+	}
+	// Each column's q loses d² for each basis vector in turn, as one column at a time would;
+	// the dot products are taken four columns at a time (each summed in order: same bits).
+	for _, v := range us[1:] {
+		eachDot(g.cols, v, func(j int, d float64) { qq[j] -= d * d })
 	}
 	return us, qq
+}
+
+// eachDot calls f(j, Σ_i v[i]·cols[j][i]) for every column in order, each sum taken over i in
+// order (so with dot's bits), four columns at a time for the instruction-level parallelism a
+// single running sum lacks. Every column is at least as long as v.
+func eachDot(cols [][]float64, v []float64, f func(j int, d float64)) {
+	j := 0
+	for ; j+4 <= len(cols); j += 4 {
+		d := lmDot4(v, cols[j], cols[j+1], cols[j+2], cols[j+3])
+		f(j, d[0])
+		f(j+1, d[1])
+		f(j+2, d[2])
+		f(j+3, d[3])
+	}
+	for ; j < len(cols); j++ {
+		f(j, dot(cols[j][:len(v)], v))
+	}
 }
 
 // scan returns the grid point whose column most reduces the RSS of y projected off the
@@ -509,15 +525,14 @@ func (g *compGrid) scan(y []float64, us [][]float64, qq []float64) (logiComp, fl
 	}
 	best := g.pts[0]
 	bestGain := -1.0
-	for j, col := range g.cols {
+	eachDot(g.cols, yt, func(j int, d float64) {
 		if !(qq[j] > 1e-12*g.sq[j]) {
-			continue
+			return
 		}
-		d := dot(col, yt)
 		if gain := d * d / qq[j]; gain > bestGain {
 			bestGain, best = gain, g.pts[j]
 		}
-	}
+	})
 	return best, dot(yt, yt) - math.Max(bestGain, 0)
 }
 
