@@ -1,6 +1,7 @@
 package analysis
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -35,7 +36,7 @@ func isControl(metric string) bool {
 // the checkpoint curves in memory for the transition analysis, with each cell's learning-rate
 // schedule.
 func mergeMetrics(dirs []string, path string) (*curves, int, error) {
-	cs := &curves{byKey: map[curveKey]*curve{}, cells: map[string]data.Coords{}, diverged: map[string]int64{}, schedules: map[string]*data.LRSchedule{}}
+	cs := &curves{byKey: map[curveKey]*curve{}, cells: map[string]data.Coords{}, diverged: map[string]int64{}, schedules: map[string]*data.LRSchedule{}, examples: map[string]int{}}
 	w, err := data.CreateTable[data.MetricRow](path, data.Meta{Config: []byte("null")})
 	if err != nil {
 		return nil, 0, err
@@ -76,6 +77,14 @@ func mergeMetrics(dirs []string, path string) (*curves, int, error) {
 				return nil, 0, fmt.Errorf("%s: %w", filepath.Join(d, data.ConfigFile), err)
 			}
 			cs.schedules[filepath.Base(d)] = &s
+			var c struct {
+				Probe struct {
+					Examples int `json:"examples"`
+				} `json:"probe"`
+			}
+			if json.Unmarshal(raw, &c) == nil {
+				cs.examples[filepath.Base(d)] = c.Probe.Examples
+			}
 		}
 	}
 	if err := w.Close(); err != nil {

@@ -58,6 +58,7 @@ type curves struct {
 	cells     map[string]data.Coords
 	diverged  map[string]int64
 	schedules map[string]*data.LRSchedule // nil for a cell without a readable config.json
+	examples  map[string]int              // each cell's evaluation-set size (probe.examples); 0 unknown
 	sweep     string
 }
 
@@ -137,4 +138,19 @@ func streamSeed(name string) uint64 {
 	h := fnv.New64a()
 	h.Write([]byte(name))
 	return h.Sum64()
+}
+
+// resolution is the step of a curve's values: 1/N for the task metrics that count answers over
+// the N examples of an evaluation set (exact match; per-position accuracy), 0 (continuous, or
+// not known here) for every other metric or when N is unknown. transition.TestCurve does not
+// test a curve that moves by fewer than CurveConfig.MinQuanta such steps.
+func resolution(metric string, examples int) float64 {
+	if examples <= 0 {
+		return 0
+	}
+	switch metric {
+	case data.MetricExactMatch, data.MetricPositionAccuracy:
+		return 1 / float64(examples)
+	}
+	return 0
 }

@@ -138,6 +138,7 @@ func testCurve(cs *curves, k curveKey, cfg transition.CurveConfig, seed uint64) 
 		sch.Warmup = s.WarmupSteps
 	}
 	rng := rand.New(rand.NewPCG(seed, streamSeed(k.String())))
+	cfg.Resolution = resolution(k.series.Metric, cs.examples[k.cell])
 	r.test, r.err = transition.TestCurve(r.x, r.y, sch, cfg, rng)
 	r.warm = math.Inf(-1)
 	if sch.Warmup > 0 {

@@ -1,9 +1,11 @@
 package analysis
 
 import (
+	"errors"
 	"math"
 	"testing"
 
+	"github.com/phaseprobe/phaseprobe/data"
 	"github.com/phaseprobe/phaseprobe/transition"
 )
 
@@ -49,5 +51,70 @@ func TestChangeNear(t *testing.T) {
 	r.err = transition.ErrFlat
 	if got := changeNear(r); !math.IsNaN(got) {
 		t.Errorf("changeNear of a failed test = %v, want NaN", got)
+	}
+}
+
+// TestCoarseExactMatchNotTested: a cell's exact match that never learns (0 with a one-example
+// blip, over the 128 examples its config.json names) is not tested (ErrCoarse, so ErrFlat: no
+// transition), while the same curve read as a continuous measure (its loss) is tested; the
+// resolution comes from probe.examples for exact match and per-position accuracy only.
+func TestCoarseExactMatchNotTested(t *testing.T) {
+	if got := resolution(data.MetricExactMatch, 128); got != 1.0/128 {
+		t.Fatalf("resolution(exact_match, 128) = %v", got)
+	}
+	if resolution(data.MetricLoss, 128) != 0 || resolution(data.MetricPositionAccuracy, 0) != 0 {
+		t.Fatal("resolution of a continuous metric, or with N unknown, must be 0")
+	}
+	steps := make([]int64, 29)
+	values := make([]float64, 29)
+	for i := range steps {
+		steps[i] = int64(math.Round(math.Pow(10, float64(i)/28*math.Log10(601)))) - 1 + int64(i)
+	}
+	values[20] = 1.0 / 128
+	cs := &curves{byKey: map[curveKey]*curve{}, cells: map[string]data.Coords{}, examples: map[string]int{"c": 128}}
+	for _, m := range []string{data.MetricExactMatch, data.MetricLoss} {
+		k := curveKey{cell: "c", series: data.Series{Kind: data.KindTask, Split: data.SplitTest, Metric: m}}
+		cs.byKey[k] = &curve{series: k.series, steps: steps, values: values}
+		r := testCurve(cs, k, transition.DefaultCurveConfig(), 1)
+		if coarse := errors.Is(r.err, transition.ErrCoarse); coarse != (m == data.MetricExactMatch) {
+			t.Errorf("%s: err %v, want ErrCoarse only for exact match", m, r.err)
+		}
+	}
+}
+
+// TestSpecificityCountsFlatAsNoTransition: a measure that stays flat in a learning cell (ErrFlat,
+// or ErrCoarse) is evidence of no transition there, not missing evidence: with 3 of 6 learning
+// cells abrupt and 3 flat, against 6 smooth never-learning cells, the table is 3/6 vs 0/6 (a
+// curve that could not be tested for another reason is still left out).
+func TestSpecificityCountsFlatAsNoTransition(t *testing.T) {
+	um := unitMetrics{unit: unitKey{site: "blocks.0.hook_resid_post", layer: 0, head: data.NA, group: "g"}, metrics: []string{data.MetricEffectiveRank}}
+	res := map[curveKey]*curveResult{}
+	var jump, never []string
+	for i := range 7 {
+		c, n := string(rune('a'+i)), string(rune('n'+i))
+		r := &curveResult{main: -1}
+		switch {
+		case i < 3:
+			r.abrupt, r.main = true, 0
+		case i < 5:
+			r.err = transition.ErrFlat
+		case i == 5:
+			r.err = transition.ErrCoarse
+		default:
+			r.err = errors.New("transition: 5 points, need at least 8") // not evidence either way
+		}
+		jump = append(jump, c)
+		res[curveKey{c, um.series(data.MetricEffectiveRank)}] = r
+		if i < 6 {
+			never = append(never, n)
+			res[curveKey{n, um.series(data.MetricEffectiveRank)}] = &curveResult{main: -1}
+		}
+	}
+	a := &unitAsk{b: &verdictBuilder{decide: map[int]func(float64){}}, res: res, um: um, opt: Options{Decisions: DefaultDecisions()}}
+	uq := &unitQuestions{groupSize: 1, metric: data.MetricEffectiveRank}
+	a.specificity(uq, jump, never)
+	s := uq.spec
+	if s.JumpWith != 3 || s.JumpWithout != 3 || s.NoJumpWith != 0 || s.NoJumpWithout != 6 {
+		t.Fatalf("table %d/%d vs %d/%d, want 3/6 vs 0/6", s.JumpWith, s.JumpWith+s.JumpWithout, s.NoJumpWith, s.NoJumpWith+s.NoJumpWithout)
 	}
 }

@@ -1,6 +1,7 @@
 package analysis
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -195,11 +196,15 @@ func (a *unitAsk) specificity(uq *unitQuestions, jumpCells, neverCells []string)
 	for _, m := range a.um.metrics {
 		count := func(cells []string) (with, without int) {
 			for _, cell := range cells {
-				if rr := a.res[curveKey{cell, a.um.series(m)}]; rr == nil || rr.err != nil {
+				rr := a.res[curveKey{cell, a.um.series(m)}]
+				switch {
+				case rr == nil || (rr.err != nil && !errors.Is(rr.err, transition.ErrFlat)):
 					continue // no such curve (another shape), or one that could not be tested: no evidence either way
-				} else if rr.abrupt && rr.main >= 0 {
+				case rr.err != nil: // flat, or moving by fewer steps than its resolution shows: no transition
+					without++
+				case rr.abrupt && rr.main >= 0:
 					with++
-				} else {
+				default:
 					without++
 				}
 			}

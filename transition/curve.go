@@ -29,6 +29,13 @@ var ErrNoCrossing = errors.New("transition: curve does not cross the level")
 // located on it.
 var ErrFlat = errors.New("transition: curve is flat")
 
+// ErrCoarse is returned by TestCurve for a curve whose range is below
+// CurveConfig.MinQuanta steps of its CurveConfig.Resolution: an accuracy over
+// N examples that moves by fewer than MinQuanta examples. It wraps ErrFlat
+// (errors.Is(ErrCoarse, ErrFlat)): no transition can be shown on it. See
+// CurveConfig.MinQuanta for why such curves are not tested.
+var ErrCoarse = fmt.Errorf("transition: curve moves by fewer steps of its resolution than CurveConfig.MinQuanta: %w", ErrFlat)
+
 // checkCurve panics if x and y differ in length, and returns an error if the
 // curve has fewer than minN points, a non-finite value, or x not strictly
 // increasing.

@@ -80,6 +80,24 @@ type CurveConfig struct {
 	// jumps); a jump's p is at least P, so above it none could be declared at
 	// that level. 1 runs them whenever BIC prefers two jumps.
 	SecondLevel float64
+	// Resolution is the step of the curve's values, 1/N for an accuracy over
+	// N examples; 0 (the default) for a continuous measure. With MinQuanta it
+	// decides which curves are too coarse to test.
+	Resolution float64
+	// MinQuanta is the fewest steps of Resolution a curve's range must span
+	// to be tested: TestCurve returns ErrCoarse when max − min <
+	// (MinQuanta − ½)·Resolution. A curve of accuracies over N examples that
+	// moves by fewer examples is mostly one level with a few one-example
+	// blips (an exact match that never learns): the jump models fit a blip
+	// exactly, the residuals' σ̂ collapses, and the Gaussian bootstrap cannot
+	// reproduce the statistic, so such curves were rejected at the smallest
+	// p. The rate was measured on constant-rate Binomial(N, r)/N curves (N 128
+	// and 384, r 0.0005–0.1, 16 and 32 log-spaced checkpoints, 150 trials
+	// each, seeds (trial, 99)). With every curve tested, P ≤ 0.05 in up to
+	// 57% of trials (r = 0.0005, N = 128, 32 points). Testing only curves
+	// that span at least 4 steps gave at most 5.3%, at least 5 steps at most
+	// 4.7%. Checked on other seeds by TestCurveCoarseBinomialSize.
+	MinQuanta int
 }
 
 // DefaultCurveConfig returns W0 = 0.25 decade (the narrowest width of the
@@ -118,6 +136,7 @@ func DefaultCurveConfig() CurveConfig {
 		MaxReplicates: 99,
 		WarmupMargin:  math.Log10(2),
 		SecondLevel:   0.05,
+		MinQuanta:     5,
 	}
 }
 
@@ -218,7 +237,8 @@ const MethodCurveTest = "parametric-bootstrap GLR: logistic jump vs smooth nulls
 //
 // TestCurve panics if len(x) != len(y), or if sch.CumLR is non-nil and of
 // another length. It returns an error for fewer than 8 points, non-finite
-// values, x not strictly increasing, or a constant y (ErrFlat). It draws all
+// values, x not strictly increasing, a constant y (ErrFlat), or a y whose range is
+// below cfg.MinQuanta steps of cfg.Resolution (ErrCoarse, which wraps ErrFlat). It draws all
 // its randomness from rng and is deterministic for a given rng state.
 //
 // References: Besag & Clifford (1991), Sequential Monte Carlo p-values,
@@ -237,6 +257,12 @@ func TestCurve(x, y []float64, sch Schedule, cfg CurveConfig, rng *rand.Rand) (C
 	}
 	if _, sd := meanSD(y); sd == 0 {
 		return CurveTest{}, ErrFlat
+	}
+	if cfg.Resolution > 0 {
+		lo, hi := slices.Min(y), slices.Max(y)
+		if hi-lo < (float64(cfg.MinQuanta)-0.5)*cfg.Resolution {
+			return CurveTest{}, ErrCoarse
+		}
 	}
 	eta := sch.CumLR
 	if eta == nil {

@@ -188,3 +188,104 @@ func TestCurveNoiselessNull(t *testing.T) {
 		}
 	}
 }
+
+// binomialCurve is Binomial(N, r)/N at every checkpoint: the exact match of a cell whose
+// per-example success rate r never changes, scored on N examples.
+func binomialCurve(n, N int, r float64, rng *rand.Rand) []float64 {
+	y := make([]float64, n)
+	for i := range y {
+		k := 0
+		for range N {
+			if rng.Float64() < r {
+				k++
+			}
+		}
+		y[i] = float64(k) / float64(N)
+	}
+	return y
+}
+
+// stepGrid600 is n checkpoints log-spaced over steps 0..600, as x = log10(step+1).
+func stepGrid600(n int) []float64 {
+	x := make([]float64, n)
+	for i := range x {
+		x[i] = float64(i) / float64(n-1) * math.Log10(601)
+	}
+	return x
+}
+
+// TestCurveCoarseBinomialSize: on accuracies over N = 128 examples that never change (rates
+// 0.0005–0.01, where a curve is mostly one level with one-example blips), the curve test's size
+// with MinQuanta = 5 is at most 7% pooled and 12% per setting (MinQuanta was chosen on seeds
+// (trial, 99), see CurveConfig.MinQuanta; these are seeds (trial, 1234)); with every curve tested
+// (MinQuanta 0) it is above 15%, the failure the rule removes.
+func TestCurveCoarseBinomialSize(t *testing.T) {
+	if testing.Short() {
+		t.Skip("simulation")
+	}
+	const N, trials = 128, 50
+	rejected := func(minQuanta int) (pooled float64, worst float64) {
+		var rej, all int
+		for _, n := range []int{16, 32} {
+			x := stepGrid600(n)
+			for _, r := range []float64{0.0005, 0.002, 0.005, 0.01} {
+				k := 0
+				for tr := range trials {
+					y := binomialCurve(n, N, r, rand.New(rand.NewPCG(uint64(tr), 1234)))
+					cfg := DefaultCurveConfig()
+					cfg.Resolution, cfg.MinQuanta = 1.0/N, minQuanta
+					ct, err := TestCurve(x, y, Schedule{}, cfg, rand.New(rand.NewPCG(uint64(tr), 5)))
+					if err == nil && ct.P <= 0.05 {
+						k++
+					} else if err != nil && !errors.Is(err, ErrFlat) {
+						t.Fatal(err)
+					}
+				}
+				rej, all = rej+k, all+trials
+				worst = max(worst, float64(k)/trials)
+			}
+		}
+		return float64(rej) / float64(all), worst
+	}
+	pooled, worst := rejected(DefaultCurveConfig().MinQuanta)
+	t.Logf("MinQuanta 5: size %.3f pooled, %.3f worst setting", pooled, worst)
+	if pooled > 0.07 || worst > 0.12 {
+		t.Errorf("MinQuanta 5: size %.3f pooled, %.3f worst setting; want ≤ 0.07 and ≤ 0.12", pooled, worst)
+	}
+	if p0, _ := rejected(0); p0 <= 0.15 {
+		t.Errorf("every curve tested: size %.3f, want > 0.15 (the failure MinQuanta guards against)", p0)
+	} else {
+		t.Logf("every curve tested: size %.3f", p0)
+	}
+}
+
+// TestCurveCoarseKeepsCleanSteps: the coarse rule looks at the range in steps of the resolution,
+// not at how many levels the curve takes, so a noiseless jump from 0 to 1 (two levels) is tested
+// and found; a curve of range 4/N is ErrCoarse (and ErrFlat), one of range 5/N is tested.
+func TestCurveCoarseKeepsCleanSteps(t *testing.T) {
+	x := stepGrid600(29)
+	cfg := DefaultCurveConfig()
+	cfg.Resolution = 1.0 / 384
+	y := make([]float64, len(x))
+	for i := range y {
+		if i >= 17 {
+			y[i] = 1
+		}
+	}
+	ct, err := TestCurve(x, y, Schedule{}, cfg, rand.New(rand.NewPCG(1, 2)))
+	if err != nil || ct.P > 0.05 {
+		t.Fatalf("clean 0→1 step: p %v, err %v; want p ≤ 0.05", ct.P, err)
+	}
+	for _, c := range []struct {
+		top    float64
+		coarse bool
+	}{{4, true}, {5, false}} {
+		for i := range y {
+			y[i] = float64(i%2) * c.top / 384
+		}
+		_, err := TestCurve(x, y, Schedule{}, cfg, rand.New(rand.NewPCG(1, 2)))
+		if got := errors.Is(err, ErrCoarse); got != c.coarse || (c.coarse && !errors.Is(err, ErrFlat)) {
+			t.Errorf("range %v/384: err %v, want coarse %v", c.top, err, c.coarse)
+		}
+	}
+}
