@@ -3,6 +3,8 @@ package analysis
 import (
 	"errors"
 	"math"
+	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/phaseprobe/phaseprobe/data"
@@ -116,5 +118,37 @@ func TestSpecificityCountsFlatAsNoTransition(t *testing.T) {
 	s := uq.spec
 	if s.JumpWith != 3 || s.JumpWithout != 3 || s.NoJumpWith != 0 || s.NoJumpWithout != 6 {
 		t.Fatalf("table %d/%d vs %d/%d, want 3/6 vs 0/6", s.JumpWith, s.JumpWith+s.JumpWithout, s.NoJumpWith, s.NoJumpWith+s.NoJumpWithout)
+	}
+}
+
+// TestCouplingGateAfterBonferroni: a perfectly concordant coupling over 2 widths × 3 seeds has
+// smallest p 1/36 ≤ α = 0.05 on its own, but its row's p is Bonferroni-corrected over a group of
+// 2 measures (smallest 1/18 > α): the design cannot show coupling, so the verdict is insufficient
+// cells, not "not coupled".
+func TestCouplingGateAfterBonferroni(t *testing.T) {
+	task := []float64{1.2, 1.4, 1.6, 1.3, 1.5, 1.7}
+	internal := []float64{1.0, 1.2, 1.4, 1.1, 1.3, 1.5}
+	strata := []int{32, 32, 32, 64, 64, 64}
+	c, err := transition.Couple(internal, task, strata, transition.DefaultCoupleConfig(), rand.New(rand.NewPCG(1, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !(c.MinP <= 0.05) || !(2*c.MinP > 0.05) {
+		t.Fatalf("MinP %v: the case needs MinP ≤ 0.05 < 2·MinP", c.MinP)
+	}
+	spec := transition.SpecificityTest(6, 0, 0, 6)
+	for _, tc := range []struct {
+		group        int
+		insufficient bool
+	}{{1, false}, {2, true}} {
+		b := &verdictBuilder{decide: map[int]func(float64){}}
+		u := &unitQuestions{metric: data.MetricEffectiveRank, coupling: c, groupSize: tc.group, spec: &spec, specMetric: data.MetricEffectiveRank}
+		u.cP, u.sP = math.Min(1, c.P*float64(tc.group)), spec.P
+		u.cRow, u.sRow = b.add(data.VerdictRow{}), b.add(data.VerdictRow{})
+		decideCouplingRows(b, []*unitQuestions{u}, DefaultDecisionConfig())
+		v := b.rows[u.cRow].Verdict
+		if got := strings.HasPrefix(v, "insufficient"); got != tc.insufficient {
+			t.Errorf("group of %d: verdict %q, want insufficient %v", tc.group, v, tc.insufficient)
+		}
 	}
 }

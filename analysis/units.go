@@ -291,13 +291,19 @@ func decideCouplingRows(b *verdictBuilder, units []*unitQuestions, cfg DecisionC
 		r := &b.rows[u.cRow]
 		r.Q = data.F(cq[i])
 		c := u.coupling
-		r.Verdict = DecideCoupling(u.metric, c, cq[i], cfg)
+		// The row's p is Bonferroni-corrected over the group (min(1, P·groupSize)), so the
+		// smallest p it can reach is MinP·groupSize: the design can show coupling only if that
+		// is ≤ α, i.e. MinP ≤ α/groupSize.
+		g := float64(max(u.groupSize, 1))
+		cu := cfg
+		cu.Alpha = cfg.Alpha / g
+		r.Verdict = DecideCoupling(u.metric, c, cq[i], cu)
 		switch {
 		case c.Insufficient:
 			r.Need = data.I(int32(c.MinCells))
 			r.Reason = fmt.Sprintf("%d cells have both an internal and a task transition", c.N)
-		case !(c.MinP <= cfg.Alpha):
-			r.Reason = fmt.Sprintf("%d cells in %d widths: the strata are too small for the permutation test to reach α (smallest p %.3g)", c.N, c.Strata, c.MinP)
+		case !(c.MinP <= cu.Alpha):
+			r.Reason = fmt.Sprintf("%d cells in %d widths: the strata are too small for the permutation test to reach α (smallest p %.3g)", c.N, c.Strata, math.Min(1, c.MinP*g))
 		default:
 			r.Reason = fmt.Sprintf("stratified Kendall τ = %.2f over %d cells in %d widths; slope %.2f [%.2f, %.2f]", c.Tau, c.N, c.Strata, c.Slope, c.SlopeLow, c.SlopeHigh)
 		}
