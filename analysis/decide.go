@@ -133,6 +133,8 @@ type LeadLagDecision struct {
 //	VerdictNotTested                  coupling is not VerdictCoupled
 //	VerdictPrecedes / VerdictFollows  Q ≤ FDRLevel; the sign of the mean lag says which
 //	VerdictCoincides                  TOSTQ ≤ FDRLevel: the lag is within ±Tol
+//	"insufficient seeds (need N)"     MinP > Alpha: lags exactly 0 leave too few
+//	                                  informative ones (N counts the zeros on top)
 //	VerdictNoLeadLag                  otherwise.
 //
 // The gate on coupling keeps onsets that are unrelated but merely differ, or
@@ -165,6 +167,10 @@ func DecideLeadLag(metric, coupling string, ev []LeadLagEvidence, cfg DecisionCo
 			d.PerOnset[i] = VerdictFollows
 		case e.TOSTQ <= cfg.FDRLevel:
 			d.PerOnset[i] = VerdictCoincides
+		case !(r.MinP <= cfg.Alpha):
+			// Enough seeds, but some lags are exactly 0: the sign-flip test could not reach α,
+			// so "no lead or lag shown" would claim what the design cannot show.
+			d.PerOnset[i] = fmt.Sprintf(verdictInsufficientFm, "seeds", need+r.N-r.NonZero)
 		default:
 			d.PerOnset[i] = VerdictNoLeadLag
 		}

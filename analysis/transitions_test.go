@@ -152,3 +152,29 @@ func TestCouplingGateAfterBonferroni(t *testing.T) {
 		}
 	}
 }
+
+// TestLeadLagZeroLagsInsufficient: 6 paired seeds whose lags are 0, −.1, −.1, −.2, −.2, −.2 (a zero
+// lag: both change points on the same checkpoint) have only 5 informative lags, smallest p 1/16 >
+// α: the verdict is insufficient seeds, not "no lead or lag shown"; with the zero lag replaced
+// by −.05 the sign-flip test reaches its smallest p 1/32 and finds the lead.
+func TestLeadLagZeroLagsInsufficient(t *testing.T) {
+	internal := []float64{1.0, 1.1, 1.2, 1.3, 1.4, 1.5}
+	task := []float64{1.0, 1.2, 1.3, 1.5, 1.6, 1.7}
+	r, err := transition.LeadLagTest(internal, task, transition.DefaultLeadLagConfig(0.05), rand.New(rand.NewPCG(1, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.N != 6 || r.NonZero != 5 || r.MinP != 2.0/32 {
+		t.Fatalf("N %d NonZero %d MinP %v, want 6, 5, 1/16", r.N, r.NonZero, r.MinP)
+	}
+	d := DecideLeadLag(data.MetricEffectiveRank, VerdictCoupled, []LeadLagEvidence{{Onset: onsetMid, Result: r, Q: r.P, TOSTQ: r.TOSTP}}, DefaultDecisionConfig())
+	if !strings.HasPrefix(d.Verdict, "insufficient seeds") {
+		t.Errorf("verdict %q, want insufficient seeds", d.Verdict)
+	}
+	internal[0] = 0.95
+	r, _ = transition.LeadLagTest(internal, task, transition.DefaultLeadLagConfig(0.05), rand.New(rand.NewPCG(1, 1)))
+	d = DecideLeadLag(data.MetricEffectiveRank, VerdictCoupled, []LeadLagEvidence{{Onset: onsetMid, Result: r, Q: r.P, TOSTQ: r.TOSTP}}, DefaultDecisionConfig())
+	if d.Verdict != VerdictPrecedes {
+		t.Errorf("no zero lag: verdict %q (p %v), want %q", d.Verdict, r.P, VerdictPrecedes)
+	}
+}

@@ -37,8 +37,12 @@ type LeadLag struct {
 	// internal transition comes first.
 	MeanLag float64
 	// P is the two-sided sign-flip p-value of the mean lag being 0, and MinP
-	// = 2/2ᴺ the smallest P the N seeds can give (MinSeedsFor).
+	// = 2/2ᴺ' the smallest P the N seeds can give (MinSeedsFor), N' =
+	// NonZero the lags that are not 0: flipping the sign of a zero lag changes
+	// no sum, so each halves the number of distinct sign vectors (onsets on a
+	// checkpoint grid, such as change points, coincide exactly). At most 1.
 	P, MinP float64
+	NonZero int
 	// Tol is the equivalence margin; TOSTLowerP tests H0: mean ≤ −Tol,
 	// TOSTUpperP tests H0: mean ≥ +Tol, and TOSTP = max of the two is the
 	// p-value of H0: |mean lag| ≥ Tol (Schuirmann 1987).
@@ -132,7 +136,16 @@ func LeadLagTest(internal, task []float64, cfg LeadLagConfig, rng *rand.Rand) (L
 		return r, nil
 	}
 	r.MeanLag = meanOf(r.Lags)
-	r.MinP = 2 / math.Exp2(float64(r.N))
+	var scale float64
+	for _, d := range r.Lags {
+		scale += math.Abs(d)
+	}
+	for _, d := range r.Lags {
+		if math.Abs(d) > 1e-12*scale { // signFlipP's tie tolerance
+			r.NonZero++
+		}
+	}
+	r.MinP = math.Min(1, 2/math.Exp2(float64(r.NonZero)))
 	r.Exact = r.N <= cfg.MaxExactSeeds && r.N < 31
 	if !r.Exact {
 		r.Method = "Monte Carlo sign-flip permutation test of the mean lag (two-sided); TOST of ±Tol by one-sided sign-flip tests"
