@@ -174,15 +174,39 @@ func Couple(internal, task []float64, strata []int, cfg CoupleConfig, rng *rand.
 	}
 	c.Method = "stratified Kendall rank correlation, Monte Carlo within-stratum permutation test (one-sided); stratified Theil–Sen slope"
 	// With ties the permutation distribution is estimated, but the strata still bound how small P
-	// can be: no permutation test over strata of n_s cells gets below Π 1/n_s!.
+	// can be: permuting one variable's onsets within a stratum of n_s cells gives at most
+	// n_s!/Π t! distinct pairings, t the sizes of that variable's groups of equal onsets (a
+	// stratum whose task onsets are all equal gives one, and carries no information), so no
+	// permutation test gets below Π_s max(Π t_task!, Π t_internal!)/n_s!.
 	lnMin := 0.0
 	for _, g := range used {
 		lg, _ := math.Lgamma(float64(len(g) + 1))
-		lnMin -= lg
+		lnMin -= lg - math.Max(lnTieFactorial(task, g), lnTieFactorial(internal, g))
 	}
 	c.MinP = math.Max(1/float64(1+cfg.Resamples), math.Exp(lnMin))
 	c.P = permutationP(internal, task, used, c.S, cfg.Resamples, rng)
 	return c, nil
+}
+
+// lnTieFactorial returns Σ ln t! over the groups of equal values among v[i], i in idx (0
+// without ties).
+func lnTieFactorial(v []float64, idx []int) float64 {
+	w := make([]float64, len(idx))
+	for k, i := range idx {
+		w[k] = v[i]
+	}
+	slices.Sort(w)
+	var s float64
+	for a := 0; a < len(w); {
+		b := a + 1
+		for b < len(w) && w[b] == w[a] {
+			b++
+		}
+		lg, _ := math.Lgamma(float64(b - a + 1))
+		s += lg
+		a = b
+	}
+	return s
 }
 
 // pairedStrata groups the cells with both onsets by stratum (all in stratum 0

@@ -139,3 +139,30 @@ func TestCoupleSimulation(t *testing.T) {
 		t.Errorf("coverage %.3f (10 seeds), %.3f (3 seeds) below %.3f", f(cover), f(cover3), lo)
 	}
 }
+
+// TestCoupleMinPWithTies: a stratum whose task onsets are all equal carries no information, so
+// the smallest attainable p of four such cells plus two concordant strata of 2 is (1/2!)² = 1/4,
+// not 1/(4!·2!·2!); with two of the four task onsets equal, that stratum allows 4!/2! = 12
+// pairings, so 1/(12·2·2). (Closed forms: the number of distinct within-stratum pairings.)
+func TestCoupleMinPWithTies(t *testing.T) {
+	internal := []float64{1.3, 1.1, 1.2, 1.4, 1.0, 1.3, 1.5, 1.8}
+	strata := []int{1, 1, 1, 1, 2, 2, 3, 3}
+	for _, tc := range []struct {
+		task []float64
+		want float64
+	}{
+		{[]float64{1.5, 1.5, 1.5, 1.5, 1.2, 1.4, 1.6, 1.9}, 0.25},
+		{[]float64{1.5, 1.5, 1.6, 1.7, 1.2, 1.4, 1.6, 1.9}, 1.0 / 48},
+	} {
+		c, err := Couple(internal, tc.task, strata, DefaultCoupleConfig(), rand.New(rand.NewPCG(1, 1)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if math.Abs(c.MinP-tc.want) > 1e-12*tc.want {
+			t.Errorf("task %v: MinP %v, want %v", tc.task, c.MinP, tc.want)
+		}
+		if c.P < c.MinP {
+			t.Errorf("task %v: P %v below MinP %v", tc.task, c.P, c.MinP)
+		}
+	}
+}
