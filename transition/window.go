@@ -42,7 +42,7 @@ type WindowConfig struct {
 	// 5% (Schuirmann 1987).
 	Level float64
 	// Delta is the equivalence margin, as a fraction of the curve's range over
-	// training: the curve is "shown smooth across the window" when the whole
+	// training (WindowTest.Range): the curve is "shown smooth across the window" when the whole
 	// confidence interval of the excess jump lies inside (−Delta, +Delta).
 	Delta float64
 	// MaxAR caps the AR(1) coefficient estimated from the residuals.
@@ -73,7 +73,9 @@ type WindowTest struct {
 	// Hi − Lo of the logistic step added to the smooth model. JumpLow and
 	// JumpHigh bound it at confidence Level.
 	Jump, JumpLow, JumpHigh float64
-	// Range is max y − min y over the whole curve; RelJump, RelLow and
+	// Range is max − min over the whole curve after a running median of 3
+	// (robustRange: a single-checkpoint spike, such as a loss spike late in
+	// training, does not widen the margin Delta·Range); RelJump, RelLow and
 	// RelHigh are Jump, JumpLow and JumpHigh divided by Range.
 	Range                    float64
 	RelJump, RelLow, RelHigh float64
@@ -177,6 +179,7 @@ func TestWindow(x, y []float64, lo, hi float64, cfg WindowConfig, rng *rand.Rand
 	if ymax == ymin {
 		return WindowTest{}, ErrFlat
 	}
+	yRange := robustRange(y)
 	a, b, mLo, mHi, err := windowSegment(x, lo, hi, cfg)
 	if err != nil {
 		return WindowTest{}, err
@@ -197,7 +200,7 @@ func TestWindow(x, y []float64, lo, hi float64, cfg WindowConfig, rng *rand.Rand
 	t := windowStat(rss0, rss1)
 
 	res := WindowTest{
-		Jump: amp, Range: ymax - ymin, Level: cfg.Level,
+		Jump: amp, Range: yRange, Level: cfg.Level,
 		Mid: f.mids[j], Scale: f.scales[j], Statistic: t,
 		Smooth:     fmt.Sprintf("polynomial of degree %d in x over x[%d..%d] (%d checkpoints)", cfg.Degree, a, b, n),
 		Degree:     cfg.Degree,
@@ -599,4 +602,26 @@ func JumpWindow(x, y []float64, dir Direction) (lo, hi float64, err error) {
 		}
 	}
 	return lo, hi, nil
+}
+
+// robustRange is max − min of y smoothed by a running median of 3, the ends by
+// Tukey's end-point rule on the smoothed values (z₀ = median(y₀, z₁, 3z₁ −
+// 2z₂)): a monotone curve keeps its range exactly (the median of three
+// consecutive values of a monotone sequence is the middle one), an isolated
+// spike is removed. With fewer than 5 points it is the plain range. It can be
+// 0 for a curve whose only movement is one spike; TestWindow then gives
+// infinite relative bounds (no equivalence can be shown).
+func robustRange(y []float64) float64 {
+	n := len(y)
+	if n < 5 {
+		return slices.Max(y) - slices.Min(y)
+	}
+	med3 := func(a, b, c float64) float64 { return math.Max(math.Min(a, b), math.Min(math.Max(a, b), c)) }
+	z := make([]float64, n)
+	for i := 1; i < n-1; i++ {
+		z[i] = med3(y[i-1], y[i], y[i+1])
+	}
+	z[0] = med3(y[0], z[1], 3*z[1]-2*z[2])
+	z[n-1] = med3(y[n-1], z[n-2], 3*z[n-2]-2*z[n-3])
+	return slices.Max(z) - slices.Min(z)
 }
