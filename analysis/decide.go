@@ -195,6 +195,11 @@ func DecideLeadLag(metric, coupling string, ev []LeadLagEvidence, cfg DecisionCo
 //	VerdictNoNonLearning    no cell whose task never jumps
 //	VerdictNoLearning       no cell whose task jumps
 //	VerdictSpecific         q ≤ FDRLevel (q: BH over the family of specificity rows)
+//	"insufficient non-learning cells (need N)"
+//	                        some learning cells transition, but no table with these
+//	                        margins reaches Alpha (s.MinP > Alpha; the caller passes
+//	                        Alpha already divided by a Bonferroni group's size); N is
+//	                        transition.NoJumpCellsFor
 //	VerdictNotSpecific      otherwise.
 func DecideSpecificity(metric string, s transition.Specificity, q float64, cfg DecisionConfig) string {
 	switch {
@@ -206,6 +211,10 @@ func DecideSpecificity(metric string, s transition.Specificity, q float64, cfg D
 		return VerdictNoLearning
 	case q <= cfg.FDRLevel:
 		return VerdictSpecific
+	case !(s.MinP <= cfg.Alpha) && s.JumpWith > 0:
+		// Too few never-learning cells for any table with these margins to reach α: "not
+		// specific" would claim what the design cannot show.
+		return fmt.Sprintf(verdictInsufficientFm, "non-learning cells", transition.NoJumpCellsFor(s.JumpWith, s.JumpWith+s.JumpWithout, cfg.Alpha))
 	}
 	return VerdictNotSpecific
 }

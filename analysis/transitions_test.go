@@ -178,3 +178,20 @@ func TestLeadLagZeroLagsInsufficient(t *testing.T) {
 		t.Errorf("no zero lag: verdict %q (p %v), want %q", d.Verdict, r.P, VerdictPrecedes)
 	}
 }
+
+// TestSpecificityInsufficient: 10 of 12 learning cells transition and neither of 2 never-learning
+// cells does; no table with these margins gets below 66/1001 > α, so the verdict is insufficient
+// non-learning cells (need 3), not "not specific"; with 6 never-learning cells, of which one
+// transitions, and 5 of 12 learning ones, the best table reaches 0.0498 ≤ α and a large p is
+// "not specific".
+func TestSpecificityInsufficient(t *testing.T) {
+	cfg := DefaultDecisionConfig()
+	s := transition.SpecificityTest(10, 2, 0, 2)
+	if got := DecideSpecificity(data.MetricEffectiveRank, s, s.P, cfg); got != "insufficient non-learning cells (need 3)" {
+		t.Errorf("(10,2;0,2): verdict %q", got)
+	}
+	s = transition.SpecificityTest(5, 7, 1, 5)
+	if got := DecideSpecificity(data.MetricEffectiveRank, s, s.P, cfg); got != VerdictNotSpecific {
+		t.Errorf("(5,7;1,5), p %v: verdict %q, want %q", s.P, got, VerdictNotSpecific)
+	}
+}

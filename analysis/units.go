@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 
 	"github.com/phaseprobe/phaseprobe/data"
 	"github.com/phaseprobe/phaseprobe/transition"
@@ -312,7 +313,11 @@ func decideCouplingRows(b *verdictBuilder, units []*unitQuestions, cfg DecisionC
 		}
 		s := &b.rows[u.sRow]
 		s.Q = data.F(sq[i])
-		s.Verdict = DecideSpecificity(u.specMetric, *u.spec, sq[i], cfg)
+		s.Verdict = DecideSpecificity(u.specMetric, *u.spec, sq[i], cu) // cu: its p is Bonferroni-corrected too
+		if sp := u.spec; strings.HasPrefix(s.Verdict, "insufficient") {
+			s.Need = data.I(int32(transition.NoJumpCellsFor(sp.JumpWith, sp.JumpWith+sp.JumpWithout, cu.Alpha)))
+			s.Reason += fmt.Sprintf("; with these margins no table reaches α (smallest p %.3g)", math.Min(1, sp.MinP*g))
+		}
 	}
 }
 

@@ -12,8 +12,11 @@ type Specificity struct {
 	// (NaN for an empty group); OddsRatio is the sample odds ratio
 	// (JumpWith·NoJumpWithout)/(JumpWithout·NoJumpWith), possibly ±Inf or NaN.
 	RateJump, RateNoJump, OddsRatio float64
-	// P is the one-sided Fisher exact p-value (NaN if either group is empty).
-	P float64
+	// P is the one-sided Fisher exact p-value (NaN if either group is empty);
+	// MinP is the smallest P any table with the same margins gives (all the
+	// transitions that can be in Jump cells are there): when it exceeds α the
+	// design cannot show specificity, whatever the cells did.
+	P, MinP float64
 	// Method names the test; Null states its null hypothesis.
 	Method, Null string
 }
@@ -46,7 +49,7 @@ func SpecificityTest(a, b, c, d int) Specificity {
 	n := a + b + c + d
 	s := Specificity{
 		JumpWith: a, JumpWithout: b, NoJumpWith: c, NoJumpWithout: d, N: n,
-		RateJump: math.NaN(), RateNoJump: math.NaN(), P: math.NaN(),
+		RateJump: math.NaN(), RateNoJump: math.NaN(), P: math.NaN(), MinP: math.NaN(),
 		Method: "Fisher's exact test, one-sided (greater)",
 		Null:   "the internal transition rate is the same in cells whose task jumps and in cells whose task never jumps",
 	}
@@ -68,13 +71,38 @@ func SpecificityTest(a, b, c, d int) Specificity {
 		return x - y - z
 	}
 	den := lchoose(n, c1)
-	var p float64
-	for x := a; x <= min(r1, c1); x++ {
-		if c1-x > c+d {
-			continue
+	tail := func(from int) float64 {
+		var p float64
+		for x := from; x <= min(r1, c1); x++ {
+			if c1-x > c+d {
+				continue
+			}
+			p += math.Exp(lchoose(r1, x) + lchoose(c+d, c1-x) - den)
 		}
-		p += math.Exp(lchoose(r1, x) + lchoose(c+d, c1-x) - den)
+		return math.Min(1, p)
 	}
-	s.P = math.Min(1, p)
+	s.P = tail(a)
+	s.MinP = tail(min(r1, c1))
 	return s
+}
+
+// NoJumpCellsFor returns the smallest number of cells whose task never jumps
+// that would let a table with a of r1 Jump cells transitioning reach alpha,
+// were none of them to transition: the smallest m with C(r1, a)/C(r1+m, a) ≤
+// alpha (one-sided Fisher p of the table (a, r1−a; 0, m)), or 0 when a is 0
+// (no number of cells can). It panics unless 0 < alpha ≤ 1 and 0 ≤ a ≤ r1.
+func NoJumpCellsFor(a, r1 int, alpha float64) int {
+	if !(alpha > 0 && alpha <= 1) || a < 0 || a > r1 {
+		panic("transition: NoJumpCellsFor: invalid arguments")
+	}
+	if a == 0 {
+		return 0
+	}
+	lg := func(k int) float64 { v, _ := math.Lgamma(float64(k + 1)); return v }
+	for m := 1; ; m++ {
+		// ln C(r1, a) − ln C(r1+m, a)
+		if lg(r1)-lg(r1-a)-lg(r1+m)+lg(r1+m-a) <= math.Log(alpha)+1e-12 { // p ≤ alpha, rounding aside
+			return m
+		}
+	}
 }
