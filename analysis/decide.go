@@ -196,10 +196,11 @@ func DecideLeadLag(metric, coupling string, ev []LeadLagEvidence, cfg DecisionCo
 //	VerdictNoLearning       no cell whose task jumps
 //	VerdictSpecific         q ≤ FDRLevel (q: BH over the family of specificity rows)
 //	"insufficient non-learning cells (need N)"
-//	                        some learning cells transition, but no table with these
-//	                        margins reaches Alpha (s.MinP > Alpha; the caller passes
-//	                        Alpha already divided by a Bonferroni group's size); N is
-//	                        transition.NoJumpCellsFor
+//	                        some learning cells transition, no table with the observed
+//	                        margins reaches Alpha (s.MinP > Alpha), and there are fewer
+//	                        never-learning cells than N = transition.NoJumpCellsFor, the
+//	                        number that would reach Alpha were none of them to transition
+//	                        (the caller passes Alpha divided by a Bonferroni group's size)
 //	VerdictNotSpecific      otherwise.
 func DecideSpecificity(metric string, s transition.Specificity, q float64, cfg DecisionConfig) string {
 	switch {
@@ -211,10 +212,14 @@ func DecideSpecificity(metric string, s transition.Specificity, q float64, cfg D
 		return VerdictNoLearning
 	case q <= cfg.FDRLevel:
 		return VerdictSpecific
-	case !(s.MinP <= cfg.Alpha) && s.JumpWith > 0:
-		// Too few never-learning cells for any table with these margins to reach α: "not
-		// specific" would claim what the design cannot show.
-		return fmt.Sprintf(verdictInsufficientFm, "non-learning cells", transition.NoJumpCellsFor(s.JumpWith, s.JumpWith+s.JumpWithout, cfg.Alpha))
+	case s.JumpWith > 0 && !(s.MinP <= cfg.Alpha):
+		// No table with the observed margins reaches α. That is a shortage of never-learning
+		// cells only if a clean baseline (none of them transitioning) could not reach α
+		// either; otherwise their own transitions are the reason, evidence against
+		// specificity, and the verdict is "not specific".
+		if need := transition.NoJumpCellsFor(s.JumpWith, s.JumpWith+s.JumpWithout, cfg.Alpha); need > s.NoJumpWith+s.NoJumpWithout {
+			return fmt.Sprintf(verdictInsufficientFm, "non-learning cells", need)
+		}
 	}
 	return VerdictNotSpecific
 }

@@ -180,10 +180,10 @@ func TestLeadLagZeroLagsInsufficient(t *testing.T) {
 }
 
 // TestSpecificityInsufficient: 10 of 12 learning cells transition and neither of 2 never-learning
-// cells does; no table with these margins gets below 66/1001 > α, so the verdict is insufficient
-// non-learning cells (need 3), not "not specific"; with 6 never-learning cells, of which one
-// transitions, and 5 of 12 learning ones, the best table reaches 0.0498 ≤ α and a large p is
-// "not specific".
+// cells does; no table with these margins gets below 66/1001 > α and a clean baseline would need
+// 3 cells, so the verdict is insufficient non-learning cells (need 3), not "not specific"; with 6
+// never-learning cells, of which one transitions, and 5 of 12 learning ones, the best table with
+// these margins reaches 0.0498 ≤ α and a large p is "not specific".
 func TestSpecificityInsufficient(t *testing.T) {
 	cfg := DefaultDecisionConfig()
 	s := transition.SpecificityTest(10, 2, 0, 2)
@@ -193,5 +193,12 @@ func TestSpecificityInsufficient(t *testing.T) {
 	s = transition.SpecificityTest(5, 7, 1, 5)
 	if got := DecideSpecificity(data.MetricEffectiveRank, s, s.P, cfg); got != VerdictNotSpecific {
 		t.Errorf("(5,7;1,5), p %v: verdict %q, want %q", s.P, got, VerdictNotSpecific)
+	}
+	// Half the 10 never-learning cells transition too: evidence against specificity, not a
+	// shortage of cells (3 would do: C(3,3)/C(6,3) = 0.05), though no table with these margins
+	// reaches α (MinP 0.196).
+	s = transition.SpecificityTest(3, 0, 5, 5)
+	if got := DecideSpecificity(data.MetricEffectiveRank, s, s.P, cfg); got != VerdictNotSpecific || !(s.MinP > cfg.Alpha) {
+		t.Errorf("(3,0;5,5), MinP %v: verdict %q, want %q", s.MinP, got, VerdictNotSpecific)
 	}
 }

@@ -316,7 +316,7 @@ func decideCouplingRows(b *verdictBuilder, units []*unitQuestions, cfg DecisionC
 		s.Verdict = DecideSpecificity(u.specMetric, *u.spec, sq[i], cu) // cu: its p is Bonferroni-corrected too
 		if sp := u.spec; strings.HasPrefix(s.Verdict, "insufficient") {
 			s.Need = data.I(int32(transition.NoJumpCellsFor(sp.JumpWith, sp.JumpWith+sp.JumpWithout, cu.Alpha)))
-			s.Reason += fmt.Sprintf("; with these margins no table reaches α (smallest p %.3g)", math.Min(1, sp.MinP*g))
+			s.Reason += fmt.Sprintf("; even with no transition in any never-learning cell, %d of them cannot reach α", sp.NoJumpWith+sp.NoJumpWithout)
 		}
 	}
 }
@@ -363,6 +363,9 @@ func decideLeadLagRows(b *verdictBuilder, units []*unitQuestions, cfg DecisionCo
 			r.Reason = fmt.Sprintf("%d paired seeds: the smallest attainable sign-flip p is %.3g > α = %.2g", t.N, t.MinP, cfg.Alpha)
 		case dec.Verdict == VerdictNotTested:
 			r.Reason = "lead–lag is asked only of internal transitions coupled to the task jump across cells (coupling: " + b.rows[u.cRow].Verdict + ")"
+		case strings.HasPrefix(dec.Verdict, "insufficient"): // enough seeds, but lags of exactly 0
+			r.Need = data.I(int32(need + t.N - t.NonZero))
+			r.Reason = fmt.Sprintf("%d paired seeds, %d with a lag of exactly 0 (a sign flip changes nothing): the smallest attainable sign-flip p is %.3g > α = %.2g", t.N, t.N-t.NonZero, t.MinP, cfg.Alpha)
 		default:
 			r.P, r.Q = data.F(t.P), data.F(q[0][0][i])
 			if dec.Verdict == VerdictCoincides {

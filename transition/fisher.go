@@ -101,7 +101,7 @@ func NoJumpCellsFor(a, r1 int, alpha float64) int {
 	lg := func(k int) float64 { v, _ := math.Lgamma(float64(k + 1)); return v }
 	for m := 1; ; m++ {
 		// ln C(r1, a) − ln C(r1+m, a)
-		if lg(r1)-lg(r1-a)-lg(r1+m)+lg(r1+m-a) <= math.Log(alpha)+1e-12 { // p ≤ alpha, rounding aside
+		if lg(r1)-lg(r1-a)-lg(r1+m)+lg(r1+m-a) <= math.Log(alpha)+1e-9 { // p ≤ alpha, Lgamma's rounding aside
 			return m
 		}
 	}

@@ -52,7 +52,7 @@ func TestSpecificityMinP(t *testing.T) {
 		a, r1 int
 		alpha float64
 		want  int
-	}{{10, 12, 0.05, 3}, {10, 12, 0.01, 4}, {0, 12, 0.05, 0}, {1, 1, 0.05, 19}} {
+	}{{10, 12, 0.05, 3}, {10, 12, 0.01, 4}, {0, 12, 0.05, 0}, {1, 1, 0.05, 19}, {1, 13, 0.01, 1287}} {
 		if got := NoJumpCellsFor(tc.a, tc.r1, tc.alpha); got != tc.want {
 			t.Errorf("NoJumpCellsFor(%d, %d, %v) = %d, want %d", tc.a, tc.r1, tc.alpha, got, tc.want)
 		}

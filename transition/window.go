@@ -604,24 +604,23 @@ func JumpWindow(x, y []float64, dir Direction) (lo, hi float64, err error) {
 	return lo, hi, nil
 }
 
-// robustRange is max − min of y smoothed by a running median of 3, the ends by
-// Tukey's end-point rule on the smoothed values (z₀ = median(y₀, z₁, 3z₁ −
-// 2z₂)): a monotone curve keeps its range exactly (the median of three
-// consecutive values of a monotone sequence is the middle one), an isolated
-// spike is removed. With fewer than 5 points it is the plain range. It can be
-// 0 for a curve whose only movement is one spike; TestWindow then gives
-// infinite relative bounds (no equivalence can be shown).
+// robustRange is max − min of y smoothed by a running median of 3 over its
+// interior, the two end values kept as they are: a monotone curve keeps its
+// range exactly (the median of three consecutive values of a monotone sequence
+// is the middle one), an isolated spike at an interior checkpoint is removed (a
+// spike at the first or last checkpoint is not). With fewer than 3 points it is
+// the plain range. It can be 0 only for a constant curve with one interior spike;
+// TestWindow then gives infinite relative bounds (no equivalence can be shown).
 func robustRange(y []float64) float64 {
 	n := len(y)
-	if n < 5 {
+	if n < 3 {
 		return slices.Max(y) - slices.Min(y)
 	}
 	med3 := func(a, b, c float64) float64 { return math.Max(math.Min(a, b), math.Min(math.Max(a, b), c)) }
-	z := make([]float64, n)
+	lo, hi := math.Min(y[0], y[n-1]), math.Max(y[0], y[n-1])
 	for i := 1; i < n-1; i++ {
-		z[i] = med3(y[i-1], y[i], y[i+1])
+		v := med3(y[i-1], y[i], y[i+1])
+		lo, hi = math.Min(lo, v), math.Max(hi, v)
 	}
-	z[0] = med3(y[0], z[1], 3*z[1]-2*z[2])
-	z[n-1] = med3(y[n-1], z[n-2], 3*z[n-2]-2*z[n-3])
-	return slices.Max(z) - slices.Min(z)
+	return hi - lo
 }
