@@ -50,6 +50,7 @@ const (
 	VerdictSpecific       = "specific"
 	VerdictNotSpecific    = "not specific"
 	VerdictNoNonLearning  = "undetermined (no non-learning cells)"
+	VerdictTiedOnsets     = "insufficient cells (tied onsets)"
 	VerdictNoLearning     = "undetermined (no learning cells)"
 	verdictInsufficientFm = "insufficient %s (need %d)"
 )
@@ -66,6 +67,8 @@ func (cfg DecisionConfig) IsControl(metric string) bool { return slices.Contains
 //	                                 the smallest attainable p exceeds Alpha; N is the
 //	                                 number of cells in as many strata, of equal size,
 //	                                 that would reach it
+//	VerdictTiedOnsets                as many cells as that, but tied onsets within widths
+//	                                 leave too few distinct orderings to reach Alpha
 //	VerdictCoupled                   q ≤ FDRLevel (q: BH over the family of coupling rows)
 //	VerdictNotCoupled                otherwise.
 //
@@ -78,11 +81,24 @@ func DecideCoupling(metric string, c transition.Coupling, q float64, cfg Decisio
 	case c.Insufficient:
 		return fmt.Sprintf(verdictInsufficientFm, "cells", c.MinCells)
 	case !(c.MinP <= cfg.Alpha):
-		return fmt.Sprintf(verdictInsufficientFm, "cells", c.Strata*seedsPerStratumFor(cfg.Alpha, c.Strata))
+		if need := couplingCellsFor(c, cfg.Alpha); need > 0 {
+			return fmt.Sprintf(verdictInsufficientFm, "cells", need)
+		}
+		return VerdictTiedOnsets
 	case q <= cfg.FDRLevel:
 		return VerdictCoupled
 	}
 	return VerdictNotCoupled
+}
+
+// couplingCellsFor is the number of cells, in c.Strata strata of equal size without ties, whose
+// permutation test can reach alpha; 0 when c already has that many, so that ties among its
+// onsets, not the count of cells, keep its smallest p above alpha.
+func couplingCellsFor(c transition.Coupling, alpha float64) int {
+	if need := c.Strata * seedsPerStratumFor(alpha, c.Strata); need > c.N {
+		return need
+	}
+	return 0
 }
 
 // seedsPerStratumFor returns the smallest n with (1/n!)^strata ≤ alpha: the

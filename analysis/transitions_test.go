@@ -202,3 +202,23 @@ func TestSpecificityInsufficient(t *testing.T) {
 		t.Errorf("(3,0;5,5), MinP %v: verdict %q, want %q", s.MinP, got, VerdictNotSpecific)
 	}
 }
+
+// TestCouplingTiedOnsetsVerdict: 9 cells, 6 of them in one width whose task onsets are all equal,
+// 3 in another: the tied stratum carries no information, the smallest p is 1/3! > α, and the
+// 9 cells are already more than 2 equal strata without ties would need (2 × 3): the verdict
+// names the ties, not a number of cells that the design already has.
+func TestCouplingTiedOnsetsVerdict(t *testing.T) {
+	task := []float64{1.5, 1.5, 1.5, 1.5, 1.5, 1.5, 1.2, 1.4, 1.6}
+	internal := []float64{1.1, 1.3, 1.2, 1.4, 1.0, 1.5, 1.0, 1.3, 1.5}
+	strata := []int{32, 32, 32, 32, 32, 32, 64, 64, 64}
+	c, err := transition.Couple(internal, task, strata, transition.DefaultCoupleConfig(), rand.New(rand.NewPCG(1, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(c.MinP-1.0/6) > 1e-12 {
+		t.Fatalf("MinP %v, want 1/6", c.MinP)
+	}
+	if got := DecideCoupling(data.MetricEffectiveRank, c, 0.5, DefaultDecisionConfig()); got != VerdictTiedOnsets {
+		t.Errorf("verdict %q, want %q", got, VerdictTiedOnsets)
+	}
+}

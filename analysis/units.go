@@ -304,7 +304,12 @@ func decideCouplingRows(b *verdictBuilder, units []*unitQuestions, cfg DecisionC
 			r.Need = data.I(int32(c.MinCells))
 			r.Reason = fmt.Sprintf("%d cells have both an internal and a task transition", c.N)
 		case !(c.MinP <= cu.Alpha):
-			r.Reason = fmt.Sprintf("%d cells in %d widths: the strata are too small for the permutation test to reach α (smallest p %.3g)", c.N, c.Strata, math.Min(1, c.MinP*g))
+			if need := couplingCellsFor(c, cu.Alpha); need > 0 {
+				r.Need = data.I(int32(need))
+				r.Reason = fmt.Sprintf("%d cells in %d widths: the strata are too small for the permutation test to reach α (smallest p %.3g)", c.N, c.Strata, math.Min(1, c.MinP*g))
+			} else {
+				r.Reason = fmt.Sprintf("%d cells in %d widths, but tied onsets within widths leave too few distinct orderings for the permutation test to reach α (smallest p %.3g)", c.N, c.Strata, math.Min(1, c.MinP*g))
+			}
 		default:
 			r.Reason = fmt.Sprintf("stratified Kendall τ = %.2f over %d cells in %d widths; slope %.2f [%.2f, %.2f]", c.Tau, c.N, c.Strata, c.Slope, c.SlopeLow, c.SlopeHigh)
 		}

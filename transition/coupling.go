@@ -174,10 +174,12 @@ func Couple(internal, task []float64, strata []int, cfg CoupleConfig, rng *rand.
 	}
 	c.Method = "stratified Kendall rank correlation, Monte Carlo within-stratum permutation test (one-sided); stratified Theil–Sen slope"
 	// With ties the permutation distribution is estimated, but the strata still bound how small P
-	// can be: permuting one variable's onsets within a stratum of n_s cells gives at most
-	// n_s!/Π t! distinct pairings, t the sizes of that variable's groups of equal onsets (a
-	// stratum whose task onsets are all equal gives one, and carries no information), so no
-	// permutation test gets below Π_s max(Π t_task!, Π t_internal!)/n_s!.
+	// can be: the most extreme value of a stratum's statistic is reached by at least Π t!
+	// of its n_s! equally likely permutations, t the sizes of either variable's groups of
+	// equal onsets (a stratum whose task onsets are all equal is always at its extreme and
+	// carries no information), so P ≥ Π_s max(Π t_task!, Π t_internal!)/n_s!. It is a lower
+	// bound, not the attainable minimum: with ties in both variables the extreme is reached by
+	// more permutations still (a design can pass this gate and still be unable to reach α).
 	lnMin := 0.0
 	for _, g := range used {
 		lg, _ := math.Lgamma(float64(len(g) + 1))

@@ -142,8 +142,8 @@ func TestCoupleSimulation(t *testing.T) {
 
 // TestCoupleMinPWithTies: a stratum whose task onsets are all equal carries no information, so
 // the smallest attainable p of four such cells plus two concordant strata of 2 is (1/2!)² = 1/4,
-// not 1/(4!·2!·2!); with two of the four task onsets equal, that stratum allows 4!/2! = 12
-// pairings, so 1/(12·2·2). (Closed forms: the number of distinct within-stratum pairings.)
+// not 1/(4!·2!·2!); with two of the four task onsets equal, the extreme of that stratum is
+// reached by 2! of its 4! permutations, so 1/(12·2·2). (Closed forms of the lower bound.)
 func TestCoupleMinPWithTies(t *testing.T) {
 	internal := []float64{1.3, 1.1, 1.2, 1.4, 1.0, 1.3, 1.5, 1.8}
 	strata := []int{1, 1, 1, 1, 2, 2, 3, 3}
