@@ -104,7 +104,7 @@ type CurveConfig struct {
 // issue's wide-sigmoid null, 0.25–2.5 decades), exponents ≤ 2 (α ≤ 2: the
 // Gompertz null is at least 0.67 decade wide), φ ≤ 0.95 per 0.1 decade,
 // PhiBias 1.2, h = 5, B = 99, a warm-up margin of log10 2 (a factor of two in
-// steps) and SecondLevel 0.05.
+// steps), SecondLevel 0.05 and MinQuanta 5 (Resolution 0: set it per curve).
 //
 // MaxPhi, RefSpacing and PhiBias were chosen by simulation on the demo's
 // 29-checkpoint grid with noise correlated in log-time up to φ = 0.9 between
