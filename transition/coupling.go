@@ -174,20 +174,76 @@ func Couple(internal, task []float64, strata []int, cfg CoupleConfig, rng *rand.
 	}
 	c.Method = "stratified Kendall rank correlation, Monte Carlo within-stratum permutation test (one-sided); stratified Theil–Sen slope"
 	// With ties the permutation distribution is estimated, but the strata still bound how small P
-	// can be: the most extreme value of a stratum's statistic is reached by at least Π t!
-	// of its n_s! equally likely permutations, t the sizes of either variable's groups of
-	// equal onsets (a stratum whose task onsets are all equal is always at its extreme and
-	// carries no information), so P ≥ Π_s max(Π t_task!, Π t_internal!)/n_s!. It is a lower
-	// bound, not the attainable minimum: with ties in both variables the extreme is reached by
-	// more permutations still (a design can pass this gate and still be unable to reach α).
+	// can be: P ≥ Π_s f_s, f_s the fraction of stratum s's n_s! equally likely permutations that
+	// reach its largest S_s (the total reaches its largest value only when every stratum does).
+	// f_s is counted exactly up to maxExactStratum cells (stratumExtremeFrac); above, it is
+	// bounded below by max(Π t_task!, Π t_internal!)/n_s!, t the sizes of either variable's
+	// groups of equal onsets — a lower bound, not tight with ties in both variables. A stratum
+	// whose task onsets are all equal has f_s = 1: it carries no information.
 	lnMin := 0.0
 	for _, g := range used {
+		if len(g) <= maxExactStratum {
+			lnMin += math.Log(stratumExtremeFrac(internal, task, g))
+			continue
+		}
 		lg, _ := math.Lgamma(float64(len(g) + 1))
 		lnMin -= lg - math.Max(lnTieFactorial(task, g), lnTieFactorial(internal, g))
 	}
 	c.MinP = math.Max(1/float64(1+cfg.Resamples), math.Exp(lnMin))
 	c.P = permutationP(internal, task, used, c.S, cfg.Resamples, rng)
 	return c, nil
+}
+
+// maxExactStratum is the largest stratum whose extreme fraction is counted by enumerating its
+// permutations (8! = 40,320).
+const maxExactStratum = 8
+
+// stratumExtremeFrac returns the fraction of the permutations of the internal onsets of the
+// cells g (against their fixed task onsets) whose Kendall S, Σ_{a<b} sgn(Δtask)·sgn(Δinternal),
+// equals its largest value over all permutations. Heap's algorithm visits each once.
+func stratumExtremeFrac(internal, task []float64, g []int) float64 {
+	n := len(g)
+	t, u := make([]float64, n), make([]float64, n)
+	for k, i := range g {
+		t[k], u[k] = task[i], internal[i]
+	}
+	sOf := func() float64 {
+		var s float64
+		for a := 0; a < n; a++ {
+			for b := a + 1; b < n; b++ {
+				s += sgn(t[b]-t[a]) * sgn(u[b]-u[a])
+			}
+		}
+		return s
+	}
+	best, count, total := math.Inf(-1), 0, 0
+	visit := func() {
+		total++
+		switch s := sOf(); {
+		case s > best:
+			best, count = s, 1
+		case s == best:
+			count++
+		}
+	}
+	c := make([]int, n)
+	visit()
+	for i := 0; i < n; {
+		if c[i] < i {
+			if i%2 == 0 {
+				u[0], u[i] = u[i], u[0]
+			} else {
+				u[c[i]], u[i] = u[i], u[c[i]]
+			}
+			visit()
+			c[i]++
+			i = 0
+		} else {
+			c[i] = 0
+			i++
+		}
+	}
+	return float64(count) / float64(total)
 }
 
 // lnTieFactorial returns Σ ln t! over the groups of equal values among v[i], i in idx (0

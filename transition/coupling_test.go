@@ -166,3 +166,28 @@ func TestCoupleMinPWithTies(t *testing.T) {
 		}
 	}
 }
+
+// TestCoupleMinPTiesInBoth: with ties in both onsets the largest S is reached by more
+// permutations than either variable's ties alone say. Each of 3 strata has task onsets (1, 1, 2, 2)
+// and internal (1, 2, 2, 2): S is largest (2) when the internal 1 sits on a task-1 cell, 2·3! of
+// the 4! permutations, so the smallest p is (1/2)³ = 1/8 — above α — where the earlier bound,
+// max(2!·2!, 3!)/4! per stratum, gave 1/64 and let the design pass the gate.
+func TestCoupleMinPTiesInBoth(t *testing.T) {
+	var task, internal []float64
+	var strata []int
+	for s := range 3 {
+		task = append(task, 1, 1, 2, 2)
+		internal = append(internal, 1, 2, 2, 2)
+		strata = append(strata, s, s, s, s)
+	}
+	c, err := Couple(internal, task, strata, DefaultCoupleConfig(), rand.New(rand.NewPCG(1, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(c.MinP-0.125) > 1e-12 {
+		t.Errorf("MinP %v, want 1/8", c.MinP)
+	}
+	if g := []int{0, 1, 2, 3}; stratumExtremeFrac(internal, task, g) != 0.5 {
+		t.Errorf("stratumExtremeFrac = %v, want 1/2", stratumExtremeFrac(internal, task, g))
+	}
+}
