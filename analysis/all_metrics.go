@@ -78,9 +78,7 @@ func mergeMetrics(dirs []string, path string) (*curves, int, error) {
 			}
 			cs.schedules[filepath.Base(d)] = &s
 			var c struct {
-				Probe struct {
-					Examples int `json:"examples"`
-				} `json:"probe"`
+				Probe data.ProbeSpec `json:"probe"` // probe.examples: every evaluation set's size
 			}
 			if json.Unmarshal(raw, &c) == nil {
 				cs.examples[filepath.Base(d)] = c.Probe.Examples
