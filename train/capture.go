@@ -372,7 +372,7 @@ func (cc *cellCapture) captureCheckpoint(b *Backend, step int, prevStep *int) (d
 	}
 	var capOut Outputs
 	if cc.shared {
-		if capOut, err = tr.Forward([]data.Batch{cc.capBatch}, true); err != nil {
+		if capOut, err = tr.ForwardSites([]data.Batch{cc.capBatch}, cc.sites); err != nil {
 			return mark, err
 		}
 	}
@@ -382,7 +382,7 @@ func (cc *cellCapture) captureCheckpoint(b *Backend, step int, prevStep *int) (d
 	cc.ts.metrics.send(rows)
 	// Activations and attention of the capture examples.
 	if !cc.shared {
-		if capOut, err = tr.Forward([]data.Batch{cc.capBatch}, true); err != nil {
+		if capOut, err = tr.ForwardSites([]data.Batch{cc.capBatch}, cc.sites); err != nil {
 			return mark, err
 		}
 	}

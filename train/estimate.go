@@ -350,12 +350,22 @@ func TimeEnsemble(ctx context.Context, b *Backend, s Spec, g Group, steps int) (
 	}
 	probe := ProbeSet(s, task)
 	capBatch := headBatch(probe, s.Probe.CaptureExamples)
+	sites, err := captureSites(s, g.Model)
+	if err != nil {
+		return et, err
+	}
+	// CaptureCell's passes: the probe set (served by the capture pass when the capture examples
+	// are the whole probe set), the train-evaluation set unless the probe set is the training
+	// split, and the capture pass of the sites captured.
 	passes := []struct {
-		b       data.Batch
-		capture bool
-	}{{probe, false}, {trainEvalSet(s, task), false}, {capBatch, true}}
+		b     data.Batch
+		sites []data.Site
+	}{{probe, nil}, {trainEvalSet(s, task), nil}, {capBatch, sites}}
 	if s.Probe.Split == data.SplitTrain {
 		passes = slices.Delete(passes, 1, 2)
+	}
+	if s.Probe.CaptureExamples == probe.N {
+		passes = passes[1:]
 	}
 	for round := range 2 { // the first round compiles
 		start = time.Now()
@@ -363,7 +373,7 @@ func TimeEnsemble(ctx context.Context, b *Backend, s Spec, g Group, steps int) (
 			if err := ctx.Err(); err != nil {
 				return et, err
 			}
-			if _, err := one.Forward([]data.Batch{p.b}, p.capture); err != nil {
+			if _, err := one.ForwardSites([]data.Batch{p.b}, p.sites); err != nil {
 				return et, err
 			}
 		}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
+	"strings"
 
 	"github.com/gomlx/gomlx/pkg/core/graph"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
@@ -245,25 +247,42 @@ func (s SiteValues) Member(k int) []float32 {
 // Forward runs every member on its evaluation batch (all batches must have the same shape). With
 // capture it also returns every activation site of the model (Config.Sites).
 func (t *Trainer) Forward(batches []data.Batch, capture bool) (Outputs, error) {
-	kind := "eval"
+	var sites []data.Site
 	if capture {
-		kind = "capture"
+		sites = t.cfg.Sites()
+	}
+	return t.ForwardSites(batches, sites)
+}
+
+// ForwardSites is Forward returning the activations of the given sites only (none: the evaluation
+// graph alone). The graph outputs nothing else, so a capture of a few sites does not materialise
+// and copy the others (the MLP's d_mlp-wide hook_post among them). It is an error to name a site
+// the model does not have.
+func (t *Trainer) ForwardSites(batches []data.Batch, sites []data.Site) (Outputs, error) {
+	kind := "eval"
+	if len(sites) > 0 {
+		have := t.cfg.Sites()
+		names := make([]string, len(sites))
+		for i, s := range sites {
+			if !slices.Contains(have, s) {
+				return Outputs{}, fmt.Errorf("train: forward: the model has no site %s", s)
+			}
+			names[i] = s.String()
+		}
+		kind = "capture:" + strings.Join(names, ",")
 	}
 	n := len(t.specs)
 	cfg := t.cfg
-	sites := cfg.Sites()
 	e, err := t.b.exec(t.execKey(kind), func() (*graph.Exec, error) {
 		fn := func(in []*graph.Node) []*graph.Node {
 			captured := map[data.Site]*graph.Node{}
 			var hook func(data.Site, *graph.Node)
-			if capture {
+			if len(sites) > 0 {
 				hook = func(s data.Site, x *graph.Node) { captured[s] = x }
 			}
 			out := []*graph.Node{forward(cfg, cfg.bindParams(in[:n]), in[n], hook)}
-			if capture {
-				for _, s := range sites {
-					out = append(out, captured[s])
-				}
+			for _, s := range sites {
+				out = append(out, captured[s])
 			}
 			return out
 		}
@@ -287,7 +306,7 @@ func (t *Trainer) Forward(batches []data.Batch, capture bool) (Outputs, error) {
 	}
 	o := Outputs{K: len(t.seeds), N: batches[0].N, T: t.cfg.NCtx, V: t.cfg.DVocab}
 	o.Logits = tensors.MustCopyFlatData[float32](res[0])
-	if capture {
+	if len(sites) > 0 {
 		o.Sites = make(map[string]SiteValues, len(sites))
 		for i, s := range sites {
 			o.Sites[s.String()] = SiteValues{Dims: res[i+1].Shape().Dimensions, Data: tensors.MustCopyFlatData[float32](res[i+1])}
