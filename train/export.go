@@ -226,6 +226,11 @@ func ExportTransformerLens(cellDir string, step int, outDir string) (TLExport, e
 	if err != nil {
 		return TLExport{}, err
 	}
+	for _, f := range []string{TLWeightsFile, TLConfigFile} {
+		if err := checkExportTarget(filepath.Join(outDir, f)); err != nil {
+			return TLExport{}, err
+		}
+	}
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
 		return TLExport{}, fmt.Errorf("create %s: %w", outDir, err)
 	}
@@ -238,6 +243,41 @@ func ExportTransformerLens(cellDir string, step int, outDir string) (TLExport, e
 		return TLExport{}, err
 	}
 	return out, nil
+}
+
+// checkExportTarget returns an error when path exists and is not a file an earlier export wrote
+// (a safetensors file whose metadata names a phaseprobe cell, or a HookedTransformerConfig whose
+// model_name is phaseprobe's): an export replaces its own files only, never a cell's config.json
+// or a file of the user's in the --out folder.
+func checkExportTarget(path string) error {
+	raw, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	refuse := fmt.Errorf("%s exists and is not a phaseprobe export: refusing to overwrite it (choose another --out)", path)
+	if filepath.Base(path) == TLWeightsFile {
+		if len(raw) < 8 {
+			return refuse
+		}
+		n := binary.LittleEndian.Uint64(raw[:8])
+		var hdr struct {
+			Meta map[string]string `json:"__metadata__"`
+		}
+		if n > uint64(len(raw)-8) || json.Unmarshal(raw[8:8+n], &hdr) != nil || hdr.Meta["phaseprobe_cell"] == "" {
+			return refuse
+		}
+		return nil
+	}
+	var tc struct {
+		ModelName string `json:"model_name"`
+	}
+	if json.Unmarshal(raw, &tc) != nil || !strings.HasPrefix(tc.ModelName, "phaseprobe/") {
+		return refuse
+	}
+	return nil
 }
 
 func equalInts(a, b []int) bool {

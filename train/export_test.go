@@ -411,3 +411,42 @@ func TestExportTransformerLensTensors(t *testing.T) {
 		t.Errorf("tensors cover %d of %d data bytes", off, len(buf))
 	}
 }
+
+// TestExportKeepsOthersFiles: an export into the cell's own folder is refused (its config.json is
+// the cell's, not an export's) and leaves the file as it was; so is one over a user's file of the
+// same name in --out; an export over an earlier export of the same cell replaces it.
+func TestExportKeepsOthersFiles(t *testing.T) {
+	b := testBackend(t)
+	dir, _, _ := exportCell(t, b, Config{DModel: 8, NLayers: 1, NHeads: 2}, 5, 1)
+	cfgPath := filepath.Join(dir, data.ConfigFile)
+	before, err := os.ReadFile(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ExportTransformerLens(dir, 5, dir); err == nil || !strings.Contains(err.Error(), "not a phaseprobe export") {
+		t.Errorf("export into the cell folder: %v", err)
+	}
+	if after, _ := os.ReadFile(cfgPath); !bytes.Equal(after, before) {
+		t.Error("the cell's config.json changed")
+	}
+	if _, err := os.Stat(filepath.Join(dir, TLWeightsFile)); !errors.Is(err, os.ErrNotExist) {
+		t.Error("a refused export wrote its weights")
+	}
+	for _, name := range []string{TLWeightsFile, TLConfigFile} {
+		out := t.TempDir()
+		mine := filepath.Join(out, name)
+		os.WriteFile(mine, []byte("the user's own file\n"), 0o644)
+		if _, err := ExportTransformerLens(dir, 5, out); err == nil || !strings.Contains(err.Error(), mine) {
+			t.Errorf("over a user's %s: %v", name, err)
+		}
+		if got, _ := os.ReadFile(mine); string(got) != "the user's own file\n" {
+			t.Errorf("the user's %s changed", name)
+		}
+	}
+	out := filepath.Join(t.TempDir(), "again")
+	for range 2 {
+		if _, err := ExportTransformerLens(dir, 5, out); err != nil {
+			t.Fatalf("export over an earlier export: %v", err)
+		}
+	}
+}
