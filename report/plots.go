@@ -194,6 +194,9 @@ func (b *builder) shapes() [][2]int32 {
 
 // save renders a figure's layout and fills in its image paths.
 func (b *builder) save(f *figure, l figureLayout) {
+	if !slices.Contains(figureIDs, f.ID) {
+		panic("report: figure " + f.ID + " is not in figureIDs")
+	}
 	if b.layouts != nil {
 		b.layouts[f.ID] = l
 	}

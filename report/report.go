@@ -8,8 +8,10 @@ import (
 	"io/fs"
 	"math"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/phaseprobe/phaseprobe/data"
 )
@@ -102,11 +104,38 @@ func Write(ctx context.Context, runDir string, opts Options) (string, error) {
 	return filepath.Join(dst, data.ReportFile), nil
 }
 
+// figureIDs are the names of every figure the report draws (img/<ID>.png and .svg). With
+// index.html and the CLI's manifest.json they are the report folder's own files: a new report
+// replaces them and keeps every other file in the folder (builder.save panics on an ID not
+// listed, so a figure cannot be added without it).
+var figureIDs = []string{"task_metrics", "scorings_window", "internal_metrics", "spectra", "attention", "coupling", "over_width"}
+
+// ownFile reports whether rel (slash-separated, relative to the report folder) is a file the
+// report writes.
+func ownFile(rel string) bool {
+	switch rel {
+	case data.ReportFile, "manifest.json":
+		return true
+	}
+	dir, name := path.Split(rel)
+	ext := path.Ext(name)
+	return dir == "img/" && (ext == ".png" || ext == ".svg") && slices.Contains(figureIDs, strings.TrimSuffix(name, ext))
+}
+
 // replaceDir renames the folder src to dst. An existing dst is first moved aside and removed
-// after the rename, so dst is always either the old or the new folder.
+// after the rename, so dst is always either the old or the new folder; files in the old folder
+// that the report does not write (ownFile: a user's notes, images of their own) are moved into
+// the new one first, at the same paths, so nothing a user put there is lost. A dst that is not a
+// folder is refused.
 func replaceDir(src, dst string) error {
 	old := ""
-	if _, err := os.Stat(dst); err == nil {
+	if st, err := os.Lstat(dst); err == nil {
+		if !st.IsDir() {
+			return fmt.Errorf("%s exists and is not a folder: refusing to replace it with the report", dst)
+		}
+		if err := keepOthersFiles(dst, src); err != nil {
+			return err
+		}
 		old = filepath.Join(filepath.Dir(dst), fmt.Sprintf(".%s-old-%d", filepath.Base(dst), os.Getpid()))
 		os.RemoveAll(old)
 		if err := os.Rename(dst, old); err != nil {
@@ -125,6 +154,32 @@ func replaceDir(src, dst string) error {
 		return os.RemoveAll(old)
 	}
 	return nil
+}
+
+// keepOthersFiles moves every file and link under oldDir that the report does not write into
+// newDir at the same relative path (a file of the new report's by that name is kept, the
+// user's moved aside as <name>.user).
+func keepOthersFiles(oldDir, newDir string) error {
+	return filepath.WalkDir(oldDir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(oldDir, p)
+		if err != nil || rel == "." {
+			return err
+		}
+		if d.IsDir() || ownFile(filepath.ToSlash(rel)) {
+			return nil
+		}
+		to := filepath.Join(newDir, rel)
+		if _, err := os.Lstat(to); err == nil {
+			to += ".user"
+		}
+		if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
+			return err
+		}
+		return os.Rename(p, to)
+	})
 }
 
 // build draws the figures into imgDir and assembles the page.

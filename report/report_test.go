@@ -301,22 +301,51 @@ func TestWriteIncompleteCell(t *testing.T) {
 	}
 }
 
+// TestWriteReplaces: a new report replaces the previous one's files (a figure it no longer draws
+// is gone) and keeps every file a user put in the report folder; a plain file where the folder
+// should be is refused and kept; no temporary folder is left behind.
 func TestWriteReplaces(t *testing.T) {
 	dir := makeRun(t, fixture{})
 	writeReport(t, dir, Options{})
-	stale := filepath.Join(dir, "report", "img", "stale.png")
-	if err := os.WriteFile(stale, []byte("x"), 0o644); err != nil {
-		t.Fatal(err)
+	put := func(rel, text string) string {
+		p := filepath.Join(dir, "report", rel)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
 	}
+	ghost := put("img/coupling.svg", "<svg/>") // a figure of an earlier report that this run does not draw
+	mine := []string{put("img/stale.png", "mine"), put("notes.md", "my notes"), put("drafts/fig.svg", "<svg>mine</svg>")}
 	writeReport(t, dir, Options{})
-	if _, err := os.Stat(stale); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("a file of the previous report survived: %v", err)
+	if _, err := os.Stat(ghost); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a figure of the previous report survived: %v", err)
+	}
+	for _, p := range mine {
+		if _, err := os.Stat(p); err != nil {
+			t.Errorf("a user's file was lost: %v", err)
+		}
+	}
+	if raw, _ := os.ReadFile(mine[1]); string(raw) != "my notes" {
+		t.Errorf("notes.md = %q", raw)
 	}
 	entries, _ := os.ReadDir(dir)
 	for _, e := range entries {
 		if strings.HasPrefix(e.Name(), ".report") {
 			t.Errorf("temporary folder %s left behind", e.Name())
 		}
+	}
+	plain := makeRun(t, fixture{})
+	if err := os.WriteFile(filepath.Join(plain, "report"), []byte("not a folder"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Write(context.Background(), plain, Options{}); err == nil || !strings.Contains(err.Error(), "not a folder") {
+		t.Errorf("a plain file named report: err %v", err)
+	}
+	if raw, _ := os.ReadFile(filepath.Join(plain, "report")); string(raw) != "not a folder" {
+		t.Errorf("the plain file named report changed: %q", raw)
 	}
 }
 
