@@ -274,8 +274,16 @@ func RunSweep(ctx context.Context, b *Backend, s Spec, opt SweepOptions) error {
 }
 
 // sweepMemory refuses a sweep whose jobs ensembles at once would need more than limit bytes
-// (EstimateMemory of the largest training step and probe-set capture).
+// (SweepMemory).
 func sweepMemory(s Spec, groups []Group, jobs int, limit float64) error {
+	need, what := SweepMemory(s, groups, jobs)
+	return CheckMemory(what, need, limit)
+}
+
+// SweepMemory returns the bytes jobs ensembles of the sweep need at once (EstimateMemory of the
+// largest training step and probe-set capture, times jobs) and a phrase naming what needs them,
+// for CheckMemory.
+func SweepMemory(s Spec, groups []Group, jobs int) (float64, string) {
 	need, label := 0.0, ""
 	for _, g := range groups {
 		tr := EstimateMemory(g.Model, len(g.Cells), s.Train.BatchSize, true)
@@ -284,7 +292,7 @@ func sweepMemory(s Spec, groups []Group, jobs int, limit float64) error {
 			need, label = m, g.Label()
 		}
 	}
-	return CheckMemory(fmt.Sprintf("ensemble %s (batch_size %d, probe.examples %d) × %d jobs", label, s.Train.BatchSize, s.Probe.Examples, jobs), need*float64(jobs), limit)
+	return need * float64(jobs), fmt.Sprintf("ensemble %s (batch_size %d, probe.examples %d) × %d jobs", label, s.Train.BatchSize, s.Probe.Examples, jobs)
 }
 
 // cellDone reports whether a cell finished (done.json is written last, after every table).

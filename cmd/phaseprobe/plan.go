@@ -58,7 +58,22 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer, _ *sl
 	for i, g := range groups {
 		fmt.Fprintf(stdout, "%d\t%s\t%s\n", i, g.Label(), strings.Join(g.CellIDs(), ","))
 	}
-	if err := printEstimates(ctx, stdout, spec, groups, k, f.jobs, train.SweepDir(f.out, spec), res.Backend, f.noTiming, f.timingSteps); err != nil {
+	// A sweep this machine cannot hold is refused as sweep would refuse it, before anything is
+	// timed; a Slurm job may run on larger nodes, so there it is a note and the timing is skipped.
+	need, what := train.SweepMemory(spec, groups, f.jobs)
+	noTiming := f.noTiming
+	if err := train.CheckMemory(what, need, train.MachineMemory()); err != nil {
+		if !f.slurm {
+			return usageError{err.Error()}
+		}
+		mem := "the job's memory"
+		if res.Mem != "" {
+			mem = "the job's --mem " + res.Mem
+		}
+		fmt.Fprintf(stdout, "# memory: %v; not timed here (%s must hold it)\n", err, mem)
+		noTiming = true
+	}
+	if err := printEstimates(ctx, stdout, spec, groups, k, f.jobs, train.SweepDir(f.out, spec), res.Backend, noTiming, f.timingSteps); err != nil {
 		return err
 	}
 	if !f.slurm {

@@ -244,6 +244,8 @@ func TestPlanRejects(t *testing.T) {
 		{[]string{good, "--slurm", "--time", "1:00:00\n#SBATCH --qos=x"}, "line breaks"},
 		{[]string{good, "--slurm", "--binary", filepath.Join(dir, "no-such-binary")}, "no-such-binary"},
 		{[]string{good, good}, "2 arguments"},
+		// A batch no machine holds: refused as sweep refuses it, before any timing allocates it.
+		{[]string{writeFile(t, filepath.Join(dir, "huge.yaml"), strings.Replace(planSpec, "batch_size: 16", "batch_size: 1000000000", 1))}, "not enough memory"},
 	}
 	for _, c := range cases {
 		args := append([]string{"plan", "--out", out}, c.args...)
