@@ -398,6 +398,12 @@ func startGroup(b *Backend, s Spec, dir string, g Group, log *slog.Logger) (*Run
 		for i, d := range dirs {
 			paths[i] = checkpointPath(d, at)
 		}
+		// A run continues on the backend it trained on: another backend's numbers differ in the
+		// last bits, and a run mixing two would match neither backend's uninterrupted run.
+		if h, err := ReadCheckpointHeader(paths[0]); err == nil && h.Backend != "" && backendName(h.Backend) != backendName(b.String()) {
+			return nil, nil, fmt.Errorf("its checkpoint at step %d was trained on backend %s; resuming it on %s would mix two backends in one run (use --backend %s)",
+				at, h.Backend, b, h.Backend)
+		}
 		if run, err = ResumeRun(b, rc, paths); err != nil {
 			return nil, nil, err
 		}

@@ -3,7 +3,10 @@ package train
 import (
 	"context"
 	"math"
+	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/phaseprobe/phaseprobe/data"
@@ -116,5 +119,62 @@ func TestCompiledStepsAreShared(t *testing.T) {
 	}
 	if count() != 2 {
 		t.Fatalf("a new width should add one computation; have %d", count())
+	}
+}
+
+// TestSweepResumesOnItsBackend: a sweep stopped after a checkpoint and rerun on another backend
+// is refused, naming the backend it trained on, and its checkpoints are left as they were; rerun
+// on its own backend it finishes.
+func TestSweepResumesOnItsBackend(t *testing.T) {
+	s, err := ParseSpec([]byte(`
+name: rb
+task: {name: addition, params: {digits: 2}}
+model: {d_model: [8], n_layers: [1], n_heads: [2]}
+seeds: [0, 1]
+train: {steps: 20, batch_size: 8}
+checkpoints: {count: 4}
+probe: {examples: 16, capture_examples: 8}
+ensemble: 2
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	cpu := testBackend(t)
+	if err := RunSweep(context.Background(), cpu, s, SweepOptions{Out: out}); err != nil {
+		t.Fatal(err)
+	}
+	cells, _ := s.Cells()
+	var dirs []string
+	for _, c := range cells { // as if killed after the second-last checkpoint
+		d := CellDir(filepath.Join(out, s.Name), c.ID)
+		steps := CheckpointSteps(d)
+		if err := os.Remove(filepath.Join(d, data.DoneFile)); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Remove(checkpointPath(d, steps[len(steps)-1])); err != nil {
+			t.Fatal(err)
+		}
+		dirs = append(dirs, d)
+	}
+	before := CheckpointSteps(dirs[0])
+	other, err := NewBackend("go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = RunSweep(context.Background(), other, s, SweepOptions{Out: out})
+	if err == nil || !strings.Contains(err.Error(), "--backend cpu") {
+		t.Fatalf("resume on go: err %v", err)
+	}
+	if got := CheckpointSteps(dirs[0]); !slices.Equal(got, before) {
+		t.Errorf("checkpoints %v after the refused resume, %v before", got, before)
+	}
+	if err := RunSweep(context.Background(), cpu, s, SweepOptions{Out: out}); err != nil {
+		t.Fatalf("resume on cpu: %v", err)
+	}
+	for _, d := range dirs {
+		if _, err := os.Stat(filepath.Join(d, data.DoneFile)); err != nil {
+			t.Errorf("%s not finished: %v", d, err)
+		}
 	}
 }
