@@ -13,6 +13,7 @@ type cellClass struct {
 	neverLearned bool    // final exact match < Decisions.NeverLearned: a baseline for specificity
 	jump         bool    // learned, and exact match is abrupt with a rising jump: the capability jump
 	smallJump    bool    // exact match is abrupt with a rising jump but the cell does not learn
+	warmupJump   bool    // exact match is abrupt, and its only rising jumps lie in the warm-up: no onset to assess
 	final        float64 // final exact match
 	onset        *curveResult
 	jumpIdx      int // index into onset.test.Jumps of the capability jump
@@ -66,6 +67,12 @@ func classifyCells(cs *curves, res map[curveKey]*curveResult, split string, d De
 				cl.onset, cl.jumpIdx = r, k
 				cl.jump = cl.learned
 				cl.smallJump = !cl.learned
+			} else {
+				for _, j := range r.test.Jumps {
+					if j.InWarmup && j.Size > 0 {
+						cl.warmupJump = true
+					}
+				}
 			}
 		}
 		out[cell] = cl

@@ -33,7 +33,11 @@ func transitionRows(cs *curves, res map[curveKey]*curveResult, opt Options) ([]d
 			}
 		}
 		m := r.main
-		if r.abrupt && m < 0 && len(t.Jumps) > 0 {
+		allWarm := len(t.Jumps) > 0
+		for _, j := range t.Jumps {
+			allWarm = allWarm && j.InWarmup
+		}
+		if r.abrupt && m < 0 && allWarm {
 			m = 0 // every jump is in the warm-up: describe the first, flagged
 			row.InWarmup = true
 		}
@@ -46,6 +50,10 @@ func transitionRows(cs *curves, res map[curveKey]*curveResult, opt Options) ([]d
 		switch {
 		case r.abrupt && row.InWarmup:
 			row.Reason = "abrupt, but every jump lies in the learning-rate warm-up"
+		case r.abrupt && m < 0:
+			// The curve departs from every smooth null, but no jump outside the warm-up is
+			// significant on its own (the fit's jumps share the departure): no onset to give.
+			row.Reason = "abrupt overall, but no jump outside the learning-rate warm-up is significant on its own"
 		case r.abrupt:
 			row.Reason = "abrupt: q ≤ FDR level against smooth nulls on the run's grid"
 		case t.P <= opt.Decisions.Alpha:

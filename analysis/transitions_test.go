@@ -222,3 +222,30 @@ func TestCouplingTiedOnsetsVerdict(t *testing.T) {
 		t.Errorf("verdict %q, want %q", got, VerdictTiedOnsets)
 	}
 }
+
+// TestTransitionRowWarmupLabel: an abrupt curve whose every jump lies in the warm-up is labelled
+// so, with the first jump's onset; one with a jump outside the warm-up that is not significant on
+// its own is "abrupt overall", with no onset and not flagged as in the warm-up.
+func TestTransitionRowWarmupLabel(t *testing.T) {
+	k := curveKey{cell: "c", series: data.Series{Kind: data.KindTask, Split: data.SplitTest, Metric: data.MetricLoss}}
+	cs := &curves{byKey: map[curveKey]*curve{k: {series: k.series, steps: []int64{0, 1, 2, 4}, values: []float64{0, 0, 1, 1}}}, cells: map[string]data.Coords{"c": {Cell: "c"}}}
+	for _, c := range []struct {
+		jumps    []transition.Jump
+		warm     bool
+		reason   string
+		hasOnset bool
+	}{
+		{[]transition.Jump{{Mid: 0.5, InWarmup: true, P: 0.01}, {Mid: 0.6, InWarmup: true, P: 0.2}}, true, "every jump lies in the learning-rate warm-up", true},
+		{[]transition.Jump{{Mid: 0.5, InWarmup: true, P: 0.01}, {Mid: 2.5, P: 1}}, false, "no jump outside the learning-rate warm-up is significant on its own", false},
+	} {
+		res := map[curveKey]*curveResult{k: {abrupt: true, main: -1, test: transition.CurveTest{P: 0.001, Jumps: c.jumps}}}
+		trans, _ := transitionRows(cs, res, Options{}.resolve())
+		if len(trans) != 1 {
+			t.Fatalf("%d rows", len(trans))
+		}
+		r := trans[0]
+		if r.InWarmup != c.warm || !strings.Contains(r.Reason, c.reason) || (r.MidStep != nil) != c.hasOnset {
+			t.Errorf("jumps %+v: in_warmup %v, onset %v, reason %q; want %v, onset %v, %q", c.jumps, r.InWarmup, r.MidStep != nil, r.Reason, c.warm, c.hasOnset, c.reason)
+		}
+	}
+}

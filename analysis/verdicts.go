@@ -174,10 +174,13 @@ func (b *verdictBuilder) base(s shapeKey, dModel int32, q string) data.VerdictRo
 func taskJumpRow(b *verdictBuilder, s shapeKey, cells []string, classes map[string]cellClass, split string, d Decisions) (learned, jumpSeeds int) {
 	r := b.base(s, s.dModel, data.QuestionTaskJump)
 	r.Subject, r.Metric, r.Seeds = "exact match ("+split+")", data.MetricExactMatch, int32(len(cells))
-	var small, never int
+	var small, never, warm int
 	var sizes, finals []float64
 	for _, c := range cells {
 		cl := classes[c]
+		if cl.warmupJump && cl.learned {
+			warm++
+		}
 		finals = append(finals, cl.final)
 		switch {
 		case cl.jump:
@@ -208,12 +211,20 @@ func taskJumpRow(b *verdictBuilder, s shapeKey, cells []string, classes map[stri
 		r.Verdict = verdictNeverLearns
 	case small > 0 && learned == 0:
 		r.Verdict = verdictSmallRise
+	case learned > 0 && warm > 0:
+		r.Verdict = verdictUndetermined // a jump in the warm-up may be the schedule's: not "without a jump"
 	case learned > 0:
 		r.Verdict = verdictNoJump
 	default:
 		r.Verdict = verdictUndetermined
 	}
 	r.Reason = fmt.Sprintf("capability jump in %d of %d seeds (abrupt exact match in a seed that ends ≥ %.2g); final exact match %s", jumpSeeds, len(cells), d.Learned, rangeText(finals))
+	if warm > 0 {
+		r.Reason += fmt.Sprintf("; in %d seeds that learn, exact match is abrupt but rises only during the learning-rate warm-up, where the schedule can make a jump: not assessed", warm)
+	}
+	if jumpSeeds > 0 && jumpSeeds < len(cells) {
+		r.Reason += "; a seed without a detected jump is not shown to rise smoothly (the curve test's power in one seed is limited)"
+	}
 	b.add(r)
 	return learned, jumpSeeds
 }
@@ -252,7 +263,7 @@ func mirageRow(b *verdictBuilder, s shapeKey, seeds, learned, jumpSeeds int, mir
 		mr.Q = data.F(minQ) // the q of the scoring that jumps most clearly; no single q stands for the other readings
 	}
 	if jumpSeeds == 0 {
-		mr.Reason += "; exact match's rise was not called abrupt by the curve test in any seed (task_jump row)"
+		mr.Reason += "; exact match's rise was not called abrupt outside the learning-rate warm-up in any seed (task_jump row)"
 	}
 	b.add(mr)
 }

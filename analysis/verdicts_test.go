@@ -219,6 +219,29 @@ func TestVerdictsSmallRiseIsNotTheCapability(t *testing.T) {
 	}
 }
 
+// TestVerdictsWarmupJumpIsNotNoJump: exact match jumps sharply at step ~20, inside the demo
+// schedule's 30-step warm-up, in every seed, and ends learned. The jump cannot be told from the
+// schedule's, so it is not assessed — but neither is the shape "learned without a detected jump"
+// (before, it was), and the reason says why.
+func TestVerdictsWarmupJumpIsNotNoJump(t *testing.T) {
+	s := newSynthSweep(5)
+	for seed := range int64(4) {
+		c := s.cell("addition", 32, 2, seed)
+		mid := math.Log10(21) + 0.01*float64(seed)
+		s.addTask(c, 2, func(j int, x float64) float64 { return 0.05 + 0.9*logistic(x, mid, 0.08) })
+	}
+	_, _, rows := s.analyse(t)
+	tj := verdictsOf(rows, data.QuestionTaskJump)
+	if len(tj) != 1 {
+		t.Fatalf("%d task_jump rows, want 1", len(tj))
+	}
+	r := tj[0]
+	t.Logf("%s — %s", r.Verdict, r.Reason)
+	if r.Verdict != verdictUndetermined || !strings.Contains(r.Reason, "warm-up") {
+		t.Errorf("a jump inside the warm-up: %q (%s), want undetermined, naming the warm-up", r.Verdict, r.Reason)
+	}
+}
+
 // TestVerdictsMirageFamily: per-position accuracies rise smoothly (a logistic 1.5 decades wide) and
 // the answer has 10 tokens, so exact match = p^10 is sharp while every continuous scoring is smooth
 // where it jumps: the verdict must be "scoring artefact (mirage)".
@@ -291,9 +314,10 @@ func TestVerdictsOneTokenAnswer(t *testing.T) {
 // TestVerdictsScaleDirectionAndOneSeed: over 6 widths × 4 seeds (final exact match; the task curves
 // are flat so that only the scale question differs), a step up between d_model 24 and 32 in every
 // seed is "jumps with width"; a family whose largest width has two of four seeds that failed to
-// learn (final 0.05–0.06, as in examples/addition-mirage.yaml's run at d_model 64) is "drops at a
-// width (not emergence)" — before the rule a significant step down was reported as "jumps with
-// width"; and a step carried by one seed is not read as emergence.
+// learn (final 0.05–0.06, as in examples/addition-mirage.yaml's run at d_model 64) is not read as
+// emergence — with each width weighted by its own seeds' variance the drop is within that
+// width's spread (it was "drops at a width" under the common-variance test, and before the
+// direction rule "jumps with width"); and a step carried by one seed is not read as emergence.
 func TestVerdictsScaleDirectionAndOneSeed(t *testing.T) {
 	widths := []int32{8, 12, 16, 24, 32, 48}
 	run := func(final func(w int32, seed int64) float64) []data.VerdictRow {
@@ -333,8 +357,8 @@ func TestVerdictsScaleDirectionAndOneSeed(t *testing.T) {
 		return min(0.99, 0.3+0.35*float64(slices.Index(widths, w))) - 0.002*float64(seed)
 	}
 	r := run(failed)[0]
-	if r.Verdict != "drops at a width (not emergence)" {
-		t.Errorf("two failed seeds at the largest width: %q (%s), want drops at a width", r.Verdict, r.Reason)
+	if r.Verdict == "jumps with width" {
+		t.Errorf("two failed seeds at the largest width read as emergence: %q (%s)", r.Verdict, r.Reason)
 	}
 	t.Logf("two failed seeds: %s — %s", r.Verdict, r.Reason)
 	// One seed carries a step up: at d_model 32 one seed jumps to 0.9 while the others stay near
