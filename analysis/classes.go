@@ -14,6 +14,7 @@ type cellClass struct {
 	jump         bool    // learned, and exact match is abrupt with a rising jump: the capability jump
 	smallJump    bool    // exact match is abrupt with a rising jump but the cell does not learn
 	warmupJump   bool    // exact match is abrupt, and its only rising jumps lie in the warm-up: no onset to assess
+	diverged     bool    // its training diverged (the metrics' "diverged" row)
 	final        float64 // final exact match
 	onset        *curveResult
 	jumpIdx      int // index into onset.test.Jumps of the capability jump
@@ -59,8 +60,11 @@ func classifyCells(cs *curves, res map[curveKey]*curveResult, split string, d De
 			continue
 		}
 		cl := cellClass{final: c.last(), jumpIdx: -1}
+		_, cl.diverged = cs.diverged[cell]
 		cl.learned = cl.final >= d.Learned
-		cl.neverLearned = cl.final < d.NeverLearned
+		// A cell whose training diverged did not show it cannot learn: it is no never-learning
+		// baseline, whatever its exact match was before the loss stopped being finite.
+		cl.neverLearned = cl.final < d.NeverLearned && !cl.diverged
 		r := res[curveKey{cell, c.series}]
 		if r != nil && r.abrupt {
 			if k := capabilityJump(r.test.Jumps, d.Alpha); k >= 0 {

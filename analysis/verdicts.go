@@ -174,12 +174,15 @@ func (b *verdictBuilder) base(s shapeKey, dModel int32, q string) data.VerdictRo
 func taskJumpRow(b *verdictBuilder, s shapeKey, cells []string, classes map[string]cellClass, split string, d Decisions) (learned, jumpSeeds int) {
 	r := b.base(s, s.dModel, data.QuestionTaskJump)
 	r.Subject, r.Metric, r.Seeds = "exact match ("+split+")", data.MetricExactMatch, int32(len(cells))
-	var small, never, warm int
+	var small, never, warm, diverged int
 	var sizes, finals []float64
 	for _, c := range cells {
 		cl := classes[c]
 		if cl.warmupJump && cl.learned {
 			warm++
+		}
+		if cl.diverged {
+			diverged++
 		}
 		finals = append(finals, cl.final)
 		switch {
@@ -209,6 +212,8 @@ func taskJumpRow(b *verdictBuilder, s shapeKey, cells []string, classes map[stri
 		r.Verdict = verdictSomeSeeds
 	case never == len(cells):
 		r.Verdict = verdictNeverLearns
+	case diverged > 0 && learned == 0:
+		r.Verdict = verdictUndetermined // a training failure is not a negative result
 	case small > 0 && learned == 0:
 		r.Verdict = verdictSmallRise
 	case learned > 0 && warm > 0:
@@ -219,6 +224,9 @@ func taskJumpRow(b *verdictBuilder, s shapeKey, cells []string, classes map[stri
 		r.Verdict = verdictUndetermined
 	}
 	r.Reason = fmt.Sprintf("capability jump in %d of %d seeds (abrupt exact match in a seed that ends ≥ %.2g); final exact match %s", jumpSeeds, len(cells), d.Learned, rangeText(finals))
+	if diverged > 0 {
+		r.Reason += fmt.Sprintf("; training diverged in %d of %d seeds (not counted as never learning)", diverged, len(cells))
+	}
 	if warm > 0 {
 		r.Reason += fmt.Sprintf("; in %d seeds that learn, exact match is abrupt but rises only during the learning-rate warm-up, where the schedule can make a jump: not assessed", warm)
 	}

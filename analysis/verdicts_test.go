@@ -109,6 +109,19 @@ func (s *synthSweep) analyse(t *testing.T) ([]data.TransitionRow, []data.MirageR
 	return trans, mir, verdicts(s.cs, res, classes, mir, "test", opt)
 }
 
+// analyseClasses is analyse returning the cells' classes with the mirage rows and verdicts.
+func (s *synthSweep) analyseClasses(t *testing.T) (map[string]cellClass, []data.MirageRow, []data.VerdictRow) {
+	t.Helper()
+	opt := Options{Replicates: 199, Jobs: 2, Seed: 11}.resolve()
+	res, err := testCurves(context.Background(), s.cs, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	classes := classifyCells(s.cs, res, "test", opt.Decisions)
+	mir := mirageAtJump(s.cs, classes, "test", opt)
+	return classes, mir, verdicts(s.cs, res, classes, mir, "test", opt)
+}
+
 func verdictsOf(rows []data.VerdictRow, question string) []data.VerdictRow {
 	return slices.DeleteFunc(slices.Clone(rows), func(r data.VerdictRow) bool { return r.Question != question })
 }
@@ -239,6 +252,31 @@ func TestVerdictsWarmupJumpIsNotNoJump(t *testing.T) {
 	t.Logf("%s — %s", r.Verdict, r.Reason)
 	if r.Verdict != verdictUndetermined || !strings.Contains(r.Reason, "warm-up") {
 		t.Errorf("a jump inside the warm-up: %q (%s), want undetermined, naming the warm-up", r.Verdict, r.Reason)
+	}
+}
+
+// TestVerdictsDivergedIsNotNeverLearns: every seed of a shape diverged (its exact match stays
+// near 0 before the loss stops being finite): a training failure, so task_jump is undetermined
+// and says so, not "never learns" — and the cells are no never-learning baseline.
+func TestVerdictsDivergedIsNotNeverLearns(t *testing.T) {
+	s := newSynthSweep(6)
+	for seed := range int64(3) {
+		c := s.cell("addition", 16, 2, seed)
+		s.addTask(c, 2, func(j int, x float64) float64 { return 0.1 })
+		s.cs.diverged[c.Cell] = 300
+	}
+	classes, _, rows := s.analyseClasses(t)
+	tj := verdictsOf(rows, data.QuestionTaskJump)
+	if len(tj) != 1 {
+		t.Fatalf("%d task_jump rows", len(tj))
+	}
+	if r := tj[0]; r.Verdict != verdictUndetermined || !strings.Contains(r.Reason, "diverged in 3 of 3 seeds") {
+		t.Errorf("every seed diverged: %q (%s)", r.Verdict, r.Reason)
+	}
+	for c, cl := range classes {
+		if cl.neverLearned {
+			t.Errorf("%s: a diverged cell counted as never learning", c)
+		}
 	}
 }
 
