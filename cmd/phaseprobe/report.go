@@ -34,6 +34,9 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer, _ *
 	if err := checkRunDir(dir); err != nil {
 		return err
 	}
+	if err := checkAnalysisWhole(dir, stderr); err != nil {
+		return err
+	}
 	inputs, err := reportInputs(dir)
 	if err != nil {
 		return err
@@ -47,6 +50,25 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer, _ *
 		return err
 	}
 	fmt.Fprintln(stdout, path)
+	return nil
+}
+
+// checkAnalysisWhole refuses to report an analysis whose tables are not the set its manifest
+// records (a later analyze was killed after rewriting some of them: the page would mix two
+// analyses), and warns on stderr when the analysis is older than its inputs (new or rewritten
+// cells since), which the report then shows as it is.
+func checkAnalysisWhole(dir string, stderr io.Writer) error {
+	m, ok, err := readManifest(filepath.Join(dir, "analysis"))
+	if err != nil || !ok {
+		return nil // no manifest (no analysis yet, or not written by the CLI): nothing to compare
+	}
+	_, changed, gone := stampDiff(m.Outputs, analysisOutputs(dir))
+	if torn := append(changed, gone...); len(torn) > 0 {
+		return usagef("the analysis of %s is incomplete: %d of its files were rewritten or removed after it was written (%s; a later analyze did not finish): rerun phaseprobe analyze %s", dir, len(torn), torn[0], dir)
+	}
+	if st := analysisStatus(dir); st.State == "stale" {
+		fmt.Fprintf(stderr, "phaseprobe report: warning: the analysis is stale (%s); the report shows it as it is\n", st.Detail)
+	}
 	return nil
 }
 

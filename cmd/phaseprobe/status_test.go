@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -201,6 +202,10 @@ func TestStatus(t *testing.T) {
 	if st[0].Analysis.State != "stale" || !strings.Contains(st[0].Analysis.Detail, "addition-d8-L1-H2-s1") || st[0].Report.State != "stale" {
 		t.Errorf("after a recapture: analysis %+v, report %+v\n%s", st[0].Analysis, st[0].Report, stdout)
 	}
+	// A report of the stale analysis is written, with a warning.
+	if code, _, stderr := runCLI(t, "report", run); code != 0 || !strings.Contains(stderr, "warning: the analysis is stale") {
+		t.Errorf("report of a stale analysis: exit %d, stderr %q; want 0 and a warning", code, stderr)
+	}
 	// The report's page rewritten by a report that did not finish: its manifest no longer matches.
 	if code, _, stderr := runCLI(t, "analyze", run); code != 0 {
 		t.Fatalf("analyze: exit %d\n%s", code, stderr)
@@ -208,6 +213,23 @@ func TestStatus(t *testing.T) {
 	_, st = status()
 	if st[0].Analysis.State != "current" || st[0].Report.State != "stale" {
 		t.Errorf("after a new analysis: analysis %+v, report %+v (want current, stale)", st[0].Analysis, st[0].Report)
+	}
+	// A later analyze killed after rewriting one of its tables: report refuses to mix two
+	// analyses in one page and leaves the report as it was.
+	page := filepath.Join(run, "report", "index.html")
+	pageBefore, _ := os.ReadFile(page)
+	verdicts := filepath.Join(run, "analysis", "verdicts.parquet")
+	if err := os.Chtimes(verdicts, later, later); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := runCLI(t, "report", run); code != 2 || !strings.Contains(stderr, "is incomplete") || !strings.Contains(stderr, "verdicts.parquet") {
+		t.Errorf("report of a torn analysis: exit %d, stderr %q; want 2, naming verdicts.parquet", code, stderr)
+	}
+	if pageAfter, _ := os.ReadFile(page); !bytes.Equal(pageAfter, pageBefore) {
+		t.Error("a refused report changed report/index.html")
+	}
+	if code, _, stderr := runCLI(t, "analyze", run); code != 0 {
+		t.Fatalf("analyze: exit %d\n%s", code, stderr)
 	}
 
 	// Part-way states, rebuilt from the finished folder: s1 trained (not captured), s0 training
