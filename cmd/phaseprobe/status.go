@@ -67,6 +67,8 @@ type sweepStatus struct {
 	TableB    int64          `json:"cell_table_bytes"`
 	Analysis  stageStatus    `json:"analysis"`
 	Report    stageStatus    `json:"report"`
+	// Error is why the folder could not be read (a runs folder's other sweeps are still shown).
+	Error string `json:"error,omitempty"`
 }
 
 func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer, _ *slog.Logger) error {
@@ -83,26 +85,41 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer, _ *
 		return err
 	}
 	var all []sweepStatus
+	var bad []string
 	for _, d := range dirs {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		st, err := readSweepStatus(d)
-		if err != nil {
+		if err != nil && len(dirs) == 1 {
 			return err
+		}
+		if err != nil { // one broken sweep of a runs folder: shown as such, the others still listed
+			st = sweepStatus{Sweep: filepath.Base(d), Dir: d, Error: err.Error()}
+			bad = append(bad, d)
 		}
 		all = append(all, st)
 	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(all)
-	}
-	for i, st := range all {
-		if i > 0 {
-			fmt.Fprintln(stdout)
+		if err := enc.Encode(all); err != nil {
+			return err
 		}
-		printStatus(stdout, st)
+	} else {
+		for i, st := range all {
+			if i > 0 {
+				fmt.Fprintln(stdout)
+			}
+			if st.Error != "" {
+				fmt.Fprintf(stdout, "%s: cannot be read: %s\n", st.Dir, st.Error)
+				continue
+			}
+			printStatus(stdout, st)
+		}
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("%d of %d run folders could not be read: %s", len(bad), len(dirs), strings.Join(bad, ", "))
 	}
 	return nil
 }

@@ -355,3 +355,30 @@ func ckptNames(t *testing.T, cellDir string) []string {
 	}
 	return out
 }
+
+// TestStatusRunsFolderWithABrokenSweep: a runs folder holding a good sweep and one whose
+// sweep.yaml does not parse lists the good one, names the broken one with its error, and exits
+// non-zero; --json holds both, the broken one with its error.
+func TestStatusRunsFolderWithABrokenSweep(t *testing.T) {
+	dir := t.TempDir()
+	_, run := sweepFixture(t, dir)
+	broken := filepath.Join(filepath.Dir(run), "broken")
+	if err := os.MkdirAll(broken, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(broken, "sweep.yaml"), "name: [\n")
+	code, stdout, stderr := runCLI(t, "status", filepath.Dir(run))
+	if code == 0 || !strings.Contains(stdout, "fx") || !strings.Contains(stdout, broken+": cannot be read") || !strings.Contains(stderr, broken) {
+		t.Errorf("status of a runs folder with a broken sweep: exit %d\nstdout %s\nstderr %s", code, stdout, stderr)
+	}
+	code, js, _ := runCLI(t, "status", "--json", filepath.Dir(run))
+	var st []sweepStatus
+	if err := json.Unmarshal([]byte(js), &st); err != nil || code == 0 || len(st) != 2 {
+		t.Fatalf("status --json: exit %d, %v\n%s", code, err, js)
+	}
+	for _, s := range st {
+		if (s.Dir == broken) != (s.Error != "") {
+			t.Errorf("%s: error %q", s.Dir, s.Error)
+		}
+	}
+}
