@@ -10,8 +10,12 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
+	"syscall"
+	"time"
 
 	"github.com/phaseprobe/phaseprobe/data"
 )
@@ -72,7 +76,8 @@ func Write(ctx context.Context, runDir string, opts Options) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("report %s: %w", runDir, err)
 	}
-	tmp, err := os.MkdirTemp(runDir, ".report-tmp-")
+	removeDeadTemps(runDir)
+	tmp, err := os.MkdirTemp(runDir, fmt.Sprintf(".report-tmp-%d-", os.Getpid()))
 	if err != nil {
 		return "", fmt.Errorf("report %s: %w", runDir, err)
 	}
@@ -102,6 +107,42 @@ func Write(ctx context.Context, runDir string, opts Options) (string, error) {
 		return "", fmt.Errorf("report %s: %w", runDir, err)
 	}
 	return filepath.Join(dst, data.ReportFile), nil
+}
+
+// tempRE matches the folders a report is assembled in and its previous version is moved aside
+// to: .report-tmp-<pid>-<random> and .report-old-<pid>.
+var tempRE = regexp.MustCompile(`^\.report-(?:tmp-([0-9]+)-[0-9]+|old-([0-9]+))$`)
+
+// removeDeadTemps removes the temporary folders of reports that were killed before they finished
+// (SIGKILL skips Write's deferred removal): those named by tempRE whose process is gone and that
+// are more than ten minutes old, so a report still being written by a live process — on this
+// machine, or on another node sharing the folder — is left alone.
+func removeDeadTemps(runDir string) {
+	entries, err := os.ReadDir(runDir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		m := tempRE.FindStringSubmatch(e.Name())
+		if m == nil || !e.IsDir() {
+			continue
+		}
+		pid, _ := strconv.Atoi(m[1] + m[2])
+		info, err := e.Info()
+		if err != nil || time.Since(info.ModTime()) < 10*time.Minute || processAlive(pid) {
+			continue
+		}
+		os.RemoveAll(filepath.Join(runDir, e.Name()))
+	}
+}
+
+// processAlive reports whether a process with this pid exists on this machine.
+func processAlive(pid int) bool {
+	if pid <= 0 {
+		return false
+	}
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
 }
 
 // figureIDs are the names of every figure the report draws (img/<ID>.png and .svg). With

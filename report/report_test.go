@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"image/png"
 	"io/fs"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/phaseprobe/phaseprobe/data"
 )
@@ -372,5 +374,39 @@ func TestWriteErrors(t *testing.T) {
 	}
 	if _, err := Write(context.Background(), dir, Options{}); err == nil || !strings.Contains(err.Error(), data.VerdictsFile) {
 		t.Errorf("corrupt table: err = %v, want one naming %s", err, data.VerdictsFile)
+	}
+}
+
+// TestWriteRemovesDeadTemps: the temporary folder of a report killed long ago (its process gone)
+// is removed by the next report; a recent one, one of a live process and a user's folder of a
+// similar name are kept.
+func TestWriteRemovesDeadTemps(t *testing.T) {
+	dir := makeRun(t, fixture{})
+	old := time.Now().Add(-time.Hour)
+	mk := func(name string, mtime time.Time) string {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Join(p, "img"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(p, mtime, mtime); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	dead := mk(".report-tmp-2147483646-123", old)
+	deadOld := mk(".report-old-2147483646", old)
+	recent := mk(".report-tmp-2147483646-456", time.Now())
+	live := mk(fmt.Sprintf(".report-tmp-%d-789", os.Getpid()), old)
+	user := mk(".report-tmp-notes", old)
+	writeReport(t, dir, Options{})
+	for _, p := range []string{dead, deadOld} {
+		if _, err := os.Stat(p); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s of a dead report survived: %v", filepath.Base(p), err)
+		}
+	}
+	for _, p := range []string{recent, live, user} {
+		if _, err := os.Stat(p); err != nil {
+			t.Errorf("%s removed: %v", filepath.Base(p), err)
+		}
 	}
 }
