@@ -146,9 +146,14 @@ func ParseSpec(raw []byte) (Spec, error) {
 	}
 	// What a spec writes is used as written: an empty grid or a 0 that the Go API reads as "the
 	// default" is refused, or (weight decay, clipping) means off. An absent field takes the default.
-	for _, f := range []string{"model.d_model", "model.n_layers", "model.n_heads", "seeds"} {
+	for _, f := range []string{"model.d_model", "model.n_layers", "model.n_heads", "seeds", "checkpoints.steps", "probe.positions", "probe.sites"} {
 		if w.empty[f] {
 			return s, fmt.Errorf("spec: %s: empty list; give at least one value, or leave the field out for the default", f)
+		}
+	}
+	for _, f := range []string{"train.steps", "train.batch_size", "checkpoints.count", "probe.examples", "probe.capture_examples"} {
+		if w.zero[f] {
+			return s, fmt.Errorf("spec: %s: 0: must be positive (leave the field out for the default)", f)
 		}
 	}
 	const opt = "train.optimizer."
@@ -611,6 +616,9 @@ func (s Spec) positions(task data.Task) ([]int, error) {
 		}
 		return nil, fmt.Errorf("%q: want \"answer\", \"all\" or a list of positions", v)
 	case []any:
+		if len(v) == 0 {
+			return nil, errors.New("[]: an empty list of positions; give at least one, \"answer\" or \"all\"")
+		}
 		var out []int
 		for _, x := range v {
 			p, ok := x.(int)

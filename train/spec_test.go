@@ -72,6 +72,12 @@ func TestParseSpecErrorsNameTheField(t *testing.T) {
 		{"duplicate seed", "task: {name: addition}\ntrain: {steps: 5}\nseeds: [1, 1]\n", "seeds: 1 listed twice"},
 		{"capture > examples", "task: {name: addition}\ntrain: {steps: 5}\nprobe: {examples: 8, capture_examples: 9}\n", "probe.capture_examples: 9"},
 		{"probe set > split", "task: {name: modular, params: {p: 5}}\ntrain: {steps: 5}\nprobe: {examples: 18}\n", "probe.examples: 18: the test split of this task has only 17 distinct examples"},
+		{"written zero batch", "task: {name: addition}\ntrain: {steps: 5, batch_size: 0}\n", "train.batch_size: 0"},
+		{"written zero examples", "task: {name: addition}\ntrain: {steps: 5}\nprobe: {examples: 0}\n", "probe.examples: 0"},
+		{"written zero count", "task: {name: addition}\ntrain: {steps: 5}\ncheckpoints: {count: 0}\n", "checkpoints.count: 0"},
+		{"empty checkpoint steps", "task: {name: addition}\ntrain: {steps: 5}\ncheckpoints: {steps: []}\n", "checkpoints.steps: empty list"},
+		{"empty sites", "task: {name: addition}\ntrain: {steps: 5}\nprobe: {sites: []}\n", "probe.sites: empty list"},
+		{"empty positions", "task: {name: addition}\ntrain: {steps: 5}\nprobe: {positions: []}\n", "probe.positions: []"},
 		{"malformed yaml", "task: {name: addition\ntrain: {steps: 5}\n", "spec:"},
 		{"empty", "", "empty"},
 	}
