@@ -42,7 +42,7 @@ type Options struct {
 	// (default 1).
 	Jobs int
 	// Replicates is the most parametric-bootstrap replicates a curve's transition test draws
-	// (default 199: p-values down to 0.005; smooth curves stop after 10 exceedances). The FDR step
+	// (default 199: p-values down to 0.005; smooth curves stop after 5 exceedances (CurveConfig.Exceedances)). The FDR step
 	// over a family of m curves can only pass p = 1/(Replicates+1) when at least
 	// m/(20·(Replicates+1)) of them are that small: raise it for sweeps where few curves jump.
 	Replicates int

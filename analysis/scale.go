@@ -34,7 +34,9 @@ func oneSeedStep(widths []float64, values [][]float64, t transition.ScaleTest, a
 		for j := range values[k] {
 			vs := slices.Clone(values)
 			vs[k] = slices.Delete(slices.Clone(values[k]), j, j+1)
-			r, err := transition.TestScale(widths, vs, transition.DefaultScaleConfig(), rng)
+			cfg := transition.DefaultScaleConfig()
+			cfg.MinSeeds = 2 // the width left one seed short
+			r, err := transition.TestScale(widths, vs, cfg, rng)
 			if err == nil && r.P > alpha && r.P > 10*t.P {
 				return fmt.Sprintf("the d_model %g seed at %.2f", widths[k], values[k][j])
 			}
@@ -58,8 +60,9 @@ var scaleMetrics = func() []string {
 }()
 
 // scaleRows asks, for a family of at least MinWidths widths, whether each task metric jumps with
-// d_model at the final checkpoint (transition.TestScale: a step between adjacent widths against a
-// line in log2 width, seeds as replicates), adding BIG-bench's linearity and breakthroughness of
+// d_model at the final checkpoint (transition.TestScale: a step between adjacent widths against
+// smooth trends in log2 width — a line, wide logistics, saturating power laws — seeds as
+// replicates), adding BIG-bench's linearity and breakthroughness of
 // the seed means (Srivastava et al. 2022) to the reason.
 func scaleRows(b *verdictBuilder, cs *curves, shapes []shapeKey, cells map[shapeKey][]string, split string, base data.VerdictRow, opt Options) {
 	d := opt.Decisions
@@ -95,31 +98,45 @@ func scaleRows(b *verdictBuilder, cs *curves, shapes []shapeKey, cells map[shape
 			continue
 		}
 		r.Stat, r.P, r.Effect = data.F(t.Statistic), data.F(t.P), data.F(t.Jump)
-		r.Method, r.NullHyp = t.Method, t.Null
+		r.Method, r.NullHyp = t.Method, t.NullHyp
 		bb, bbErr := transition.BigBench(means)
 		i := b.add(r)
 		b.test(i, t.P)
 		gap := [2]float64{widths[t.Gap], widths[t.Gap+1]}
 		b.decide[i] = func(q float64) {
 			row := &b.rows[i]
-			improves := t.Jump*betterSign(m) > 0
+			// The step's sign and the change between the two widths must agree, and the change
+			// must be clear of its standard error (2 SE): a step against the change, or beside a
+			// change within the seeds' noise, is curvature the smooth family lacks or a neighbour
+			// of the real step, not a jump either way.
+			sign := betterSign(m)
+			clear := math.Abs(t.Change) > 2*t.ChangeSE
+			improves := t.Jump*sign > 0 && t.Change*sign > 0 && clear
+			worsens := t.Jump*sign < 0 && t.Change*sign < 0 && clear
 			oneSeed := "" // asked only of a significant step: it reruns the test once per seed beside the step
 			if q <= d.FDRLevel {
 				oneSeed = oneSeedStep(widths, values, t, d.Alpha, rng) // rng: this metric's stream, drawn from nowhere else
 			}
+			step := fmt.Sprintf("a step of %+.3f between d_model %g and %g beyond every smooth trend in log2 width (best: %s)", t.Jump, gap[0], gap[1], t.Null)
 			switch {
 			case q <= d.FDRLevel && oneSeed != "":
 				row.Verdict = verdictUndetermined
-				row.Reason = fmt.Sprintf("a step of %+.3f between d_model %g and %g beyond a line in log2 width, but it rests on one seed: without %s it is not significant (p > α)", t.Jump, gap[0], gap[1], oneSeed)
+				row.Reason = fmt.Sprintf("%s, but it rests on one seed: without %s it is not significant (p > α)", step, oneSeed)
 			case q <= d.FDRLevel && improves:
 				row.Verdict = "jumps with width"
-				row.Reason = fmt.Sprintf("a step of %+.3f between d_model %g and %g beyond a line in log2 width", t.Jump, gap[0], gap[1])
-			case q <= d.FDRLevel:
+				row.Reason = step
+			case q <= d.FDRLevel && worsens:
 				row.Verdict = "drops at a width (not emergence)"
-				row.Reason = fmt.Sprintf("a step of %+.3f between d_model %g and %g beyond a line in log2 width, in the worsening direction", t.Jump, gap[0], gap[1])
+				row.Reason = step + ", in the worsening direction"
+			case q <= d.FDRLevel && t.Jump*t.Change > 0:
+				row.Verdict = verdictUndetermined
+				row.Reason = fmt.Sprintf("%s, but the seed mean changes by only %+.3f (SE %.3f) between those widths: not a jump there", step, t.Change, t.ChangeSE)
+			case q <= d.FDRLevel:
+				row.Verdict = verdictUndetermined
+				row.Reason = fmt.Sprintf("%s, but the seed mean changes by %+.3f there, the other way: a curvature the smooth family does not hold, not a jump", step, t.Change)
 			default:
 				row.Verdict = "smooth over width"
-				row.Reason = fmt.Sprintf("no step between adjacent widths beyond a line in log2 width (largest at d_model %g→%g, %+.3f)", gap[0], gap[1], t.Jump)
+				row.Reason = fmt.Sprintf("no step between adjacent widths beyond the smooth trends in log2 width (largest at d_model %g→%g, %+.3f; best smooth fit: %s)", gap[0], gap[1], t.Jump, t.Null)
 			}
 			if bbErr == nil {
 				row.Reason += fmt.Sprintf("; BIG-bench linearity %.2f, breakthroughness %.2f of the seed means", bb.Linearity, bb.Breakthroughness)
