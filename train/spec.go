@@ -146,15 +146,22 @@ func ParseSpec(raw []byte) (Spec, error) {
 	}
 	// What a spec writes is used as written: an empty grid or a 0 that the Go API reads as "the
 	// default" is refused, or (weight decay, clipping) means off. An absent field takes the default.
-	for _, f := range []string{"model.d_model", "model.n_layers", "model.n_heads", "seeds", "checkpoints.steps", "probe.positions", "probe.sites"} {
+	// (probe.sites: [] is allowed: it is the default, every site but mlp.hook_post, as the
+	// resolved spec in a run folder's sweep.yaml writes it.)
+	for _, f := range []string{"model.d_model", "model.n_layers", "model.n_heads", "seeds", "checkpoints.steps", "probe.positions"} {
 		if w.empty[f] {
 			return s, fmt.Errorf("spec: %s: empty list; give at least one value, or leave the field out for the default", f)
 		}
 	}
-	for _, f := range []string{"train.steps", "train.batch_size", "checkpoints.count", "probe.examples", "probe.capture_examples"} {
+	for _, f := range []string{"train.steps", "train.batch_size", "probe.examples", "probe.capture_examples"} {
 		if w.zero[f] {
 			return s, fmt.Errorf("spec: %s: 0: must be positive (leave the field out for the default)", f)
 		}
+	}
+	// checkpoints.count: 0 beside a list of steps is how the resolved spec writes it (the steps
+	// rule); alone it would silently mean the default count.
+	if w.zero["checkpoints.count"] && len(s.Checkpoints.Steps) == 0 {
+		return s, errors.New("spec: checkpoints.count: 0: must be positive (or give checkpoints.steps; leave both out for the default)")
 	}
 	const opt = "train.optimizer."
 	for _, f := range []string{"lr", "eps"} {

@@ -1,9 +1,13 @@
 package train
 
 import (
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+
+	"gopkg.in/yaml.v3"
 
 	"github.com/phaseprobe/phaseprobe/data"
 )
@@ -76,7 +80,6 @@ func TestParseSpecErrorsNameTheField(t *testing.T) {
 		{"written zero examples", "task: {name: addition}\ntrain: {steps: 5}\nprobe: {examples: 0}\n", "probe.examples: 0"},
 		{"written zero count", "task: {name: addition}\ntrain: {steps: 5}\ncheckpoints: {count: 0}\n", "checkpoints.count: 0"},
 		{"empty checkpoint steps", "task: {name: addition}\ntrain: {steps: 5}\ncheckpoints: {steps: []}\n", "checkpoints.steps: empty list"},
-		{"empty sites", "task: {name: addition}\ntrain: {steps: 5}\nprobe: {sites: []}\n", "probe.sites: empty list"},
 		{"empty positions", "task: {name: addition}\ntrain: {steps: 5}\nprobe: {positions: []}\n", "probe.positions: []"},
 		{"malformed yaml", "task: {name: addition\ntrain: {steps: 5}\n", "spec:"},
 		{"empty", "", "empty"},
@@ -163,6 +166,46 @@ func TestSpecShapeIsData(t *testing.T) {
 	for k, v := range got {
 		if _, ok := want[k]; !ok {
 			t.Errorf("data.SweepSpec: %s (%s) is not a key of train.Spec", k, v)
+		}
+	}
+}
+
+// TestResolvedSpecParses: the resolved spec a sweep writes to its run folder's sweep.yaml parses
+// back to the same spec, for every example and for specs that leave out what the refusals of
+// written zeros and empty lists guard (sites, checkpoint count or steps, capture examples).
+func TestResolvedSpecParses(t *testing.T) {
+	specs := []string{
+		"task: {name: addition}\ntrain: {steps: 50}\n",
+		"task: {name: addition}\ntrain: {steps: 50}\ncheckpoints: {steps: [0, 10, 50]}\n",
+		"task: {name: addition}\ntrain: {steps: 50}\ncheckpoints: {count: 4}\nprobe: {examples: 32}\n",
+		"task: {name: modular, params: {p: 23}}\ntrain: {steps: 50}\nprobe: {examples: 40, positions: all, sites: [blocks.0.hook_resid_post]}\n",
+	}
+	examples, _ := filepath.Glob("../examples/*.yaml")
+	for _, path := range examples {
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		specs = append(specs, string(raw))
+	}
+	if len(examples) == 0 {
+		t.Fatal("no examples found")
+	}
+	for _, text := range specs {
+		s, err := ParseSpec([]byte(text))
+		if err != nil {
+			t.Fatalf("%s: %v", text, err)
+		}
+		resolved, err := yaml.Marshal(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, err := ParseSpec(resolved)
+		if err != nil {
+			t.Fatalf("the resolved spec of\n%s\ndoes not parse: %v\n%s", text, err, resolved)
+		}
+		if back, _ := yaml.Marshal(again); string(back) != string(resolved) {
+			t.Errorf("the resolved spec of\n%s\nchanges when parsed again:\n%s\n%s", text, resolved, back)
 		}
 	}
 }
