@@ -14,9 +14,11 @@ type ScaleConfig struct {
 	// a step does it between two adjacent widths). The null's saturating power laws
 	// a + b·w^−α are bounded to the same sharpness: α ≤ 4.394/(MinRise·ln 2).
 	MinRise float64
-	// PriorDF is the weight, in degrees of freedom, of the pooled variance in each width's
-	// variance estimate (default 1): a width's variance is (df_k·s_k² + PriorDF·s²)/(df_k +
-	// PriorDF), so three seeds that happen to agree do not make their width's mean look exact.
+	// PriorDF is the weight, in degrees of freedom, of the widths' common variance in each
+	// width's variance estimate (default 1): a width's variance is (df_k·s_k² + PriorDF·s₀²)/(df_k +
+	// PriorDF), s₀² the median of the widths' variances (at least a quarter of the pooled one), so
+	// three seeds that happen to agree do not make their width's mean look exact, and one seed
+	// that failed to learn inflates its own width's variance only.
 	PriorDF   float64
 	MinWidths int // fewest widths accepted (default 5)
 	MinSeeds  int // fewest values at every width (default 3)
@@ -66,9 +68,11 @@ type ScaleTest struct {
 // curve a + b·exp(−D·w^−α) rising over at least MinRise octaves. Every member must rise by at
 // least a quarter of its range across the widths (the far foot of a sigmoid, scaled up by a free
 // amplitude, is as sharp as a step). The alternative adds a step
-// 1[x > (x_j + x_{j+1})/2] at one of the K − 1 gaps. Both are fitted to the width means by
+// 1[x > (x_j + x_{j+1})/2] at one of the interior gaps, those with at least two widths on each
+// side: a step at the first or last gap, with one width beyond it, cannot be told from the
+// family's sharpest curvature, and is not tested. Both are fitted to the width means by
 // weighted least squares, width k weighted n_k/v_k, where v_k is its seeds' variance shrunk
-// towards the pooled one (cfg.PriorDF degrees of freedom of it): the seeds are the replicates,
+// towards the median of the widths' variances (cfg.PriorDF degrees of freedom of it): the seeds are the replicates,
 // and a width whose seeds disagree (one near ceiling, one unstable) counts for less. The
 // nonlinear parameters are profiled over a fixed grid. The statistic is the decrease in weighted
 // RSS from the best null to the best null-plus-step; its distribution is simulated from the
@@ -193,10 +197,24 @@ func (d *scaleData) fill(values [][]float64, priorDF float64) {
 		d.df += len(vs) - 1
 	}
 	d.pooled = ss / float64(d.df)
+	// The variance every width is shrunk towards is the median of the widths' own: one seed that
+	// failed to learn inflates one width's variance, not every width's.
+	s2 := make([]float64, k)
+	for i := range s2 {
+		s2[i] = d.v[i] / (d.n[i] - 1)
+	}
+	slices.Sort(s2)
+	prior := s2[k/2]
+	if k%2 == 0 {
+		prior = 0.5 * (s2[k/2-1] + s2[k/2])
+	}
+	// Not below a quarter of the pooled variance: where most widths' seeds agree exactly (exact
+	// match at its ceiling) the median is 0, and a width whose seeds agree is not exact.
+	prior = math.Max(prior, 0.25*d.pooled)
 	floor := 1e-12 * math.Max(1, d.pooled)
 	for i := range d.v {
 		df := d.n[i] - 1
-		d.v[i] = math.Max((d.v[i]+priorDF*d.pooled)/(df+priorDF), floor)
+		d.v[i] = math.Max((d.v[i]+priorDF*prior)/(df+priorDF), floor)
 	}
 	if d.pooled == 0 {
 		for i := range d.v {
@@ -384,8 +402,8 @@ func (sv *scaleSolver) member(m scaleMember, gap int) (rss0, rss1 float64, bestG
 	}
 	rss1 = math.Inf(1)
 	for j, st := range sv.f.steps {
-		if gap >= 0 && j != gap {
-			continue
+		if gap >= 0 && j != gap || j < 1 || j > len(sv.f.steps)-2 {
+			continue // only interior gaps: a step with one width beyond it is the family's sharpest curvature as much as a step
 		}
 		cs := sv.dot(sv.one, st)
 		for i := range sv.u {

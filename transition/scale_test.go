@@ -3,6 +3,7 @@ package transition
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -14,8 +15,10 @@ type scaleCase struct {
 }
 
 // scaleRates runs TestScale on trials draws of c over widths (seeds per width, Boot 99, seeds
-// (stream, trial)) and returns the rate of p ≤ 0.05 and of a claimed jump up (p ≤ 0.05 with the
-// step and the change between its two widths both positive: analysis's "jumps with width").
+// (stream, trial)) and returns the rate of p ≤ 0.05 and of a claimed jump up (analysis's "jumps
+// with width": p ≤ 0.05, the step and the change between its two widths both positive, the change
+// over 2 SE and the largest between neighbouring widths there, the step at least a quarter of the
+// width means' range).
 func scaleRates(t *testing.T, c scaleCase, widths []float64, seeds, trials int, stream uint64) (reject, up float64) {
 	t.Helper()
 	cfg := DefaultScaleConfig()
@@ -35,7 +38,15 @@ func scaleRates(t *testing.T, c scaleCase, widths []float64, seeds, trials int, 
 		}
 		if r.P <= 0.05 {
 			nr++
-			if r.Jump > 0 && r.Change > 2*r.ChangeSE {
+			means := make([]float64, len(v))
+			for k, vs := range v {
+				for _, y := range vs {
+					means[k] += y / float64(len(vs))
+				}
+			}
+			g := r.Gap
+			largest := r.Change > math.Abs(means[g]-means[g-1]) && r.Change > math.Abs(means[g+2]-means[g+1])
+			if r.Jump > 0 && r.Change > 2*r.ChangeSE && r.Jump >= 0.25*(slices.Max(means)-slices.Min(means)) && largest {
 				nu++
 			}
 		}
@@ -66,22 +77,21 @@ var scaleNulls = []scaleCase{
 }
 
 // TestScaleSize measures TestScale's false claims under smooth scaling, by simulation on seeds
-// other than those its settings (MinRise 2 octaves, PriorDF 1, the families, the 2-SE change rule)
-// were chosen on (PCG stream 11, 100 trials a case; stream 21 here). Asserted: a claimed jump up
-// (what analysis reports as "jumps with width") in at most 0.05 + 2.5 binomial SE of trials, and
-// any rejection in at most twice that bound. Measured on the tuning seeds, rejections / jumps
-// claimed up in 100 trials:
+// other than those its settings were chosen on: MinRise 2 octaves, PriorDF 1 and the families on
+// PCG stream 11 (100 trials a case), the interior-gap rule, the median variance pool and the
+// quarter-of-the-range rule on the scale review's simulations (their own seeds: exact match of
+// logistic accuracies for L = 1–16, two-term power laws, softplus log-probabilities, steps at every
+// gap, failed seeds); stream 21 here. Asserted: a claimed jump up (what analysis reports as
+// "jumps with width") in at most 0.05 + 2.5 binomial SE of trials, and any rejection in at most
+// twice that bound. Measured with the final rules on stream 21, rejections / jumps claimed up:
 //
-//	                               5 widths × 3 seeds   5 × 8    8 × 3    8 × 8
-//	line, sd 0.05                        3 / 2          2 / 1    4 / 2    7 / 4
-//	power law α 0.5, sd 0.01             7 / 5         11 / 9    6 / 2    4 / 3
-//	power law α 0.5, sd 0.03            11 / 5          4 / 2    5 / 2    4 / 0
-//	power law α 2, sd 0.01               5 / 4          5 / 4    8 / 8    5 / 2
-//	p^4 of the α 0.5 law, sd 0.01        6 / 4          2 / 2    3 / 2    8 / 5
-//	p^8 of a noisy α 0.5 law             5 / 5          5 / 4    3 / 2    6 / 2
-//	logistic over 2 octaves, sd 0.03     7 / 4          6 / 2    6 / 4    7 / 3
-//	sd falling 0.08 → 0.005             10 / 9          7 / 7    4 / 3    4 / 4
-//	bimodal seeds, P(learn) linear       6 / 2          4 / 1    6 / 1    6 / 0
+//	                               5 widths × 3 seeds (100 trials)   8 × 8 (50 trials)
+//	line, sd 0.05                          0.07 / 0.01                0.06 / 0.00
+//	power law α 0.5, sd 0.01               0.05 / 0.00                0.04 / 0.00
+//	power law α 2, sd 0.01                 0.03 / 0.00                0.10 / 0.00
+//	p^4 of the α 0.5 law, sd 0.01          0.05 / 0.00                0.04 / 0.00
+//	logistic over 2 octaves, sd 0.03       0.02 / 0.01                0.06 / 0.00
+//	sd falling 0.08 → 0.005                0.05 / 0.01                0.06 / 0.00
 //
 // The common-variance test against a line that this one replaced claimed a jump in 200 of 200
 // trials of the α 0.5 power law.
@@ -108,12 +118,11 @@ func TestScaleSize(t *testing.T) {
 
 // TestScalePower: a step between the two middle widths (0.4 on a flat curve, 8 seed sd) and a
 // logistic rising over half an octave are claimed as jumps up; a step of 0.2 (4 seed sd) on a
-// rising trend needs many seeds against the flexible null. Measured on the tuning seeds (100
-// trials, jumps claimed up): step 0.4 0.64 (5 widths × 3 seeds), 0.94 (5 × 8), 0.88 (8 × 3);
-// half-octave logistic 0.94 (5 × 3), 1.00 elsewhere; step 0.2 on a trend 0.07 (5 × 3), 0.08
-// (5 × 8), 0.18 (8 × 3), 0.90 (8 × 8) — at 5 widths the flexible null takes up most of a modest
-// step and the significant steps sit at a neighbouring gap, which analysis reports as
-// undetermined. Asserted about three SE below the tuning figure, on other seeds.
+// rising trend needs many widths and seeds against the flexible null. Measured with the final
+// rules on stream 22: 0.74 (step 0.4, 5 widths × 3 seeds, 50 trials), 1.00 (half-octave logistic,
+// 5 × 3), 0.82 (step 0.2 on a trend, 8 × 8, 40 trials); the scale review's runs (other seeds) gave
+// 58–90 % for a step of 0.4 at any interior gap of 5 or 8 widths × 3 seeds, and 0 at the first and
+// last gaps, which are not tested. Asserted about three SE below.
 func TestScalePower(t *testing.T) {
 	w5 := []float64{16, 32, 64, 128, 256}
 	w8 := []float64{16, 32, 64, 128, 256, 512, 1024, 2048}
@@ -126,7 +135,7 @@ func TestScalePower(t *testing.T) {
 	}{
 		{scaleCase{"step 0.4, flat, sd 0.05", func(r *rand.Rand, x float64, k, K int) float64 {
 			return 0.1 + 0.4*float64(min(k/(K/2), 1)) + 0.05*r.NormFloat64()
-		}}, w5, 3, 0.45, 50},
+		}}, w5, 3, 0.5, 50},
 		{scaleCase{"logistic over half an octave, sd 0.03", func(r *rand.Rand, x float64, k, K int) float64 {
 			return 0.1 + 0.6*logistic((x-4-float64(K/2)+0.5)/(0.5/4.394449154672439)) + 0.03*r.NormFloat64()
 		}}, w5, 3, 0.85, 50},
