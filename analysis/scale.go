@@ -45,12 +45,6 @@ func oneSeedStep(widths []float64, values [][]float64, t transition.ScaleTest, a
 	return ""
 }
 
-// scaleMinJump is the least part of the range of the width means a step must be to be a jump (or
-// drop) with width: in the scale review's simulations, false claims from smooth curves outside the
-// family had steps of median 0.07–0.18 of the range (90th percentile ≤ 0.21), true steps 0.36–0.98
-// (10th percentile ≥ 0.26).
-const scaleMinJump = 0.25
-
 // scaleMetrics are the task metrics asked the scale question, in the vocabulary's order
 // (all-or-nothing first): the whole-answer scorings. Per-position accuracy (one curve per answer
 // position) is left out, and so is the loss, which train.Score defines as −logprob: it is asked
@@ -111,25 +105,12 @@ func scaleRows(b *verdictBuilder, cs *curves, shapes []shapeKey, cells map[shape
 		gap := [2]float64{widths[t.Gap], widths[t.Gap+1]}
 		b.decide[i] = func(q float64) {
 			row := &b.rows[i]
-			// The step's sign and the change between the two widths must agree, and the change
-			// must be clear of its standard error (2 SE): a step against the change, or beside a
-			// change within the seeds' noise, is curvature the smooth family lacks or a neighbour
-			// of the real step, not a jump either way.
-			// And the step must be a real part of the metric's change over width (scaleMinJump of
-			// the range of the width means): a smooth curve the family holds only approximately
-			// (a two-term power law, exact match of a logistic accuracy) leaves, with little seed
-			// noise, a significant but small step at some gap.
-			sign := betterSign(m)
+			// transition.ScaleTest.Direction: the step and the change between its widths agree,
+			// the change is clear of noise and the largest there, the step a real part of the
+			// range; otherwise a significant step is curvature the family lacks, not a jump.
+			dir := float64(t.Direction()) * betterSign(m)
+			improves, worsens := dir > 0, dir < 0
 			clear := math.Abs(t.Change) > 2*t.ChangeSE
-			big := math.Abs(t.Jump) >= scaleMinJump*(slices.Max(means)-slices.Min(means))
-			// And the change there must be the largest of its neighbourhood: a jump is where the
-			// metric changes most, not the end of a steady rise (a linear rise cut off at the
-			// ceiling has a kink the family lacks, and the same change at the gap before).
-			if g := t.Gap; g >= 1 && g+2 < len(means) {
-				big = big && math.Abs(t.Change) > math.Abs(means[g]-means[g-1]) && math.Abs(t.Change) > math.Abs(means[g+2]-means[g+1])
-			}
-			improves := t.Jump*sign > 0 && t.Change*sign > 0 && clear && big
-			worsens := t.Jump*sign < 0 && t.Change*sign < 0 && clear && big
 			oneSeed := "" // asked only of a significant step: it reruns the test once per seed beside the step
 			if q <= d.FDRLevel {
 				oneSeed = oneSeedStep(widths, values, t, d.Alpha, rng) // rng: this metric's stream, drawn from nowhere else
@@ -147,7 +128,7 @@ func scaleRows(b *verdictBuilder, cs *curves, shapes []shapeKey, cells map[shape
 				row.Reason = step + ", in the worsening direction"
 			case q <= d.FDRLevel && t.Jump*t.Change > 0 && clear:
 				row.Verdict = verdictUndetermined
-				row.Reason = fmt.Sprintf("%s, but it is %.0f%% of the seed means' range over width (a jump needs %.0f%%, and the largest change between neighbouring widths there): a departure from the smooth trends, not a jump", step, 100*math.Abs(t.Jump)/(slices.Max(means)-slices.Min(means)), 100*scaleMinJump)
+				row.Reason = fmt.Sprintf("%s, but it is %.0f%% of the seed means' range over width (a jump needs %.0f%%, and the largest change between neighbouring widths there): a departure from the smooth trends, not a jump", step, 100*math.Abs(t.Jump)/(slices.Max(means)-slices.Min(means)), 100*transition.MinJumpFrac)
 			case q <= d.FDRLevel && t.Jump*t.Change > 0:
 				row.Verdict = verdictUndetermined
 				row.Reason = fmt.Sprintf("%s, but the seed mean changes by only %+.3f (SE %.3f) between those widths: not a jump there", step, t.Change, t.ChangeSE)

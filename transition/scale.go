@@ -42,14 +42,15 @@ const (
 
 // ScaleTest is the result of TestScale.
 type ScaleTest struct {
-	Statistic float64 // weighted RSS of the best smooth null minus that of the best null plus one step
-	P         float64 // Monte Carlo p-value of Statistic under the fitted null
-	Gap       int     // the step lies between widths[Gap] and widths[Gap+1]
-	Jump      float64 // fitted step size at Gap (y units), beyond the smooth trend
-	Change    float64 // mean at widths[Gap+1] minus mean at widths[Gap]
-	ChangeSE  float64 // its standard error, from the two widths' (shrunk) variances
-	Sigma     float64 // pooled pure-error sd of the seeds
-	DF        int     // pure-error degrees of freedom, N − K
+	Statistic float64   // weighted RSS of the best smooth null minus that of the best null plus one step
+	P         float64   // Monte Carlo p-value of Statistic under the fitted null
+	Gap       int       // the step lies between widths[Gap] and widths[Gap+1]
+	Jump      float64   // fitted step size at Gap (y units), beyond the smooth trend
+	Change    float64   // mean at widths[Gap+1] minus mean at widths[Gap]
+	ChangeSE  float64   // its standard error, from the two widths' (shrunk) variances
+	Means     []float64 // the seeds' mean at each width
+	Sigma     float64   // pooled pure-error sd of the seeds
+	DF        int       // pure-error degrees of freedom, N − K
 	Widths    int
 	Null      string // the best-fitting smooth null family (ScaleNull*)
 	Method    string
@@ -111,8 +112,8 @@ func TestScale(widths []float64, values [][]float64, cfg ScaleConfig, rng *rand.
 	fit := sf.fit(obs)
 	g := fit.gap
 	res := ScaleTest{Statistic: fit.t, Gap: g, Jump: fit.jump, Change: obs.mean[g+1] - obs.mean[g],
-		ChangeSE: math.Sqrt(obs.v[g]/obs.n[g] + obs.v[g+1]/obs.n[g+1]),
-		Sigma:    math.Sqrt(obs.pooled), DF: obs.df, Widths: k, Null: fit.null,
+		ChangeSE: math.Sqrt(obs.v[g]/obs.n[g] + obs.v[g+1]/obs.n[g+1]), Means: slices.Clone(obs.mean),
+		Sigma: math.Sqrt(obs.pooled), DF: obs.df, Widths: k, Null: fit.null,
 		Method:  "weighted RSS of the best smooth null over the best null plus a step at one adjacent-width gap; parametric bootstrap from the fitted null",
 		NullHyp: fmt.Sprintf("the seed mean is smooth in log2 width (line, logistic or Gompertz rising over ≥ %g octaves, saturating power law or its L-th power), seeds Gaussian with each width's variance", cfg.MinRise)}
 	sd := make([]float64, k)
@@ -138,6 +139,35 @@ func TestScale(widths []float64, values [][]float64, cfg ScaleConfig, rng *rand.
 	}
 	res.P = float64(1+exceed) / float64(1+cfg.Boot)
 	return res, nil
+}
+
+// MinJumpFrac is the least part of the range of the width means a step must be to be a jump or
+// drop with width (ScaleTest.Direction): in the scale review's simulations, false claims from
+// smooth curves outside the family had steps of median 0.07–0.18 of the range (90th percentile
+// ≤ 0.21), true steps 0.36–0.98 (10th percentile ≥ 0.26).
+const MinJumpFrac = 0.25
+
+// Direction is the sign of the step a significant test can claim: +1 (up) or −1 (down) when the
+// step and the change of the mean between its two widths agree, that change is over 2 SE and
+// larger than the changes at the neighbouring gaps (a jump is where the metric changes most, not
+// the end of a steady rise cut off at a ceiling), and the step is at least MinJumpFrac of the
+// means' range; 0 otherwise (curvature the family lacks, a neighbour of the real step, or a
+// departure too small to be a jump). It does not look at P.
+func (t ScaleTest) Direction() int {
+	g, m := t.Gap, t.Means
+	if g < 1 || g+2 >= len(m) || t.Jump*t.Change <= 0 || math.Abs(t.Change) <= 2*t.ChangeSE {
+		return 0
+	}
+	if math.Abs(t.Change) <= math.Abs(m[g]-m[g-1]) || math.Abs(t.Change) <= math.Abs(m[g+2]-m[g+1]) {
+		return 0
+	}
+	if math.Abs(t.Jump) < MinJumpFrac*(slices.Max(m)-slices.Min(m)) {
+		return 0
+	}
+	if t.Jump > 0 {
+		return 1
+	}
+	return -1
 }
 
 // checkScaleValues returns an error for widths that are not positive and increasing, a width with
@@ -223,18 +253,31 @@ func (d *scaleData) fill(values [][]float64, priorDF float64) {
 	}
 }
 
-// scaleMember is one smooth curve of the null family: the line (f = x), a logistic
-// σ((x − c)/s) or a saturating power 2^(−α(x − x₀)); the null fits a + b·f.
+// Kinds of null member (scaleMember.kind), one per family.
+const (
+	kindLine     = iota // f = x
+	kindLogistic        // f = σ((x − c)/s)
+	kindPower           // f = 2^(−α(x − x₀))
+	kindGompertz        // f = exp(−e^c·2^(−α(x − x₀)))
+	kindPowerL          // f = (1 − c·2^(−α(x − x₀)))^s
+	numKinds
+)
+
+// noStep is the gap argument of scaleSolver.member that fits the null alone.
+const noStep = -2
+
+// scaleMember is one smooth curve f of the null family, of one of the kinds above; the null fits
+// a + b·f.
 type scaleMember struct {
-	kind   int     // 0 line, 1 logistic, 2 power, 3 Gompertz, 4 power-law^L
+	kind   int
 	c, s   float64 // logistic centre and scale (octaves); Gompertz: c = ln D; power-law^L: c = β, s = L
-	a      float64 // power and Gompertz exponent
+	a      float64 // power, Gompertz and power-law^L exponent α
 	family string
 }
 
-// scaleFamily is the null family on fixed log2 widths x: a grid of members, the bounds of their
-// sharpness (sMin, aMax), the grid's steps (refined around the best member), and per gap the
-// step indicator.
+// scaleFamily is the null family on fixed log2 widths x: a grid of members (refined around the
+// best ones by refine), the bounds of their sharpness (sMin the logistic's scale, aMax the power
+// laws' exponent, gMax the Gompertz curve's), and per gap the step indicator.
 type scaleFamily struct {
 	x                []float64
 	grid             []scaleMember
@@ -254,7 +297,8 @@ const (
 
 // Grid ratios and steps: logistic scales ×1.25 from the narrowest (MinRise) to 4× the widths'
 // span, centres every 0.25 octave from 3 octaves below the smallest width to 3 above the largest;
-// power exponents ÷1.25 from the sharpest (aMax) to 0.02. The best member is then refined
+// exponents ÷1.25 from the sharpest (aMax, gMax) down, with β every 0.1 and ln D every 0.5. The best
+// member is then refined
 // continuously within one grid step (refine), so that a curve between grid points is not a lack
 // of fit the bootstrap, drawn from grid members' neighbourhoods, would not reproduce.
 const (
@@ -268,28 +312,28 @@ func newScaleFamily(x []float64, minRise float64) *scaleFamily {
 	// A Gompertz curve exp(−D·2^(−α(x−x₀))) rises 10→90 % over ln(ln 10/ln(10/9))/(α ln 2) =
 	// 4.46/α octaves.
 	f := &scaleFamily{x: x, sMin: minRise / rise10to90, aMax: rise10to90 / (minRise * math.Ln2), gMax: gompertzRise / (minRise * math.Ln2)}
-	f.grid = append(f.grid, scaleMember{kind: 0, family: ScaleNullLine})
+	f.grid = append(f.grid, scaleMember{kind: kindLine, family: ScaleNullLine})
 	span := x[k-1] - x[0]
 	for s := f.sMin; s*rise10to90 <= 4*span+1e-9; s *= scaleRatio {
 		for c := x[0] - scaleMargin; c <= x[k-1]+scaleMargin+1e-9; c += scaleCStep {
-			f.grid = append(f.grid, scaleMember{kind: 1, c: c, s: s, family: ScaleNullLogistic})
+			f.grid = append(f.grid, scaleMember{kind: kindLogistic, c: c, s: s, family: ScaleNullLogistic})
 		}
 	}
 	for a := f.aMax; a > 0.02; a /= scaleRatio {
-		f.grid = append(f.grid, scaleMember{kind: 2, a: a, family: ScaleNullPower})
+		f.grid = append(f.grid, scaleMember{kind: kindPower, a: a, family: ScaleNullPower})
 	}
 	// Exact match as p^L of a power-law token accuracy p = 1 − β·w^−α: (1 − β·w^−α)^L for short
 	// answers, and its limit for long ones, the Gompertz curve exp(−Lβ·w^−α).
 	for _, L := range []float64{2, 4, 8} {
 		for a := f.aMax; a > 0.05; a /= scaleRatio {
 			for beta := 0.1; beta < 0.96; beta += 0.1 {
-				f.grid = append(f.grid, scaleMember{kind: 4, a: a, c: beta, s: L, family: ScaleNullPowerL})
+				f.grid = append(f.grid, scaleMember{kind: kindPowerL, a: a, c: beta, s: L, family: ScaleNullPowerL})
 			}
 		}
 	}
 	for a := f.gMax; a > 0.05; a /= scaleRatio {
 		for lnD := math.Log(0.05); lnD <= math.Log(200)+1e-9; lnD += 0.5 {
-			f.grid = append(f.grid, scaleMember{kind: 3, a: a, c: lnD, family: ScaleNullGompertz})
+			f.grid = append(f.grid, scaleMember{kind: kindGompertz, a: a, c: lnD, family: ScaleNullGompertz})
 		}
 	}
 	for j := 0; j+1 < k; j++ {
@@ -309,15 +353,15 @@ func newScaleFamily(x []float64, minRise float64) *scaleFamily {
 func (f *scaleFamily) curve(m scaleMember, col []float64) {
 	for i, xi := range f.x {
 		switch m.kind {
-		case 0:
+		case kindLine:
 			col[i] = xi
-		case 1:
+		case kindLogistic:
 			col[i] = logistic((xi - m.c) / m.s)
-		case 2:
+		case kindPower:
 			col[i] = math.Exp2(-m.a * (xi - f.x[0]))
-		case 4:
+		case kindPowerL:
 			col[i] = math.Pow(1-m.c*math.Exp2(-m.a*(xi-f.x[0])), m.s)
-		default:
+		case kindGompertz:
 			col[i] = math.Exp(-math.Exp(m.c) * math.Exp2(-m.a*(xi-f.x[0])))
 		}
 	}
@@ -370,12 +414,12 @@ func (sv *scaleSolver) dot(a, b []float64) float64 {
 	return s
 }
 
-// member fits member m: it returns the null's RSS (+Inf when f is constant over the widths) and,
-// with gap ≥ 0, the RSS of the null plus the step at gap and the step's size; with gap < 0, the
-// best gap's. sv.q holds f orthogonalised and normalised, sv.e the null's residual, after it.
+// member fits member m: it returns the null's RSS (+Inf when f is constant over the widths, or
+// rises less than minSeenRise across them) and, with gap ≥ 0, the RSS of the null plus the step at
+// gap and the step's size; with gap −1, the best interior gap's; with noStep, no step (rss1 +Inf). sv.q holds f orthogonalised and normalised, sv.e the null's residual, after it.
 func (sv *scaleSolver) member(m scaleMember, gap int) (rss0, rss1 float64, bestGap int, jump float64) {
 	sv.f.curve(m, sv.col)
-	if m.kind != 0 {
+	if m.kind != kindLine {
 		// The widths must see at least a quarter of the member's rise (its values lie in [0, 1]):
 		// the far foot of a sigmoid or a Gompertz curve, scaled up by a free amplitude, is as sharp
 		// as any step, and a smooth null must not be.
@@ -402,7 +446,7 @@ func (sv *scaleSolver) member(m scaleMember, gap int) (rss0, rss1 float64, bestG
 	}
 	rss1 = math.Inf(1)
 	for j, st := range sv.f.steps {
-		if gap >= 0 && j != gap || j < 1 || j > len(sv.f.steps)-2 {
+		if gap == noStep || gap >= 0 && j != gap || j < 1 || j > len(sv.f.steps)-2 {
 			continue // only interior gaps: a step with one width beyond it is the family's sharpest curvature as much as a step
 		}
 		cs := sv.dot(sv.one, st)
@@ -427,7 +471,7 @@ func (sv *scaleSolver) member(m scaleMember, gap int) (rss0, rss1 float64, bestG
 
 // fitted returns the null member m's fitted means.
 func (sv *scaleSolver) fitted(m scaleMember) []float64 {
-	sv.member(m, 0)
+	sv.member(m, noStep)
 	b := sv.dot(sv.q, sv.ye)
 	out := make([]float64, len(sv.q))
 	for i := range out {
@@ -438,7 +482,8 @@ func (sv *scaleSolver) fitted(m scaleMember) []float64 {
 
 // refine minimises obj over the member's continuous parameters within one grid step of m (and
 // within the family's sharpness bounds), by golden-section search on each in turn: a logistic's
-// centre and scale three times over (they trade off against each other), a power's exponent once.
+// centre and scale (a Gompertz curve's ln D, a power-law^L's β, with the exponent) three times over,
+// as they trade off against each other; a power law's exponent once.
 func (f *scaleFamily) refine(m scaleMember, obj func(scaleMember) float64) (scaleMember, float64) {
 	best := obj(m)
 	golden := func(lo, hi float64, set func(*scaleMember, float64)) {
@@ -455,22 +500,22 @@ func (f *scaleFamily) refine(m scaleMember, obj func(scaleMember) float64) (scal
 	}
 	ls := math.Log(scaleRatio)
 	switch m.kind {
-	case 1:
+	case kindLogistic:
 		for range 3 {
 			golden(m.c-scaleCStep, m.c+scaleCStep, func(t *scaleMember, v float64) { t.c = v })
 			s0 := math.Log(m.s)
 			golden(math.Max(s0-ls, math.Log(f.sMin)), s0+ls, func(t *scaleMember, v float64) { t.s = math.Exp(v) })
 		}
-	case 2:
+	case kindPower:
 		a0 := math.Log(m.a)
 		golden(a0-ls, math.Min(a0+ls, math.Log(f.aMax)), func(t *scaleMember, v float64) { t.a = math.Exp(v) })
-	case 4:
+	case kindPowerL:
 		for range 3 {
 			golden(math.Max(m.c-0.1, 0.01), math.Min(m.c+0.1, 0.99), func(t *scaleMember, v float64) { t.c = v })
 			a0 := math.Log(m.a)
 			golden(a0-ls, math.Min(a0+ls, math.Log(f.aMax)), func(t *scaleMember, v float64) { t.a = math.Exp(v) })
 		}
-	case 3:
+	case kindGompertz:
 		for range 3 {
 			golden(m.c-0.5, m.c+0.5, func(t *scaleMember, v float64) { t.c = v })
 			a0 := math.Log(m.a)
@@ -492,7 +537,7 @@ func (f *scaleFamily) fit(d *scaleData) scaleFit {
 		rss float64
 		gap int
 	}
-	var c0, c1 [5]cand
+	var c0, c1 [numKinds]cand
 	for i := range c0 {
 		c0[i].rss, c1[i].rss = math.Inf(1), math.Inf(1)
 	}
@@ -510,7 +555,7 @@ func (f *scaleFamily) fit(d *scaleData) scaleFit {
 	gap1 := 0
 	for kind := range c0 {
 		if !math.IsInf(c0[kind].rss, 1) {
-			m, r := f.refine(c0[kind].m, func(m scaleMember) float64 { r0, _, _, _ := sv.member(m, 0); return r0 })
+			m, r := f.refine(c0[kind].m, func(m scaleMember) float64 { r0, _, _, _ := sv.member(m, noStep); return r0 })
 			if r < best0 {
 				best0, m0 = r, m
 			}

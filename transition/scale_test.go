@@ -16,9 +16,7 @@ type scaleCase struct {
 
 // scaleRates runs TestScale on trials draws of c over widths (seeds per width, Boot 99, seeds
 // (stream, trial)) and returns the rate of p ≤ 0.05 and of a claimed jump up (analysis's "jumps
-// with width": p ≤ 0.05, the step and the change between its two widths both positive, the change
-// over 2 SE and the largest between neighbouring widths there, the step at least a quarter of the
-// width means' range).
+// with width": p ≤ 0.05 and Direction +1).
 func scaleRates(t *testing.T, c scaleCase, widths []float64, seeds, trials int, stream uint64) (reject, up float64) {
 	t.Helper()
 	cfg := DefaultScaleConfig()
@@ -38,15 +36,7 @@ func scaleRates(t *testing.T, c scaleCase, widths []float64, seeds, trials int, 
 		}
 		if r.P <= 0.05 {
 			nr++
-			means := make([]float64, len(v))
-			for k, vs := range v {
-				for _, y := range vs {
-					means[k] += y / float64(len(vs))
-				}
-			}
-			g := r.Gap
-			largest := r.Change > math.Abs(means[g]-means[g-1]) && r.Change > math.Abs(means[g+2]-means[g+1])
-			if r.Jump > 0 && r.Change > 2*r.ChangeSE && r.Jump >= 0.25*(slices.Max(means)-slices.Min(means)) && largest {
+			if r.Direction() > 0 {
 				nu++
 			}
 		}
@@ -161,5 +151,33 @@ func TestScaleRefuses(t *testing.T) {
 	v5 := [][]float64{{0, 0.1, 0}, {0.1, 0.2, 0.1}, {0.9, 1, 0.9}, {1, 0.9, 1}, {1, 0.9}}
 	if _, err := TestScale([]float64{8, 16, 32, 64, 128}, v5, cfg, rng); err == nil || !strings.Contains(err.Error(), "need at least 3 seeds") {
 		t.Errorf("two seeds at a width: %v", err)
+	}
+}
+
+// TestScaleDirection: each rule of Direction refuses on its own. Means rise 0, 0.1, 0.9, 1.0, 1.1
+// with the step at gap 1 (0.1 → 0.9).
+func TestScaleDirection(t *testing.T) {
+	base := ScaleTest{Gap: 1, Jump: 0.6, Change: 0.8, ChangeSE: 0.05, Means: []float64{0, 0.1, 0.9, 1.0, 1.1}}
+	if d := base.Direction(); d != 1 {
+		t.Fatalf("a clear step up: %d", d)
+	}
+	down := base
+	down.Jump, down.Change, down.Means = -0.6, -0.8, []float64{1.1, 1.0, 0.2, 0.1, 0}
+	if d := down.Direction(); d != -1 {
+		t.Errorf("a clear step down: %d", d)
+	}
+	for name, mod := range map[string]func(*ScaleTest){
+		"step against the change":      func(s *ScaleTest) { s.Jump = -0.6 },
+		"change within 2 SE":           func(s *ScaleTest) { s.ChangeSE = 0.5 },
+		"smaller than a neighbour":     func(s *ScaleTest) { s.Means = []float64{0, 0.1, 0.9, 1.8, 1.9} },
+		"under a quarter of the range": func(s *ScaleTest) { s.Jump = 0.2 },
+		"an end gap":                   func(s *ScaleTest) { s.Gap = 0 },
+	} {
+		s := base
+		s.Means = slices.Clone(base.Means)
+		mod(&s)
+		if d := s.Direction(); d != 0 {
+			t.Errorf("%s: %d, want 0", name, d)
+		}
 	}
 }
