@@ -72,11 +72,18 @@ func classifyCells(cs *curves, res map[curveKey]*curveResult, split string, d De
 				cl.jump = cl.learned
 				cl.smallJump = !cl.learned
 			} else {
+				// Only when every rising jump is in the warm-up: a rising jump after it that is
+				// not significant on its own leaves the curve abrupt overall, not a warm-up jump.
+				rising, warm := 0, 0
 				for _, j := range r.test.Jumps {
-					if j.InWarmup && j.Size > 0 {
-						cl.warmupJump = true
+					if j.Size > 0 {
+						rising++
+						if j.InWarmup {
+							warm++
+						}
 					}
 				}
+				cl.warmupJump = rising > 0 && warm == rising
 			}
 		}
 		out[cell] = cl

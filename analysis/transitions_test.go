@@ -249,3 +249,25 @@ func TestTransitionRowWarmupLabel(t *testing.T) {
 		}
 	}
 }
+
+// TestWarmupJumpOnlyWhenEveryRiseIsInWarmup: a learned cell's abrupt exact match whose only
+// rising jump lies in the warm-up is a warm-up jump; with a second rising jump after the warm-up
+// (not significant on its own) it is not, since its rise does not lie only in the warm-up.
+func TestWarmupJumpOnlyWhenEveryRiseIsInWarmup(t *testing.T) {
+	ser := taskSeries("test", data.MetricExactMatch)
+	k := curveKey{cell: "c", series: ser}
+	cs := &curves{byKey: map[curveKey]*curve{k: {series: ser, steps: []int64{0, 10, 100}, values: []float64{0, 0.5, 0.9}}},
+		cells: map[string]data.Coords{"c": {Cell: "c"}}, diverged: map[string]int64{}}
+	for _, c := range []struct {
+		jumps []transition.Jump
+		want  bool
+	}{
+		{[]transition.Jump{{Size: 0.5, InWarmup: true, P: 0.01}}, true},
+		{[]transition.Jump{{Size: 0.5, InWarmup: true, P: 0.01}, {Size: 0.4, P: 1}}, false},
+	} {
+		res := map[curveKey]*curveResult{k: {abrupt: true, test: transition.CurveTest{Jumps: c.jumps}}}
+		if got := classifyCells(cs, res, "test", DefaultDecisions())["c"].warmupJump; got != c.want {
+			t.Errorf("jumps %+v: warmupJump %v, want %v", c.jumps, got, c.want)
+		}
+	}
+}
