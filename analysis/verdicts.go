@@ -230,7 +230,10 @@ func taskJumpRow(b *verdictBuilder, s shapeKey, cells []string, classes map[stri
 	if warm > 0 {
 		r.Reason += fmt.Sprintf("; in %d seeds that learn, exact match is abrupt but rises only during the learning-rate warm-up, where the schedule can make a jump: not assessed", warm)
 	}
-	if jumpSeeds > 0 && jumpSeeds < len(cells) {
+	if learned < len(cells) {
+		r.Reason += fmt.Sprintf("; %d of %d seeds learn (final exact match ≥ %.2g)", learned, len(cells), d.Learned)
+	}
+	if jumpSeeds < len(cells) && learned > jumpSeeds {
 		r.Reason += "; a seed without a detected jump is not shown to rise smoothly (the curve test's power in one seed is limited)"
 	}
 	b.add(r)

@@ -255,6 +255,38 @@ func TestVerdictsWarmupJumpIsNotNoJump(t *testing.T) {
 	}
 }
 
+// TestVerdictsNoJumpSaysWhoLearns: two of four seeds learn, rising smoothly (a logistic 1.5 decades
+// wide), two stay at chance. The shape is "learned without a detected jump", and the reason says how
+// many seeds learn and that a seed without a detected jump is not shown to rise smoothly (before, a
+// shape whose finals ranged 0.02–0.97 read as if every seed had learned, and only "jumps in some
+// seeds" carried the power caveat).
+func TestVerdictsNoJumpSaysWhoLearns(t *testing.T) {
+	s := newSynthSweep(7)
+	for seed := range int64(4) {
+		c := s.cell("addition", 16, 2, seed)
+		if seed < 2 {
+			s.addTask(c, 2, func(j int, x float64) float64 { return 0.02 + 0.95*logistic(x, 1.6, 1.5) })
+		} else {
+			s.addTask(c, 2, func(j int, x float64) float64 { return 0.02 })
+		}
+	}
+	_, _, rows := s.analyse(t)
+	tj := verdictsOf(rows, data.QuestionTaskJump)
+	if len(tj) != 1 {
+		t.Fatalf("%d task_jump rows, want 1", len(tj))
+	}
+	r := tj[0]
+	t.Logf("%s — %s", r.Verdict, r.Reason)
+	if r.Verdict != verdictNoJump {
+		t.Fatalf("verdict %q (%s), want %q", r.Verdict, r.Reason, verdictNoJump)
+	}
+	for _, want := range []string{"2 of 4 seeds learn", "not shown to rise smoothly"} {
+		if !strings.Contains(r.Reason, want) {
+			t.Errorf("reason %q lacks %q", r.Reason, want)
+		}
+	}
+}
+
 // TestVerdictsDivergedIsNotNeverLearns: every seed of a shape diverged (its exact match stays
 // near 0 before the loss stops being finite): a training failure, so task_jump is undetermined
 // and says so, not "never learns" — and the cells are no never-learning baseline.
