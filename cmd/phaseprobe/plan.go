@@ -6,9 +6,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
+	"slices"
 	"strings"
 
+	"github.com/phaseprobe/phaseprobe/analysis"
 	"github.com/phaseprobe/phaseprobe/train"
 )
 
@@ -76,6 +79,7 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer, _ *sl
 	if err := printEstimates(ctx, stdout, spec, groups, k, f.jobs, train.SweepDir(f.out, spec), res.Backend, noTiming, f.timingSteps); err != nil {
 		return err
 	}
+	printReach(stdout, spec, cells)
 	if !f.slurm {
 		return nil
 	}
@@ -171,5 +175,50 @@ func printSlurmNext(stderr io.Writer, script string, job train.SlurmJob) {
 	fmt.Fprintf(stderr, "then: phaseprobe analyze %s   (merges the cells)\n", job.SweepDir)
 	if len(job.Groups) > 1000 {
 		fmt.Fprintf(stderr, "note: %d array tasks; many clusters cap arrays at MaxArraySize (often 1001): raise --ensemble or split the spec\n", len(job.Groups))
+	}
+}
+
+// printReach prints, per family of widths, which verdicts the grid can reach at analyze's default
+// levels (analysis.Decisions.DesignReach): before a sweep is trained, the seeds and widths a claim
+// needs.
+func printReach(w io.Writer, spec train.Spec, cells []train.Cell) {
+	type key struct {
+		task            string
+		nLayers, nHeads int
+	}
+	seeds := map[key]map[int]int{}
+	var order []key
+	for _, c := range cells {
+		k := key{c.Task, c.Model.NLayers, c.Model.NHeads}
+		if seeds[k] == nil {
+			seeds[k] = map[int]int{}
+			order = append(order, k)
+		}
+		seeds[k][c.Model.DModel]++
+	}
+	d := analysis.DefaultDecisions()
+	fmt.Fprintf(w, "# verdicts the grid can reach (docs/inference.md; analyze's default levels, as if every cell learned and jumped: a yes is necessary, not sufficient):\n")
+	if sp := analysis.CheckpointSpacing(spec.Checkpoints.Steps); !math.IsNaN(sp) {
+		fmt.Fprintf(w, "#   checkpoints %.2g decades apart (median): a jump narrower than that is resolved only near a checkpoint (phaseprobe zoom adds checkpoints inside it)\n", sp)
+	}
+	for _, k := range order {
+		f := analysis.DesignFamily{Task: k.task, NLayers: k.nLayers, NHeads: k.nHeads}
+		for wd := range seeds[k] {
+			f.Widths = append(f.Widths, wd)
+		}
+		slices.Sort(f.Widths)
+		var counts []string
+		for _, wd := range f.Widths {
+			f.Seeds = append(f.Seeds, seeds[k][wd])
+			counts = append(counts, fmt.Sprintf("%d×%d", wd, seeds[k][wd]))
+		}
+		fmt.Fprintf(w, "#   %s L%d H%d (d_model × seeds: %s)\n", k.task, k.nLayers, k.nHeads, strings.Join(counts, ", "))
+		for _, r := range d.DesignReach(f) {
+			mark := "?  "
+			if r.Known {
+				mark = map[bool]string{true: "yes", false: "no "}[r.OK]
+			}
+			fmt.Fprintf(w, "#     %-12s %s %s\n", r.Question, mark, r.Text)
+		}
 	}
 }

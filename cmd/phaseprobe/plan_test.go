@@ -86,6 +86,17 @@ func TestPlanListsEnsembles(t *testing.T) {
 			t.Errorf("estimate line %q does not start with #", line)
 		}
 	}
+	// What the grid can reach: 2 widths × 2 seeds reach no verdict that needs seeds.
+	for _, want := range []string{
+		"#   addition L1 H2 (d_model × seeds: 8×2, 16×2)\n",
+		"#     coupling     no  4 cells (need 6 with the capability jump)\n",
+		"#     lead_lag     no  2 seeds a shape (need 6",
+		"#     scale        no  not assessed: 2 widths (need 5)\n",
+	} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, stdout)
+		}
+	}
 	if _, err := os.Stat(out); !os.IsNotExist(err) {
 		t.Errorf("a dry run created %s (stat: %v)", out, err)
 	}
