@@ -117,9 +117,17 @@ func windowTests(byShape map[shapeKey]map[scoring]*scoringEvidence, cs *curves, 
 		a := get(scoring{c.series.Metric, c.series.Position})
 		a.seeds++
 		a.lo, a.hi = append(a.lo, stepOf(lo)), append(a.hi, stepOf(hi))
-		cx, cy, _ := c.finite()
+		cx, cy, steps := c.finite()
+		// The window test asks on log step and on the log cumulative learning rate, so a scoring
+		// that changes smoothly with the schedule (the bend at a warm-up's end) is no jump.
+		var u []float64
+		if sch := cs.schedules[cell]; sch != nil {
+			if ax, ok := transition.CumLRAxis(sch.CumulativeTo(nil, steps)); ok {
+				u = ax
+			}
+		}
 		rng := rand.New(rand.NewPCG(opt.Seed, streamSeed("window|"+k.String())))
-		w, err := transition.TestWindow(cx, cy, lo, hi, cfg, rng)
+		w, err := transition.TestWindowAxes(cx, u, cy, lo, hi, cfg, rng)
 		if err != nil {
 			continue
 		}

@@ -95,6 +95,7 @@ type WindowTest struct {
 	Sigma, AR      float64 // marginal noise sd and AR(1) coefficient of the step-fit residuals (interval bootstrap)
 	Delta          float64 // the equivalence margin used
 	ShownSmooth    bool    // max(|RelLow|, |RelHigh|) < Delta
+	Axis           string  // TestWindowAxes: the time axis the result is on (AxisLogStep, AxisLogCumLR); "" from TestWindow
 	Method, Null   string
 	Replicates     int
 	SegmentPoints  int

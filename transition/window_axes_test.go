@@ -1,0 +1,232 @@
+package transition
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// demoEta is the cumulative learning rate of the demo's schedule (peak lr 1, a linear warm-up
+// over 30 steps, cosine decay to 0 at step 600: examples/demo.yaml, data.LRSchedule.At) at each
+// step of steps.
+func demoEta(steps []int) []float64 {
+	lr := func(s int) float64 {
+		if s <= 30 {
+			return float64(s) / 30
+		}
+		return 0.5 * (1 + math.Cos(math.Pi*float64(s-30)/570))
+	}
+	out := make([]float64, len(steps))
+	eta, t := 0.0, 0
+	for i, st := range steps {
+		for ; t < st; t++ {
+			eta += lr(t + 1)
+		}
+		out[i] = eta
+	}
+	return out
+}
+
+// scheduleFamily draws the per-position accuracies (10 positions, from 0.1) of one family:
+//
+//	eta-relax      smooth in the cumulative learning rate: 1 − exp(−η/τ), τ 10^0.8–10^2.2,
+//	               position offsets ±0.1 decade (the curve test's relaxation null)
+//	eta-logistic   smooth in log η: a logistic 1–2 decades wide (10→90 %)
+//	step-logistic  smooth in log step: the same logistic on x
+//	step-jump      a jump where exact match jumps: an early 1-decade rise to 0.25, then 0.74
+//	               more within 0.1–0.3 decade (10→90 %) at x 1.3–2.3 (jumpFamily's shape)
+//	eta-jump       the same jump on log η
+func scheduleFamily(fam string, rng *rand.Rand, x, u []float64) [][]float64 {
+	s := (1 + rng.Float64()) / WidthPerScale
+	off := make([]float64, answerLen)
+	for j := range off {
+		off[j] = 0.2 * (rng.Float64() - 0.5)
+	}
+	var c, tau, sj float64
+	switch fam {
+	case "eta-logistic":
+		c = 1.0 + 1.6*rng.Float64()
+	case "step-logistic":
+		c = 1.2 + 1.6*rng.Float64()
+	case "eta-relax":
+		tau = math.Pow(10, 0.8+1.4*rng.Float64())
+	case "eta-jump", "step-jump":
+		c = 1.3 + rng.Float64()
+		sj = (0.1 + 0.2*rng.Float64()) / WidthPerScale
+		for j := range off {
+			off[j] /= 2
+		}
+	default:
+		panic(fam)
+	}
+	p := make([][]float64, len(x))
+	for i := range x {
+		p[i] = make([]float64, answerLen)
+		t := x[i]
+		if fam[:3] == "eta" {
+			t = u[i]
+		}
+		for j := range p[i] {
+			switch fam {
+			case "eta-logistic", "step-logistic":
+				p[i][j] = 0.1 + 0.9*logistic((t-c-off[j])/s)
+			case "eta-relax":
+				p[i][j] = 0.1 + 0.9*(1-math.Exp(-math.Pow(10, u[i])/(tau*math.Pow(10, off[j]))))
+			default:
+				p[i][j] = 0.1 + 0.15*logistic((t-1)*WidthPerScale) + 0.74*logistic((t-c-off[j])/sj)
+			}
+		}
+	}
+	return p
+}
+
+// scheduleRates are a family's rates per scoring, apart for windows that start in the warm-up
+// (before x = log10(61): the warm-up's end, 30 steps, times 2, the curve test's WarmupMargin)
+// and after it.
+type scheduleRates struct {
+	n, jumps, smooth, jumpsX [2]map[string]int
+}
+
+func runScheduleFamily(t *testing.T, fam string, seed uint64, trials int, withX bool) scheduleRates {
+	x := logSpacedX(600, 32)
+	steps := make([]int, len(x))
+	for i, xi := range x {
+		steps[i] = int(math.Round(math.Pow(10, xi) - 1))
+	}
+	u, ok := CumLRAxis(demoEta(steps))
+	if !ok {
+		t.Fatal("CumLRAxis: the demo's schedule gives no increasing axis")
+	}
+	cfg := DefaultWindowConfig()
+	cfg.Boot = 199
+	var r scheduleRates
+	for k := range 2 {
+		r.n[k], r.jumps[k], r.smooth[k], r.jumpsX[k] = map[string]int{}, map[string]int{}, map[string]int{}, map[string]int{}
+	}
+	for trial := 0; trial < trials; trial++ {
+		rng := rand.New(rand.NewPCG(seed, uint64(trial)))
+		cs := scoreFamily(scheduleFamily(fam, rng, x, u))
+		em := addAR1(rng, cs.em, 0.01)
+		if cs.em[len(x)-1]-cs.em[0] < 0.3 {
+			continue // exact match barely rises: no seed that learns
+		}
+		lo, hi, err := JumpWindow(x, em, Increasing)
+		if err != nil {
+			continue
+		}
+		k := 0
+		if lo >= math.Log10(61) {
+			k = 1
+		}
+		for _, name := range []string{"token_accuracy", "position_0", "position_9", "log_prob", "edit_distance", "brier"} {
+			y := addAR1(rng, cs.continuous[name], 0.01+0.02*rng.Float64())
+			w, err := TestWindowAxes(x, u, y, lo, hi, cfg, rng)
+			if err != nil {
+				t.Fatalf("%s trial %d %s: %v", fam, trial, name, err)
+			}
+			r.n[k][name]++
+			if w.P <= 0.05 {
+				r.jumps[k][name]++
+			}
+			if w.ShownSmooth {
+				r.smooth[k][name]++
+			}
+			if withX {
+				if wx, err := TestWindow(x, y, lo, hi, cfg, rng); err == nil && wx.P <= 0.05 {
+					r.jumpsX[k][name]++
+				}
+			}
+		}
+	}
+	return r
+}
+
+func rate(m [2]map[string]int, n [2]map[string]int, name string, parts ...int) float64 {
+	var a, b int
+	for _, k := range parts {
+		a, b = a+m[k][name], b+n[k][name]
+	}
+	return float64(a) / float64(max(b, 1))
+}
+
+// TestWindowAxesSchedule: the mirage window test on the demo's grid and schedule (32 log-spaced
+// checkpoints of 600 steps, 30 warm-up steps, cosine decay), 200 trials a family on seeds
+// (12, trial); the bounds were read off seeds (11, trial). Curves smooth in the cumulative
+// learning rate must not "jump with exact match": on log step alone they did (the eta-relax
+// family, windows starting in the warm-up: 38–45 % of trials on the tuning seeds, asserted ≥ 25 %
+// here so the test shows what TestWindowAxes fixes), on both axes in 0–6 %. Measured on the
+// tuning seeds (false jumps / shown smooth, all windows):
+//
+//	                 eta-relax        eta-logistic     step-logistic
+//	token accuracy   0.036 / 0.80     0.021 / 0.90     0.019 / 0.81
+//	log-probability  0.000 / 0.90     0.000 / 0.86     0.010 / 0.79
+//	Brier score      0.000 / 0.86     0.010 / 0.86     0.019 / 0.81
+//
+// and power (jumps with exact match) for jumps after the warm-up: 0.92–0.97 for token and
+// position accuracy and edit distance, 0.76–0.90 for log-probability and Brier score (on log step
+// alone 0.94–1.00), never shown smooth. Inside the warm-up a jump in log step is found in 52–83 %
+// (a linear warm-up makes η ∝ t², so the jump is twice as wide on log η and the union null can
+// hold it): a jump there cannot be told from the schedule's, as the curve test's warm-up rule says.
+func TestWindowAxesSchedule(t *testing.T) {
+	const trials = 200
+	names := []string{"token_accuracy", "position_0", "position_9", "log_prob", "edit_distance", "brier"}
+	for _, fam := range []string{"eta-relax", "eta-logistic", "step-logistic"} {
+		r := runScheduleFamily(t, fam, 12, trials, fam == "eta-relax")
+		for _, name := range names {
+			fj, sm := rate(r.jumps, r.n, name, 0, 1), rate(r.smooth, r.n, name, 0, 1)
+			t.Logf("%-13s %-14s false jumps %.3f, shown smooth %.3f (%d windows, %d in the warm-up)", fam, name, fj, sm, r.n[0][name]+r.n[1][name], r.n[0][name])
+			if fj > 0.08 {
+				t.Errorf("%s, %s: smooth family jumps with exact match in %.3f of windows, want ≤ 0.08", fam, name, fj)
+			}
+			if sm < 0.6 {
+				t.Errorf("%s, %s: smooth family shown smooth in %.3f of windows, want ≥ 0.6", fam, name, sm)
+			}
+			if fam == "eta-relax" {
+				x0 := rate(r.jumpsX, r.n, name, 0)
+				t.Logf("%-13s %-14s on log step alone: false jumps %.3f of all windows, %.3f of warm-up ones", fam, name, rate(r.jumpsX, r.n, name, 0, 1), x0)
+				if x0 < 0.25 && name != "log_prob" && name != "brier" {
+					t.Errorf("%s, %s: on log step alone, false jumps in %.3f of warm-up windows: the flaw this test guards against is no longer shown (want ≥ 0.25)", fam, name, x0)
+				}
+			}
+		}
+	}
+	for _, fam := range []string{"step-jump", "eta-jump"} {
+		r := runScheduleFamily(t, fam, 12, trials, false)
+		for _, name := range names {
+			pw, pw0, sm := rate(r.jumps, r.n, name, 1), rate(r.jumps, r.n, name, 0), rate(r.smooth, r.n, name, 1)
+			t.Logf("%-13s %-14s power after the warm-up %.3f (%d windows), in it %.3f (%d); shown smooth after %.3f", fam, name, pw, r.n[1][name], pw0, r.n[0][name], sm)
+			want := 0.85
+			if name == "log_prob" || name == "brier" {
+				want = 0.65
+			}
+			if pw < want {
+				t.Errorf("%s, %s: jumps after the warm-up found in %.3f, want ≥ %.2f", fam, name, pw, want)
+			}
+			if sm > 0.02 {
+				t.Errorf("%s, %s: a jump shown smooth in %.3f of windows after the warm-up, want ≤ 0.02", fam, name, sm)
+			}
+		}
+	}
+}
+
+// TestCumLRAxis: u = log10(η + η₁) (closed form on a constant rate: η = t, u = log10(t + 1), the
+// log-step axis), and no axis where the rate is 0 between checkpoints or never positive.
+func TestCumLRAxis(t *testing.T) {
+	u, ok := CumLRAxis([]float64{0, 1, 9, 99})
+	if !ok {
+		t.Fatal("constant rate: no axis")
+	}
+	for i, want := range []float64{0, math.Log10(2), 1, 2} {
+		if math.Abs(u[i]-want) > 1e-12 {
+			t.Errorf("u[%d] = %g, want %g", i, u[i], want)
+		}
+	}
+	for _, eta := range [][]float64{{0, 1, 1, 2}, {0, 0}, {}, {0, math.Inf(1)}} {
+		if _, ok := CumLRAxis(eta); ok {
+			t.Errorf("CumLRAxis(%v): an axis, want none", eta)
+		}
+	}
+	if got := mapAxis([]float64{0, 1, 2}, []float64{0, 10, 40}, 1.5); got != 25 {
+		t.Errorf("mapAxis between checkpoints: %g, want 25", got)
+	}
+}
