@@ -41,14 +41,14 @@ func DefaultDecisionConfig() DecisionConfig {
 const (
 	VerdictControl        = "no verdict (control)"
 	VerdictCoupled        = "coupled"
-	VerdictNotCoupled     = "not coupled"
-	VerdictNotTested      = "not tested (not coupled)"
+	VerdictNotCoupled     = "no coupling shown"
+	VerdictNotTested      = "not tested (no coupling shown)"
 	VerdictPrecedes       = "precedes"
 	VerdictFollows        = "follows"
 	VerdictCoincides      = "coincides"
 	VerdictNoLeadLag      = "no lead or lag shown"
 	VerdictSpecific       = "specific"
-	VerdictNotSpecific    = "not specific"
+	VerdictNotSpecific    = "not shown specific"
 	VerdictNoNonLearning  = "undetermined (no non-learning cells)"
 	VerdictTiedOnsets     = "insufficient cells (tied onsets)"
 	VerdictNoLearning     = "undetermined (no learning cells)"
@@ -232,7 +232,7 @@ func DecideSpecificity(metric string, s transition.Specificity, q float64, cfg D
 		// No table with the observed margins reaches α. That is a shortage of never-learning
 		// cells only if a clean baseline (none of them transitioning) could not reach α
 		// either; otherwise their own transitions are the reason, evidence against
-		// specificity, and the verdict is "not specific".
+		// specificity, and the verdict is "not shown specific".
 		if need := transition.NoJumpCellsFor(s.JumpWith, s.JumpWith+s.JumpWithout, cfg.Alpha); need > s.NoJumpWith+s.NoJumpWithout {
 			return fmt.Sprintf(verdictInsufficientFm, "non-learning cells", need)
 		}

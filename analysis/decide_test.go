@@ -64,7 +64,7 @@ func TestDecideLeadLag(t *testing.T) {
 		{"coincides", "m", VerdictCoupled, []LeadLagEvidence{ev(lag, 0.3, 0.01)}, VerdictCoincides, true},
 		{"directional wins over coincides", "m", VerdictCoupled, []LeadLagEvidence{ev(lead, 0.01, 0.01)}, VerdictPrecedes, true},
 		{"nothing shown", "m", VerdictCoupled, []LeadLagEvidence{ev(lead, 0.2, 0.3)}, VerdictNoLeadLag, false},
-		{"not coupled", "m", VerdictNotCoupled, []LeadLagEvidence{ev(lead, 0.001, 0.001)}, VerdictNotTested, false},
+		{"no coupling shown", "m", VerdictNotCoupled, []LeadLagEvidence{ev(lead, 0.001, 0.001)}, VerdictNotTested, false},
 		{"insufficient cells is not coupled", "m", "insufficient cells (need 6)", []LeadLagEvidence{ev(lead, 0.001, 0.001)}, VerdictNotTested, false},
 		// 5 seeds: 2/2⁵ = 0.0625 > α, so no verdict even with a tiny q.
 		{"too few seeds", "m", VerdictCoupled, []LeadLagEvidence{ev(few, 0.001, 0.001)}, "insufficient seeds (need 6)", false},
@@ -91,7 +91,7 @@ func TestDecideSpecificity(t *testing.T) {
 	}{
 		// scipy fisher_exact([[7, 2], [1, 5]], "greater") = 0.035 (transition/fisher_test.go).
 		{"specific", "m", transition.SpecificityTest(7, 2, 1, 5), 0.035, VerdictSpecific},
-		{"not specific", "m", transition.SpecificityTest(3, 3, 3, 3), 0.72, VerdictNotSpecific},
+		{"not shown specific", "m", transition.SpecificityTest(3, 3, 3, 3), 0.72, VerdictNotSpecific},
 		{"no non-learning cells", "m", transition.SpecificityTest(6, 0, 0, 0), math.NaN(), VerdictNoNonLearning},
 		{"no learning cells", "m", transition.SpecificityTest(0, 0, 2, 4), math.NaN(), VerdictNoLearning},
 		{"control", "probe_shuffled_accuracy", transition.SpecificityTest(7, 2, 1, 5), 0.035, VerdictControl},

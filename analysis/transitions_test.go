@@ -124,7 +124,7 @@ func TestSpecificityCountsFlatAsNoTransition(t *testing.T) {
 // TestCouplingGateAfterBonferroni: a perfectly concordant coupling over 2 widths × 3 seeds has
 // smallest p 1/36 ≤ α = 0.05 on its own, but its row's p is Bonferroni-corrected over a group of
 // 2 measures (smallest 1/18 > α): the design cannot show coupling, so the verdict is insufficient
-// cells, not "not coupled".
+// cells, not "no coupling shown".
 func TestCouplingGateAfterBonferroni(t *testing.T) {
 	task := []float64{1.2, 1.4, 1.6, 1.3, 1.5, 1.7}
 	internal := []float64{1.0, 1.2, 1.4, 1.1, 1.3, 1.5}
@@ -181,9 +181,9 @@ func TestLeadLagZeroLagsInsufficient(t *testing.T) {
 
 // TestSpecificityInsufficient: 10 of 12 learning cells transition and neither of 2 never-learning
 // cells does; no table with these margins gets below 66/1001 > α and a clean baseline would need
-// 3 cells, so the verdict is insufficient non-learning cells (need 3), not "not specific"; with 6
+// 3 cells, so the verdict is insufficient non-learning cells (need 3), not "not shown specific"; with 6
 // never-learning cells, of which one transitions, and 5 of 12 learning ones, the best table with
-// these margins reaches 0.0498 ≤ α and a large p is "not specific".
+// these margins reaches 0.0498 ≤ α and a large p is "not shown specific".
 func TestSpecificityInsufficient(t *testing.T) {
 	cfg := DefaultDecisionConfig()
 	s := transition.SpecificityTest(10, 2, 0, 2)

@@ -288,6 +288,12 @@ func decideCouplingRows(b *verdictBuilder, units []*unitQuestions, cfg DecisionC
 		cp[i], sp[i] = u.cP, u.sP
 	}
 	cq, sq := transition.BHTo(nil, cp), transition.BHTo(nil, sp)
+	specTests := 0 // the specificity family's size (a NaN p is a test not run: not in the family)
+	for _, p := range sp {
+		if !math.IsNaN(p) {
+			specTests++
+		}
+	}
 	for i, u := range units {
 		r := &b.rows[u.cRow]
 		r.Q = data.F(cq[i])
@@ -319,6 +325,9 @@ func decideCouplingRows(b *verdictBuilder, units []*unitQuestions, cfg DecisionC
 		s := &b.rows[u.sRow]
 		s.Q = data.F(sq[i])
 		s.Verdict = DecideSpecificity(u.specMetric, *u.spec, sq[i], cu) // cu: its p is Bonferroni-corrected too
+		if s.Verdict == VerdictNotSpecific && sp[i] <= cfg.Alpha {
+			s.Reason += fmt.Sprintf("; p %.3g ≤ α, but q %.3g > FDR over the sweep's %d specificity tests", sp[i], sq[i], specTests)
+		}
 		if sp := u.spec; strings.HasPrefix(s.Verdict, "insufficient") {
 			s.Need = data.I(int32(transition.NoJumpCellsFor(sp.JumpWith, sp.JumpWith+sp.JumpWithout, cu.Alpha)))
 			s.Reason += fmt.Sprintf("; even with no transition in any never-learning cell, %d of them cannot reach α", sp.NoJumpWith+sp.NoJumpWithout)

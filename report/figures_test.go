@@ -14,7 +14,7 @@ func TestVerdictClass(t *testing.T) {
 	for v, want := range map[string]int{
 		"jumps": classClaim, "genuine jump": classClaim, "scoring artefact (mirage)": classClaim, "coupled": classClaim,
 		"precedes": classClaim, "coincides": classClaim, "specific": classClaim,
-		"not coupled": classNegative, "never learns": classNegative, "no lead or lag shown": classNegative, "not specific": classNegative,
+		"no coupling shown": classNegative, "never learns": classNegative, "no lead or lag shown": classNegative, "not shown specific": classNegative,
 		"smooth over width": classNegative, "jumps with width": classClaim, "drops at a width (not emergence)": classClaim,
 		"insufficient seeds (need 6)": classLimit, "insufficient cells (need 6)": classLimit, "not assessed: 3 widths (need 5)": classLimit,
 		"undetermined": classLimit, "undetermined (no non-learning cells)": classLimit, "control at ceiling (cannot calibrate the probe)": classLimit,

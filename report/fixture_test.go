@@ -22,7 +22,7 @@ type fixture struct {
 	AllDiverge bool     // every cell diverges at step 20: its metrics are NaN after it
 	Spectra    bool     // add singular_value rows
 	Scenario   scenario // what the verdicts and mirage tables say
-	ExtraRows  int      // extra "not coupled" coupling rows (probe selectivities), to test the caps
+	ExtraRows  int      // extra "no coupling shown" coupling rows (probe selectivities), to test the caps
 	WarmTask   bool     // exact match's onset of d_model 32 seed 0 lies in the warm-up
 }
 
@@ -449,7 +449,7 @@ func fxVerdicts(sc scenario, extra int) []data.VerdictRow {
 		short.Need, short.Cells, short.Reason = data.I(6), 4, "4 cells have both an internal and a task transition"
 		ceil := cpl(fxProbe, "control at ceiling (cannot calibrate the probe)")
 		ceil.Reason = "the control task is decoded at ≥ 0.95"
-		out = append(out, tested(cpl(fxRank, "not coupled"), 0.2, 0.4, 0.6, 0.3, -0.5, 1.2, 4, "τ = 0.20 over 4 cells; q > 0.05"), short, ceil,
+		out = append(out, tested(cpl(fxRank, "no coupling shown"), 0.2, 0.4, 0.6, 0.3, -0.5, 1.2, 4, "τ = 0.20 over 4 cells; q > 0.05"), short, ceil,
 			spec(fxRank, "undetermined (no non-learning cells)", noBaseline), spec(fxInduction, "undetermined (no non-learning cells)", noBaseline))
 		for _, s := range []string{fxRank, fxInduction} {
 			for _, w := range fxWidths {
@@ -459,23 +459,23 @@ func fxVerdicts(sc scenario, extra int) []data.VerdictRow {
 			}
 		}
 	case scMirage:
-		out = append(out, tested(cpl(fxRank, "not coupled"), 0.1, 0.7, 0.8, 0.2, -0.9, 1.5, 4, "τ = 0.10 over 4 cells; q > 0.05"),
+		out = append(out, tested(cpl(fxRank, "no coupling shown"), 0.1, 0.7, 0.8, 0.2, -0.9, 1.5, 4, "τ = 0.10 over 4 cells; q > 0.05"),
 			spec(fxRank, "undetermined (no non-learning cells)", noBaseline))
 		for _, w := range fxWidths {
-			r := ll(fxRank, w, "not assessed (not coupled)")
-			r.Reason = "lead–lag is asked only of internal transitions coupled to the task jump across cells (coupling: not coupled)"
+			r := ll(fxRank, w, "not assessed (no coupling shown)")
+			r.Reason = "lead–lag is asked only of internal transitions coupled to the task jump across cells (coupling: no coupling shown)"
 			out = append(out, r)
 		}
 	case scCoupled, scCoupledNotSpecific:
 		out = append(out,
 			tested(cpl(fxRank, "coupled"), 0.8, 0.001, 0.004, 0.95, 0.8, 1.1, 4, "stratified Kendall τ = 0.80 over 4 cells in 2 widths"),
-			tested(cpl(fxInduction, "not coupled"), 0.3, 0.3, 0.4, 0.5, -0.2, 1.3, 4, "τ = 0.30 over 4 cells; q > 0.05"))
+			tested(cpl(fxInduction, "no coupling shown"), 0.3, 0.3, 0.4, 0.5, -0.2, 1.3, 4, "τ = 0.30 over 4 cells; q > 0.05"))
 		sp := spec(fxRank, "specific", "transition in 4/4 learning cells and 0/2 never-learning cells")
 		sp.P, sp.Q, sp.Effect = data.F(0.01), data.F(0.02), data.F(1)
 		if sc == scCoupledNotSpecific {
-			sp = spec(fxRank, "not specific", "transition in 4/4 learning cells and 1/2 never-learning cells")
+			sp = spec(fxRank, "not shown specific", "transition in 4/4 learning cells and 1/2 never-learning cells")
 		}
-		out = append(out, sp, spec(fxInduction, "not specific", "transition in 4/4 learning cells and 2/2 never-learning cells"))
+		out = append(out, sp, spec(fxInduction, "not shown specific", "transition in 4/4 learning cells and 2/2 never-learning cells"))
 		pre := ll(fxRank, 16, "precedes")
 		pre.P, pre.Q, pre.Effect, pre.Reason = data.F(0.01), data.F(0.02), data.F(-0.1), "mean lag -0.100 decades over 2 seeds (tolerance ±0.050)"
 		pre.Robust = true
@@ -483,11 +483,11 @@ func fxVerdicts(sc scenario, extra int) []data.VerdictRow {
 		co.P, co.Q, co.Effect, co.Reason = data.F(0.6), data.F(0.03), data.F(0.01), "mean lag +0.010 decades over 2 seeds (tolerance ±0.050)"
 		out = append(out, pre, co)
 		for _, w := range fxWidths {
-			out = append(out, ll(fxInduction, w, "not assessed (not coupled)"))
+			out = append(out, ll(fxInduction, w, "not assessed (no coupling shown)"))
 		}
 	}
 	for i := range extra {
-		r := tested(cpl(fxProbe, "not coupled"), 0.1, 0.5+float64(i)/1000, 0.9, 0.1, -1, 1, 4, "τ = 0.10 over 4 cells; q > 0.05")
+		r := tested(cpl(fxProbe, "no coupling shown"), 0.1, 0.5+float64(i)/1000, 0.9, 0.1, -1, 1, 4, "τ = 0.10 over 4 cells; q > 0.05")
 		r.Concept = fmt.Sprintf("c%d", i)
 		r.Subject = "probe_selectivity of blocks.0.hook_resid_post for " + r.Concept
 		out = append(out, r)

@@ -125,7 +125,7 @@ func TestWriteStructure(t *testing.T) {
 	if got, want := strings.Count(html, `<td class="v-`), len(fxVerdicts(scDemo, 0)); got != want {
 		t.Errorf("%d verdict rows, want %d", got, want)
 	}
-	if !strings.Contains(html, `<td class="v-negative">not coupled</td><td class="nowrap">all widths, L2 H2</td><td class="mono">effective_rank of blocks.1.hook_resid_post</td><td class="num">0.2</td><td class="num">0.400</td><td class="num">0.600</td><td class="num">0.3 [-0.5, 1.2]</td><td class="num">2 / 4</td>`) {
+	if !strings.Contains(html, `<td class="v-negative">no coupling shown</td><td class="nowrap">all widths, L2 H2</td><td class="mono">effective_rank of blocks.1.hook_resid_post</td><td class="num">0.2</td><td class="num">0.400</td><td class="num">0.600</td><td class="num">0.3 [-0.5, 1.2]</td><td class="num">2 / 4</td>`) {
 		t.Errorf("the not-coupled row is not rendered with its evidence")
 	}
 	entries, err := os.ReadDir(dir)
@@ -156,9 +156,9 @@ func TestVerdictOrder(t *testing.T) {
 		id    string
 		order []string
 	}{
-		{"coupling", []string{">coupled<", ">not coupled<"}},
-		{"specificity", []string{">specific<", ">not specific<"}},
-		{"lead_lag", []string{">precedes<", ">coincides<", ">not assessed (not coupled)<"}},
+		{"coupling", []string{">coupled<", ">no coupling shown<"}},
+		{"specificity", []string{">specific<", ">not shown specific<"}},
+		{"lead_lag", []string{">precedes<", ">coincides<", ">not assessed (no coupling shown)<"}},
 	} {
 		s := section(tc.id)
 		last := -1

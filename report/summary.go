@@ -33,8 +33,8 @@ const (
 	vGenuine   = "genuine jump"
 	vMirage    = "scoring artefact (mirage)"
 	vCoupled   = "coupled"
-	vNotCpl    = "not coupled"
-	vNotCplLL  = "not assessed (not coupled)"
+	vNotCpl    = "no coupling shown"
+	vNotCplLL  = "not assessed (no coupling shown)"
 )
 
 // Readings of the mirage table (MirageRow.Reading).
@@ -363,9 +363,9 @@ func couplingParagraph(rows []data.VerdictRow) string {
 	case len(tested) == 0:
 		b.WriteString(", so no coupling is shown.")
 	case len(coupled) == 0 && len(tested) == 1:
-		b.WriteString(", and it is not coupled.")
+		b.WriteString(", and it is not shown coupled.")
 	case len(coupled) == 0:
-		fmt.Fprintf(&b, ", and none of the %d is coupled.", len(tested))
+		fmt.Fprintf(&b, ", and none of the %d is shown coupled.", len(tested))
 	default:
 		var names []string
 		for _, v := range coupled {

@@ -26,7 +26,7 @@ func TestSummaryScenarios(t *testing.T) {
 			"(b) Is the jump a scoring artefact? At d_model 16 and 32: genuine jump. Scorings that jump with exact match across its jump window: per-token accuracy, per-position accuracy (position 0) (d_model 32).",
 			"differs on average by 0.003 from the product of its per-position accuracies and by 0.004 from the mean token accuracy raised to the answer length",
 			"(c) Does an internal transition couple to the jump? 3 measure groups of this family have a coupling row; 1 could be tested across cells " +
-				"(insufficient cells (need 6): 1, control at ceiling (cannot calibrate the probe): 1), and it is not coupled.",
+				"(insufficient cells (need 6): 1, control at ceiling (cannot calibrate the probe): 1), and it is not shown coupled.",
 			"lead–lag: insufficient seeds (need 6) (4 rows, d_model 16 and 32)",
 			"scale: not assessed: 2 widths (need 5) (1 row)",
 			"onsets in warm-up: 1 curve has its largest jump in the learning-rate warm-up (0 of them task metrics)",
@@ -35,8 +35,8 @@ func TestSummaryScenarios(t *testing.T) {
 			"At d_model 16 and 32: scoring artefact (mirage). Scorings smooth across exact match's jump window: per-token accuracy, per-position accuracy (position 0), " +
 				"per-position accuracy (position 1), per-position accuracy (position 2), log-probability, Brier score, edit distance.",
 			"by 0.002 from the product of its per-position accuracies and by 0.003 from the mean token accuracy",
-			"1 measure group of this family has a coupling row; 1 could be tested across cells, and it is not coupled.",
-		}, []string{"genuine jump", "phase-transition view", "jump with exact match", "insufficient seeds", "not assessed (not coupled)"}},
+			"1 measure group of this family has a coupling row; 1 could be tested across cells, and it is not shown coupled.",
+		}, []string{"genuine jump", "phase-transition view", "jump with exact match", "insufficient seeds", "not assessed (no coupling shown)"}},
 		{"coupled", analysed(scCoupled), []string{
 			"At d_model 16 and 32: genuine jump. Scorings that jump with exact match across its jump window: per-token accuracy, per-position accuracy (position 0), log-probability.",
 			"2 measure groups of this family have a coupling row; 2 could be tested across cells, of which 1 is coupled: " +
@@ -46,9 +46,9 @@ func TestSummaryScenarios(t *testing.T) {
 				"coincides with the task jump (not robust: another onset definition gives another verdict) at d_model 32 (mean lag +0.01 decades, q = 0.030).",
 			"as the phase-transition view expects",
 			"(d) What limits the claim? Scale: not assessed: 2 widths (need 5) (1 row)",
-		}, []string{"scoring artefact (mirage)", "induction_score of blocks.1.attn.hook_pattern L1H1 (", "not specific", "insufficient"}},
-		{"coupled, not specific", analysed(scCoupledNotSpecific), []string{
-			"Specificity of effective_rank of blocks.1.hook_resid_post: not specific",
+		}, []string{"scoring artefact (mirage)", "induction_score of blocks.1.attn.hook_pattern L1H1 (", "not shown specific", "insufficient"}},
+		{"coupled, not shown specific", analysed(scCoupledNotSpecific), []string{
+			"Specificity of effective_rank of blocks.1.hook_resid_post: not shown specific",
 			"none is shown specific to the cells that learn, so the evidence stops short of a phase transition",
 		}, []string{"phase-transition view", "scoring artefact (mirage)"}},
 		{"no analysis", fixture{Internal: true}, []string{

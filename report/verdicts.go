@@ -36,7 +36,7 @@ var limitPrefixes = []string{"insufficient", "not assessed", "undetermined", "co
 
 // negativeVerdicts are tested verdicts that claim no effect.
 var negativeVerdicts = []string{"learned without a detected jump", "small rise only (not the capability)", "never learns",
-	"not coupled", "not specific", "no lead or lag shown", "smooth over width"}
+	"no coupling shown", "not shown specific", "no lead or lag shown", "smooth over width"}
 
 // Classes of verdicts, in the order the table lists them.
 const (
