@@ -229,6 +229,10 @@ func (a *unitAsk) specificity(uq *unitQuestions, jumpCells, neverCells []string)
 	}
 	sr.Reason = fmt.Sprintf("transition in %d/%d learning cells and %d/%d never-learning cells of the task", best.JumpWith, best.JumpWith+best.JumpWithout,
 		best.NoJumpWith, best.NoJumpWith+best.NoJumpWithout)
+	if other := baselineShapes(a, bestMetric, jumpCells, neverCells); other != "" {
+		sr.Reason += "; every never-learning cell is of another shape than the learning ones (" + other +
+			"): a smaller model, not the same model on a task it cannot learn, so a measure that differs with size can differ without learning"
+	}
 	uq.sRow = a.b.add(sr)
 }
 
@@ -394,4 +398,34 @@ func decideLeadLagRows(b *verdictBuilder, units []*unitQuestions, cfg DecisionCo
 			}
 		}
 	}
+}
+
+// baselineShapes lists the shapes of the never-learning cells that have metric m's curve, when
+// none of them is a shape of the learning cells ("" when one is, or when there are none).
+func baselineShapes(a *unitAsk, m string, jumpCells, neverCells []string) string {
+	learning := map[shapeKey]bool{}
+	for _, c := range jumpCells {
+		learning[shapeOf(a.cs.cells[c])] = true
+	}
+	seen := map[shapeKey]bool{}
+	var shapes []shapeKey
+	for _, c := range neverCells {
+		if a.res[curveKey{c, a.um.series(m)}] == nil {
+			continue
+		}
+		sh := shapeOf(a.cs.cells[c])
+		if learning[sh] {
+			return ""
+		}
+		if !seen[sh] {
+			seen[sh] = true
+			shapes = append(shapes, sh)
+		}
+	}
+	slices.SortFunc(shapes, compareShapes)
+	var names []string
+	for _, sh := range shapes {
+		names = append(names, fmt.Sprintf("d_model %d L%d H%d", sh.dModel, sh.nLayers, sh.nHeads))
+	}
+	return strings.Join(names, ", ")
 }

@@ -167,6 +167,12 @@ func TestVerdictsOnADemoLikeSweep(t *testing.T) {
 			t.Errorf("a control received a verdict: %+v", r)
 		}
 	}
+	// The never-learning baseline is d16 only, a narrower model: every specificity reason says so.
+	for _, r := range verdictsOf(rows, data.QuestionSpecificity) {
+		if !strings.Contains(r.Reason, "every never-learning cell is of another shape than the learning ones (d_model 16 L2") {
+			t.Errorf("specificity of %s: reason %q does not name the baseline's other shape", r.Subject, r.Reason)
+		}
+	}
 	tj := verdictsOf(rows, data.QuestionTaskJump)
 	got := map[int32]string{}
 	for _, r := range tj {
@@ -283,6 +289,40 @@ func TestVerdictsNoJumpSaysWhoLearns(t *testing.T) {
 	for _, want := range []string{"2 of 4 seeds learn", "not shown to rise smoothly"} {
 		if !strings.Contains(r.Reason, want) {
 			t.Errorf("reason %q lacks %q", r.Reason, want)
+		}
+	}
+}
+
+// TestSpecificitySameShapeBaseline: seeds of the learning shape that never learn are a baseline of
+// the same model, so the specificity reason carries no other-shape caveat.
+func TestSpecificitySameShapeBaseline(t *testing.T) {
+	s := newSynthSweep(8)
+	for seed := range int64(8) {
+		c := s.cell("addition", 32, 2, seed)
+		learn := seed < 4
+		mid := 2.2 + 0.05*float64(seed)
+		s.addTask(c, 2, func(j int, x float64) float64 {
+			if !learn {
+				return 0.02
+			}
+			return 0.05 + 0.9*logistic(x, mid, 0.1)
+		})
+		s.add(c, internalSeries("blocks.0.hook_resid_post", "", "effective_rank"), func(x float64) float64 {
+			if !learn {
+				return 12 - x
+			}
+			return 12 - x - 5*logistic(x, mid-0.05, 0.1)
+		}, 0.1, false)
+	}
+	_, _, rows := s.analyse(t)
+	sp := verdictsOf(rows, data.QuestionSpecificity)
+	if len(sp) == 0 {
+		t.Fatal("no specificity row")
+	}
+	for _, r := range sp {
+		t.Logf("%s: %s — %s", r.Subject, r.Verdict, r.Reason)
+		if strings.Contains(r.Reason, "another shape") || !strings.Contains(r.Reason, "never-learning cells of the task") {
+			t.Errorf("same-shape baseline: reason %q", r.Reason)
 		}
 	}
 }

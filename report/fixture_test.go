@@ -42,6 +42,9 @@ const (
 	scCoupled
 	// scCoupledNotSpecific: scCoupled, but the coupled rank measure is not shown specific.
 	scCoupledNotSpecific
+	// scCoupledOtherShape: scCoupled, but the specific rank measure's never-learning cells are all
+	// of other shapes (its reason says so).
+	scCoupledOtherShape
 )
 
 // fullFixture has everything.
@@ -360,7 +363,7 @@ func fxMirage(sc scenario) []data.MirageRow {
 			switch sc {
 			case scMirage:
 				return "smooth across the jump"
-			case scCoupled, scCoupledNotSpecific:
+			case scCoupled, scCoupledNotSpecific, scCoupledOtherShape:
 				return coupled
 			}
 			return demo
@@ -466,7 +469,7 @@ func fxVerdicts(sc scenario, extra int) []data.VerdictRow {
 			r.Reason = "lead–lag is asked only of internal transitions coupled to the task jump across cells (coupling: no coupling shown)"
 			out = append(out, r)
 		}
-	case scCoupled, scCoupledNotSpecific:
+	case scCoupled, scCoupledNotSpecific, scCoupledOtherShape:
 		out = append(out,
 			tested(cpl(fxRank, "coupled"), 0.8, 0.001, 0.004, 0.95, 0.8, 1.1, 4, "stratified Kendall τ = 0.80 over 4 cells in 2 widths"),
 			tested(cpl(fxInduction, "no coupling shown"), 0.3, 0.3, 0.4, 0.5, -0.2, 1.3, 4, "τ = 0.30 over 4 cells; q > 0.05"))
@@ -474,6 +477,9 @@ func fxVerdicts(sc scenario, extra int) []data.VerdictRow {
 		sp.P, sp.Q, sp.Effect = data.F(0.01), data.F(0.02), data.F(1)
 		if sc == scCoupledNotSpecific {
 			sp = spec(fxRank, "not shown specific", "transition in 4/4 learning cells and 1/2 never-learning cells")
+		}
+		if sc == scCoupledOtherShape {
+			sp.Reason += "; every never-learning cell is of another shape than the learning ones (d_model 8 L2 H2): a smaller model, not the same model on a task it cannot learn, so a measure that differs with size can differ without learning"
 		}
 		out = append(out, sp, spec(fxInduction, "not shown specific", "transition in 4/4 learning cells and 2/2 never-learning cells"))
 		pre := ll(fxRank, 16, "precedes")

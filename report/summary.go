@@ -379,14 +379,22 @@ func couplingParagraph(rows []data.VerdictRow) string {
 	}
 	// The phase-transition reading needs a coupled measure that is also specific to the cells that
 	// learn: coupling alone could be any change that every cell makes, learning or not.
-	specific := slices.ContainsFunc(coupled, func(c data.VerdictRow) bool {
-		return slices.ContainsFunc(rowsOf(rows, data.QuestionSpecificity), func(s data.VerdictRow) bool {
-			return unitOfRow(s) == unitOfRow(c) && s.Verdict == "specific"
-		})
-	})
+	// otherShape: every specific row's baseline is of other shapes (its reason says so), so
+	// "only in cells that learn" is only "only in the shapes that learn".
+	specific, otherShape := false, true
+	for _, c := range coupled {
+		for _, s := range rowsOf(rows, data.QuestionSpecificity) {
+			if unitOfRow(s) == unitOfRow(c) && s.Verdict == "specific" {
+				specific = true
+				otherShape = otherShape && strings.Contains(s.Reason, "of another shape than the learning ones")
+			}
+		}
+	}
 	switch {
 	case len(coupled) > 0 && mirage:
 		b.WriteString(" The coupled internal transitions track exact match's onset across cells, while the mirage rows read the jump itself as a scoring artefact.")
+	case specific && otherShape:
+		b.WriteString(" Internal reorganisation tracks the task jump across cells, and is absent from the never-learning cells, for these measures, as the phase-transition view expects — but those cells are all of other shapes, so it is shown specific to the shapes that learn, not yet to learning itself (a same-shape baseline would separate the two).")
 	case specific:
 		b.WriteString(" Internal reorganisation tracks the task jump across cells, and only in cells that learn, for these measures, as the phase-transition view expects.")
 	case len(coupled) > 0:

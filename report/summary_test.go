@@ -51,6 +51,10 @@ func TestSummaryScenarios(t *testing.T) {
 			"Specificity of effective_rank of blocks.1.hook_resid_post: not shown specific",
 			"none is shown specific to the cells that learn, so the evidence stops short of a phase transition",
 		}, []string{"phase-transition view", "scoring artefact (mirage)"}},
+		{"coupled, baseline of other shapes", analysed(scCoupledOtherShape), []string{
+			"Specificity of effective_rank of blocks.1.hook_resid_post: specific (transition in 4/4 learning cells and 0/2 never-learning cells; every never-learning cell is of another shape",
+			"shown specific to the shapes that learn, not yet to learning itself",
+		}, []string{"only in cells that learn"}},
 		{"no analysis", fixture{Internal: true}, []string{
 			"No analysis yet: run phaseprobe analyze", "draws no conclusion",
 		}, []string{"(a)", "jumps", "coupled", "artefact"}},
