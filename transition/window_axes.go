@@ -8,7 +8,7 @@ import (
 
 // Time axes of a window test (WindowTest.Axis).
 const (
-	AxisLogStep  = "log step"                    // x = log10(step + 1)
+	AxisLogStep  = "log step"                     // x = log10(step + 1)
 	AxisLogCumLR = "log cumulative learning rate" // u = log10(η(t) + η(1))
 )
 
