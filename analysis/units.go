@@ -403,6 +403,9 @@ func decideLeadLagRows(b *verdictBuilder, units []*unitQuestions, cfg DecisionCo
 // baselineShapes lists the shapes of the never-learning cells that have metric m's curve, when
 // none of them is a shape of the learning cells ("" when one is, or when there are none).
 func baselineShapes(a *unitAsk, m string, jumpCells, neverCells []string) string {
+	if a.cs == nil {
+		return "" // no cell coordinates to compare shapes by
+	}
 	learning := map[shapeKey]bool{}
 	for _, c := range jumpCells {
 		learning[shapeOf(a.cs.cells[c])] = true
