@@ -122,6 +122,17 @@ func (s *synthSweep) analyseClasses(t *testing.T) (map[string]cellClass, []data.
 	return classes, mir, verdicts(s.cs, res, classes, mir, "test", opt)
 }
 
+// onlyTaskJump returns the one task_jump row of a one-shape sweep, logged.
+func onlyTaskJump(t *testing.T, rows []data.VerdictRow) data.VerdictRow {
+	t.Helper()
+	tj := verdictsOf(rows, data.QuestionTaskJump)
+	if len(tj) != 1 {
+		t.Fatalf("%d task_jump rows, want 1", len(tj))
+	}
+	t.Logf("%s — %s", tj[0].Verdict, tj[0].Reason)
+	return tj[0]
+}
+
 func verdictsOf(rows []data.VerdictRow, question string) []data.VerdictRow {
 	return slices.DeleteFunc(slices.Clone(rows), func(r data.VerdictRow) bool { return r.Question != question })
 }
@@ -250,12 +261,7 @@ func TestVerdictsWarmupJumpIsNotNoJump(t *testing.T) {
 		s.addTask(c, 2, func(j int, x float64) float64 { return 0.05 + 0.9*logistic(x, mid, 0.08) })
 	}
 	_, _, rows := s.analyse(t)
-	tj := verdictsOf(rows, data.QuestionTaskJump)
-	if len(tj) != 1 {
-		t.Fatalf("%d task_jump rows, want 1", len(tj))
-	}
-	r := tj[0]
-	t.Logf("%s — %s", r.Verdict, r.Reason)
+	r := onlyTaskJump(t, rows)
 	if r.Verdict != verdictUndetermined || !strings.Contains(r.Reason, "warm-up") {
 		t.Errorf("a jump inside the warm-up: %q (%s), want undetermined, naming the warm-up", r.Verdict, r.Reason)
 	}
@@ -277,12 +283,7 @@ func TestVerdictsNoJumpSaysWhoLearns(t *testing.T) {
 		}
 	}
 	_, _, rows := s.analyse(t)
-	tj := verdictsOf(rows, data.QuestionTaskJump)
-	if len(tj) != 1 {
-		t.Fatalf("%d task_jump rows, want 1", len(tj))
-	}
-	r := tj[0]
-	t.Logf("%s — %s", r.Verdict, r.Reason)
+	r := onlyTaskJump(t, rows)
 	if r.Verdict != verdictNoJump {
 		t.Fatalf("verdict %q (%s), want %q", r.Verdict, r.Reason, verdictNoJump)
 	}
