@@ -95,7 +95,10 @@ type WindowTest struct {
 	Sigma, AR      float64 // marginal noise sd and AR(1) coefficient of the step-fit residuals (interval bootstrap)
 	Delta          float64 // the equivalence margin used
 	ShownSmooth    bool    // max(|RelLow|, |RelHigh|) < Delta
-	Axis           string  // TestWindowAxes: the time axis the result is on (AxisLogStep, AxisLogCumLR); "" from TestWindow
+	// PLogStep and PCumLR are TestWindowAxes's p-values on log step and on the log cumulative
+	// learning rate (P is the larger); NaN from TestWindow, and PCumLR NaN where that axis was
+	// not asked.
+	PLogStep, PCumLR float64
 	Method, Null   string
 	Replicates     int
 	SegmentPoints  int
@@ -201,6 +204,7 @@ func TestWindow(x, y []float64, lo, hi float64, cfg WindowConfig, rng *rand.Rand
 	t := windowStat(rss0, rss1)
 
 	res := WindowTest{
+		PLogStep: math.NaN(), PCumLR: math.NaN(),
 		Jump: amp, Range: yRange, Level: cfg.Level,
 		Mid: f.mids[j], Scale: f.scales[j], Statistic: t,
 		Smooth:     fmt.Sprintf("polynomial of degree %d in x over x[%d..%d] (%d checkpoints)", cfg.Degree, a, b, n),

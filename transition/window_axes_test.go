@@ -2,6 +2,8 @@ package transition
 
 import (
 	"math"
+	"os"
+	"slices"
 	"math/rand/v2"
 	"testing"
 )
@@ -151,35 +153,43 @@ func rate(m [2]map[string]int, n [2]map[string]int, name string, parts ...int) f
 
 // TestWindowAxesSchedule: the mirage window test on the demo's grid and schedule (32 log-spaced
 // checkpoints of 600 steps, 30 warm-up steps, cosine decay), 200 trials a family on seeds
-// (12, trial); the bounds were read off seeds (11, trial). Curves smooth in the cumulative
-// learning rate must not "jump with exact match": on log step alone they did (the eta-relax
-// family, windows starting in the warm-up: 38–45 % of trials on the tuning seeds, asserted ≥ 25 %
-// here so the test shows what TestWindowAxes fixes), on both axes in 0–6 %. Measured on the
-// tuning seeds (false jumps / shown smooth, all windows):
+// (12, trial); the bounds were read off seeds (11, trial) (PHASEPROBE_TUNE=1 runs those). Curves
+// smooth in the cumulative learning rate must not "jump with exact match": on log step alone
+// they did (the eta-relax family: 24–26 % of windows, 39–50 % of those that start in the warm-up,
+// on the tuning seeds; asserted ≥ 25 % of warm-up windows here so the test shows what
+// TestWindowAxes fixes), on both axes in 0–4 %. Measured on the tuning seeds (false jumps /
+// shown smooth, which is log step's alone):
 //
 //	                 eta-relax        eta-logistic     step-logistic
-//	token accuracy   0.036 / 0.80     0.021 / 0.90     0.019 / 0.81
-//	log-probability  0.000 / 0.90     0.000 / 0.86     0.010 / 0.79
-//	Brier score      0.000 / 0.86     0.010 / 0.86     0.019 / 0.81
+//	token accuracy   0.03 / 0.36–0.40 0.02 / 0.66      0.01 / 0.76
+//	log-probability  0.02 / 0.80      0.00 / 0.90      0.00 / 0.78
+//	Brier score      0.01 / 0.51      0.00 / 0.62      0.01 / 0.78
 //
-// and power (jumps with exact match) for jumps after the warm-up: 0.92–0.97 for token and
-// position accuracy and edit distance, 0.76–0.90 for log-probability and Brier score (on log step
-// alone 0.94–1.00), never shown smooth. Inside the warm-up a jump in log step is found in 52–83 %
-// (a linear warm-up makes η ∝ t², so the jump is twice as wide on log η and the union null can
-// hold it): a jump there cannot be told from the schedule's, as the curve test's warm-up rule says.
+// A curve smooth in η is seldom shown smooth on log step near the warm-up's end: it reads
+// "undetermined", not "smooth across the jump" — the conservative side for the mirage verdict,
+// which needs every scoring shown smooth. Power (jumps with exact match) for jumps after the
+// warm-up: 0.93–0.97 for token and position accuracy and edit distance, 0.84–0.89 for
+// log-probability and Brier score (0.87–0.94 and 0.68–0.85 on the check seeds), never shown smooth; for windows that start inside the warm-up
+// 0.53–0.83 (a linear warm-up makes η ∝ t², so the jump is twice as wide on log η and the union
+// null can hold it; the review measured 0.31–0.53 for jumps at steps 7–24): a jump there cannot
+// be told from the schedule's, as the curve test's warm-up rule says.
 func TestWindowAxesSchedule(t *testing.T) {
 	const trials = 200
+	seedSet := uint64(12)
+	if os.Getenv("PHASEPROBE_TUNE") != "" {
+		seedSet = 11
+	}
 	names := []string{"token_accuracy", "position_0", "position_9", "log_prob", "edit_distance", "brier"}
 	for _, fam := range []string{"eta-relax", "eta-logistic", "step-logistic"} {
-		r := runScheduleFamily(t, fam, 12, trials, fam == "eta-relax")
+		r := runScheduleFamily(t, fam, seedSet, trials, fam == "eta-relax")
 		for _, name := range names {
 			fj, sm := rate(r.jumps, r.n, name, 0, 1), rate(r.smooth, r.n, name, 0, 1)
 			t.Logf("%-13s %-14s false jumps %.3f, shown smooth %.3f (%d windows, %d in the warm-up)", fam, name, fj, sm, r.n[0][name]+r.n[1][name], r.n[0][name])
 			if fj > 0.08 {
 				t.Errorf("%s, %s: smooth family jumps with exact match in %.3f of windows, want ≤ 0.08", fam, name, fj)
 			}
-			if sm < 0.6 {
-				t.Errorf("%s, %s: smooth family shown smooth in %.3f of windows, want ≥ 0.6", fam, name, sm)
+			if minShown := map[string]float64{"eta-relax": 0.25, "eta-logistic": 0.45, "step-logistic": 0.65}[fam]; sm < minShown {
+				t.Errorf("%s, %s: smooth family shown smooth in %.3f of windows, want ≥ %.2f", fam, name, sm, minShown)
 			}
 			if fam == "eta-relax" {
 				x0 := rate(r.jumpsX, r.n, name, 0)
@@ -191,13 +201,13 @@ func TestWindowAxesSchedule(t *testing.T) {
 		}
 	}
 	for _, fam := range []string{"step-jump", "eta-jump"} {
-		r := runScheduleFamily(t, fam, 12, trials, false)
+		r := runScheduleFamily(t, fam, seedSet, trials, false)
 		for _, name := range names {
 			pw, pw0, sm := rate(r.jumps, r.n, name, 1), rate(r.jumps, r.n, name, 0), rate(r.smooth, r.n, name, 1)
 			t.Logf("%-13s %-14s power after the warm-up %.3f (%d windows), in it %.3f (%d); shown smooth after %.3f", fam, name, pw, r.n[1][name], pw0, r.n[0][name], sm)
 			want := 0.85
 			if name == "log_prob" || name == "brier" {
-				want = 0.65
+				want = 0.60 // 0.84–0.89 on the tuning seeds, 0.68–0.85 on these: a guard, not a target
 			}
 			if pw < want {
 				t.Errorf("%s, %s: jumps after the warm-up found in %.3f, want ≥ %.2f", fam, name, pw, want)
@@ -221,10 +231,13 @@ func TestCumLRAxis(t *testing.T) {
 			t.Errorf("u[%d] = %g, want %g", i, u[i], want)
 		}
 	}
-	for _, eta := range [][]float64{{0, 1, 1, 2}, {0, 0}, {}, {0, math.Inf(1)}} {
+	for _, eta := range [][]float64{{0, 2, 1}, {0, 0}, {}, {0, math.Inf(1)}} {
 		if _, ok := CumLRAxis(eta); ok {
 			t.Errorf("CumLRAxis(%v): an axis, want none", eta)
 		}
+	}
+	if u, ok := CumLRAxis([]float64{0, 1, 1, 2}); !ok || u[1] != u[2] {
+		t.Errorf("no learning between two checkpoints: axis %v (%v), want one flat there", u, ok)
 	}
 	if got := mapAxis([]float64{0, 1, 2}, []float64{0, 10, 40}, 1.5); got != 25 {
 		t.Errorf("mapAxis between checkpoints: %g, want 25", got)
@@ -308,5 +321,63 @@ func TestCurveEtaSmoothNulls(t *testing.T) {
 		if f := float64(outside) / float64(n); f > 0.02 {
 			t.Errorf("%s: a significant jump outside the warm-up in %.3f of smooth-in-η curves, want ≤ 0.02", fam, f)
 		}
+	}
+}
+
+// TestWindowAxesCases: P is the larger of the two axes' p-values and everything else is log
+// step's; a constant learning rate without warm-up (u = x + constant) asks x alone; checkpoints
+// with no learning between them (η tied at the end of a schedule that decays to 0) leave the u
+// axis in use, without the tied checkpoint.
+func TestWindowAxesCases(t *testing.T) {
+	x := logSpacedX(600, 32)
+	steps := make([]int, len(x))
+	for i, xi := range x {
+		steps[i] = int(math.Round(math.Pow(10, xi) - 1))
+	}
+	rng := rand.New(rand.NewPCG(5, 5))
+	cs := scoreFamily(scheduleFamily("step-jump", rng, x, x))
+	y := addAR1(rng, cs.continuous["token_accuracy"], 0.02)
+	lo, hi, err := JumpWindow(x, addAR1(rng, cs.em, 0.01), Increasing)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := DefaultWindowConfig()
+	cfg.Boot = 99
+	u, _ := CumLRAxis(demoEta(steps))
+	w, err := TestWindowAxes(x, u, y, lo, hi, cfg, rand.New(rand.NewPCG(1, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wx, _ := TestWindow(x, y, lo, hi, cfg, rand.New(rand.NewPCG(1, 1)))
+	if w.P != math.Max(w.PLogStep, w.PCumLR) || math.IsNaN(w.PCumLR) || w.PLogStep != wx.P || w.Jump != wx.Jump || w.ShownSmooth != wx.ShownSmooth {
+		t.Errorf("two axes: P %g, PLogStep %g, PCumLR %g; log step alone P %g, jump %g vs %g", w.P, w.PLogStep, w.PCumLR, wx.P, w.Jump, wx.Jump)
+	}
+	// Constant rate 0.003 from step 1: η = 0.003·t, u = log10(0.003) + x.
+	eta := make([]float64, len(x))
+	for i, st := range steps {
+		eta[i] = 0.003 * float64(st)
+	}
+	uc, ok := CumLRAxis(eta)
+	if !ok {
+		t.Fatal("constant rate: no axis")
+	}
+	if w, _ := TestWindowAxes(x, uc, y, lo, hi, cfg, rand.New(rand.NewPCG(1, 1))); !math.IsNaN(w.PCumLR) || w.P != wx.P {
+		t.Errorf("constant rate: PCumLR %g, P %g, want NaN and log step's %g", w.PCumLR, w.P, wx.P)
+	}
+	// The schedule's last step has lr 0: η(599) = η(600).
+	st := append(slices.Clone(steps[:len(steps)-1]), 599, 600)
+	xt := make([]float64, len(st))
+	for i, s := range st {
+		xt[i] = math.Log10(float64(s) + 1)
+	}
+	yt := append(slices.Clone(y[:len(y)-1]), y[len(y)-1], y[len(y)-1])
+	et := demoEta(st)
+	et[len(et)-1] = et[len(et)-2]
+	ut, ok := CumLRAxis(et)
+	if !ok {
+		t.Fatal("tied η: no axis")
+	}
+	if w, err := TestWindowAxes(xt, ut, yt, lo, hi, cfg, rand.New(rand.NewPCG(1, 1))); err != nil || math.IsNaN(w.PCumLR) {
+		t.Errorf("tied η at the end: PCumLR %g (err %v), want the u axis asked", w.PCumLR, err)
 	}
 }
