@@ -413,7 +413,8 @@ func baselineShapes(a *unitAsk, m string, jumpCells, neverCells []string) string
 	seen := map[shapeKey]bool{}
 	var shapes []shapeKey
 	for _, c := range neverCells {
-		if a.res[curveKey{c, a.um.series(m)}] == nil {
+		// The cells the Fisher counts hold: a curve that exists and was tested (or is flat).
+		if rr := a.res[curveKey{c, a.um.series(m)}]; rr == nil || (rr.err != nil && !errors.Is(rr.err, transition.ErrFlat)) {
 			continue
 		}
 		sh := shapeOf(a.cs.cells[c])

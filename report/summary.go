@@ -394,9 +394,9 @@ func couplingParagraph(rows []data.VerdictRow) string {
 	case len(coupled) > 0 && mirage:
 		b.WriteString(" The coupled internal transitions track exact match's onset across cells, while the mirage rows read the jump itself as a scoring artefact.")
 	case specific && otherShape:
-		b.WriteString(" Internal reorganisation tracks the task jump across cells, and is absent from the never-learning cells, for these measures, as the phase-transition view expects — but those cells are all of other shapes, so it is shown specific to the shapes that learn, not yet to learning itself (a same-shape baseline would separate the two).")
+		b.WriteString(" Internal reorganisation tracks the task jump across cells, and happens more often in the cells that learn than in those that never learn (BH over every unit's specificity test), for these measures, as the phase-transition view expects — but the never-learning cells are all of other shapes, so it is shown specific to the shapes that learn, not yet to learning itself (a same-shape baseline would separate the two).")
 	case specific:
-		b.WriteString(" Internal reorganisation tracks the task jump across cells, and only in cells that learn, for these measures, as the phase-transition view expects.")
+		b.WriteString(" Internal reorganisation tracks the task jump across cells, and happens more often in the cells that learn than in those that never learn (BH over every unit's specificity test), for these measures, as the phase-transition view expects.")
 	case len(coupled) > 0:
 		b.WriteString(" The coupled measures track the task jump across cells, but none is shown specific to the cells that learn, so the evidence stops short of a phase transition tied to the capability.")
 	}
