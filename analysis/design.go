@@ -16,6 +16,9 @@ type DesignFamily struct {
 	NLayers, NHeads int
 	Widths          []int
 	Seeds           []int // Seeds[k]: the seeds at Widths[k]
+	// Checkpoints is the number of distinct checkpoints of a cell (step 0 included); 0 when not
+	// known.
+	Checkpoints int
 }
 
 // Reach is what a planned grid allows one verdict question before anything is trained: whether
@@ -53,13 +56,8 @@ func (d Decisions) DesignReach(f DesignFamily) []Reach {
 	}
 	// Coupling: exact permutations within widths, the smallest p Π 1/n_k! (no ties), Bonferroni-
 	// corrected over the largest measure group.
-	lnMin := 0.0
-	for _, n := range f.Seeds {
-		lg, _ := math.Lgamma(float64(n + 1))
-		lnMin -= lg
-	}
-	minP := math.Exp(lnMin)
 	g := maxGroupSize()
+	minP := couplingMinP(f.Seeds)
 	switch {
 	case cells < d.MinCells:
 		add(data.QuestionCoupling, false, true, "%d cells (need %d with the capability jump)", cells, d.MinCells)
@@ -71,6 +69,24 @@ func (d Decisions) DesignReach(f DesignFamily) []Reach {
 			cells, len(f.Widths), d.MinCells, minP, g, seedsPerStratumFor(d.Alpha/float64(g), len(f.Widths)))
 	default:
 		add(data.QuestionCoupling, true, true, "%d cells in %d widths, if ≥ %d have the capability jump (smallest p %.3g)", cells, len(f.Widths), d.MinCells, minP)
+	}
+	// A narrowest width meant as the never-learning baseline adds no coupling evidence: say what
+	// the other widths reach alone.
+	if len(f.Widths) >= 2 && out[len(out)-1].OK {
+		rest := f.Seeds[1:]
+		n, p := 0, couplingMinP(rest)
+		for _, k := range rest {
+			n += k
+		}
+		r := &out[len(out)-1]
+		switch {
+		case n < d.MinCells:
+			r.Text += fmt.Sprintf("; if d_model %d never learns, %d cells: too few", f.Widths[0], n)
+		case p > d.Alpha:
+			r.Text += fmt.Sprintf("; if d_model %d never learns, smallest p %.3g: none", f.Widths[0], p)
+		case p*float64(g) > d.Alpha:
+			r.Text += fmt.Sprintf("; if d_model %d never learns, smallest p %.3g: not for the %d rank measures", f.Widths[0], p, g)
+		}
 	}
 	// Lead–lag: per shape, exact sign flips, smallest p 2/2ⁿ.
 	need := transition.MinSeedsFor(d.Alpha)
@@ -94,10 +110,44 @@ func (d Decisions) DesignReach(f DesignFamily) []Reach {
 	default:
 		add(data.QuestionScale, true, true, "%d widths × %d seeds", len(f.Widths), minSeeds)
 	}
-	add(data.QuestionSpecificity, false, false, "needs cells of the task that never learn (final exact match < %g): a narrower width or a 1-layer shape", d.NeverLearned)
-	add(data.QuestionMirage, false, false, "needs seeds that learn (final exact match ≥ %g), with checkpoints on both sides of exact match's rise", d.Learned)
+	spec := fmt.Sprintf("needs cells of the task that never learn (final exact match < %g): a narrower width or a 1-layer shape", d.NeverLearned)
+	if len(f.Widths) >= 2 {
+		// The best the narrowest width can give as the only baseline: every other cell
+		// transitions, none of its cells does.
+		nl := cells - f.Seeds[0]
+		p := transition.SpecificityTest(nl, 0, 0, f.Seeds[0]).P
+		spec += fmt.Sprintf("; with d_model %d as the only baseline the best split gives p %.3g", f.Widths[0], p)
+		switch {
+		case p > d.Alpha:
+			spec += fmt.Sprintf(": none (need %d never-learning cells)", transition.NoJumpCellsFor(nl, nl, d.Alpha))
+		case p*float64(g) > d.Alpha:
+			spec += fmt.Sprintf(": not for the %d rank measures (need %d never-learning cells)", g, transition.NoJumpCellsFor(nl, nl, d.Alpha/float64(g)))
+		}
+	}
+	add(data.QuestionSpecificity, false, false, "%s", spec)
+	win := windowPoints()
+	if f.Checkpoints > 0 && f.Checkpoints < win {
+		add(data.QuestionMirage, false, true, "%d checkpoints: the window test needs %d on its segment", f.Checkpoints, win)
+	} else {
+		add(data.QuestionMirage, false, false, "needs seeds that learn (final exact match ≥ %g), with checkpoints on both sides of exact match's rise", d.Learned)
+	}
 	return out
 }
+
+// couplingMinP is the stratified permutation test's smallest p with seeds[k] cells in width k
+// and no tied onsets: Π 1/n_k!.
+func couplingMinP(seeds []int) float64 {
+	ln := 0.0
+	for _, n := range seeds {
+		lg, _ := math.Lgamma(float64(n + 1))
+		ln -= lg
+	}
+	return math.Exp(ln)
+}
+
+// windowPoints is the fewest checkpoints the mirage window test's segment needs
+// (Degree + 5 of transition.DefaultWindowConfig).
+func windowPoints() int { return transition.DefaultWindowConfig().Degree + 5 }
 
 // maxGroupSize is the size of the largest group of near-identical internal measures (the rank
 // measures): the Bonferroni factor on the smallest p of a unit.

@@ -1,6 +1,7 @@
 package analysis
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -66,7 +67,8 @@ func TestDesignReachAgreesWithTheTests(t *testing.T) {
 			t.Errorf("%d widths × %d seeds: coupling reach %v (%s); the test's smallest p %.3g (insufficient %v); want %v", tc.widths, tc.seeds, cr.OK, cr.Text, c.MinP, c.Insufficient, tc.coupling)
 		}
 		groupOK := testOK && c.MinP*g <= d.Alpha
-		if named := strings.Contains(cr.Text, "not for the"); cr.OK && named == groupOK || groupOK != tc.group {
+		head, _, _ := strings.Cut(cr.Text, "; if d_model") // the full design's clause
+		if named := strings.Contains(head, "not for the"); cr.OK && named == groupOK || groupOK != tc.group {
 			t.Errorf("%d widths × %d seeds: coupling text %q, the group's smallest p %.3g", tc.widths, tc.seeds, cr.Text, c.MinP*g)
 		}
 		if lr := reachOf(rs, data.QuestionLeadLag); lr.OK != tc.leadLag || lr.OK != (2/float64(uint64(1)<<tc.seeds) <= d.Alpha) {
@@ -80,6 +82,36 @@ func TestDesignReachAgreesWithTheTests(t *testing.T) {
 				t.Errorf("%s reach %+v: depends on which cells learn, so it must be unknown, with what it needs", q, r)
 			}
 		}
+		// With the narrowest width as the never-learning baseline: coupling on the other widths
+		// (transition.Couple on their cells) and the best specificity split (SpecificityTest).
+		if tc.widths >= 2 && cr.OK {
+			n := tc.seeds * (tc.widths - 1)
+			rc, err := transition.Couple(internal[tc.seeds:], task[tc.seeds:], strata[tc.seeds:], transition.DefaultCoupleConfig(), rand.New(rand.NewPCG(1, 2)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			restGroup := !rc.Insufficient && rc.MinP*g <= d.Alpha
+			if said := strings.Contains(cr.Text, "if d_model 16 never learns"); said == restGroup {
+				t.Errorf("%d widths × %d seeds without d_model 16: smallest p %.3g (insufficient %v), text %q", tc.widths, tc.seeds, rc.MinP, rc.Insufficient, cr.Text)
+			}
+			sp := transition.SpecificityTest(n, 0, 0, tc.seeds).P
+			if sr := reachOf(rs, data.QuestionSpecificity); !strings.Contains(sr.Text, fmt.Sprintf("best split gives p %.3g", sp)) || strings.Contains(sr.Text, "not for the") != (sp <= d.Alpha && sp*g > d.Alpha) {
+				t.Errorf("%d widths × %d seeds: specificity text %q, best split p %.3g", tc.widths, tc.seeds, sr.Text, sp)
+			}
+		}
+	}
+}
+
+// TestDesignReachFewCheckpoints: with fewer checkpoints than the window test's segment needs, no
+// mirage verdict can be reached, and plan says so.
+func TestDesignReachFewCheckpoints(t *testing.T) {
+	f := DesignFamily{Task: "addition", NLayers: 2, NHeads: 4, Widths: []int{32}, Seeds: []int{8}, Checkpoints: transition.DefaultWindowConfig().Degree + 4}
+	if r := reachOf(DefaultDecisions().DesignReach(f), data.QuestionMirage); !r.Known || r.OK {
+		t.Errorf("%d checkpoints: mirage reach %+v, want a known no", f.Checkpoints, r)
+	}
+	f.Checkpoints = 29
+	if r := reachOf(DefaultDecisions().DesignReach(f), data.QuestionMirage); r.Known {
+		t.Errorf("29 checkpoints: mirage reach %+v, want unknown (it depends on which seeds learn)", r)
 	}
 }
 

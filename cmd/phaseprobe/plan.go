@@ -202,7 +202,7 @@ func printReach(w io.Writer, spec train.Spec, cells []train.Cell) {
 		fmt.Fprintf(w, "#   checkpoints %.2g decades apart (median): a jump narrower than that is resolved only near a checkpoint (phaseprobe zoom adds checkpoints inside it)\n", sp)
 	}
 	for _, k := range order {
-		f := analysis.DesignFamily{Task: k.task, NLayers: k.nLayers, NHeads: k.nHeads}
+		f := analysis.DesignFamily{Task: k.task, NLayers: k.nLayers, NHeads: k.nHeads, Checkpoints: len(spec.Checkpoints.Steps)}
 		for wd := range seeds[k] {
 			f.Widths = append(f.Widths, wd)
 		}
