@@ -88,21 +88,21 @@ type WindowTest struct {
 	P float64
 	// Smooth names the smooth model; Degree, From and To (indices into x,
 	// inclusive) give the fitted segment.
-	Smooth         string
-	Degree         int
-	From, To       int
-	ARNull         float64 // AR(1) coefficient of the null bootstrap (smooth-fit residuals)
-	Sigma, AR      float64 // marginal noise sd and AR(1) coefficient of the step-fit residuals (interval bootstrap)
-	Delta          float64 // the equivalence margin used
-	ShownSmooth    bool    // max(|RelLow|, |RelHigh|) < Delta
+	Smooth      string
+	Degree      int
+	From, To    int
+	ARNull      float64 // AR(1) coefficient of the null bootstrap (smooth-fit residuals)
+	Sigma, AR   float64 // marginal noise sd and AR(1) coefficient of the step-fit residuals (interval bootstrap)
+	Delta       float64 // the equivalence margin used
+	ShownSmooth bool    // max(|RelLow|, |RelHigh|) < Delta
 	// PLogStep and PCumLR are TestWindowAxes's p-values on log step and on the log cumulative
 	// learning rate (P is the larger); NaN from TestWindow, and PCumLR NaN where that axis was
 	// not asked.
 	PLogStep, PCumLR float64
-	Method, Null   string
-	Replicates     int
-	SegmentPoints  int
-	CandidateSteps int // grid points (midpoint, scale) that were fitted
+	Method, Null     string
+	Replicates       int
+	SegmentPoints    int
+	CandidateSteps   int // grid points (midpoint, scale) that were fitted
 }
 
 // TestWindow asks whether a curve y jumps inside the window [lo, hi] of x,

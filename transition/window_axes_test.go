@@ -2,9 +2,9 @@ package transition
 
 import (
 	"math"
+	"math/rand/v2"
 	"os"
 	"slices"
-	"math/rand/v2"
 	"testing"
 )
 
