@@ -66,7 +66,7 @@ type scoring struct {
 // scoringEvidence gathers a scoring's window tests over a shape's seeds.
 type scoringEvidence struct {
 	seeds                 int
-	p                     []float64
+	p, pX, pU             []float64 // the seeds' window-test p, and its parts on log step and on log η
 	excess, frac          []float64
 	upper                 float64
 	jumpSeeds, smoothSeed int
@@ -131,7 +131,10 @@ func windowTests(byShape map[shapeKey]map[scoring]*scoringEvidence, cs *curves, 
 		if err != nil {
 			continue
 		}
-		a.p = append(a.p, w.P)
+		a.p, a.pX = append(a.p, w.P), append(a.pX, w.PLogStep)
+		if !math.IsNaN(w.PCumLR) {
+			a.pU = append(a.pU, w.PCumLR)
+		}
 		a.excess, a.frac = append(a.excess, w.Jump), append(a.frac, w.RelJump)
 		a.upper = math.Max(a.upper, math.Max(math.Abs(w.RelLow), math.Abs(w.RelHigh)))
 		if w.P <= opt.Decisions.Alpha {
@@ -176,6 +179,10 @@ func mirageRows(byShape map[shapeKey]map[scoring]*scoringEvidence, sweep, split 
 			if len(a.p) > 0 {
 				row.ExcessUpper = data.F(a.upper)
 				row.P = data.F(fisherCombine(a.p))
+				row.PLogStep = data.F(fisherCombine(a.pX))
+				if len(a.pU) > 0 {
+					row.PCumLR = data.F(fisherCombine(a.pU))
+				}
 			}
 			row.JumpSeeds, row.SmoothSeeds = int32(a.jumpSeeds), int32(a.smoothSeed)
 			out = append(out, row)

@@ -375,7 +375,16 @@ func TestVerdictsMirageFamily(t *testing.T) {
 			t.Errorf("d%d: mirage verdict %q (%s), want %q", r.DModel, r.Verdict, r.Reason, verdictMirage)
 		}
 	}
-	_ = mir
+	// A seed's p is the larger of its two axes' and Fisher's combination is monotone in each p,
+	// so the table's p is at least each axis's; the schedule (a warm-up) makes the η axis asked.
+	for _, r := range mir {
+		if r.Discrete || r.P == nil {
+			continue
+		}
+		if r.PLogStep == nil || r.PCumLR == nil || *r.P < *r.PLogStep-1e-12 || *r.P < *r.PCumLR-1e-12 {
+			t.Errorf("d%d %s: p %v, p_log_step %v, p_cum_lr %v", r.DModel, r.Metric, data.Float(r.P), data.Float(r.PLogStep), data.Float(r.PCumLR))
+		}
+	}
 }
 
 // TestVerdictsOneTokenAnswer: with a one-token answer (grokking's modular addition) token accuracy,

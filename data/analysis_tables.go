@@ -100,6 +100,8 @@ type MirageRow struct {
 	ExcessFrac  *float64 `parquet:"excess_frac,optional"`      // the same as a fraction of the curve's range
 	ExcessUpper *float64 `parquet:"excess_upper,optional"`     // largest upper confidence bound of |excess|/range over seeds
 	P           *float64 `parquet:"p,optional"`                // seeds combined (Fisher's method)
+	PLogStep    *float64 `parquet:"p_log_step,optional"`       // the same of the seeds' window tests on log step alone
+	PCumLR      *float64 `parquet:"p_cum_lr,optional"`         // ... and on the log cumulative learning rate (NULL where not asked)
 	Q           *float64 `parquet:"q,optional"`                // BH over the mirage rows of the sweep
 	JumpSeeds   int32    `parquet:"jump_seeds"`                // seeds whose window test has p ≤ α
 	SmoothSeeds int32    `parquet:"smooth_seeds"`              // seeds shown smooth across the window
