@@ -351,14 +351,14 @@ func TestDuckDBWrittenFilesReadByGo(t *testing.T) {
 	duckQuery(t,
 		fmt.Sprintf("COPY (%s) TO %s (FORMAT parquet)", duckExact, sqlString(path("duckdb"))),
 		fmt.Sprintf("COPY (%s) TO %s (FORMAT parquet, %s)", duckPandas, sqlString(path("pandas")), duckKV),
-		fmt.Sprintf("COPY (%s) TO %s (FORMAT parquet, KV_METADATA {'phaseprobe.schema_version': '4'})", duckExact, sqlString(path("v4"))),
+		fmt.Sprintf("COPY (%s) TO %s (FORMAT parquet, KV_METADATA {'phaseprobe.schema_version': '5'})", duckExact, sqlString(path("v5"))),
 		fmt.Sprintf("COPY (SELECT * REPLACE (example + 3000000000 AS example) FROM (%s)) TO %s (FORMAT parquet)", duckPandas, sqlString(path("overflow"))),
 		fmt.Sprintf("COPY (SELECT * EXCLUDE (vector) FROM (%s)) TO %s (FORMAT parquet)", duckExact, sqlString(path("novector"))),
 		fmt.Sprintf("COPY (SELECT * REPLACE (CASE WHEN example = 2 THEN NULL ELSE pos END AS pos) FROM (%s)) TO %s (FORMAT parquet)", duckExact, sqlString(path("nullpos"))),
 	)
 	duckCheckForeign(t, path("duckdb"), path("pandas"))
 	refused := []struct{ name, want string }{
-		{"v4", "schema version 4, this build reads versions up to 3"},
+		{"v5", "schema version 5, this build reads versions up to 4"},
 		{"overflow", "column example value 3000000000 does not fit int32"},
 		{"novector", "column vector.list.element is missing"},
 		{"nullpos", "column pos has a null value"},

@@ -49,5 +49,5 @@ func ExampleCreateTable() {
 	// addition-d64-L2-H4-s0 0 exact_match 0
 	// addition-d64-L2-H4-s0 100 exact_match 0.1
 	// addition-d64-L2-H4-s0 1000 exact_match 1
-	// metrics 3 3 {"d_model":64}
+	// metrics 4 3 {"d_model":64}
 }

@@ -586,7 +586,8 @@ func TestTableSchemaVersion(t *testing.T) {
 		{"1", nil}, // metrics did not change in version 2: a version-1 file still reads
 		{"2", nil},
 		{"3", nil},
-		{"4", []string{"schema version 4", "up to 3"}},
+		{"4", nil},
+		{"5", []string{"schema version 5", "up to 4"}},
 		{"0", []string{KeySchemaVersion, `"0"`}},
 		{"v1", []string{KeySchemaVersion, `"v1"`}},
 	}
@@ -595,6 +596,12 @@ func TestTableSchemaVersion(t *testing.T) {
 	tblRawWrite(t, old, []TransitionRow{{Coords: rows[0].Coords}}, KeySchemaVersion, "1", KeyTable, "transitions")
 	if _, _, err := tblReadAll[TransitionRow](t, old); err == nil || !strings.Contains(err.Error(), "rerun phaseprobe analyze") {
 		t.Errorf("version-1 transitions table: err = %v, want a refusal that says to rerun analyze", err)
+	}
+	// A version-3 mirage table (one-axis p, no p_log_step or p_cum_lr) is refused the same way.
+	oldMirage := filepath.Join(dir, "mirage-v3.parquet")
+	tblRawWrite(t, oldMirage, []MirageRow{{Sweep: "s", Metric: "token_accuracy"}}, KeySchemaVersion, "3", KeyTable, "mirage")
+	if _, _, err := tblReadAll[MirageRow](t, oldMirage); err == nil || !strings.Contains(err.Error(), "rerun phaseprobe analyze") {
+		t.Errorf("version-3 mirage table: err = %v, want a refusal that says to rerun analyze", err)
 	}
 	for _, c := range cases {
 		path := filepath.Join(dir, "metrics-v"+c.version+".parquet")

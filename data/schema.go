@@ -17,8 +17,11 @@ import (
 //
 // Version 2 rebuilt the analysis tables (calibrated transition tests, jumps, mirage at the jump,
 // verdicts). Version 3 made metrics.value and outputs.logprob_target optional: a value that is not
-// finite is NULL instead of NaN (DESIGN.md: "Missing values are NULL, never NaN").
-const SchemaVersion = 3
+// finite is NULL instead of NaN (DESIGN.md: "Missing values are NULL, never NaN"). Version 4
+// changed two analysis tables' meaning: mirage's p is the larger of the window test on log step
+// and on the log cumulative learning rate (new columns p_log_step and p_cum_lr), and verdicts'
+// "not coupled" and "not specific" became "no coupling shown" and "not shown specific".
+const SchemaVersion = 4
 
 // tableSince is the schema version in which each table last changed incompatibly (1 when absent):
 // a file of an older version than its table's is refused, so version-1 cell tables stay readable
@@ -28,7 +31,7 @@ const SchemaVersion = 3
 // column reads into the optional one, and ReadTable turns its NaN values into NULL (nanNuller), so
 // the tables of a finished sweep need no retraining (a rerun of the sweep skips done cells and
 // would not rewrite them).
-var tableSince = map[string]int{"transitions": 2, "jumps": 2, "mirage": 2, "verdicts": 2}
+var tableSince = map[string]int{"transitions": 2, "jumps": 2, "mirage": 4, "verdicts": 4}
 
 // nanNuller is implemented by the row types whose optional float columns older files (before
 // SchemaVersion 3) or other tools may fill with NaN or ±Inf; ReadTable calls nanToNull on every row
