@@ -54,25 +54,35 @@ func (d Decisions) DesignReach(f DesignFamily) []Reach {
 	add := func(q string, ok, known bool, format string, a ...any) {
 		out = append(out, Reach{Question: q, OK: ok, Known: known, Text: fmt.Sprintf(format, a...)})
 	}
+	// Below the curve test's minimum no curve is found abrupt: no cell has the capability jump
+	// or an internal onset, so nothing that needs them can be decided.
+	if f.Checkpoints > 0 && f.Checkpoints < transition.MinCurvePoints {
+		// (scale is asked at the final checkpoint, not of curves: it is assessed below as usual)
+		for _, q := range []string{data.QuestionCoupling, data.QuestionLeadLag, data.QuestionSpecificity, data.QuestionMirage} {
+			add(q, false, true, "%d checkpoints: the curve test needs %d, so no cell can have the capability jump", f.Checkpoints, transition.MinCurvePoints)
+		}
+	}
 	// Coupling: exact permutations within widths, the smallest p Π 1/n_k! (no ties), Bonferroni-
 	// corrected over the largest measure group.
 	g := maxGroupSize()
 	minP := couplingMinP(f.Seeds)
+	few := len(out) > 0 // below the curve test's minimum: only scale is left to say
 	switch {
+	case few:
 	case cells < d.MinCells:
 		add(data.QuestionCoupling, false, true, "%d cells (need %d with the capability jump)", cells, d.MinCells)
 	case minP > d.Alpha:
-		add(data.QuestionCoupling, false, true, "%d widths of %d seeds: the permutation test's smallest p is %.3g > α %g (need %d seeds a width)",
-			len(f.Widths), minSeeds, minP, d.Alpha, seedsPerStratumFor(d.Alpha, len(f.Widths)))
+		add(data.QuestionCoupling, false, true, "%s of %d seeds: the permutation test's smallest p is %.3g > α %g (need %d seeds a width)",
+			widths(len(f.Widths)), minSeeds, minP, d.Alpha, seedsPerStratumFor(d.Alpha, len(f.Widths)))
 	case minP*float64(g) > d.Alpha:
-		add(data.QuestionCoupling, true, true, "%d cells in %d widths, if ≥ %d have the capability jump; smallest p %.3g reaches α for a single measure, not for the %d rank measures (Bonferroni; need %d seeds a width)",
-			cells, len(f.Widths), d.MinCells, minP, g, seedsPerStratumFor(d.Alpha/float64(g), len(f.Widths)))
+		add(data.QuestionCoupling, true, true, "%d cells in %s, if ≥ %d have the capability jump; smallest p %.3g reaches α for a single measure, not for the %d rank measures (Bonferroni; need %d seeds a width)",
+			cells, widths(len(f.Widths)), d.MinCells, minP, g, seedsPerStratumFor(d.Alpha/float64(g), len(f.Widths)))
 	default:
-		add(data.QuestionCoupling, true, true, "%d cells in %d widths, if ≥ %d have the capability jump (smallest p %.3g)", cells, len(f.Widths), d.MinCells, minP)
+		add(data.QuestionCoupling, true, true, "%d cells in %s, if ≥ %d have the capability jump (smallest p %.3g)", cells, widths(len(f.Widths)), d.MinCells, minP)
 	}
 	// A narrowest width meant as the never-learning baseline adds no coupling evidence: say what
 	// the other widths reach alone.
-	if len(f.Widths) >= 2 && out[len(out)-1].OK {
+	if !few && len(f.Widths) >= 2 && out[len(out)-1].OK {
 		rest := f.Seeds[1:]
 		n, p := 0, couplingMinP(rest)
 		for _, k := range rest {
@@ -91,6 +101,7 @@ func (d Decisions) DesignReach(f DesignFamily) []Reach {
 	// Lead–lag: per shape, exact sign flips, smallest p 2/2ⁿ.
 	need := transition.MinSeedsFor(d.Alpha)
 	switch {
+	case few:
 	case minSeeds < need:
 		add(data.QuestionLeadLag, false, true, "%d seeds a shape (need %d: the sign-flip test's smallest p is 2/2ⁿ; %d–10 advised)", minSeeds, need, leadLagAdvised)
 	case minSeeds < leadLagAdvised:
@@ -109,6 +120,9 @@ func (d Decisions) DesignReach(f DesignFamily) []Reach {
 		add(data.QuestionScale, true, true, "%d widths × %d seeds: meets the minimum; a modest step on a rising trend needs about 8 × 8", len(f.Widths), minSeeds)
 	default:
 		add(data.QuestionScale, true, true, "%d widths × %d seeds", len(f.Widths), minSeeds)
+	}
+	if few {
+		return out
 	}
 	spec := fmt.Sprintf("needs cells of the task that never learn (final exact match < %g): a narrower width or a 1-layer shape", d.NeverLearned)
 	if len(f.Widths) >= 2 {
@@ -132,6 +146,14 @@ func (d Decisions) DesignReach(f DesignFamily) []Reach {
 		add(data.QuestionMirage, false, false, "needs seeds that learn (final exact match ≥ %g), with checkpoints on both sides of exact match's rise", d.Learned)
 	}
 	return out
+}
+
+// widths is "1 width" or "n widths".
+func widths(n int) string {
+	if n == 1 {
+		return "1 width"
+	}
+	return fmt.Sprintf("%d widths", n)
 }
 
 // couplingMinP is the stratified permutation test's smallest p with seeds[k] cells in width k

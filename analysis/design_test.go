@@ -109,6 +109,13 @@ func TestDesignReachFewCheckpoints(t *testing.T) {
 	if r := reachOf(DefaultDecisions().DesignReach(f), data.QuestionMirage); !r.Known || r.OK {
 		t.Errorf("%d checkpoints: mirage reach %+v, want a known no", f.Checkpoints, r)
 	}
+	// Below the curve test's minimum nothing that needs a capability jump can be decided either.
+	f.Checkpoints = transition.MinCurvePoints - 1
+	for _, q := range []string{data.QuestionCoupling, data.QuestionLeadLag, data.QuestionSpecificity, data.QuestionMirage} {
+		if r := reachOf(DefaultDecisions().DesignReach(f), q); !r.Known || r.OK || !strings.Contains(r.Text, "curve test needs") {
+			t.Errorf("%d checkpoints: %s reach %+v, want a known no naming the curve test", f.Checkpoints, q, r)
+		}
+	}
 	f.Checkpoints = 29
 	if r := reachOf(DefaultDecisions().DesignReach(f), data.QuestionMirage); r.Known {
 		t.Errorf("29 checkpoints: mirage reach %+v, want unknown (it depends on which seeds learn)", r)

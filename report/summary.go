@@ -378,25 +378,31 @@ func couplingParagraph(rows []data.VerdictRow) string {
 		coupledSentences(&b, rows, c)
 	}
 	// The phase-transition reading needs a coupled measure that is also specific to the cells that
-	// learn: coupling alone could be any change that every cell makes, learning or not.
-	// otherShape: every specific row's baseline is of other shapes (its reason says so), so
-	// "only in cells that learn" is only "only in the shapes that learn".
-	specific, otherShape := false, true
+	// learn: coupling alone could be any change that every cell makes, learning or not. It names
+	// the measures it holds for; those whose never-learning cells are all of other shapes (the
+	// specificity reason says so) are specific to the shapes that learn, not yet to learning.
+	var same, other []string
 	for _, c := range coupled {
 		for _, s := range rowsOf(rows, data.QuestionSpecificity) {
 			if unitOfRow(s) == unitOfRow(c) && s.Verdict == "specific" {
-				specific = true
-				otherShape = otherShape && strings.Contains(s.Reason, "of another shape than the learning ones")
+				if strings.Contains(s.Reason, "of another shape than the learning ones") {
+					other = append(other, c.Subject)
+				} else {
+					same = append(same, c.Subject)
+				}
 			}
 		}
 	}
 	switch {
 	case len(coupled) > 0 && mirage:
 		b.WriteString(" The coupled internal transitions track exact match's onset across cells, while the mirage rows read the jump itself as a scoring artefact.")
-	case specific && otherShape:
-		b.WriteString(" Internal reorganisation tracks the task jump across cells, and happens more often in the cells that learn than in those that never learn (BH over every unit's specificity test), for these measures, as the phase-transition view expects — but the never-learning cells are all of other shapes, so it is shown specific to the shapes that learn, not yet to learning itself (a same-shape baseline would separate the two).")
-	case specific:
-		b.WriteString(" Internal reorganisation tracks the task jump across cells, and happens more often in the cells that learn than in those that never learn (BH over every unit's specificity test), for these measures, as the phase-transition view expects.")
+	case len(same)+len(other) > 0:
+		if len(same) > 0 {
+			fmt.Fprintf(&b, " %s: internal reorganisation that tracks the task jump across cells and happens more often in the cells that learn than in those that never learn (BH over every unit's specificity test), as the phase-transition view expects.", strings.Join(same, "; "))
+		}
+		if len(other) > 0 {
+			fmt.Fprintf(&b, " %s: tracks the task jump across cells and transitions more often in the cells that learn than in the never-learning ones, as the phase-transition view expects — but those are all of other shapes, so it is shown specific to the shapes that learn, not yet to learning itself (a same-shape baseline would separate the two).", strings.Join(other, "; "))
+		}
 	case len(coupled) > 0:
 		b.WriteString(" The coupled measures track the task jump across cells, but none is shown specific to the cells that learn, so the evidence stops short of a phase transition tied to the capability.")
 	}

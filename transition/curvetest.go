@@ -181,6 +181,10 @@ type CurveTest struct {
 	Method string
 }
 
+// MinCurvePoints is the fewest finite checkpoints TestCurve tests: with fewer, no curve of a cell
+// can be found abrupt, so no cell has a capability jump or an internal onset.
+const MinCurvePoints = 8
+
 // MethodCurveTest is CurveTest.Method.
 const MethodCurveTest = "parametric-bootstrap GLR: logistic jump vs smooth nulls (line, power, gompertz, relaxation, wide-logistic), AR(1) noise, Besag-Clifford sequential p"
 
@@ -248,7 +252,7 @@ const MethodCurveTest = "parametric-bootstrap GLR: logistic jump vs smooth nulls
 // 24(4) (intersection–union tests); Schaeffer et al. (2023), §2 (the accuracy
 // implied by a power-law loss); Schwarz (1978) (BIC).
 func TestCurve(x, y []float64, sch Schedule, cfg CurveConfig, rng *rand.Rand) (CurveTest, error) {
-	if err := checkCurve(x, y, 8); err != nil {
+	if err := checkCurve(x, y, MinCurvePoints); err != nil {
 		return CurveTest{}, err
 	}
 	n := len(x)

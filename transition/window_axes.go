@@ -40,7 +40,8 @@ func CumLRAxis(eta []float64) ([]float64, bool) {
 // η(t) ∝ t, and where a cosine decay slows learning down. A local polynomial in x reads that bend
 // as a step: on the demo's schedule (30 warm-up steps, cosine decay to step 600), per-position
 // accuracies that relax exponentially in η "jumped" with exact match on x alone in 26–29 % of
-// trials, 43–50 % of windows that start in the warm-up (TestWindowAxesSchedule).
+// trials, 43–50 % of windows that start in the warm-up (TestWindowAxesSchedule's check seeds; 24–26
+// and 39–50 % on its tuning seeds).
 //
 // The jump claim's null is the union "smooth in x, or smooth in u" on the segment; it is rejected
 // only when both are (an intersection–union test, level α without correction: Berger 1982), so P
