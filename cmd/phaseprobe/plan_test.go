@@ -86,11 +86,11 @@ func TestPlanListsEnsembles(t *testing.T) {
 			t.Errorf("estimate line %q does not start with #", line)
 		}
 	}
-	// What the grid can reach: 2 widths × 2 seeds reach no verdict that needs seeds.
+	// What the grid can reach: 5 checkpoints are too few for the curve test, and 2 widths for scale.
 	for _, want := range []string{
 		"#   addition L1 H2 (d_model × seeds: 8×2, 16×2)\n",
-		"#     coupling     no  4 cells (need 6 with the capability jump)\n",
-		"#     lead_lag     no  2 seeds a shape (need 6",
+		"#     coupling     no  5 checkpoints: the curve test needs 8, so no cell can have the capability jump\n",
+		"#     lead_lag     no  5 checkpoints: the curve test needs 8",
 		"#     scale        no  not assessed: 2 widths (need 5)\n",
 	} {
 		if !strings.Contains(stdout, want) {
