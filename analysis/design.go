@@ -40,94 +40,104 @@ const leadLagAdvised = 8
 // DesignReach returns, for each verdict question asked of family f, what the grid allows under
 // d's levels and minimums: the same rules that decide the verdicts (coupling's smallest
 // stratified permutation p, lead–lag's sign-flip minimum, scale's widths and seeds), applied to the
-// grid as if every cell had the capability jump — so an OK is necessary, never sufficient.
+// grid as if every cell had the capability jump — so an OK is necessary, never sufficient. The
+// questions come in the order coupling, lead–lag, scale, specificity, mirage.
 func (d Decisions) DesignReach(f DesignFamily) []Reach {
-	cells, minSeeds := 0, math.MaxInt
-	for _, n := range f.Seeds {
+	cells, minSeeds := 0, 0
+	for k, n := range f.Seeds {
 		cells += n
-		minSeeds = min(minSeeds, n)
-	}
-	if len(f.Seeds) == 0 {
-		minSeeds = 0
-	}
-	var out []Reach
-	add := func(q string, ok, known bool, format string, a ...any) {
-		out = append(out, Reach{Question: q, OK: ok, Known: known, Text: fmt.Sprintf(format, a...)})
-	}
-	// Below the curve test's minimum no curve is found abrupt: no cell has the capability jump
-	// or an internal onset, so nothing that needs them can be decided.
-	if f.Checkpoints > 0 && f.Checkpoints < transition.MinCurvePoints {
-		// (scale is asked at the final checkpoint, not of curves: it is assessed below as usual)
-		for _, q := range []string{data.QuestionCoupling, data.QuestionLeadLag, data.QuestionSpecificity, data.QuestionMirage} {
-			add(q, false, true, "%d checkpoints: the curve test needs %d, so no cell can have the capability jump", f.Checkpoints, transition.MinCurvePoints)
+		if k == 0 || n < minSeeds {
+			minSeeds = n
 		}
 	}
-	// Coupling: exact permutations within widths, the smallest p Π 1/n_k! (no ties), Bonferroni-
-	// corrected over the largest measure group.
 	g := maxGroupSize()
+	// Below the curve test's minimum no curve is found abrupt: no cell has the capability jump or
+	// an internal onset, so nothing that needs them can be decided (scale is asked at the final
+	// checkpoint and mirage of the seeds that learn, not of abrupt curves).
+	if f.Checkpoints > 0 && f.Checkpoints < transition.MinCurvePoints {
+		no := func(q string) Reach {
+			return Reach{Question: q, Known: true, Text: fmt.Sprintf("%d checkpoints: the curve test needs %d, so no cell can have the capability jump", f.Checkpoints, transition.MinCurvePoints)}
+		}
+		return []Reach{no(data.QuestionCoupling), no(data.QuestionLeadLag), d.scaleReach(f, minSeeds), no(data.QuestionSpecificity), d.mirageReach(f)}
+	}
+	return []Reach{d.couplingReach(f, cells, minSeeds, g), d.leadLagReach(minSeeds), d.scaleReach(f, minSeeds), d.specificityReach(f, cells, g), d.mirageReach(f)}
+}
+
+// reach is a Reach with its text formatted.
+func reach(q string, ok, known bool, format string, a ...any) Reach {
+	return Reach{Question: q, OK: ok, Known: known, Text: fmt.Sprintf(format, a...)}
+}
+
+// couplingReach: exact permutations within widths, the smallest p Π 1/n_k! (no ties),
+// Bonferroni-corrected over the largest measure group (g measures); and, since a narrowest width
+// meant as the never-learning baseline adds no coupling evidence, what the other widths reach
+// alone.
+func (d Decisions) couplingReach(f DesignFamily, cells, minSeeds, g int) Reach {
+	q := data.QuestionCoupling
 	minP := couplingMinP(f.Seeds)
-	few := len(out) > 0 // below the curve test's minimum: only scale is left to say
+	var r Reach
 	switch {
-	case few:
 	case cells < d.MinCells:
-		add(data.QuestionCoupling, false, true, "%d cells (need %d with the capability jump)", cells, d.MinCells)
+		return reach(q, false, true, "%d cells (need %d with the capability jump)", cells, d.MinCells)
 	case minP > d.Alpha:
-		add(data.QuestionCoupling, false, true, "%s of %d seeds: the permutation test's smallest p is %.3g > α %g (need %d seeds a width)",
+		return reach(q, false, true, "%s of %d seeds: the permutation test's smallest p is %.3g > α %g (need %d seeds a width)",
 			widths(len(f.Widths)), minSeeds, minP, d.Alpha, seedsPerStratumFor(d.Alpha, len(f.Widths)))
 	case minP*float64(g) > d.Alpha:
-		add(data.QuestionCoupling, true, true, "%d cells in %s, if ≥ %d have the capability jump; smallest p %.3g reaches α for a single measure, not for the %d rank measures (Bonferroni; need %d seeds a width)",
+		r = reach(q, true, true, "%d cells in %s, if ≥ %d have the capability jump; smallest p %.3g reaches α for a single measure, not for the %d rank measures (Bonferroni; need %d seeds a width)",
 			cells, widths(len(f.Widths)), d.MinCells, minP, g, seedsPerStratumFor(d.Alpha/float64(g), len(f.Widths)))
 	default:
-		add(data.QuestionCoupling, true, true, "%d cells in %s, if ≥ %d have the capability jump (smallest p %.3g)", cells, widths(len(f.Widths)), d.MinCells, minP)
+		r = reach(q, true, true, "%d cells in %s, if ≥ %d have the capability jump (smallest p %.3g)", cells, widths(len(f.Widths)), d.MinCells, minP)
 	}
-	// A narrowest width meant as the never-learning baseline adds no coupling evidence: say what
-	// the other widths reach alone.
-	if !few && len(f.Widths) >= 2 && out[len(out)-1].OK {
-		rest := f.Seeds[1:]
-		n, p := 0, couplingMinP(rest)
-		for _, k := range rest {
-			n += k
-		}
-		r := &out[len(out)-1]
-		switch {
-		case n < d.MinCells:
-			r.Text += fmt.Sprintf("; if d_model %d never learns, %d cells: too few", f.Widths[0], n)
-		case p > d.Alpha:
-			r.Text += fmt.Sprintf("; if d_model %d never learns, smallest p %.3g: none", f.Widths[0], p)
-		case p*float64(g) > d.Alpha:
-			r.Text += fmt.Sprintf("; if d_model %d never learns, smallest p %.3g: not for the %d rank measures", f.Widths[0], p, g)
-		}
+	if len(f.Widths) < 2 {
+		return r
 	}
-	// Lead–lag: per shape, exact sign flips, smallest p 2/2ⁿ.
-	need := transition.MinSeedsFor(d.Alpha)
+	rest := f.Seeds[1:]
+	n, p := 0, couplingMinP(rest)
+	for _, k := range rest {
+		n += k
+	}
 	switch {
-	case few:
-	case minSeeds < need:
-		add(data.QuestionLeadLag, false, true, "%d seeds a shape (need %d: the sign-flip test's smallest p is 2/2ⁿ; %d–10 advised)", minSeeds, need, leadLagAdvised)
-	case minSeeds < leadLagAdvised:
-		add(data.QuestionLeadLag, true, true, "%d seeds a shape meets the minimum of %d (if every one has the capability jump, in a coupled unit), with little power after the FDR step (%d–10 advised: a true 0.1-decade lead was found in 11 %% of units at 6 seeds, 95 %% at 10)", minSeeds, need, leadLagAdvised)
-	default:
-		add(data.QuestionLeadLag, true, true, "%d seeds a shape (a verdict needs %d of them with the capability jump, in a coupled unit)", minSeeds, need)
+	case n < d.MinCells:
+		r.Text += fmt.Sprintf("; if d_model %d never learns, %d cells: too few", f.Widths[0], n)
+	case p > d.Alpha:
+		r.Text += fmt.Sprintf("; if d_model %d never learns, smallest p %.3g: none", f.Widths[0], p)
+	case p*float64(g) > d.Alpha:
+		r.Text += fmt.Sprintf("; if d_model %d never learns, smallest p %.3g: not for the %d rank measures", f.Widths[0], p, g)
 	}
-	// Scale: widths and seeds at each.
-	sc := transition.DefaultScaleConfig()
+	return r
+}
+
+// leadLagReach: per shape, exact sign flips, smallest p 2/2ⁿ.
+func (d Decisions) leadLagReach(minSeeds int) Reach {
+	q, need := data.QuestionLeadLag, transition.MinSeedsFor(d.Alpha)
+	switch {
+	case minSeeds < need:
+		return reach(q, false, true, "%d seeds a shape (need %d: the sign-flip test's smallest p is 2/2ⁿ; %d–10 advised)", minSeeds, need, leadLagAdvised)
+	case minSeeds < leadLagAdvised:
+		return reach(q, true, true, "%d seeds a shape meets the minimum of %d (if every one has the capability jump, in a coupled unit), with little power after the FDR step (%d–10 advised: a true 0.1-decade lead was found in 11 %% of units at 6 seeds, 95 %% at 10)", minSeeds, need, leadLagAdvised)
+	}
+	return reach(q, true, true, "%d seeds a shape (a verdict needs %d of them with the capability jump, in a coupled unit)", minSeeds, need)
+}
+
+// scaleReach: widths and seeds at each.
+func (d Decisions) scaleReach(f DesignFamily, minSeeds int) Reach {
+	q, sc := data.QuestionScale, transition.DefaultScaleConfig()
 	switch {
 	case len(f.Widths) < d.MinWidths:
-		add(data.QuestionScale, false, true, "not assessed: %d widths (need %d)", len(f.Widths), d.MinWidths)
+		return reach(q, false, true, "not assessed: %d widths (need %d)", len(f.Widths), d.MinWidths)
 	case minSeeds < sc.MinSeeds:
-		add(data.QuestionScale, false, true, "%d seeds at a width (need %d)", minSeeds, sc.MinSeeds)
+		return reach(q, false, true, "%d seeds at a width (need %d)", minSeeds, sc.MinSeeds)
 	case minSeeds < 8 || len(f.Widths) < 8:
-		add(data.QuestionScale, true, true, "%d widths × %d seeds: meets the minimum; a modest step on a rising trend needs about 8 × 8", len(f.Widths), minSeeds)
-	default:
-		add(data.QuestionScale, true, true, "%d widths × %d seeds", len(f.Widths), minSeeds)
+		return reach(q, true, true, "%d widths × %d seeds: meets the minimum; a modest step on a rising trend needs about 8 × 8", len(f.Widths), minSeeds)
 	}
-	if few {
-		return out
-	}
+	return reach(q, true, true, "%d widths × %d seeds", len(f.Widths), minSeeds)
+}
+
+// specificityReach depends on which cells never learn; it gives the best the narrowest width can
+// give as the only baseline: every other cell transitions, none of its cells does.
+func (d Decisions) specificityReach(f DesignFamily, cells, g int) Reach {
 	spec := fmt.Sprintf("needs cells of the task that never learn (final exact match < %g): a narrower width or a 1-layer shape", d.NeverLearned)
 	if len(f.Widths) >= 2 {
-		// The best the narrowest width can give as the only baseline: every other cell
-		// transitions, none of its cells does.
 		nl := cells - f.Seeds[0]
 		p := transition.SpecificityTest(nl, 0, 0, f.Seeds[0]).P
 		spec += fmt.Sprintf("; with d_model %d as the only baseline the best split gives p %.3g", f.Widths[0], p)
@@ -138,14 +148,16 @@ func (d Decisions) DesignReach(f DesignFamily) []Reach {
 			spec += fmt.Sprintf(": not for the %d rank measures (need %d never-learning cells)", g, transition.NoJumpCellsFor(nl, nl, d.Alpha/float64(g)))
 		}
 	}
-	add(data.QuestionSpecificity, false, false, "%s", spec)
-	win := windowPoints()
-	if f.Checkpoints > 0 && f.Checkpoints < win {
-		add(data.QuestionMirage, false, true, "%d checkpoints: the window test needs %d on its segment", f.Checkpoints, win)
-	} else {
-		add(data.QuestionMirage, false, false, "needs seeds that learn (final exact match ≥ %g), with checkpoints on both sides of exact match's rise", d.Learned)
+	return Reach{Question: data.QuestionSpecificity, Text: spec}
+}
+
+// mirageReach depends on which seeds learn, unless the cells have fewer checkpoints than the
+// window test's segment needs.
+func (d Decisions) mirageReach(f DesignFamily) Reach {
+	if win := windowPoints(); f.Checkpoints > 0 && f.Checkpoints < win {
+		return reach(data.QuestionMirage, false, true, "%d checkpoints: the window test needs %d on its segment", f.Checkpoints, win)
 	}
-	return out
+	return reach(data.QuestionMirage, false, false, "needs seeds that learn (final exact match ≥ %g), with checkpoints on both sides of exact match's rise", d.Learned)
 }
 
 // widths is "1 width" or "n widths".
