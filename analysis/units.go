@@ -199,7 +199,7 @@ func (a *unitAsk) specificity(uq *unitQuestions, jumpCells, neverCells []string)
 			for _, cell := range cells {
 				rr := a.res[curveKey{cell, a.um.series(m)}]
 				switch {
-				case rr == nil || (rr.err != nil && !errors.Is(rr.err, transition.ErrFlat)):
+				case !counted(rr):
 					continue // no such curve (another shape), or one that could not be tested: no evidence either way
 				case rr.err != nil: // flat, or moving by fewer steps than its resolution shows: no transition
 					without++
@@ -400,6 +400,12 @@ func decideLeadLagRows(b *verdictBuilder, units []*unitQuestions, cfg DecisionCo
 	}
 }
 
+// counted reports whether a cell's curve counts in a specificity test: it exists and was tested,
+// or is flat (no transition); a curve that could not be tested is no evidence either way.
+func counted(rr *curveResult) bool {
+	return rr != nil && (rr.err == nil || errors.Is(rr.err, transition.ErrFlat))
+}
+
 // baselineShapes lists the shapes of the never-learning cells that have metric m's curve, when
 // none of them is a shape of the learning cells ("" when one is, or when there are none).
 func baselineShapes(a *unitAsk, m string, jumpCells, neverCells []string) string {
@@ -413,8 +419,7 @@ func baselineShapes(a *unitAsk, m string, jumpCells, neverCells []string) string
 	seen := map[shapeKey]bool{}
 	var shapes []shapeKey
 	for _, c := range neverCells {
-		// The cells the Fisher counts hold: a curve that exists and was tested (or is flat).
-		if rr := a.res[curveKey{c, a.um.series(m)}]; rr == nil || (rr.err != nil && !errors.Is(rr.err, transition.ErrFlat)) {
+		if !counted(a.res[curveKey{c, a.um.series(m)}]) {
 			continue
 		}
 		sh := shapeOf(a.cs.cells[c])
