@@ -230,7 +230,7 @@ func (a *unitAsk) specificity(uq *unitQuestions, jumpCells, neverCells []string)
 	sr.Reason = fmt.Sprintf("transition in %d/%d learning cells and %d/%d never-learning cells of the task", best.JumpWith, best.JumpWith+best.JumpWithout,
 		best.NoJumpWith, best.NoJumpWith+best.NoJumpWithout)
 	if other := baselineShapes(a, bestMetric, jumpCells, neverCells); other != "" {
-		sr.Reason += "; every never-learning cell is of another shape than the learning ones (" + other +
+		sr.Reason += "; " + data.ReasonOtherShapeBaseline + " (" + other +
 			"): a smaller model, not the same model on a task it cannot learn, so a measure that differs with size can differ without learning"
 	}
 	uq.sRow = a.b.add(sr)

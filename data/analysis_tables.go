@@ -113,6 +113,11 @@ type MirageRow struct {
 // TableName implements TableRow.
 func (MirageRow) TableName() string { return "mirage" }
 
+// ReasonOtherShapeBaseline begins the clause of a specificity row's reason that says every
+// never-learning cell is of another model shape than the learning cells (followed by the shapes in
+// parentheses); the report reads it to qualify a phase-transition sentence.
+const ReasonOtherShapeBaseline = "every never-learning cell is of another shape than the learning ones"
+
 // Questions of the verdicts table.
 const (
 	QuestionTaskJump    = "task_jump"   // does the capability jump over training (per shape)?

@@ -479,7 +479,7 @@ func fxVerdicts(sc scenario, extra int) []data.VerdictRow {
 			sp = spec(fxRank, "not shown specific", "transition in 4/4 learning cells and 1/2 never-learning cells")
 		}
 		if sc == scCoupledOtherShape {
-			sp.Reason += "; every never-learning cell is of another shape than the learning ones (d_model 8 L2 H2): a smaller model, not the same model on a task it cannot learn, so a measure that differs with size can differ without learning"
+			sp.Reason += "; " + data.ReasonOtherShapeBaseline + " (d_model 8 L2 H2): a smaller model, not the same model on a task it cannot learn, so a measure that differs with size can differ without learning"
 		}
 		out = append(out, sp, spec(fxInduction, "not shown specific", "transition in 4/4 learning cells and 2/2 never-learning cells"))
 		pre := ll(fxRank, 16, "precedes")

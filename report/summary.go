@@ -385,7 +385,7 @@ func couplingParagraph(rows []data.VerdictRow) string {
 	for _, c := range coupled {
 		for _, s := range rowsOf(rows, data.QuestionSpecificity) {
 			if unitOfRow(s) == unitOfRow(c) && s.Verdict == "specific" {
-				if strings.Contains(s.Reason, "of another shape than the learning ones") {
+				if strings.Contains(s.Reason, data.ReasonOtherShapeBaseline) {
 					other = append(other, c.Subject)
 				} else {
 					same = append(same, c.Subject)
